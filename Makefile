@@ -1,0 +1,40 @@
+# Two set-up commands: `make demo` and `make test`. Each creates .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch first, pinned to the CPU build: pip must never resolve a CUDA torch.
+TORCH := torch==2.13.0
+WHEELS := $(wildcard /opt/wheels)
+PIP_FIND := $(if $(WHEELS),--find-links $(WHEELS),--index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple)
+
+.PHONY: demo test venv install install-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.torch: $(BIN)/python
+	$(BIN)/python -m pip install --quiet $(PIP_FIND) $(TORCH)
+	touch $@
+
+venv: $(VENV)/.torch
+
+$(VENV)/.installed: $(VENV)/.torch pyproject.toml
+	$(BIN)/python -m pip install --quiet $(PIP_FIND) -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.torch pyproject.toml
+	$(BIN)/python -m pip install --quiet $(PIP_FIND) -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+demo: install
+	$(BIN)/kinelift demo --out demo_output
+
+test: install-test
+	$(BIN)/python -m pytest -q -m "not slow"
+
+clean:
+	rm -rf $(VENV) demo_output .pytest_cache

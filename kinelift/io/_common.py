@@ -1,0 +1,94 @@
+"""Helpers shared by the readers: text access, number parsing, error wrapping."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kinelift.errors import FileFormatError, KineliftError, ValueRangeError
+
+
+def existing_path(path: str | os.PathLike[str], *, kind: str = "file") -> Path:
+    """``path`` as a Path, with a :class:`FileFormatError` if it is missing."""
+    p = Path(path)
+    if kind == "file" and not p.is_file():
+        raise FileFormatError(p, "no such file" if not p.exists() else "is not a file")
+    if kind == "dir" and not p.is_dir():
+        raise FileFormatError(p, "no such folder" if not p.exists() else "is not a folder")
+    return p
+
+
+def read_text_lines(path: Path) -> list[str]:
+    """Lines of a text file, decoded as UTF-8 (Latin-1 as a fallback for old lab files)."""
+    data = path.read_bytes()
+    if b"\x00" in data[:4096]:
+        raise FileFormatError(path, "is binary, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    return text.splitlines()
+
+
+def read_json(path: Path) -> Any:
+    """Parsed JSON, with a :class:`FileFormatError` naming the line on a syntax error."""
+    try:
+        return json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+        raise FileFormatError(path, f"invalid JSON: {err}") from None
+
+
+def parse_float(token: str, path: Path, where: str) -> float:
+    """A float from a text field; empty fields are NaN."""
+    token = token.strip()
+    if not token:
+        return float("nan")
+    try:
+        return float(token)
+    except ValueError:
+        raise FileFormatError(path, f"{where}: {token[:40]!r} is not a number") from None
+
+
+def float_array(values: Any, path: Path, where: str, *, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """A float64 array from JSON data, with clear errors for non-numbers and wrong lengths."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise FileFormatError(path, f"{where}: not a list of numbers") from None
+    if shape is not None and arr.shape != shape:
+        raise FileFormatError(path, f"{where}: has shape {arr.shape}", expected=f"shape {shape}")
+    return arr
+
+
+def require_fps(fps: float | None, path: Path, fmt: str) -> float:
+    """The frame rate for formats that store none."""
+    if fps is None:
+        raise ValueRangeError(
+            "fps", expected=f"a frame rate for {path} ({fmt} files store no timing); pass fps= or --fps", got=None
+        )
+    fps = float(fps)
+    if not np.isfinite(fps) or fps <= 0:
+        raise ValueRangeError("fps", expected="a positive frame rate in Hz", got=fps)
+    return fps
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Re-raise validation errors from building data types as :class:`FileFormatError` naming ``path``."""
+    try:
+        yield
+    except FileFormatError:
+        raise
+    except KineliftError as err:
+        raise FileFormatError(path, str(err)) from err
+
+
+def format_float(value: float) -> str:
+    """Shortest text that reads back as the same float; ``NaN`` for missing values (OpenSim's spelling)."""
+    return "NaN" if value != value else repr(float(value))

@@ -1,0 +1,238 @@
+"""COCO keypoint annotations and COCO keypoint results (read and write).
+
+*Annotations* (``person_keypoints_*.json``): ``images``, ``annotations`` with
+``keypoints = [x, y, v, ...]`` (v: 0 not labelled, 1 labelled but occluded,
+2 visible) and ``categories`` naming the keypoints. *Results* (detector output,
+as COCO's evaluation reads it): a list of ``{"image_id", "category_id",
+"keypoints": [x, y, score, ...], "score"}``.
+
+Images are taken as the frames of one video, in order of ``frame_id`` when every
+image has one (PoseTrack style), else of image ``id``. People are grouped by
+``track_id`` when present, else linked across frames (:mod:`kinelift.io.linking`).
+Timing: an image's ``time`` field (seconds, as :func:`write_coco` writes), else
+``frame index / fps``.
+
+Confidence from visibility flags: v=2 -> 1.0, v=1 -> 0.5 (position kept), v=0 -> missing.
+The writer maps back: confidence >= 0.75 -> 2, > 0 -> 1, missing -> 0.
+
+Examples
+--------
+>>> import numpy as np, tempfile, pathlib
+>>> from kinelift import Tracks
+>>> from kinelift.io.coco import read_coco, write_coco
+>>> t = Tracks(np.full((2, 17, 2), 3.0), keypoints="COCO-17", fps=25.0)
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "ann.json"
+>>> write_coco([t], path)
+>>> read_coco(path)[0].time
+array([0.  , 0.04])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
+from kinelift.core.tracks import Tracks
+from kinelift.errors import FileFormatError, ValueRangeError
+from kinelift.io._atomic import atomic_path
+from kinelift.io._common import existing_path, float_array, read_json, reading, require_fps
+from kinelift.io.linking import detections_to_tracks
+
+__all__ = ["read_coco", "write_coco", "read_coco_results", "write_coco_results", "is_coco_annotations", "is_coco_results"]
+
+_VIS_TO_CONF = {0: 0.0, 1: 0.5, 2: 1.0}
+
+
+def is_coco_annotations(doc: Any) -> bool:
+    return isinstance(doc, dict) and "annotations" in doc and "images" in doc
+
+
+def is_coco_results(doc: Any) -> bool:
+    return isinstance(doc, list) and bool(doc) and isinstance(doc[0], dict) and "image_id" in doc[0] and "keypoints" in doc[0]
+
+
+def _keypoint_set_from_categories(doc: dict, path: Path) -> KeypointSet:
+    cats = [c for c in doc.get("categories", []) if isinstance(c, dict) and c.get("keypoints")]
+    if not cats:
+        return get_keypoint_set("COCO-17")
+    names = tuple(str(n) for n in cats[0]["keypoints"])
+    coco = get_keypoint_set("COCO-17")
+    if names == coco.names:
+        return coco
+    edges = tuple((a - 1, b - 1) for a, b in cats[0].get("skeleton", []))
+    with reading(path):
+        return KeypointSet("custom", names, edges)
+
+
+def _frame_order(images: list[dict], path: Path) -> tuple[dict[int, int], list[dict]]:
+    for i, img in enumerate(images):
+        if not isinstance(img, dict) or "id" not in img:
+            raise FileFormatError(path, f"images[{i}] has no 'id'")
+    key = "frame_id" if all("frame_id" in img for img in images) else "id"
+    ordered = sorted(images, key=lambda img: img[key])
+    return {img["id"]: f for f, img in enumerate(ordered)}, ordered
+
+
+def _timeline(ordered: list[dict], fps: float | None, path: Path) -> tuple[np.ndarray, float | None]:
+    if ordered and all("time" in img for img in ordered):
+        return float_array([img["time"] for img in ordered], path, "images[].time"), fps
+    fps = require_fps(fps, path, "COCO")
+    return np.arange(len(ordered)) / fps, fps
+
+
+def _people(frames, ids, time, fps, keypoint_set, path, fmt, **link) -> list[Tracks]:
+    people = detections_to_tracks(frames, ids, time=time, n_keypoints=len(keypoint_set), n_dims=2, **link)
+    with reading(path):
+        return [
+            Tracks(pos, keypoints=keypoint_set, confidence=conf, time=time, fps=fps, person_id=pid,
+                   metadata={"source": str(path), "format": fmt})
+            for pid, pos, conf in people
+        ]  # fmt: skip
+
+
+def read_coco(
+    path: str | os.PathLike[str], *, fps: float | None = None, max_distance: float = 0.5, max_missing: int = 10
+) -> list[Tracks]:
+    """Read COCO keypoint annotations into one :class:`Tracks` per person (2D pixels).
+
+    Parameters
+    ----------
+    path : path-like
+        Annotation JSON.
+    fps : float, optional
+        Frame rate; required unless every image has a ``time`` field.
+    max_distance, max_missing
+        Linking parameters for annotations without ``track_id``.
+    """
+    path = existing_path(path)
+    doc = read_json(path)
+    if not is_coco_annotations(doc):
+        raise FileFormatError(path, "not COCO annotations", expected='{"images": [...], "annotations": [...]}')
+    keypoint_set = _keypoint_set_from_categories(doc, path)
+    frame_of, ordered = _frame_order(doc["images"], path)
+    time, fps = _timeline(ordered, fps, path)
+    frames: list[list] = [[] for _ in ordered]
+    ids: list[list] = [[] for _ in ordered]
+    for i, ann in enumerate(doc["annotations"]):
+        if not isinstance(ann, dict) or "keypoints" not in ann or "image_id" not in ann:
+            raise FileFormatError(path, f"annotations[{i}] lacks 'keypoints' or 'image_id'")
+        if ann["image_id"] not in frame_of:
+            raise FileFormatError(path, f"annotations[{i}].image_id {ann['image_id']!r} is not in images")
+        xyv = float_array(ann["keypoints"], path, f"annotations[{i}].keypoints", shape=(3 * len(keypoint_set),)).reshape(-1, 3)
+        vis = xyv[:, 2]
+        if not np.all(np.isin(vis, (0, 1, 2))):
+            raise FileFormatError(path, f"annotations[{i}]: visibility flags other than 0, 1, 2")
+        conf = np.vectorize(_VIS_TO_CONF.get)(vis.astype(int)).astype(float)
+        pos = np.where((vis > 0)[:, None], xyv[:, :2], np.nan)
+        f = frame_of[ann["image_id"]]
+        frames[f].append((pos, conf))
+        ids[f].append(int(ann["track_id"]) if "track_id" in ann else None)
+    return _people(frames, ids, time, fps, keypoint_set, path, "coco", max_distance=max_distance, max_missing=max_missing)
+
+
+def read_coco_results(
+    path: str | os.PathLike[str], *, fps: float | None = None, max_distance: float = 0.5, max_missing: int = 10
+) -> list[Tracks]:
+    """Read COCO keypoint results (COCO-17 detector output) into tracks; ``fps`` is required.
+
+    Each distinct ``image_id`` (sorted) is a frame; keypoint scores become confidences
+    (clipped to [0, 1]; a score of 0 marks a missing point).
+    """
+    path = existing_path(path)
+    doc = read_json(path)
+    if not is_coco_results(doc):
+        raise FileFormatError(path, "not COCO keypoint results", expected='[{"image_id", "keypoints": [x, y, score, ...]}]')
+    fps = require_fps(fps, path, "COCO results")
+    keypoint_set = get_keypoint_set("COCO-17")
+    for i, r in enumerate(doc):
+        if not isinstance(r, dict) or "image_id" not in r or "keypoints" not in r:
+            raise FileFormatError(path, f"[{i}] lacks 'image_id' or 'keypoints'")
+    image_ids = sorted({r["image_id"] for r in doc}, key=str)
+    frame_of = {iid: f for f, iid in enumerate(image_ids)}
+    frames: list[list] = [[] for _ in image_ids]
+    for i, r in enumerate(doc):
+        xys = float_array(r["keypoints"], path, f"[{i}].keypoints", shape=(3 * len(keypoint_set),)).reshape(-1, 3)
+        if not np.all(np.isfinite(xys)):
+            raise FileFormatError(path, f"[{i}].keypoints has NaN or inf")
+        conf = np.clip(xys[:, 2], 0.0, 1.0)
+        pos = np.where((conf > 0)[:, None], xys[:, :2], np.nan)
+        frames[frame_of[r["image_id"]]].append((pos, conf))
+    time = np.arange(len(image_ids)) / fps
+    return _people(frames, None, time, fps, keypoint_set, path, "coco-results", max_distance=max_distance, max_missing=max_missing)
+
+
+def _check_2d_px(tracks: Sequence[Tracks]) -> KeypointSet:
+    if not tracks:
+        raise ValueRangeError("tracks", expected="at least one Tracks", got=[])
+    ks = tracks[0].keypoint_set
+    for t in tracks:
+        if t.n_dims != 2 or t.units != "px" or t.keypoint_set != ks:
+            raise ValueRangeError("tracks", expected=f"2D pixel tracks, all of {ks.name}", got=f"{t.n_dims}D {t.units} {t.keypoint_set.name}")
+    return ks
+
+
+def _frame_times(tracks: Sequence[Tracks]) -> np.ndarray:
+    return np.unique(np.concatenate([t.time for t in tracks]))
+
+
+def _bbox(pos: np.ndarray) -> list[float]:
+    ok = ~np.isnan(pos[:, 0])
+    if not ok.any():
+        return [0.0, 0.0, 0.0, 0.0]
+    lo, hi = pos[ok].min(axis=0), pos[ok].max(axis=0)
+    return [float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])]
+
+
+def write_coco(tracks: Sequence[Tracks], path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+    """Write 2D pixel tracks as COCO keypoint annotations (one image per frame time, with ``time`` and ``track_id``)."""
+    tracks = list(tracks)
+    ks = _check_2d_px(tracks)
+    times = _frame_times(tracks)
+    images = [{"id": i + 1, "frame_id": i, "time": float(t), "file_name": f"frame_{i:06d}.jpg"} for i, t in enumerate(times)]
+    annotations = []
+    for t in tracks:
+        frame = np.searchsorted(times, t.time)
+        for i in range(t.n_frames):
+            valid = t.valid[i]
+            if not valid.any():
+                continue
+            vis = np.where(~valid, 0, np.where(t.confidence[i] >= 0.75, 2, 1))
+            xyv = np.concatenate([np.nan_to_num(t.positions[i]), vis[:, None]], axis=1)
+            annotations.append({
+                "id": len(annotations) + 1, "image_id": int(frame[i]) + 1, "category_id": 1, "iscrowd": 0,
+                "track_id": t.person_id if isinstance(t.person_id, int) else len(annotations),
+                "keypoints": [float(v) for v in xyv.ravel()], "num_keypoints": int(valid.sum()), "bbox": _bbox(t.positions[i]),
+            })  # fmt: skip
+    categories = [{"id": 1, "name": "person", "supercategory": "person", "keypoints": list(ks.names),
+                   "skeleton": [[a + 1, b + 1] for a, b in ks.edges]}]  # fmt: skip
+    doc = {"info": {"description": "written by kinelift"}, "images": images, "annotations": annotations, "categories": categories}
+    with atomic_path(Path(path), overwrite=overwrite) as tmp:
+        tmp.write_text(json.dumps(doc))
+
+
+def write_coco_results(tracks: Sequence[Tracks], path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+    """Write COCO-17 pixel tracks as COCO keypoint results (``image_id`` = frame number + 1; score = mean confidence)."""
+    tracks = list(tracks)
+    ks = _check_2d_px(tracks)
+    if ks.name != "COCO-17":
+        raise ValueRangeError("tracks", expected="COCO-17 tracks for COCO results", got=ks.name)
+    times = _frame_times(tracks)
+    results = []
+    for t in tracks:
+        frame = np.searchsorted(times, t.time)
+        for i in range(t.n_frames):
+            valid = t.valid[i]
+            if not valid.any():
+                continue
+            conf = np.where(valid, t.confidence[i], 0.0)
+            xys = np.concatenate([np.nan_to_num(t.positions[i]), conf[:, None]], axis=1)
+            results.append({"image_id": int(frame[i]) + 1, "category_id": 1, "keypoints": [float(v) for v in xys.ravel()],
+                            "score": float(conf[valid].mean())})  # fmt: skip
+    with atomic_path(Path(path), overwrite=overwrite) as tmp:
+        tmp.write_text(json.dumps(results))

@@ -1,0 +1,170 @@
+"""OpenSim motion and storage files, ``.mot`` and ``.sto`` (read and write).
+
+Reads OpenSim's ``Storage`` layout (version 1, e.g. IK results) and the
+``STOFileAdapter`` layout (version 3, state paths as column names): header lines
+of ``key=value`` up to ``endheader``, then a row of column labels whose first is
+``time``, then whitespace-separated numbers.
+
+``inDegrees`` is honoured: when ``yes``, angular columns are converted to radians
+on reading (units per column from :func:`kinelift.core.table.unit_for_coordinate_name`,
+or the ``column_units`` you pass). Writers always state ``inDegrees`` and by
+default write angles in degrees, as OpenSim's tools do.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from kinelift import TimeSeriesTable
+>>> from kinelift.io.mot import read_mot, write_mot
+>>> tab = TimeSeriesTable([0.0, 0.01], [[0.5, 0.9], [0.6, 0.91]], ["knee_angle_r", "pelvis_ty"], ["rad", "m"])
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "q.mot"
+>>> write_mot(tab, path)
+>>> back = read_mot(path)
+>>> back.column("knee_angle_r"), back.metadata["inDegrees"]
+(array([0.5, 0.6]), 'yes')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from kinelift.core.table import TimeSeriesTable, unit_for_coordinate_name
+from kinelift.errors import FileFormatError, UnknownNameError, ValueRangeError
+from kinelift.io._atomic import atomic_path
+from kinelift.io._common import existing_path, format_float, parse_float, read_text_lines, reading
+
+__all__ = ["read_mot", "write_mot", "read_sto", "write_sto"]
+
+
+def read_mot(
+    path: str | os.PathLike[str],
+    *,
+    in_degrees: bool | None = None,
+    column_units: Mapping[str, str] | None = None,
+) -> TimeSeriesTable:
+    """Read an OpenSim ``.mot``/``.sto`` file into a table in SI units.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    in_degrees : bool, optional
+        Whether angles in the file are degrees. By default the header's ``inDegrees``
+        decides; old SIMM-style files have none, and then this argument is required
+        (kinelift does not guess).
+    column_units : mapping of str to str, optional
+        Unit of named columns (``"rad"``, ``"m"`` or any other unit string), overriding
+        the name rule. Only ``"rad"`` columns are converted when ``inDegrees=yes``.
+
+    Returns
+    -------
+    TimeSeriesTable
+        Angles in radians; ``metadata`` holds the header (``inDegrees`` as in the file).
+
+    Raises
+    ------
+    FileFormatError
+        On a missing ``endheader``, a label row not starting with ``time``, or a bad row.
+    """
+    path = existing_path(path)
+    lines = read_text_lines(path)
+    try:
+        end = next(i for i, line in enumerate(lines) if line.strip().lower() == "endheader")
+    except StopIteration:
+        raise FileFormatError(path, "no 'endheader' line", expected="an OpenSim .mot/.sto header ending in endheader") from None
+    name, metadata = "table", {}
+    for i, line in enumerate(lines[:end]):
+        if "=" in line:
+            key, _, value = line.partition("=")
+            metadata[key.strip()] = value.strip()
+        elif i == 0 and line.strip():
+            name = line.strip()
+    body = [(n, line) for n, line in enumerate(lines[end + 1 :], start=end + 2) if line.strip()]
+    if not body:
+        raise FileFormatError(path, "no column labels after endheader")
+    label_line, labels_text = body[0]
+    labels = labels_text.split("\t") if "\t" in labels_text else labels_text.split()
+    labels = [lab.strip() for lab in labels]
+    if not labels or labels[0].lower() != "time":
+        raise FileFormatError(path, f"line {label_line}: first column label is {labels[0][:40]!r}", expected="'time'")
+    rows = []
+    for lineno, line in body[1:]:
+        fields = line.split()
+        if len(fields) != len(labels):
+            raise FileFormatError(path, f"line {lineno}: {len(fields)} values", expected=f"{len(labels)} (one per column label)")
+        rows.append([parse_float(f, path, f"line {lineno}") for f in fields])
+    data = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(labels))
+    header_flag = metadata.get("inDegrees")
+    if header_flag is not None and header_flag.strip().lower() not in ("yes", "no"):
+        raise FileFormatError(path, f"inDegrees={header_flag!r}", expected="inDegrees=yes or inDegrees=no")
+    if in_degrees is None:
+        if header_flag is None:
+            raise FileFormatError(
+                path, "header has no inDegrees line, so the angle unit is unknown", expected="in_degrees=True or False from the caller"
+            )
+        in_degrees = header_flag.strip().lower() == "yes"
+    columns = labels[1:]
+    overrides = dict(column_units or {})
+    unknown = set(overrides) - set(columns)
+    if unknown:
+        raise UnknownNameError(f"column (in {path})", sorted(unknown), known=columns)
+    units = [overrides.get(c, unit_for_coordinate_name(c)) for c in columns]
+    values = data[:, 1:]
+    if in_degrees:
+        rad = [i for i, u in enumerate(units) if u == "rad"]
+        values[:, rad] = np.deg2rad(values[:, rad])
+    with reading(path):
+        return TimeSeriesTable(
+            data[:, 0], values, columns, units, name=name,
+            metadata=metadata | {"source": str(path), "read_in_degrees": "yes" if in_degrees else "no"},
+        )  # fmt: skip
+
+
+def write_mot(
+    table: TimeSeriesTable,
+    path: str | os.PathLike[str],
+    *,
+    in_degrees: bool = True,
+    overwrite: bool = False,
+) -> None:
+    """Write a table as an OpenSim ``Storage`` file (``.mot`` or ``.sto``) that OpenSim reads.
+
+    Parameters
+    ----------
+    table : TimeSeriesTable
+        Values in SI units; ``"rad"`` columns are written in degrees when ``in_degrees``.
+    path : path-like
+        Output path; written atomically.
+    in_degrees : bool, default True
+        Write angles in degrees and ``inDegrees=yes`` (else radians and ``inDegrees=no``).
+    overwrite : bool, default False
+        Replace an existing file.
+    """
+    if not isinstance(table, TimeSeriesTable):
+        raise ValueRangeError("table", expected="a TimeSeriesTable", got=type(table).__name__)
+    values = table.in_degrees() if in_degrees else np.asarray(table.values)
+    n, c = values.shape
+    head = [
+        table.name or "table",
+        "version=1",
+        f"nRows={n}",
+        f"nColumns={c + 1}",
+        f"inDegrees={'yes' if in_degrees else 'no'}",
+        "",
+        "Units are S.I. units (second, meters, Newtons, ...)",
+        "If the header above contains a line with 'inDegrees', this indicates whether rotational values "
+        "are in degrees (yes) or radians (no).",
+        "",
+        "endheader",
+        "time\t" + "\t".join(table.column_names),
+    ]
+    body = [format_float(table.time[i]) + "\t" + "\t".join(format_float(v) for v in values[i]) for i in range(n)]
+    with atomic_path(Path(path), overwrite=overwrite) as tmp:
+        tmp.write_text("\n".join(head + body) + "\n", encoding="utf-8")
+
+
+read_sto = read_mot
+write_sto = write_mot

@@ -1,0 +1,28 @@
+"""Signal processing for keypoint tracks: gap filling, smoothing, outlier rejection, resampling.
+
+Array functions take time on axis 0 and never reach across a gap (NaN); the
+``*_tracks`` functions apply them to :class:`~kinelift.core.tracks.Tracks`.
+"""
+
+from kinelift.processing.filters import butterworth_lowpass, median_filter, savitzky_golay, winter_cutoff_correction
+from kinelift.processing.gaps import fill_gaps, resample_uniform
+from kinelift.processing.one_euro import OneEuroFilter, one_euro
+from kinelift.processing.outliers import hampel
+from kinelift.processing.tracks_ops import FILTERS, fill_tracks, filter_tracks, reject_outliers, resample_tracks
+
+__all__ = [
+    "FILTERS",
+    "OneEuroFilter",
+    "butterworth_lowpass",
+    "fill_gaps",
+    "fill_tracks",
+    "filter_tracks",
+    "hampel",
+    "median_filter",
+    "one_euro",
+    "reject_outliers",
+    "resample_tracks",
+    "resample_uniform",
+    "savitzky_golay",
+    "winter_cutoff_correction",
+]

@@ -22,6 +22,9 @@ array([0.25, 0.25, 0.25])
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -36,13 +39,38 @@ __all__ = ["read_c3d", "write_c3d"]
 _TO_METRES = {"mm": 1e-3, "cm": 1e-2, "m": 1.0}
 
 
-def _labels(point: dict) -> list[str]:
-    labels = list(point["LABELS"]["value"])
-    k = 2
-    while f"LABELS{k}" in point:  # more than 255 markers continue in LABELS2, LABELS3...
-        labels += list(point[f"LABELS{k}"]["value"])
-        k += 1
-    return [str(s).strip() for s in labels]
+# ezc3d is C++ and can crash the interpreter on a damaged file, so the parse runs in a child
+# process that hands back plain arrays; a crash there becomes a FileFormatError here.
+_CHILD = r"""
+import sys, numpy as np, ezc3d
+c = ezc3d.c3d(sys.argv[1])
+point = c["parameters"]["POINT"]
+labels = list(point["LABELS"]["value"])
+k = 2
+while f"LABELS{k}" in point:
+    labels += list(point[f"LABELS{k}"]["value"])
+    k += 1
+units = list(point["UNITS"]["value"]) if "UNITS" in point else []
+np.savez(sys.argv[2], points=np.asarray(c["data"]["points"], dtype=np.float64),
+         residuals=np.asarray(c["data"]["meta_points"]["residuals"], dtype=np.float64),
+         labels=np.array([str(s) for s in labels], dtype=str), units=np.array([str(u) for u in units], dtype=str),
+         rate=np.asarray(point["RATE"]["value"], dtype=np.float64).ravel(),
+         first_frame=np.array(int(c["header"]["points"]["first_frame"])))
+"""
+
+
+def _parse_isolated(path: Path) -> dict[str, np.ndarray]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "c3d.npz"
+        try:
+            done = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(out)], capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired:
+            raise FileFormatError(path, "parsing took over 10 minutes; the file is damaged or not C3D") from None
+        if done.returncode != 0 or not out.exists():
+            why = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"parser crashed (exit {done.returncode})"
+            raise FileFormatError(path, f"not a readable C3D file ({why[:200]})")
+        with np.load(out) as data:
+            return {k: data[k] for k in data.files}
 
 
 def read_c3d(path: str | os.PathLike[str]) -> Tracks:
@@ -51,38 +79,33 @@ def read_c3d(path: str | os.PathLike[str]) -> Tracks:
     Raises
     ------
     FileFormatError
-        If ezc3d cannot parse the file, or its point units or labels are unusable.
+        If the file cannot be parsed (the parser runs in a child process, so even a
+        crash on a damaged file ends in this error), or its units or labels are unusable.
     """
-    import ezc3d
-
     path = existing_path(path)
-    try:
-        c3d = ezc3d.c3d(str(path))
-    except Exception as err:  # ezc3d raises plain RuntimeError/IOError for corrupt files
-        raise FileFormatError(path, f"not a readable C3D file ({err})") from None
-    point = c3d["parameters"]["POINT"]
-    pts = np.asarray(c3d["data"]["points"], dtype=np.float64)  # (4, markers, frames)
+    c3d = _parse_isolated(path)
+    pts = c3d["points"]  # (4, markers, frames)
     if pts.ndim != 3 or pts.shape[1] == 0 or pts.shape[2] == 0:
         raise FileFormatError(path, "holds no marker samples (POINT section empty)")
-    labels = _labels(point)
     n_markers = pts.shape[1]
+    labels = [str(s).strip() for s in c3d["labels"]]
     if len(labels) < n_markers:
         raise FileFormatError(path, f"POINT:LABELS names {len(labels)} markers for {n_markers} trajectories")
     labels = labels[:n_markers]
-    units = str(point["UNITS"]["value"][0]).strip() if len(point["UNITS"]["value"]) else "mm"
+    units = str(c3d["units"][0]).strip() if c3d["units"].size else "mm"
     if units not in _TO_METRES:
         raise FileFormatError(path, f"POINT:UNITS is {units!r}", expected="mm, cm or m")
-    rate = float(np.asarray(point["RATE"]["value"]).ravel()[0])
-    if not rate > 0:
+    rate = float(c3d["rate"][0]) if c3d["rate"].size else float("nan")
+    if not rate > 0 or not np.isfinite(rate):
         raise FileFormatError(path, f"POINT:RATE is {rate}", expected="a positive frame rate")
-    residuals = np.asarray(c3d["data"]["meta_points"]["residuals"])[0]  # (markers, frames)
+    residuals = c3d["residuals"].reshape(-1, n_markers, pts.shape[2])[0]  # (markers, frames)
     xyz = np.transpose(pts[:3], (2, 1, 0)).copy()  # (frames, markers, 3)
-    xyz[(residuals.T < 0) | np.isnan(xyz).any(axis=2)] = np.nan
-    first = int(c3d["header"]["points"]["first_frame"])
+    bad = (residuals.T < 0) | ~np.isfinite(xyz).all(axis=2)
+    xyz[bad] = np.nan
     with reading(path):
         return Tracks(
             xyz * _TO_METRES[units], keypoints=labels, fps=rate, units="m", coordinate_frame="lab",
-            metadata={"source": str(path), "format": "c3d", "file_units": units, "first_frame": first},
+            metadata={"source": str(path), "format": "c3d", "file_units": units, "first_frame": int(c3d["first_frame"])},
         )  # fmt: skip
 
 

@@ -153,7 +153,9 @@ def read_coco_results(
     for i, r in enumerate(doc):
         if not isinstance(r, dict) or "image_id" not in r or "keypoints" not in r:
             raise FileFormatError(path, f"[{i}] lacks 'image_id' or 'keypoints'")
-    image_ids = sorted({r["image_id"] for r in doc}, key=str)
+    unique_ids = {r["image_id"] for r in doc}
+    numeric = all(isinstance(i, (int, float)) and not isinstance(i, bool) for i in unique_ids)
+    image_ids = sorted(unique_ids) if numeric else sorted(unique_ids, key=str)
     frame_of = {iid: f for f, iid in enumerate(image_ids)}
     frames: list[list] = [[] for _ in image_ids]
     for i, r in enumerate(doc):

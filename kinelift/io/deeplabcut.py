@@ -52,12 +52,12 @@ def _load_frame(path: Path) -> Any:
             raise FileFormatError(path, "header rows are not DeepLabCut's", expected="scorer, [individuals,] bodyparts, coords rows")
         try:
             return pd.read_csv(path, header=list(range(levels)), index_col=0)
-        except (ValueError, pd.errors.ParserError) as err:
-            raise FileFormatError(path, f"unreadable CSV ({err})") from None
+        except Exception as err:  # pandas raises many types for malformed CSV; all mean "unreadable"
+            raise FileFormatError(path, f"unreadable CSV ({type(err).__name__}: {str(err)[:200]})") from None
     try:
         return pd.read_hdf(path)
-    except (ValueError, KeyError, OSError, TypeError, ImportError) as err:
-        raise FileFormatError(path, f"not a pandas/PyTables HDF5 DeepLabCut file ({err})") from None
+    except Exception as err:  # PyTables/HDF5 raise their own exception types for corrupt files
+        raise FileFormatError(path, f"not a pandas/PyTables HDF5 DeepLabCut file ({type(err).__name__}: {str(err)[:200]})") from None
 
 
 def read_deeplabcut(path: str | os.PathLike[str], *, fps: float | None = None) -> list[Tracks]:
@@ -98,6 +98,10 @@ def read_deeplabcut(path: str | os.PathLike[str], *, fps: float | None = None) -
             raise FileFormatError(path, f"individual {individual!r} lacks x/y coords", expected="coords x, y, likelihood")
         block = values[:, sub_cols]
         lookup = {(p, c): block[:, i] for i, (_, p, c) in enumerate(sub)}
+        wanted = ("x", "y", "likelihood") if "likelihood" in coords else ("x", "y")
+        lacking = [f"{p}/{c}" for p in parts for c in wanted if (p, c) not in lookup]
+        if lacking:
+            raise FileFormatError(path, f"individual {individual!r} lacks columns {lacking[:5]}", expected="x, y[, likelihood] for every body part")
         pos = np.stack([np.stack([lookup[(p, "x")], lookup[(p, "y")]], axis=1) for p in parts], axis=1)
         missing = np.isnan(pos).any(axis=2)
         pos[missing] = np.nan

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -105,7 +106,7 @@ def write_h5(
         f.attrs["schema_version"] = SCHEMA_VERSION
         f.attrs["kinelift_version"] = __version__
         if tracks:
-            root = f.create_group("tracks")
+            root = f.create_group("tracks", track_order=True)
             for t in tracks:
                 g = root.create_group(_track_group_name(t, set(root)))
                 g.attrs["keypoint_set"] = t.keypoint_set.name
@@ -123,7 +124,7 @@ def write_h5(
         for group_name, tables in (("kinematics", kinematics), ("analysis", analysis)):
             if not tables:
                 continue
-            root = f.create_group(group_name)
+            root = f.create_group(group_name, track_order=True)
             for name, table in tables.items():
                 if not isinstance(table, TimeSeriesTable):
                     raise ValueRangeError(f"{group_name}[{name!r}]", expected="a TimeSeriesTable", got=type(table).__name__)
@@ -155,10 +156,26 @@ def _open(path: Path) -> Any:
         raise FileFormatError(path, f"not a readable HDF5 file ({err})") from None
 
 
+@contextmanager
+def _corrupt_file_errors(path: Path) -> Iterator[None]:
+    """HDF5 raises OSError, RuntimeError, KeyError... on corrupt files: report them as FileFormatError."""
+    try:
+        yield
+    except KineliftError:
+        raise
+    except Exception as err:  # the HDF5 library's own failures on damaged files
+        raise FileFormatError(path, f"damaged HDF5 file ({type(err).__name__}: {str(err)[:200]})") from None
+
+
 def read_h5(path: str | os.PathLike[str]) -> H5Contents:
     """Read a kinelift HDF5 file (validated first, so a bad file fails with every problem named)."""
     path = existing_path(path)
-    validate_h5(path)
+    with _corrupt_file_errors(path):
+        validate_h5(path)
+        return _read_valid_h5(path)
+
+
+def _read_valid_h5(path: Path) -> H5Contents:
     contents = H5Contents()
     with _open(path) as f, reading(path):
         for name, g in f.get("tracks", {}).items():
@@ -248,11 +265,12 @@ def validate_h5(path: str | os.PathLike[str]) -> None:
     import jsonschema
 
     path = existing_path(path)
-    tree = describe_h5(path)
-    validator = jsonschema.Draft202012Validator(_schema())
-    problems = [f"/{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(tree)]
-    if not problems:
-        problems = _check_values(path)
+    with _corrupt_file_errors(path):
+        tree = describe_h5(path)
+        validator = jsonschema.Draft202012Validator(_schema())
+        problems = [f"/{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(tree)]
+        if not problems:
+            problems = _check_values(path)
     if problems:
         shown = "; ".join(problems[:10]) + (f"; ... ({len(problems)} problems)" if len(problems) > 10 else "")
         raise FileFormatError(path, f"does not follow kinelift HDF5 schema {SCHEMA_VERSION}: {shown}")

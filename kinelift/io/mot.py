@@ -88,6 +88,8 @@ def read_mot(
     label_line, labels_text = body[0]
     labels = labels_text.split("\t") if "\t" in labels_text else labels_text.split()
     labels = [lab.strip() for lab in labels]
+    while labels and not labels[-1]:  # a trailing tab after the last label
+        labels.pop()
     if not labels or labels[0].lower() != "time":
         raise FileFormatError(path, f"line {label_line}: first column label is {labels[0][:40]!r}", expected="'time'")
     rows = []

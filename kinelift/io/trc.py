@@ -68,9 +68,8 @@ def read_trc(path: str | os.PathLike[str]) -> Tracks:
     lines = read_text_lines(path)
     if len(lines) < 5 or not lines[0].startswith("PathFileType"):
         raise FileFormatError(path, "line 1 does not start with 'PathFileType'", expected="an OpenSim/Motion Analysis TRC file")
-    keys = lines[1].split("\t")
-    vals = lines[2].split("\t")
-    header = {k.strip(): v.strip() for k, v in zip(keys, vals)}
+    # Fields are tab separated, but lab exporters pad with spaces and empty fields: split on any whitespace.
+    header = dict(zip(lines[1].split(), lines[2].split()))
     for key in ("DataRate", "NumMarkers", "Units"):
         if key not in header:
             raise FileFormatError(path, f"header line 2-3 has no {key!r} field", expected=" ".join(_HEADER_KEYS))

@@ -1,0 +1,132 @@
+import numpy as np
+import pytest
+from scipy import signal
+
+from kinelift import Tracks
+from kinelift.errors import SignalProcessingError, ValueRangeError
+from kinelift.processing import (
+    OneEuroFilter, butterworth_lowpass, fill_gaps, fill_tracks, filter_tracks, hampel, median_filter, one_euro,
+    reject_outliers, resample_tracks, resample_uniform, savitzky_golay, winter_cutoff_correction,
+)  # fmt: skip
+
+FS = 100.0
+
+
+def test_winter_correction_matches_his_table():
+    # Winter (2009) 3.4.4.3: a 2nd-order filter passed twice needs C = 0.802.
+    assert winter_cutoff_correction(2) == pytest.approx(0.802, abs=5e-4)
+    assert winter_cutoff_correction(2, n_passes=1) == 1.0
+
+
+def test_butterworth_minus_3db_at_the_cutoff_with_correction():
+    n = 4000
+    t = np.arange(n) / FS
+    for corrected, expected in ((True, 1 / np.sqrt(2)), (False, 0.5)):
+        x = np.sin(2 * np.pi * 6.0 * t)
+        y = butterworth_lowpass(x, fs=FS, cutoff=6.0, order=2, correct_cutoff=corrected)
+        gain = np.std(y[500:-500]) / np.std(x[500:-500])
+        assert gain == pytest.approx(expected, abs=0.01)
+
+
+def test_butterworth_equals_sosfiltfilt_on_clean_signal_and_never_crosses_gaps(rng):
+    x = rng.normal(size=(300, 2))
+    sos = signal.butter(2, FS / np.pi * np.arctan(np.tan(np.pi * 8 / FS) / winter_cutoff_correction(2)), fs=FS, output="sos")
+    np.testing.assert_allclose(butterworth_lowpass(x, fs=FS, cutoff=8.0), signal.sosfiltfilt(sos, x, axis=0), atol=1e-12)
+    y = x.copy()
+    y[150:160] = np.nan
+    y[:, 1][200:205] = np.nan
+    out = butterworth_lowpass(y, fs=FS, cutoff=8.0)
+    assert np.array_equal(np.isnan(out), np.isnan(y))
+    # the part before the gap equals filtering that part alone: nothing leaks across
+    np.testing.assert_allclose(out[:150, 0], signal.sosfiltfilt(sos, y[:150, 0]), atol=1e-12)
+
+
+def test_butterworth_errors():
+    with pytest.raises(SignalProcessingError, match="Nyquist"):
+        butterworth_lowpass(np.zeros(100), fs=FS, cutoff=60.0)
+    x = np.zeros(100)
+    x[5] = np.nan  # leaves a 5-sample segment; order 2 needs more than 9
+    with pytest.raises(SignalProcessingError, match="shorter"):
+        butterworth_lowpass(x, fs=FS, cutoff=6.0)
+    out = butterworth_lowpass(x, fs=FS, cutoff=6.0, short="nan")
+    assert np.isnan(out[:6]).all() and not np.isnan(out[6:]).any()
+
+
+def test_fill_gaps_linear_cubic_and_max_gap():
+    t = np.arange(20) / FS
+    x = np.sin(t * 10)
+    y = x.copy()
+    y[3:5] = np.nan  # 2 missing
+    y[10:16] = np.nan  # 6 missing
+    y[0] = np.nan  # leading: never extrapolated
+    lin = fill_gaps(y, t, max_gap=3)
+    assert np.isnan(lin[0]) and np.isnan(lin[10:16]).all()
+    np.testing.assert_allclose(lin[3:5], np.interp(t[3:5], t[[2, 5]], x[[2, 5]]))
+    cub = fill_gaps(y, t, method="cubic", max_gap=6)
+    assert np.abs(cub[10:16] - x[10:16]).max() < 5e-3
+    with pytest.raises(ValueRangeError):
+        fill_gaps(y, t, method="quadratic")
+
+
+def test_savgol_and_median_and_derivative():
+    t = np.arange(200) / FS
+    x = t**2
+    np.testing.assert_allclose(savitzky_golay(x, window=11, polyorder=3), x, atol=1e-12)
+    np.testing.assert_allclose(savitzky_golay(x, window=11, polyorder=3, deriv=1, fs=FS), 2 * t, atol=1e-9)
+    spiky = np.zeros(50)
+    spiky[20] = 10
+    assert median_filter(spiky, window=5).max() == 0
+    with pytest.raises(ValueRangeError):
+        savitzky_golay(x, window=10)
+
+
+def test_hampel_finds_the_spikes_only(rng):
+    x = np.sin(np.linspace(0, 6, 300)) + rng.normal(0, 0.01, 300)
+    x[[50, 180]] += 1.0
+    cleaned, flags = hampel(x, half_window=5, n_sigma=6.0)
+    assert set(np.flatnonzero(flags)) == {50, 180}
+    assert np.isnan(cleaned[[50, 180]]).all()
+
+
+def test_one_euro_streaming_equals_batch_and_resets_at_gaps(rng):
+    t = np.arange(100) / 30.0
+    x = rng.normal(size=(100, 3))
+    x[40:45, 1] = np.nan
+    batch = one_euro(x, t, min_cutoff=1.0, beta=0.5)
+    f = OneEuroFilter(min_cutoff=1.0, beta=0.5)
+    stream = np.stack([f(x[i], t[i]) for i in range(100)])
+    np.testing.assert_array_equal(batch, stream)
+    assert np.isnan(batch[40:45, 1]).all()
+    assert batch[45, 1] == x[45, 1]  # first sample after a gap passes through
+    with pytest.raises(ValueRangeError):
+        f(x[0], t[0])  # time must increase
+
+
+def test_resample_never_crosses_gaps():
+    t = np.array([0.0, 0.1, 0.25, 0.3, 0.4])
+    x = np.array([0.0, 1.0, np.nan, 3.0, 4.0])
+    y, new_t = resample_uniform(x, t, fps=20.0)
+    np.testing.assert_allclose(new_t, np.arange(9) / 20.0)
+    assert y[0] == 0 and y[1] == pytest.approx(0.5) and y[2] == 1.0
+    assert np.isnan(y[3:6]).all()  # between 0.1 and 0.3 lies a missing sample
+    assert y[6] == 3.0 and y[8] == 4.0
+
+
+def test_tracks_level_processing():
+    n = 200
+    p = np.cumsum(np.ones((n, 6, 2)), axis=0)
+    p[50:53] = np.nan
+    p[120, 2] = [1e4, 1e4]
+    t = Tracks(p, keypoints="LOWER-6", fps=FS)
+    cleaned = reject_outliers(t, half_window=4)
+    assert not cleaned.valid[120, 2] and cleaned.confidence[120, 2] == 0 and t.valid[120, 2]
+    filled = fill_tracks(cleaned, max_gap=5, filled_confidence=0.25)
+    assert filled.valid.all() and filled.confidence[51, 0] == 0.25
+    smooth = filter_tracks(filled, "butterworth", cutoff=6.0)
+    np.testing.assert_allclose(smooth.positions[30:-30], filled.positions[30:-30], atol=1e-3)  # a ramp passes
+    for method, params in (("savgol", {"window": 9}), ("median", {"window": 5}), ("one_euro", {"min_cutoff": 2.0})):
+        assert filter_tracks(filled, method, **params).n_frames == n
+    vfr = t.replace(time=np.cumsum(np.r_[0, np.full(n - 1, 0.01)] * (1 + 0.2 * (np.arange(n) % 2))))
+    with pytest.raises(SignalProcessingError, match="resample"):
+        filter_tracks(vfr, "butterworth", cutoff=6.0)
+    assert resample_tracks(vfr, fps=100.0).is_uniform()

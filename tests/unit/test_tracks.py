@@ -1,0 +1,124 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from kinelift import Tracks
+from kinelift.errors import KineliftError, ShapeError, UnknownNameError, ValueRangeError
+
+
+def make(n=10, k=6, d=2, **kw):
+    p = np.arange(n * k * d, dtype=float).reshape(n, k, d)
+    kw.setdefault("keypoints", "LOWER-6" if k == 6 else [f"p{i}" for i in range(k)])
+    kw.setdefault("fps", 100.0)
+    return Tracks(p, **kw)
+
+
+def test_construction_copies_and_freezes_input():
+    p = np.zeros((4, 6, 3))
+    t = Tracks(p, keypoints="LOWER-6", fps=50.0, units="m", coordinate_frame="lab")
+    p[0, 0, 0] = 99.0
+    assert t.positions[0, 0, 0] == 0.0
+    with pytest.raises(ValueError):
+        t.positions[0, 0, 0] = 1.0
+    assert np.allclose(t.time, np.arange(4) / 50.0)
+    assert t.confidence.min() == 1.0
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"positions": np.zeros((4, 6))}, ShapeError, "positions"),
+        ({"positions": np.zeros((4, 5, 2))}, ShapeError, "LOWER-6"),
+        ({"positions": np.zeros((4, 6, 4))}, ShapeError, "2 or 3"),
+        ({"confidence": np.ones((4, 5))}, ShapeError, "confidence"),
+        ({"confidence": np.full((4, 6), 1.5)}, ValueRangeError, r"\[0, 1\]"),
+        ({"time": [0, 1, 1, 2], "fps": None}, ValueRangeError, "strictly increasing"),
+        ({"time": [0, 1, 2], "fps": None}, ShapeError, "time"),
+        ({"fps": None}, ValueRangeError, "time"),
+        ({"fps": -3.0}, ValueRangeError, "fps"),
+        ({"units": "mm"}, ValueRangeError, "metres"),
+        ({"keypoints": "LOWER-7"}, UnknownNameError, "keypoint set"),
+    ],
+)
+def test_bad_construction_names_the_field(kwargs, error, match):
+    args = {"positions": np.zeros((4, 6, 2)), "keypoints": "LOWER-6", "fps": 30.0}
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        Tracks(args.pop("positions"), **args)
+    assert issubclass(error, KineliftError)
+
+
+def test_partial_nan_and_inf_are_refused():
+    p = np.zeros((3, 6, 2))
+    p[1, 2, 0] = np.nan
+    with pytest.raises(ValueRangeError, match="right_hip"):
+        Tracks(p, keypoints="LOWER-6", fps=30)
+    p[1, 2, 0] = np.inf
+    with pytest.raises(ValueRangeError, match="inf"):
+        Tracks(p, keypoints="LOWER-6", fps=30)
+
+
+def test_missing_points_get_zero_confidence_by_default():
+    p = np.zeros((3, 6, 2))
+    p[1, 2] = np.nan
+    t = Tracks(p, keypoints="LOWER-6", fps=30)
+    assert t.confidence[1, 2] == 0.0 and t.confidence[0, 2] == 1.0
+    assert not t.valid[1, 2]
+
+
+def test_slicing_by_frame_time_and_keypoint():
+    t = make(n=10)
+    assert t[2:5].n_frames == 3 and np.allclose(t[2:5].time, [0.02, 0.03, 0.04])
+    assert t[3].n_frames == 1
+    assert t[np.arange(10) % 2 == 0].n_frames == 5
+    assert np.allclose(t.between(0.025, 0.065).time, [0.03, 0.04, 0.05, 0.06])
+    sel = t.select(["left_ankle", "right_ankle"])
+    assert sel.keypoint_names == ("left_ankle", "right_ankle")
+    assert np.array_equal(sel.positions[:, 0], t.positions[:, 5])
+    assert sel.keypoint_set.edges == ()
+    with pytest.raises(UnknownNameError):
+        t.select(["nose"])
+
+
+def test_variable_frame_rate():
+    time = np.array([0.0, 0.033, 0.067, 0.1, 0.2])
+    t = Tracks(np.zeros((5, 6, 2)), keypoints="LOWER-6", time=time)
+    assert not t.is_uniform()
+    assert t.fps is None and t.sampling_rate == pytest.approx(1 / np.median(np.diff(time)))
+
+
+def test_dataframe_round_trip_3d():
+    rng = np.random.default_rng(1)
+    p = rng.random((5, 6, 3))
+    p[2, 1] = np.nan
+    c = rng.random((5, 6))
+    t = Tracks(p, keypoints="LOWER-6", confidence=c, fps=100.0, units="m", coordinate_frame="lab", person_id=3)
+    df = t.to_dataframe()
+    assert isinstance(df.columns, pd.MultiIndex)
+    assert df.columns.names == ["keypoint", "axis"]
+    assert list(df.columns[:4]) == [("right_ankle", "x"), ("right_ankle", "y"), ("right_ankle", "z"), ("right_ankle", "confidence")]
+    back = Tracks.from_dataframe(df)
+    assert back.keypoint_set.name == "LOWER-6" and back.units == "m" and back.person_id == 3
+    np.testing.assert_array_equal(back.positions, t.positions)
+    np.testing.assert_array_equal(back.confidence, t.confidence)
+    np.testing.assert_array_equal(back.time, t.time)
+
+
+def test_from_dataframe_rejects_bad_columns():
+    with pytest.raises(ShapeError, match="MultiIndex"):
+        Tracks.from_dataframe(pd.DataFrame({"a": [1.0]}))
+    cols = pd.MultiIndex.from_product([["a"], ["x", "q"]])
+    with pytest.raises(ShapeError, match="axis"):
+        Tracks.from_dataframe(pd.DataFrame([[1.0, 2.0]], columns=cols))
+
+
+def test_keypoint_set_conversion_on_tracks():
+    t = Tracks(np.random.default_rng(0).random((4, 25, 2)), keypoints="BODY-25", fps=30)
+    low = t.to_keypoint_set("LOWER-6")
+    assert low.keypoint_set.name == "LOWER-6"
+    np.testing.assert_array_equal(low.positions[:, 0], t.positions[:, 11])  # right_ankle
+
+
+def test_replace_rejects_unknown_fields():
+    with pytest.raises(UnknownNameError, match="Tracks field"):
+        make().replace(colour="red")

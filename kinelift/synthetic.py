@@ -17,7 +17,7 @@ Examples
 --------
 >>> clip = squat_tracks(n_reps=2, fps=30.0, seed=0)
 >>> clip.observed.keypoint_set.name, clip.observed.n_frames
-('COCO-17', 150)
+('COCO-17', 165)
 >>> round(float(np.rad2deg(clip.knee_flexion.max())), 1)
 95.0
 """

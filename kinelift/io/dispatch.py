@@ -24,6 +24,7 @@ Examples
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> t = Tracks(np.zeros((3, 17, 2)), keypoints="COCO-17", fps=25.0)
 >>> save(folder / "t.json", tracks=[t], format="mmpose")
+'mmpose'
 >>> load(folder / "t.json", fps=25.0).format
 'mmpose'
 """

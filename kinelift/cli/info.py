@@ -39,9 +39,10 @@ def describe_tracks(t: Tracks) -> list[str]:
         f"    time {t.time[0]:.6g} .. {t.time[-1]:.6g} s, {rate}, {missing:.1f}% points missing, "
         f"mean confidence {np.mean(t.confidence):.3f}",
     ]
-    worst = np.argsort(t.valid.mean(axis=0))[:3]
-    if missing > 0:
-        lines.append("    most missing: " + ", ".join(f"{t.keypoint_names[i]} {100 * (1 - t.valid[:, i].mean()):.0f}%" for i in worst))
+    missing_per_point = 1.0 - t.valid.mean(axis=0)
+    worst = [i for i in np.argsort(-missing_per_point)[:3] if missing_per_point[i] > 0]
+    if worst:
+        lines.append("    most missing: " + ", ".join(f"{t.keypoint_names[i]} {100 * missing_per_point[i]:.1f}%" for i in worst))
     return lines
 
 

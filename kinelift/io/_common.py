@@ -92,3 +92,14 @@ def reading(path: Path) -> Iterator[None]:
 def format_float(value: float) -> str:
     """Shortest text that reads back as the same float; ``NaN`` for missing values (OpenSim's spelling)."""
     return "NaN" if value != value else repr(float(value))
+
+
+MAX_SPARSE_SPAN = 1_000_000
+
+
+def check_frame_span(path: Path, first: int, last: int, count: int) -> int:
+    """Frames from ``first`` to ``last``; refuses spans far larger than the frames present (a damaged numbering)."""
+    span = last - first + 1
+    if span > MAX_SPARSE_SPAN and span > 100 * count:
+        raise FileFormatError(path, f"frame numbers run from {first} to {last} for only {count} frames", expected="a dense frame numbering")
+    return span

@@ -50,7 +50,7 @@ _VIS_TO_CONF = {0: 0.0, 1: 0.5, 2: 1.0}
 
 
 def is_coco_annotations(doc: Any) -> bool:
-    return isinstance(doc, dict) and "annotations" in doc and "images" in doc
+    return isinstance(doc, dict) and isinstance(doc.get("annotations"), list) and isinstance(doc.get("images"), list)
 
 
 def is_coco_results(doc: Any) -> bool:
@@ -58,23 +58,28 @@ def is_coco_results(doc: Any) -> bool:
 
 
 def _keypoint_set_from_categories(doc: dict, path: Path) -> KeypointSet:
-    cats = [c for c in doc.get("categories", []) if isinstance(c, dict) and c.get("keypoints")]
+    categories = doc.get("categories", [])
+    cats = [c for c in categories if isinstance(c, dict) and c.get("keypoints")] if isinstance(categories, list) else []
     if not cats:
         return get_keypoint_set("COCO-17")
+    if not isinstance(cats[0]["keypoints"], list) or not isinstance(cats[0].get("skeleton", []), list):
+        raise FileFormatError(path, "categories[].keypoints or .skeleton is not a list")
     names = tuple(str(n) for n in cats[0]["keypoints"])
     coco = get_keypoint_set("COCO-17")
     if names == coco.names:
         return coco
-    edges = tuple((a - 1, b - 1) for a, b in cats[0].get("skeleton", []))
     with reading(path):
-        return KeypointSet("custom", names, edges)
+        edges = float_array(cats[0].get("skeleton", []), path, "categories[].skeleton").reshape(-1, 2).astype(int) - 1
+        return KeypointSet("custom", names, tuple(map(tuple, edges.tolist())))
 
 
 def _frame_order(images: list[dict], path: Path) -> tuple[dict[int, int], list[dict]]:
     for i, img in enumerate(images):
-        if not isinstance(img, dict) or "id" not in img:
-            raise FileFormatError(path, f"images[{i}] has no 'id'")
-    key = "frame_id" if all("frame_id" in img for img in images) else "id"
+        if not isinstance(img, dict) or not isinstance(img.get("id"), (int, str)):
+            raise FileFormatError(path, f"images[{i}] has no integer or string 'id'")
+    key = "frame_id" if all(isinstance(img.get("frame_id"), int) for img in images) else "id"
+    if len({type(img[key]) for img in images}) > 1:
+        raise FileFormatError(path, f"images[].{key} mixes numbers and strings")
     ordered = sorted(images, key=lambda img: img[key])
     return {img["id"]: f for f, img in enumerate(ordered)}, ordered
 
@@ -122,7 +127,7 @@ def read_coco(
     for i, ann in enumerate(doc["annotations"]):
         if not isinstance(ann, dict) or "keypoints" not in ann or "image_id" not in ann:
             raise FileFormatError(path, f"annotations[{i}] lacks 'keypoints' or 'image_id'")
-        if ann["image_id"] not in frame_of:
+        if not isinstance(ann["image_id"], (int, str)) or ann["image_id"] not in frame_of:
             raise FileFormatError(path, f"annotations[{i}].image_id {ann['image_id']!r} is not in images")
         xyv = float_array(ann["keypoints"], path, f"annotations[{i}].keypoints", shape=(3 * len(keypoint_set),)).reshape(-1, 3)
         vis = xyv[:, 2]
@@ -132,7 +137,10 @@ def read_coco(
         pos = np.where((vis > 0)[:, None], xyv[:, :2], np.nan)
         f = frame_of[ann["image_id"]]
         frames[f].append((pos, conf))
-        ids[f].append(int(ann["track_id"]) if "track_id" in ann else None)
+        track_id = ann.get("track_id")
+        if track_id is not None and (not isinstance(track_id, int) or isinstance(track_id, bool)):
+            raise FileFormatError(path, f"annotations[{i}].track_id is {track_id!r}", expected="an integer")
+        ids[f].append(track_id)
     return _people(frames, ids, time, fps, keypoint_set, path, "coco", max_distance=max_distance, max_missing=max_missing)
 
 
@@ -151,11 +159,11 @@ def read_coco_results(
     fps = require_fps(fps, path, "COCO results")
     keypoint_set = get_keypoint_set("COCO-17")
     for i, r in enumerate(doc):
-        if not isinstance(r, dict) or "image_id" not in r or "keypoints" not in r:
-            raise FileFormatError(path, f"[{i}] lacks 'image_id' or 'keypoints'")
-    unique_ids = {r["image_id"] for r in doc}
-    numeric = all(isinstance(i, (int, float)) and not isinstance(i, bool) for i in unique_ids)
-    image_ids = sorted(unique_ids) if numeric else sorted(unique_ids, key=str)
+        if not isinstance(r, dict) or not isinstance(r.get("image_id"), (int, str)) or "keypoints" not in r:
+            raise FileFormatError(path, f"[{i}] lacks an integer or string 'image_id', or 'keypoints'")
+    if len({type(r["image_id"]) for r in doc}) > 1:
+        raise FileFormatError(path, "image_id values mix numbers and strings")
+    image_ids = sorted({r["image_id"] for r in doc})
     frame_of = {iid: f for f, iid in enumerate(image_ids)}
     frames: list[list] = [[] for _ in image_ids]
     for i, r in enumerate(doc):

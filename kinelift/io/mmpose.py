@@ -34,7 +34,7 @@ from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
 from kinelift.core.tracks import Tracks, as_keypoint_set
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_path
-from kinelift.io._common import existing_path, float_array, read_json, reading, require_fps
+from kinelift.io._common import check_frame_span, existing_path, float_array, read_json, reading, require_fps
 from kinelift.io.linking import detections_to_tracks
 
 __all__ = ["read_mmpose", "write_mmpose", "is_mmpose"]
@@ -77,12 +77,16 @@ def read_mmpose(
     for i, fr in enumerate(doc):
         if not isinstance(fr, dict) or not isinstance(fr.get("instances"), list):
             raise FileFormatError(path, f"[{i}] has no 'instances' list")
-    doc = sorted(doc, key=lambda fr: fr.get("frame_id", 0))
-    frame_ids = [int(fr.get("frame_id", i)) for i, fr in enumerate(doc)]
+        fid = fr.get("frame_id", i)
+        if not isinstance(fid, int) or isinstance(fid, bool) or fid < 0:
+            raise FileFormatError(path, f"[{i}].frame_id is {fid!r}", expected="a non-negative integer")
+    numbered = sorted(((fr.get("frame_id", i), fr) for i, fr in enumerate(doc)), key=lambda pair: pair[0])
+    frame_ids = [fid for fid, _ in numbered]
+    doc = [fr for _, fr in numbered]
     if len(set(frame_ids)) != len(frame_ids):
         raise FileFormatError(path, "repeated frame_id")
     first = frame_ids[0]
-    n_frames = frame_ids[-1] - first + 1
+    n_frames = check_frame_span(path, first, frame_ids[-1], len(frame_ids))
     frames: list[list] = [[] for _ in range(n_frames)]
     keypoint_set = as_keypoint_set(keypoints) if keypoints is not None else None
     for fr, fid in zip(doc, frame_ids):

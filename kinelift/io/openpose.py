@@ -35,7 +35,7 @@ from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
 from kinelift.core.tracks import Tracks
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_dir
-from kinelift.io._common import existing_path, float_array, read_json, reading, require_fps
+from kinelift.io._common import check_frame_span, existing_path, float_array, read_json, reading, require_fps
 from kinelift.io.linking import detections_to_tracks
 
 __all__ = ["read_openpose", "write_openpose", "OPENPOSE_18"]
@@ -101,7 +101,7 @@ def read_openpose(
     if len(set(numbers)) != len(numbers):
         raise FileFormatError(path, "two files have the same frame number")
     first, last = numbers[0], numbers[-1]
-    n_frames = last - first + 1
+    n_frames = check_frame_span(path, first, last, len(numbers))
     frames: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(n_frames)]
     ids: list[list[int | None]] = [[] for _ in range(n_frames)]
     keypoint_set: KeypointSet | None = None

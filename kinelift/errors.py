@@ -28,6 +28,7 @@ __all__ = [
     "KeypointConversionError",
     "SignalProcessingError",
     "OutputExistsError",
+    "UnsupportedModelFeatureError",
 ]
 
 
@@ -129,3 +130,20 @@ class OutputExistsError(KineliftError, FileExistsError):
         self.path = str(path)
         super().__init__(f"{self.path}: exists; pass overwrite=True (or --overwrite) to replace it")
 
+
+
+class UnsupportedModelFeatureError(KineliftError, NotImplementedError):
+    """A model uses a feature kinelift does not support (named in the message), rather than a wrong answer.
+
+    Parameters
+    ----------
+    path : str
+        The model file (or ``"<model>"`` for models built in Python).
+    feature : str
+        The unsupported element, e.g. ``"EllipsoidJoint 'shoulder'"``.
+    """
+
+    def __init__(self, path: str, feature: str) -> None:
+        self.path = str(path)
+        self.feature = feature
+        super().__init__(f"{self.path}: {feature} is not supported by kinelift's skeletal layer")

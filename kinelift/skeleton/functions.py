@@ -1,0 +1,257 @@
+"""OpenSim's scalar functions of one coordinate, evaluated batched and differentiably in torch.
+
+Each class mirrors the OpenSim function of the same name exactly: its coefficients are
+computed once in float64 (NumPy) when the model is read, then evaluated for any batch of
+arguments, on the argument's device and dtype. Supported: ``Constant``, ``LinearFunction``
+(``f = c0 * x + c1``), ``PolynomialFunction`` (coefficients from the highest power down),
+``SimmSpline`` (SIMM's cubic spline: end conditions from third divided differences,
+linear extrapolation with the end slopes), ``NaturalCubicSpline`` (computed by OpenSim
+with the same SIMM end conditions, despite its name), ``PiecewiseLinearFunction``
+(linear extrapolation with the end segments' slopes) and ``MultiplierFunction``
+(``scale * f(x)``).
+
+Examples
+--------
+>>> import torch
+>>> f = SimmSpline([0.0, 1.0, 2.0, 3.0], [0.0, 1.0, 0.0, 1.0])
+>>> f(torch.tensor([0.0, 1.5, 3.0], dtype=torch.float64))
+tensor([0.0000, 0.5000, 1.0000], dtype=torch.float64)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from kinelift.errors import ValueRangeError
+
+__all__ = [
+    "Constant", "LinearFunction", "MultiplierFunction", "NaturalCubicSpline", "OpenSimFunction",
+    "PiecewiseLinearFunction", "PolynomialFunction", "SimmSpline",
+]  # fmt: skip
+
+_TINY = 1e-12  # SIMM's TINY_NUMBER guard for coincident knots
+
+
+class OpenSimFunction:
+    """A scalar function of one argument; ``f(x)`` keeps the shape of ``x``."""
+
+    def __init__(self) -> None:
+        self._tensors: dict[tuple[Any, Any], tuple[torch.Tensor, ...]] = {}
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        return ()
+
+    def _like(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """This function's arrays as tensors on ``x``'s device and dtype (cached)."""
+        key = (x.dtype, x.device)
+        if key not in self._tensors:
+            self._tensors[key] = tuple(torch.as_tensor(a, dtype=x.dtype, device=x.device) for a in self._arrays())
+        return self._tensors[key]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    @property
+    def constant_value(self) -> float | None:
+        """The value when the function ignores its argument, else None."""
+        return None
+
+    @property
+    def is_identity(self) -> bool:
+        """True for ``f(x) = x`` (a coordinate driving an axis directly)."""
+        return False
+
+
+class Constant(OpenSimFunction):
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = float(value)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(x, self.value)
+
+    @property
+    def constant_value(self) -> float:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Constant({self.value})"
+
+
+class LinearFunction(OpenSimFunction):
+    """``f(x) = slope * x + intercept`` (OpenSim's ``coefficients`` are ``slope intercept``)."""
+
+    def __init__(self, slope: float, intercept: float) -> None:
+        super().__init__()
+        self.slope, self.intercept = float(slope), float(intercept)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.is_identity:
+            return x
+        return self.slope * x + self.intercept
+
+    @property
+    def constant_value(self) -> float | None:
+        return self.intercept if self.slope == 0.0 else None
+
+    @property
+    def is_identity(self) -> bool:
+        return self.slope == 1.0 and self.intercept == 0.0
+
+    def __repr__(self) -> str:
+        return f"LinearFunction({self.slope}, {self.intercept})"
+
+
+class PolynomialFunction(OpenSimFunction):
+    """``f(x) = c[0] x^n + c[1] x^(n-1) + ... + c[n]`` (Horner's scheme)."""
+
+    def __init__(self, coefficients: Sequence[float]) -> None:
+        super().__init__()
+        self.coefficients = [float(c) for c in coefficients]
+        if not self.coefficients:
+            raise ValueRangeError("PolynomialFunction.coefficients", expected="at least one coefficient", got=[])
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.full_like(x, self.coefficients[0])
+        for c in self.coefficients[1:]:
+            out = out * x + c
+        return out
+
+    @property
+    def constant_value(self) -> float | None:
+        return self.coefficients[-1] if all(c == 0.0 for c in self.coefficients[:-1]) else None
+
+
+class MultiplierFunction(OpenSimFunction):
+    """``f(x) = scale * inner(x)`` (how OpenSim's scaling scales joint translations)."""
+
+    def __init__(self, inner: OpenSimFunction, scale: float) -> None:
+        super().__init__()
+        self.inner, self.scale = inner, float(scale)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.inner(x)
+
+    @property
+    def constant_value(self) -> float | None:
+        c = self.inner.constant_value
+        return None if c is None else self.scale * c
+
+
+def _check_knots(name: str, x: Sequence[float], y: Sequence[float], minimum: int) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if xs.ndim != 1 or xs.shape != ys.shape or xs.size < minimum:
+        raise ValueRangeError(f"{name} x/y", expected=f"two lists of the same length >= {minimum}", got=(xs.shape, ys.shape))
+    if not np.all(np.isfinite(xs)) or not np.all(np.isfinite(ys)):
+        raise ValueRangeError(f"{name} x/y", expected="finite numbers", got="NaN or inf")
+    if np.any(np.diff(xs) < 0):
+        raise ValueRangeError(f"{name} x", expected="non-decreasing knots", got=xs.tolist())
+    return xs, ys
+
+
+class _CubicPieces(OpenSimFunction):
+    """Piecewise cubic ``y_k + dx (b_k + dx (c_k + dx d_k))`` with linear extrapolation by the end slopes."""
+
+    x: np.ndarray
+    y: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    d: np.ndarray
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        return self.x, self.y, self.b, self.c, self.d
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        kx, ky, kb, kc, kd = self._like(x)
+        n = kx.shape[0]
+        k = torch.clamp(torch.searchsorted(kx, x.detach().contiguous(), right=True) - 1, 0, n - 2)
+        dx = x - kx[k]
+        inside = ky[k] + dx * (kb[k] + dx * (kc[k] + dx * kd[k]))
+        below = ky[0] + (x - kx[0]) * kb[0]
+        above = ky[n - 1] + (x - kx[n - 1]) * kb[n - 1]
+        return torch.where(x < kx[0], below, torch.where(x > kx[n - 1], above, inside))
+
+
+class SimmSpline(_CubicPieces):
+    """SIMM's cubic spline (Forsythe, Malcolm and Moler's ``spline``), as OpenSim's ``SimmSpline``.
+
+    End conditions: the third derivative at each end matches that of the cubic through the
+    four end knots (divided differences); two knots give a straight line.
+    """
+
+    def __init__(self, x: Sequence[float], y: Sequence[float]) -> None:
+        super().__init__()
+        self.x, self.y = _check_knots("SimmSpline", x, y, 2)
+        self.b, self.c, self.d = _simm_coefficients(self.x, self.y)
+
+
+def _simm_coefficients(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = x.size
+    b, c, d = np.zeros(n), np.zeros(n), np.zeros(n)
+    if n == 2:
+        t = max(_TINY, x[1] - x[0])
+        b[:] = (y[1] - y[0]) / t
+        return b, c, d
+    nm1, nm2 = n - 1, n - 2
+    d[0] = max(_TINY, x[1] - x[0])
+    c[1] = (y[1] - y[0]) / d[0]
+    for i in range(1, nm1):
+        d[i] = max(_TINY, x[i + 1] - x[i])
+        b[i] = 2.0 * (d[i - 1] + d[i])
+        c[i + 1] = (y[i + 1] - y[i]) / d[i]
+        c[i] = c[i + 1] - c[i]
+    b[0], b[nm1] = -d[0], -d[nm2]
+    c[0] = c[nm1] = 0.0
+    if n > 3:
+        d31 = max(_TINY, x[3] - x[1])
+        d20 = max(_TINY, x[2] - x[0])
+        d1 = max(_TINY, x[nm1] - x[n - 3])
+        d2 = max(_TINY, x[nm2] - x[n - 4])
+        d30 = max(_TINY, x[3] - x[0])
+        d3 = max(_TINY, x[nm1] - x[n - 4])
+        c[0] = c[2] / d31 - c[1] / d20
+        c[nm1] = c[nm2] / d1 - c[n - 3] / d2
+        c[0] = c[0] * d[0] * d[0] / d30
+        c[nm1] = -c[nm1] * d[nm2] * d[nm2] / d3
+    for i in range(1, n):
+        t = d[i - 1] / b[i - 1]
+        b[i] -= t * d[i - 1]
+        c[i] -= t * c[i - 1]
+    c[nm1] /= b[nm1]
+    for j in range(nm1):
+        i = nm2 - j
+        c[i] = (c[i] - d[i] * c[i + 1]) / b[i]
+    b[nm1] = (y[nm1] - y[nm2]) / d[nm2] + d[nm2] * (c[nm2] + 2.0 * c[nm1])
+    for i in range(nm1):
+        b[i] = (y[i + 1] - y[i]) / d[i] - d[i] * (c[i + 1] + 2.0 * c[i])
+        d[i] = (c[i + 1] - c[i]) / d[i]
+        c[i] *= 3.0
+    c[nm1] *= 3.0
+    d[nm1] = d[nm2]
+    return b, c, d
+
+
+class NaturalCubicSpline(SimmSpline):
+    """OpenSim's ``NaturalCubicSpline``: despite its name, OpenSim computes it with SIMM's end
+    conditions (the same code as ``SimmSpline``), and kinelift follows OpenSim."""
+
+
+class PiecewiseLinearFunction(OpenSimFunction):
+    """Straight segments between knots; outside them, the first or last segment extended."""
+
+    def __init__(self, x: Sequence[float], y: Sequence[float]) -> None:
+        super().__init__()
+        self.x, self.y = _check_knots("PiecewiseLinearFunction", x, y, 2)
+        self.slope = np.diff(self.y) / np.maximum(np.diff(self.x), _TINY)
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        return self.x, self.y, self.slope
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        kx, ky, ks = self._like(x)
+        k = torch.clamp(torch.searchsorted(kx, x.detach().contiguous(), right=True) - 1, 0, kx.shape[0] - 2)
+        return ky[k] + (x - kx[k]) * ks[k]

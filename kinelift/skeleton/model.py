@@ -38,7 +38,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from kinelift.errors import FileFormatError, ShapeError, UnknownNameError
+from kinelift.core.table import TimeSeriesTable, coordinate_name
+from kinelift.errors import FileFormatError, ShapeError, UnknownNameError, ValueRangeError
 from kinelift.skeleton.osim_parser import parse_osim, parse_osim_string
 from kinelift.skeleton.rotations import axis_angle_to_matrix, euler_xyz_to_matrix_np
 from kinelift.skeleton.spec import GROUND, FrameRef, JointSpec, ModelSpec
@@ -192,6 +193,49 @@ class SkeletalModel(nn.Module):
     def rotational(self) -> np.ndarray:
         """Boolean ``(n_coordinates,)``: True for rotational (and coupled rotational) coordinates."""
         return np.array([c.motion_type != "translational" for c in self.spec.coordinates])
+
+    @property
+    def coordinate_units(self) -> dict[str, str]:
+        """Unit of each coordinate as OpenSim's files treat it: ``"rad"`` (rotational), ``"m"``
+        (translational), ``""`` for coupled coordinates, which OpenSim never converts to degrees."""
+        units = {"rotational": "rad", "translational": "m"}
+        return {c.name: units.get(c.motion_type, "") for c in self.spec.coordinates}
+
+    def coordinates_from_table(self, table: TimeSeriesTable, *, missing: str = "default") -> torch.Tensor:
+        """Coordinates ``(frames, n_coordinates)`` (float64) from a table read by :func:`kinelift.io.read_mot`.
+
+        Columns are matched by coordinate name (or the name inside an OpenSim state path).
+        OpenSim writes coupled coordinates without degree conversion even in ``inDegrees=yes``
+        files; a reader that converted them is undone here, so the values are OpenSim's.
+        Coordinates absent from the table take their default value (``missing="default"``) or
+        raise (``missing="error"``); columns that name no coordinate are ignored.
+        """
+        if missing not in ("default", "error"):
+            raise ValueRangeError("missing", expected="'default' or 'error'", got=missing)
+        q = np.tile(self.default_coordinates().numpy(), (table.n_frames, 1))
+        found = set()
+        converted = table.metadata.get("read_in_degrees") == "yes"
+        units = self.coordinate_units
+        for j, column in enumerate(table.column_names):
+            name = coordinate_name(column)
+            if name not in self._coord_index or column.endswith("/speed"):
+                continue
+            values = np.asarray(table.values[:, j], dtype=np.float64)
+            if converted and table.column_units[j] == "rad" and units[name] != "rad":
+                values = np.rad2deg(values)  # the reader converted a column OpenSim left as it was
+            q[:, self._coord_index[name]] = values
+            found.add(name)
+        absent = [n for n in self.coordinate_names if n not in found]
+        if absent and missing == "error":
+            raise UnknownNameError(f"coordinate column (in {table.name})", absent, known=table.column_names)
+        return torch.from_numpy(q)
+
+    def coordinates_to_table(self, q: torch.Tensor, time: Any, *, name: str = "Coordinates") -> TimeSeriesTable:
+        """A table of coordinates ``(frames, n_coordinates)`` with OpenSim's units per column, ready for
+        :func:`kinelift.io.write_mot` (rotational coordinates are written in degrees, coupled ones as they are)."""
+        units = self.coordinate_units
+        values = q.detach().cpu().numpy() if torch.is_tensor(q) else np.asarray(q)
+        return TimeSeriesTable(time, values, list(self.coordinate_names), [units[n] for n in self.coordinate_names], name=name)
 
     def extra_repr(self) -> str:
         return f"name={self.spec.name!r}, bodies={len(self.body_names)}, coordinates={self.n_coordinates}, markers={len(self.marker_names)}"

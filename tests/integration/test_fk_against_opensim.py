@@ -1,0 +1,95 @@
+"""Forward kinematics equals OpenSim's on every real model (markers and joint centres)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from kinelift.io import read_mot
+from kinelift.skeleton import SkeletalModel
+from tests.conftest import SHARED, shared_file
+from tests.opensim_reference import opensim_fk, random_coordinates
+
+osim = pytest.importorskip("opensim", reason="the opensim package (test extra) is the reference for forward kinematics")
+osim.Logger.setLevelString("error")
+
+MODELS = sorted(str(p.relative_to(SHARED)) for p in SHARED.rglob("*.osim")) if SHARED.exists() else ["(shared data absent)"]
+N_DRAWS = 1000
+
+
+@pytest.mark.parametrize("relative", MODELS)
+def test_markers_and_joint_centres_equal_opensim(relative):
+    path = shared_file(relative)
+    model = SkeletalModel.from_osim(path)
+    q = random_coordinates(model, N_DRAWS, np.random.default_rng(abs(hash(relative)) % 2**32))
+    out64 = model(torch.tensor(q, dtype=torch.float64))
+    out32 = model(torch.tensor(q, dtype=torch.float32))
+    q_used = out64.coordinates.numpy()
+    ref_markers, ref_joints = opensim_fk(
+        osim, str(path), q_used, list(model.coordinate_names), list(model.marker_names), list(model.joint_names)
+    )
+    assert np.abs(out64.joint_centers.numpy() - ref_joints).max() <= 1e-6
+    assert np.abs(out32.joint_centers.numpy() - ref_joints).max() <= 1e-4
+    if model.marker_names:
+        assert np.abs(out64.markers.numpy() - ref_markers).max() <= 1e-6
+        assert np.abs(out32.markers.numpy() - ref_markers).max() <= 1e-4
+
+
+@pytest.mark.parametrize("relative", [m for m in MODELS if "Rajagopal2016" in m or "LaiArnold" in m or "squatToStand" in m or "leg39" in m])
+def test_coupled_coordinates_equal_opensims_constraint_functions(relative):
+    path = shared_file(relative)
+    model = SkeletalModel.from_osim(path)
+    assert model.spec.couplers, "these models have coupler constraints"
+    osim_model = osim.Model(str(path))
+    q = random_coordinates(model, 50, np.random.default_rng(1))
+    ours = model.apply_couplers(torch.tensor(q)).numpy()
+    constraints = osim_model.getConstraintSet()
+    for cp in model.spec.couplers:
+        con = osim.CoordinateCouplerConstraint.safeDownCast(constraints.get(cp.name))
+        func = con.getFunction()
+        i, d = model.coordinate_index(cp.independent[0]), model.coordinate_index(cp.dependent)
+        ref = [float(con.getPropertyByName("scale_factor").toString()) * func.calcValue(osim.Vector(1, float(v))) for v in q[:, i]]
+        np.testing.assert_allclose(ours[:, d], ref, rtol=0, atol=1e-12)
+
+
+def test_squat_motion_reproduces_opensim_marker_trajectories():
+    """FK of the OpenCap squat .mot on its LaiArnold model equals OpenSim's markers at every frame."""
+    path = shared_file("opencap-squat/Moco/models/LaiArnoldModified2017_contacts.osim")
+    motion = read_mot(shared_file("opencap-squat/Moco/exampleSquat/squats1_videoAndMocap.mot"))
+    model = SkeletalModel.from_osim(path)
+    out = model(model.coordinates_from_table(motion, missing="error"))
+    ref_markers, _ = opensim_fk(osim, str(path), out.coordinates.numpy(), list(model.coordinate_names), list(model.marker_names), [])
+    assert np.abs(out.markers.numpy() - ref_markers).max() <= 1e-6
+    # the file's own coupled coordinates agree with the constraints (it came from OpenSim)
+    file_q = model.coordinates_from_table(motion).numpy()
+    for cp in model.spec.couplers:
+        d = model.coordinate_index(cp.dependent)
+        np.testing.assert_allclose(out.coordinates[:, d].numpy(), file_q[:, d], atol=1e-6)
+
+
+def test_scaling_equals_opensims_scale(tmp_path):
+    """Body scale factors act as OpenSim's Model.scale does (offsets, markers and joint translation functions)."""
+    path = shared_file("opensim-models/Models/Gait2392_Simbody/gait2392_thelen2003muscle.osim")
+    model = SkeletalModel.from_osim(path)
+    rng = np.random.default_rng(3)
+    factors = rng.uniform(0.8, 1.25, size=(len(model.body_names), 3))
+    osim_model = osim.Model(str(path))
+    state = osim_model.initSystem()
+    scale_set = osim.ScaleSet()
+    for name, f in zip(model.body_names, factors):
+        s = osim.Scale()
+        s.setSegmentName(name)
+        s.setScaleFactors(osim.Vec3(*f))
+        s.setApply(True)
+        scale_set.cloneAndAppend(s)
+    osim_model.scale(state, scale_set, True)
+    scaled = tmp_path / "scaled.osim"
+    osim_model.printToXML(str(scaled))
+    q = random_coordinates(model, 100, rng)
+    ours = model(torch.tensor(q), scales=torch.tensor(factors))
+    _, ref_joints = opensim_fk(osim, str(scaled), ours.coordinates.numpy(), list(model.coordinate_names), [], list(model.joint_names))
+    assert np.abs(ours.joint_centers.numpy() - ref_joints).max() <= 1e-6
+    # and the scaled file, read back by kinelift, gives the same answer without scale factors
+    again = SkeletalModel.from_osim(scaled)(torch.tensor(q))
+    assert np.abs(again.joint_centers.numpy() - ref_joints).max() <= 1e-6

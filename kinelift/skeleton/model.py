@@ -41,7 +41,7 @@ from torch import nn
 from kinelift.core.table import TimeSeriesTable, coordinate_name
 from kinelift.errors import FileFormatError, ShapeError, UnknownNameError, ValueRangeError
 from kinelift.skeleton.osim_parser import parse_osim, parse_osim_string
-from kinelift.skeleton.rotations import axis_angle_to_matrix, euler_xyz_to_matrix_np
+from kinelift.skeleton.rotations import euler_xyz_to_matrix_np
 from kinelift.skeleton.spec import GROUND, FrameRef, JointSpec, ModelSpec
 
 __all__ = ["FKResult", "SkeletalModel"]
@@ -121,6 +121,11 @@ class SkeletalModel(nn.Module):
         self._marker_frames = [_Offset(m.frame) for m in spec.markers]
         self._marker_locations = np.stack([m.location for m in spec.markers]) if spec.markers else np.zeros((0, 3))
         self._marker_bodies = [self._body_slot(m.frame.body) for m in spec.markers]
+        self._markers_by_body: dict[int, list[int]] = {}
+        for m, b in enumerate(self._marker_bodies):
+            self._markers_by_body.setdefault(b, []).append(m)
+        grouped = [m for members in self._markers_by_body.values() for m in members]
+        self._marker_order = np.argsort(grouped).tolist()
         self._cache: dict[tuple[Any, Any], dict[str, torch.Tensor]] = {}
 
     # ------------------------------------------------------------- building
@@ -245,7 +250,7 @@ class SkeletalModel(nn.Module):
         key = (dtype, device)
         if key not in self._cache:
             t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float64), dtype=dtype, device=device)  # noqa: E731
-            c: dict[str, torch.Tensor] = {"marker_locations": t(self._marker_locations)}
+            c: dict[str, torch.Tensor] = {"marker_locations": t(self._marker_locations), "eye": t(np.eye(3))}
             for j in self.spec.joints:
                 for side, off in zip(("parent", "child"), self._offsets[j.name]):
                     for k, (r, p) in enumerate(off.links):
@@ -253,6 +258,9 @@ class SkeletalModel(nn.Module):
                         c[f"{j.name}/{side}/{k}/p"] = t(p)
                 for a, axis in enumerate(j.axes):
                     c[f"{j.name}/axis{a}"] = t(axis.axis)
+                    k = -np.cross(np.eye(3), axis.axis).T  # cross-product matrix: k @ v = axis x v
+                    c[f"{j.name}/K{a}"] = t(k)
+                    c[f"{j.name}/KK{a}"] = t(k @ k)
             for m, off in enumerate(self._marker_frames):
                 for k, (r, p) in enumerate(off.links):
                     c[f"marker{m}/{k}/R"] = t(r)
@@ -265,11 +273,11 @@ class SkeletalModel(nn.Module):
         """``q`` with each coupled coordinate set from its constraint (a new tensor)."""
         if not self.spec.couplers:
             return q
-        cols = list(q.unbind(-1))
+        q = q.clone()
         for cp in self.spec.couplers:
-            x = cols[self._coord_index[cp.independent[0]]]
-            cols[self._coord_index[cp.dependent]] = cp.scale_factor * cp.function(x)
-        return torch.stack(cols, dim=-1)
+            x = q[..., self._coord_index[cp.independent[0]]]
+            q[..., self._coord_index[cp.dependent]] = cp.scale_factor * cp.function(x)
+        return q
 
     @staticmethod
     def _frame_on_body(
@@ -297,7 +305,8 @@ class SkeletalModel(nn.Module):
                 value = torch.full(batch, value_const, dtype=q.dtype, device=q.device)
             u = c[f"{joint.name}/axis{a}"]
             if axis.kind == "rotation":
-                Ra = axis_angle_to_matrix(u, value)
+                # Rodrigues: R = I + sin(t) K + (1 - cos(t)) K^2, with K and K^2 precomputed
+                Ra = c["eye"] + torch.sin(value)[..., None, None] * c[f"{joint.name}/K{a}"] + (1.0 - torch.cos(value))[..., None, None] * c[f"{joint.name}/KK{a}"]
                 R = Ra if R is None else R @ Ra
             else:
                 if joint.type == "CustomJoint" and not axis.function.is_identity:
@@ -361,16 +370,17 @@ class SkeletalModel(nn.Module):
             if marker_offsets.shape[-2:] != (n_m, 3):
                 raise ShapeError("marker_offsets", expected=f"(..., {n_m} markers, 3)", got=tuple(marker_offsets.shape))
             loc = loc + marker_offsets.to(dtype)
-        slots = self._marker_bodies
-        R_all = torch.stack(R_G, dim=-3)  # (..., n_b + 1, 3, 3)
-        p_all = torch.stack(p_G, dim=-2)
-        idx = torch.as_tensor(slots, device=device)
-        R_m, p_m, s_m = R_all[..., idx, :, :], p_all[..., idx, :], s[..., idx, :]
         if any(off.links for off in self._marker_frames):
             rows = []
             for m, off in enumerate(self._marker_frames):
+                b = self._marker_bodies[m]
                 links = [(c[f"marker{m}/{k}/R"], c[f"marker{m}/{k}/p"]) for k in range(len(off.links))]
-                Rf, pf = self._frame_on_body(R_m[..., m, :, :], p_m[..., m, :], s_m[..., m, :], links)
-                rows.append(pf + (Rf @ (s_m[..., m, :] * loc[..., m, :])[..., None])[..., 0])
+                Rf, pf = self._frame_on_body(R_G[b], p_G[b], s[..., b, :], links)
+                rows.append(pf + (Rf @ (s[..., b, :] * loc[..., m, :])[..., None])[..., 0])
             return torch.stack(rows, dim=-2)
-        return p_m + (R_m @ (s_m * loc)[..., None])[..., 0]
+        # markers grouped by body: p_B + R_GB (s_B * location), one matmul per body
+        groups = []
+        for b, members in self._markers_by_body.items():
+            local = s[..., b, None, :] * loc[..., members, :]  # (..., n, 3)
+            groups.append(p_G[b][..., None, :] + local @ R_G[b].transpose(-1, -2))
+        return torch.cat(groups, dim=-2)[..., self._marker_order, :]

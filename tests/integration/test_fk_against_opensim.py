@@ -93,3 +93,22 @@ def test_scaling_equals_opensims_scale(tmp_path):
     # and the scaled file, read back by kinelift, gives the same answer without scale factors
     again = SkeletalModel.from_osim(scaled)(torch.tensor(q))
     assert np.abs(again.joint_centers.numpy() - ref_joints).max() <= 1e-6
+
+
+def test_fk_command_writes_a_trc_opensim_reads(tmp_path):
+    from kinelift.cli import main
+
+    model_path = shared_file("opencap-squat/Moco/models/LaiArnoldModified2017_contacts.osim")
+    motion_path = shared_file("opencap-squat/Moco/exampleSquat/squats1_videoAndMocap.mot")
+    out = tmp_path / "squat_markers.trc"
+    assert main(["fk", "--model", str(model_path), "--motion", str(motion_path), "--out", str(out), "--joints"]) == 0
+    table = osim.TimeSeriesTableVec3(str(out))
+    model = SkeletalModel.from_osim(model_path)
+    labels = list(table.getColumnLabels())
+    assert labels == list(model.marker_names) + [f"{j}_center" for j in model.joint_names]
+    q = model.coordinates_from_table(read_mot(motion_path))
+    ref_markers, ref_joints = opensim_fk(osim, str(model_path), model(q).coordinates.numpy()[::50], list(model.coordinate_names),
+                                         list(model.marker_names), list(model.joint_names))  # fmt: skip
+    rows = range(0, table.getNumRows(), 50)
+    got = np.array([[[table.getRowAtIndex(i)[j][k] for k in range(3)] for j in range(len(labels))] for i in rows]) / 1000.0
+    np.testing.assert_allclose(got, np.concatenate([ref_markers, ref_joints], axis=1), atol=1e-6)

@@ -1,6 +1,7 @@
 """Writing a :class:`~kinelift.skeleton.spec.ModelSpec` as an OpenSim 4.x ``.osim`` file.
 
-Every joint is written as a ``CustomJoint`` with its offset frames; bodies get a nominal
+Every joint is written as a ``CustomJoint`` with its offset frames (a ``WeldJoint`` when it has
+no coordinates); bodies get a nominal
 1 kg mass (kinelift models carry no inertia). The file loads in OpenSim and gives the same
 forward kinematics (checked in the tests).
 
@@ -52,7 +53,7 @@ def _function(parent: ET.Element, f: fn.OpenSimFunction, name: str) -> None:
         _text(e, "y", f.y)
     elif isinstance(f, fn.MultiplierFunction):
         e = ET.SubElement(parent, "MultiplierFunction", name=name)
-        _function(e, f.inner, "function")
+        _function(ET.SubElement(e, "function"), f.inner, "function")  # OpenSim wants the inner function wrapped
         _text(e, "scale", [f.scale])
     else:
         raise UnsupportedModelFeatureError("<model>", f"writing function {type(f).__name__}")
@@ -90,7 +91,8 @@ def write_osim(spec: ModelSpec, path: str | os.PathLike[str], *, overwrite: bool
     joints = ET.SubElement(ET.SubElement(model, "JointSet", name="jointset"), "objects")
     coords = {c.name: c for c in spec.coordinates}
     for j in spec.joints:
-        joint = ET.SubElement(joints, "CustomJoint", name=j.name)
+        # a CustomJoint without coordinates crashes OpenSim: a joint with none is a WeldJoint
+        joint = ET.SubElement(joints, "CustomJoint" if j.coordinates else "WeldJoint", name=j.name)
         frames = ET.Element("frames")
         parent = _offset_frames(frames, f"{j.name}_parent", j.parent)
         child = _offset_frames(frames, f"{j.name}_child", j.child)
@@ -106,6 +108,10 @@ def write_osim(spec: ModelSpec, path: str | os.PathLike[str], *, overwrite: bool
             _text(e, "clamped", "true" if c.clamped else "false")
             _text(e, "locked", "true" if c.locked else "false")
         joint.append(frames)
+        if not j.coordinates:
+            if any(a.function.constant_value != 0.0 for a in j.axes):
+                raise UnsupportedModelFeatureError(spec.source, f"writing joint {j.name!r}: constant motion without coordinates")
+            continue
         st = ET.SubElement(joint, "SpatialTransform")
         rotations = [a for a in j.axes if a.kind == "rotation"]
         translations = [a for a in j.axes if a.kind == "translation"]
@@ -130,7 +136,7 @@ def write_osim(spec: ModelSpec, path: str | os.PathLike[str], *, overwrite: bool
         for cp in spec.couplers:
             e = ET.SubElement(cons, "CoordinateCouplerConstraint", name=cp.name)
             _text(e, "isEnforced", "true")
-            _function(e, cp.function, "coupled_coordinates_function")
+            _function(ET.SubElement(e, "coupled_coordinates_function"), cp.function, "function")  # OpenSim wants this one wrapped
             _text(e, "independent_coordinate_names", " ".join(cp.independent))
             _text(e, "dependent_coordinate_name", cp.dependent)
             _text(e, "scale_factor", [cp.scale_factor])

@@ -1,6 +1,24 @@
-"""kinelift: from video or 2D keypoints to OpenSim-grade 3D kinematics and squat assessment."""
+"""kinelift: from video or 2D keypoints to OpenSim-grade 3D kinematics and squat assessment.
+
+The data types (``Tracks``, ``KeypointSet``, ``TimeSeriesTable``) load at once; the torch-based
+layers (``SkeletalModel``, ``builtin_model``) load on first use.
+"""
+
+from typing import Any
 
 from kinelift.core import KEYPOINT_SETS, KeypointSet, TimeSeriesTable, Tracks, get_keypoint_set
 
 __version__ = "0.1.0"
-__all__ = ["KEYPOINT_SETS", "KeypointSet", "TimeSeriesTable", "Tracks", "get_keypoint_set", "__version__"]
+__all__ = [
+    "KEYPOINT_SETS", "KeypointSet", "SkeletalModel", "TimeSeriesTable", "Tracks", "builtin_model", "get_keypoint_set", "__version__",
+]  # fmt: skip
+
+_LAZY = {"SkeletalModel": "kinelift.skeleton", "builtin_model": "kinelift.skeleton.builtin"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'kinelift' has no attribute {name!r}")

@@ -12,7 +12,7 @@ Examples
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "builtin.osim"
 >>> write_osim(builtin_spec(), path)
 >>> path.read_text().count("<CustomJoint ")
-16
+15
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from kinelift.skeleton import SkeletalModel
+from kinelift.skeleton.opensim_reference import opensim_fk
 
 MODELS = {
     "gait2392 (subject01)": "opensim-models/Models/Gait2392_Simbody/subject01.osim",
@@ -36,25 +37,6 @@ def random_q(model: SkeletalModel, n: int, rng: np.random.Generator) -> np.ndarr
     r = model.coordinate_ranges.copy()
     r[~np.isfinite(r)] = np.sign(r[~np.isfinite(r)]) * np.pi
     return rng.uniform(r[:, 0], r[:, 1], size=(n, len(r)))
-
-
-def time_opensim(osim, path: str, model: SkeletalModel, q: np.ndarray) -> tuple[float, np.ndarray]:
-    m = osim.Model(path)
-    for i in range(m.getCoordinateSet().getSize()):
-        m.getCoordinateSet().get(i).setDefaultLocked(False)
-    state = m.initSystem()
-    coords = [m.getCoordinateSet().get(n) for n in model.coordinate_names]
-    markers = [m.getMarkerSet().get(n) for n in model.marker_names]
-    out = np.empty((len(q), len(markers), 3))
-    start = time.perf_counter()
-    for i, row in enumerate(q):
-        for c, v in zip(coords, row):
-            c.setValue(state, float(v), False)
-        m.realizePosition(state)
-        for k, mk in enumerate(markers):
-            p = mk.getLocationInGround(state)
-            out[i, k] = (p[0], p[1], p[2])
-    return len(q) / (time.perf_counter() - start), out
 
 
 def time_kinelift(model: SkeletalModel, q: torch.Tensor, *, batch: int, repeat: int = 3) -> float:
@@ -110,8 +92,11 @@ def main() -> int:
         print(f"\n{label}: {model.n_coordinates} coordinates, {len(model.marker_names)} markers, {len(model.joint_names)} joints")
         osim_fps = None
         if osim is not None:
-            osim_fps, ref = time_opensim(osim, str(path), model, model(torch.tensor(q_np[: args.opensim_frames])).coordinates.numpy())
-            ours = model(torch.tensor(q_np[: args.opensim_frames])).markers.numpy()
+            with torch.no_grad():
+                sample = model(torch.tensor(q_np[: args.opensim_frames]))
+            ref = opensim_fk(path, sample.coordinates.numpy(), model.coordinate_names, model.marker_names, [])
+            osim_fps = args.opensim_frames / ref.loop_seconds
+            ours, ref = sample.markers.numpy(), ref.markers
             print(f"  {'OpenSim per-frame loop':34s} {osim_fps:12.0f} frames/s   (1.0x)   max |kinelift - OpenSim| = {np.abs(ours - ref).max():.1e} m")
         rows = []
         for dtype in (torch.float32, torch.float64):

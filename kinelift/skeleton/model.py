@@ -121,11 +121,13 @@ class SkeletalModel(nn.Module):
         self._marker_frames = [_Offset(m.frame) for m in spec.markers]
         self._marker_locations = np.stack([m.location for m in spec.markers]) if spec.markers else np.zeros((0, 3))
         self._marker_bodies = [self._body_slot(m.frame.body) for m in spec.markers]
-        self._markers_by_body: dict[int, list[int]] = {}
+        # runs of consecutive markers on one body: one product per run, outputs already in order
+        self._marker_runs: list[tuple[int, int, int]] = []
         for m, b in enumerate(self._marker_bodies):
-            self._markers_by_body.setdefault(b, []).append(m)
-        grouped = [m for members in self._markers_by_body.values() for m in members]
-        self._marker_order = np.argsort(grouped).tolist()
+            if self._marker_runs and self._marker_runs[-1][0] == b:
+                self._marker_runs[-1] = (b, self._marker_runs[-1][1], m + 1)
+            else:
+                self._marker_runs.append((b, m, m + 1))
         self._cache: dict[tuple[Any, Any], dict[str, torch.Tensor]] = {}
 
     # ------------------------------------------------------------- building
@@ -290,7 +292,7 @@ class SkeletalModel(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         R, p = R_body, p_body
         for r_link, p_link in links:
-            p = p + (R @ (s_body * p_link)[..., None])[..., 0]
+            p = p + torch.einsum("...ij,...j->...i", R, s_body * p_link)
             R = R @ r_link
         return R, p
 
@@ -351,13 +353,13 @@ class SkeletalModel(nn.Module):
             R_F, p_F = self._frame_on_body(R_G[pi], p_G[pi], s[..., pi, :], links_p)
             R_FM, p_FM = self._joint_motion(joint, q, s[..., pi, :], c)
             R_M = R_F @ R_FM
-            p_M = p_F + (R_F @ p_FM[..., None])[..., 0]
+            p_M = p_F + torch.einsum("...ij,...j->...i", R_F, p_FM)
             # child body from its frame M: X_GB = X_GM * inverse(X_BM)
             R_BM, p_BM = eye, zero
             for k in range(len(child_off.links)):
                 R_BM, p_BM = self._frame_on_body(R_BM, p_BM, s[..., ci, :], [(c[f"{joint.name}/child/{k}/R"], c[f"{joint.name}/child/{k}/p"])])
             R_B = R_M @ R_BM.transpose(-1, -2)
-            p_B = p_M - (R_B @ p_BM[..., None])[..., 0]
+            p_B = p_M - torch.einsum("...ij,...j->...i", R_B, p_BM)
             R_G[ci], p_G[ci] = R_B, p_B
             centers[joint.name] = p_M
         body_R = torch.stack(R_G[:n_b], dim=-3) if n_b else torch.zeros(batch + (0, 3, 3), dtype=dtype, device=device)
@@ -383,9 +385,9 @@ class SkeletalModel(nn.Module):
                 Rf, pf = self._frame_on_body(R_G[b], p_G[b], s[..., b, :], links)
                 rows.append(pf + (Rf @ (s[..., b, :] * loc[..., m, :])[..., None])[..., 0])
             return torch.stack(rows, dim=-2)
-        # markers grouped by body: p_B + R_GB (s_B * location), one matmul per body
-        groups = []
-        for b, members in self._markers_by_body.items():
-            local = s[..., b, None, :] * loc[..., members, :]  # (..., n, 3)
-            groups.append(p_G[b][..., None, :] + local @ R_G[b].transpose(-1, -2))
-        return torch.cat(groups, dim=-2)[..., self._marker_order, :]
+        # p_B + R_GB (s_B * location), one product per run of markers on the same body
+        runs = []
+        for b, start, stop in self._marker_runs:
+            local = s[..., b, None, :] * loc[..., start:stop, :]  # (..., n, 3)
+            runs.append(p_G[b][..., None, :] + torch.einsum("...ij,...nj->...ni", R_G[b], local))
+        return runs[0] if len(runs) == 1 else torch.cat(runs, dim=-2)

@@ -6,8 +6,9 @@ For each model (Gait2392 subject01 and Rajagopal2016) it draws coordinate vector
 ranges and times:
 - OpenSim 4.6: per frame, Coordinate.setValue for every coordinate, Model.realizePosition, and
   Marker.getLocationInGround for every marker (what a Python user of OpenSim does);
-- kinelift SkeletalModel: batched, CPU float32 and float64, batch 1 (a Python loop of single
-  frames) and batch 10,000; and the GPU when torch sees one;
+- kinelift SkeletalModel (markers materialised, as the OpenSim loop reads them): batched, CPU
+  float32 and float64, batch 1 (a Python loop of single frames) and batch 10,000; and the GPU when
+  torch sees one;
 - nimblephysics when it is importable in this environment (it needs numpy 1.x: run this script
   from a venv that has it), else a note.
 It prints frames per second and the ratio to OpenSim, and checks that kinelift's markers equal
@@ -42,17 +43,17 @@ def random_q(model: SkeletalModel, n: int, rng: np.random.Generator) -> np.ndarr
 def time_kinelift(model: SkeletalModel, q: torch.Tensor, *, batch: int, repeat: int = 3) -> float:
     best = np.inf
     with torch.no_grad():
-        model(q[:batch])  # warm-up (constants cached per dtype/device)
+        model(q[:batch]).markers  # warm-up
         for _ in range(repeat):
             if q.is_cuda:
                 torch.cuda.synchronize()
             start = time.perf_counter()
             if batch == 1:
                 for i in range(q.shape[0]):
-                    model(q[i])
+                    model(q[i]).markers
             else:
                 for s in range(0, q.shape[0], batch):
-                    model(q[s : s + batch])
+                    model(q[s : s + batch]).markers
             if q.is_cuda:
                 torch.cuda.synchronize()
             best = min(best, time.perf_counter() - start)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,7 @@ from torch import nn
 
 from kinelift.core.table import TimeSeriesTable, coordinate_name
 from kinelift.errors import FileFormatError, ShapeError, UnknownNameError, ValueRangeError
+from kinelift.skeleton import _components as C
 from kinelift.skeleton.osim_parser import parse_osim, parse_osim_string
 from kinelift.skeleton.rotations import euler_xyz_to_matrix_np
 from kinelift.skeleton.spec import GROUND, FrameRef, JointSpec, ModelSpec
@@ -47,9 +48,10 @@ from kinelift.skeleton.spec import GROUND, FrameRef, JointSpec, ModelSpec
 __all__ = ["FKResult", "SkeletalModel"]
 
 
-@dataclass(frozen=True)
 class FKResult:
     """Forward-kinematics output; leading dimensions are those of the coordinates.
+
+    Outputs are assembled on first access, so asking only for markers costs only markers.
 
     Attributes
     ----------
@@ -65,11 +67,32 @@ class FKResult:
         The coordinates used, with coupled coordinates computed from their constraints.
     """
 
-    body_rotations: torch.Tensor
-    body_positions: torch.Tensor
-    joint_centers: torch.Tensor
-    markers: torch.Tensor
-    coordinates: torch.Tensor
+    def __init__(self, batch: tuple[int, ...], like: torch.Tensor, rotations, positions, centers, markers, coordinates) -> None:
+        self._batch, self._like = batch, like
+        self._parts = {"rotations": rotations, "positions": positions, "centers": centers, "markers": markers}
+        self.coordinates = coordinates
+
+    def _points(self, points: list[C.Vector]) -> torch.Tensor:
+        flat = C.stack([c for p in points for c in p], self._like)
+        return flat.reshape(self._batch + (len(points), 3))
+
+    @cached_property
+    def markers(self) -> torch.Tensor:
+        return self._points(self._parts["markers"])
+
+    @cached_property
+    def joint_centers(self) -> torch.Tensor:
+        return self._points(self._parts["centers"])
+
+    @cached_property
+    def body_positions(self) -> torch.Tensor:
+        return self._points(self._parts["positions"])
+
+    @cached_property
+    def body_rotations(self) -> torch.Tensor:
+        rotations = self._parts["rotations"]
+        flat = C.stack([c for r in rotations for row in r for c in row], self._like)
+        return flat.reshape(self._batch + (len(rotations), 3, 3))
 
     @property
     def body_transforms(self) -> torch.Tensor:
@@ -121,14 +144,6 @@ class SkeletalModel(nn.Module):
         self._marker_frames = [_Offset(m.frame) for m in spec.markers]
         self._marker_locations = np.stack([m.location for m in spec.markers]) if spec.markers else np.zeros((0, 3))
         self._marker_bodies = [self._body_slot(m.frame.body) for m in spec.markers]
-        # runs of consecutive markers on one body: one product per run, outputs already in order
-        self._marker_runs: list[tuple[int, int, int]] = []
-        for m, b in enumerate(self._marker_bodies):
-            if self._marker_runs and self._marker_runs[-1][0] == b:
-                self._marker_runs[-1] = (b, self._marker_runs[-1][1], m + 1)
-            else:
-                self._marker_runs.append((b, m, m + 1))
-        self._cache: dict[tuple[Any, Any], dict[str, torch.Tensor]] = {}
 
     # ------------------------------------------------------------- building
     @classmethod
@@ -252,29 +267,6 @@ class SkeletalModel(nn.Module):
     def extra_repr(self) -> str:
         return f"name={self.spec.name!r}, bodies={len(self.body_names)}, coordinates={self.n_coordinates}, markers={len(self.marker_names)}"
 
-    # ------------------------------------------------------------ constants
-    def _constants(self, dtype: torch.dtype, device: Any) -> dict[str, torch.Tensor]:
-        key = (dtype, device)
-        if key not in self._cache:
-            t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float64), dtype=dtype, device=device)  # noqa: E731
-            c: dict[str, torch.Tensor] = {"marker_locations": t(self._marker_locations), "eye": t(np.eye(3))}
-            for j in self.spec.joints:
-                for side, off in zip(("parent", "child"), self._offsets[j.name]):
-                    for k, (r, p) in enumerate(off.links):
-                        c[f"{j.name}/{side}/{k}/R"] = t(r)
-                        c[f"{j.name}/{side}/{k}/p"] = t(p)
-                for a, axis in enumerate(j.axes):
-                    c[f"{j.name}/axis{a}"] = t(axis.axis)
-                    k = -np.cross(np.eye(3), axis.axis).T  # cross-product matrix: k @ v = axis x v
-                    c[f"{j.name}/K{a}"] = t(k)
-                    c[f"{j.name}/KK{a}"] = t(k @ k)
-            for m, off in enumerate(self._marker_frames):
-                for k, (r, p) in enumerate(off.links):
-                    c[f"marker{m}/{k}/R"] = t(r)
-                    c[f"marker{m}/{k}/p"] = t(p)
-            self._cache[key] = c
-        return self._cache[key]
-
     # ---------------------------------------------------------------- maths
     def apply_couplers(self, q: torch.Tensor) -> torch.Tensor:
         """``q`` with each coupled coordinate set from its constraint (a new tensor)."""
@@ -287,41 +279,33 @@ class SkeletalModel(nn.Module):
         return q
 
     @staticmethod
-    def _frame_on_body(
-        R_body: torch.Tensor, p_body: torch.Tensor, s_body: torch.Tensor, links: list[tuple[torch.Tensor, torch.Tensor]]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        R, p = R_body, p_body
+    def _frame_on_body(R: C.Matrix, p: C.Vector, scale: C.Vector, links: list[tuple[np.ndarray, np.ndarray]]) -> tuple[C.Matrix, C.Vector]:
+        """A frame fixed on a body (pose ``R``, ``p``) through offset links scaled by the body's factors."""
         for r_link, p_link in links:
-            p = p + torch.einsum("...ij,...j->...i", R, s_body * p_link)
-            R = R @ r_link
+            p = C.vec_add(p, C.matvec(R, C.vec_scale(C.const_vector(p_link), scale)))
+            R = C.matmul(R, C.const_matrix(r_link))
         return R, p
 
-    def _joint_motion(self, joint: JointSpec, q: torch.Tensor, s_parent: torch.Tensor, c: dict[str, torch.Tensor]):
-        """``R_FM``, ``p_FM`` of ``joint`` for coordinates ``q``."""
-        batch = q.shape[:-1]
-        R = None
-        p = torch.zeros(batch + (3,), dtype=q.dtype, device=q.device)
-        for a, axis in enumerate(joint.axes):
-            value_const = axis.function.constant_value
+    def _joint_motion(self, joint: JointSpec, cols: list[torch.Tensor], s_parent: C.Vector, like: torch.Tensor) -> tuple[C.Matrix, C.Vector]:
+        """``R_FM``, ``p_FM`` of ``joint`` from the coordinate columns."""
+        R: C.Matrix | None = None
+        p: C.Vector = list(C.ZERO_VECTOR)
+        for axis in joint.axes:
             if axis.coordinates:
-                x = q[..., self._coord_index[axis.coordinates[0]]]
-                value = axis.function(x)
-            elif value_const == 0.0:
+                value = axis.function(cols[self._coord_index[axis.coordinates[0]]])
+            elif axis.function.constant_value == 0.0:
                 continue
             else:
-                value = torch.full(batch, value_const, dtype=q.dtype, device=q.device)
-            u = c[f"{joint.name}/axis{a}"]
+                value = torch.full_like(like, axis.function.constant_value)
             if axis.kind == "rotation":
-                # Rodrigues: R = I + sin(t) K + (1 - cos(t)) K^2, with K and K^2 precomputed
-                Ra = c["eye"] + torch.sin(value)[..., None, None] * c[f"{joint.name}/K{a}"] + (1.0 - torch.cos(value))[..., None, None] * c[f"{joint.name}/KK{a}"]
-                R = Ra if R is None else R @ Ra
+                Ra = C.axis_rotation(axis.axis, torch.cos(value), torch.sin(value))
+                R = Ra if R is None else C.matmul(R, Ra)
             else:
                 if joint.type == "CustomJoint" and not axis.function.is_identity:
-                    value = value * (s_parent * u.abs()).sum(-1)  # OpenSim scales joint kinematics by the parent body
-                p = p + value[..., None] * u
-        if R is None:
-            R = torch.eye(3, dtype=q.dtype, device=q.device).expand(batch + (3, 3))
-        return R, p
+                    # OpenSim scales joint kinematics by the parent body: sum_k |axis_k| s_k
+                    value = C.mul(value, C.add(*(C.mul(C.const(abs(u)), sk) for u, sk in zip(axis.axis, s_parent))))
+                p = C.vec_add(p, [C.mul(value, C.const(u)) for u in axis.axis])
+        return (C.IDENTITY if R is None else R), p
 
     def forward(self, q: torch.Tensor, scales: torch.Tensor | None = None, marker_offsets: torch.Tensor | None = None) -> FKResult:
         if not torch.is_tensor(q):
@@ -330,64 +314,49 @@ class SkeletalModel(nn.Module):
             raise ShapeError("q", expected=f"(..., {self.n_coordinates}) coordinates of {self.spec.name}", got=tuple(q.shape))
         if not q.is_floating_point():
             q = q.to(torch.get_default_dtype())
-        batch = q.shape[:-1]
-        dtype, device = q.dtype, q.device
-        c = self._constants(dtype, device)
-        n_b = len(self.body_names)
-        if scales is None:
-            s = torch.ones(batch + (n_b + 1, 3), dtype=dtype, device=device)
-        else:
+        batch = tuple(q.shape[:-1])
+        n_b, n_m = len(self.body_names), len(self.marker_names)
+        q = self.apply_couplers(q)
+        flat_q = q.reshape(-1, self.n_coordinates)
+        columns = flat_q.T.contiguous()
+        cols = list(columns.unbind(0))
+        like = columns[0] if self.n_coordinates else flat_q.new_zeros(flat_q.shape[0])
+        ones: C.Vector = [1.0, 1.0, 1.0]
+        body_scale: list[C.Vector] = [ones] * (n_b + 1)
+        if scales is not None:
             if scales.shape[-2:] != (n_b, 3):
                 raise ShapeError("scales", expected=f"(..., {n_b} bodies, 3)", got=tuple(scales.shape))
-            s = torch.cat([scales.to(dtype).expand(batch + (n_b, 3)), torch.ones(batch + (1, 3), dtype=dtype, device=device)], dim=-2)
-        q = self.apply_couplers(q)
-        eye = torch.eye(3, dtype=dtype, device=device).expand(batch + (3, 3))
-        zero = torch.zeros(batch + (3,), dtype=dtype, device=device)
-        R_G: list[torch.Tensor | None] = [None] * n_b + [eye]
-        p_G: list[torch.Tensor | None] = [None] * n_b + [zero]
-        centers: dict[str, torch.Tensor] = {}
+            sc = scales.to(q.dtype).expand(batch + (n_b, 3)).reshape(-1, n_b, 3).permute(1, 2, 0).contiguous()
+            body_scale = [list(sc[b].unbind(0)) for b in range(n_b)] + [ones]
+        R_G: list[C.Matrix | None] = [None] * n_b + [C.IDENTITY]
+        p_G: list[C.Vector | None] = [None] * n_b + [list(C.ZERO_VECTOR)]
+        centers: dict[str, C.Vector] = {}
         for joint in self._order:
             pi, ci = self._body_slot(joint.parent.body), self._body_slot(joint.child.body)
             parent_off, child_off = self._offsets[joint.name]
-            links_p = [(c[f"{joint.name}/parent/{k}/R"], c[f"{joint.name}/parent/{k}/p"]) for k in range(len(parent_off.links))]
-            R_F, p_F = self._frame_on_body(R_G[pi], p_G[pi], s[..., pi, :], links_p)
-            R_FM, p_FM = self._joint_motion(joint, q, s[..., pi, :], c)
-            R_M = R_F @ R_FM
-            p_M = p_F + torch.einsum("...ij,...j->...i", R_F, p_FM)
+            R_F, p_F = self._frame_on_body(R_G[pi], p_G[pi], body_scale[pi], parent_off.links)
+            R_FM, p_FM = self._joint_motion(joint, cols, body_scale[pi], like)
+            R_M = C.matmul(R_F, R_FM)
+            p_M = C.vec_add(p_F, C.matvec(R_F, p_FM))
             # child body from its frame M: X_GB = X_GM * inverse(X_BM)
-            R_BM, p_BM = eye, zero
-            for k in range(len(child_off.links)):
-                R_BM, p_BM = self._frame_on_body(R_BM, p_BM, s[..., ci, :], [(c[f"{joint.name}/child/{k}/R"], c[f"{joint.name}/child/{k}/p"])])
-            R_B = R_M @ R_BM.transpose(-1, -2)
-            p_B = p_M - torch.einsum("...ij,...j->...i", R_B, p_BM)
+            R_BM, p_BM = self._frame_on_body(C.IDENTITY, list(C.ZERO_VECTOR), body_scale[ci], child_off.links)
+            R_B = C.matmul(R_M, C.transpose(R_BM))
+            p_B = C.vec_add(p_M, C.negate(C.matvec(R_B, p_BM)))
             R_G[ci], p_G[ci] = R_B, p_B
             centers[joint.name] = p_M
-        body_R = torch.stack(R_G[:n_b], dim=-3) if n_b else torch.zeros(batch + (0, 3, 3), dtype=dtype, device=device)
-        body_p = torch.stack(p_G[:n_b], dim=-2) if n_b else torch.zeros(batch + (0, 3), dtype=dtype, device=device)
-        joint_centers = torch.stack([centers[n] for n in self.joint_names], dim=-2)
-        markers = self._markers(R_G, p_G, s, c, marker_offsets, batch, dtype, device)
-        return FKResult(body_R, body_p, joint_centers, markers, q)
-
-    def _markers(self, R_G, p_G, s, c, marker_offsets, batch, dtype, device) -> torch.Tensor:
-        n_m = len(self.marker_names)
-        if n_m == 0:
-            return torch.zeros(batch + (0, 3), dtype=dtype, device=device)
-        loc = c["marker_locations"].expand(batch + (n_m, 3))
+        offsets = None
         if marker_offsets is not None:
             if marker_offsets.shape[-2:] != (n_m, 3):
                 raise ShapeError("marker_offsets", expected=f"(..., {n_m} markers, 3)", got=tuple(marker_offsets.shape))
-            loc = loc + marker_offsets.to(dtype)
-        if any(off.links for off in self._marker_frames):
-            rows = []
-            for m, off in enumerate(self._marker_frames):
-                b = self._marker_bodies[m]
-                links = [(c[f"marker{m}/{k}/R"], c[f"marker{m}/{k}/p"]) for k in range(len(off.links))]
-                Rf, pf = self._frame_on_body(R_G[b], p_G[b], s[..., b, :], links)
-                rows.append(pf + (Rf @ (s[..., b, :] * loc[..., m, :])[..., None])[..., 0])
-            return torch.stack(rows, dim=-2)
-        # p_B + R_GB (s_B * location), one product per run of markers on the same body
-        runs = []
-        for b, start, stop in self._marker_runs:
-            local = s[..., b, None, :] * loc[..., start:stop, :]  # (..., n, 3)
-            runs.append(p_G[b][..., None, :] + torch.einsum("...ij,...nj->...ni", R_G[b], local))
-        return runs[0] if len(runs) == 1 else torch.cat(runs, dim=-2)
+            offsets = marker_offsets.to(q.dtype).expand(batch + (n_m, 3)).reshape(-1, n_m, 3).permute(1, 2, 0).contiguous()
+        markers = []
+        for m, off in enumerate(self._marker_frames):
+            b = self._marker_bodies[m]
+            location = C.const_vector(self._marker_locations[m])
+            if offsets is not None:
+                location = C.vec_add(location, list(offsets[m].unbind(0)))
+            R_f, p_f = self._frame_on_body(R_G[b], p_G[b], body_scale[b], off.links)
+            markers.append(C.vec_add(p_f, C.matvec(R_f, C.vec_scale(location, body_scale[b]))))
+        return FKResult(
+            batch, like, R_G[:n_b], p_G[:n_b], [centers[n] for n in self.joint_names], markers, q,
+        )  # fmt: skip

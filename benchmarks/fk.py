@@ -43,17 +43,17 @@ def random_q(model: SkeletalModel, n: int, rng: np.random.Generator) -> np.ndarr
 def time_kinelift(model: SkeletalModel, q: torch.Tensor, *, batch: int, repeat: int = 3) -> float:
     best = np.inf
     with torch.no_grad():
-        model(q[:batch]).markers  # warm-up
+        _ = model(q[:batch]).markers  # warm-up
         for _ in range(repeat):
             if q.is_cuda:
                 torch.cuda.synchronize()
             start = time.perf_counter()
             if batch == 1:
                 for i in range(q.shape[0]):
-                    model(q[i]).markers
+                    _ = model(q[i]).markers
             else:
                 for s in range(0, q.shape[0], batch):
-                    model(q[s : s + batch]).markers
+                    _ = model(q[s : s + batch]).markers
             if q.is_cuda:
                 torch.cuda.synchronize()
             best = min(best, time.perf_counter() - start)

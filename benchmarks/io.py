@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from kinelift.io import read_mot, read_trc
@@ -47,12 +48,9 @@ def main() -> int:
         if not path.exists():
             print(f"{kind}: {path} not present, skipped")
             continue
-        if kind == "trc":
-            ours, peer = (lambda: read_trc(path)), (lambda: osim.TimeSeriesTableVec3(str(path)))
-            rows = read_trc(path).n_frames
-        else:
-            ours, peer = (lambda: read_mot(path)), (lambda: osim.TimeSeriesTable(str(path)))
-            rows = read_mot(path).n_frames
+        ours_reader, peer_reader = (read_trc, osim.TimeSeriesTableVec3) if kind == "trc" else (read_mot, osim.TimeSeriesTable)
+        rows = ours_reader(path).n_frames
+        ours, peer = partial(ours_reader, path), partial(peer_reader, str(path))
         t_ours, t_peer = best_time(ours, args.repeat), best_time(peer, args.repeat)
         print(f"{kind:6} {rows:6d} {rows / t_ours:16.0f} {rows / t_peer:15.0f} {t_peer / t_ours:7.2f}")
     return 0

@@ -115,7 +115,10 @@ def squat_tracks(
     coco = get_keypoint_set("COCO-17")
     points = {}
     for side, sign in (("left", -1.0), ("right", 1.0)):
-        off = lambda w: np.array([0.0, 0.0, sign * w])  # noqa: E731 - tiny local helper
+
+        def off(w: float, sign: float = sign) -> np.ndarray:
+            return np.array([0.0, 0.0, sign * w])
+
         points[f"{side}_hip"] = hip_pos + off(half["hip"])
         points[f"{side}_knee"] = knee_pos + off(half["hip"])
         points[f"{side}_ankle"] = ankle_pos + off(half["hip"])

@@ -178,7 +178,7 @@ def read_h5(path: str | os.PathLike[str]) -> H5Contents:
 def _read_valid_h5(path: Path) -> H5Contents:
     contents = H5Contents()
     with _open(path) as f, reading(path):
-        for name, g in f.get("tracks", {}).items():
+        for g in f.get("tracks", {}).values():
             names = list(g["keypoint_names"].asstr()[:])
             edges = tuple(map(tuple, g["edges"][:].tolist()))
             set_name = str(g.attrs["keypoint_set"])

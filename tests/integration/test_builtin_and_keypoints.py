@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from kinelift.skeleton import SkeletalModel
-from kinelift.skeleton.builtin import PROPORTIONS, builtin_model, builtin_spec
+from kinelift.skeleton.builtin import PROPORTIONS, builtin_model
 from kinelift.skeleton.keypoint_maps import KeypointModel, keypoint_map
 from kinelift.skeleton.osim_parser import parse_osim
 from kinelift.skeleton.osim_writer import write_osim

@@ -1,6 +1,5 @@
 """Forward kinematics equals OpenSim's on every real model (markers and joint centres)."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -1,6 +1,5 @@
 """Skeletal layer units: gradients of every joint and function type, errors, shapes, dtype/device."""
 
-import numpy as np
 import pytest
 import torch
 

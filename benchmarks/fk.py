@@ -60,12 +60,23 @@ def time_kinelift(model: SkeletalModel, q: torch.Tensor, *, batch: int, repeat: 
     return q.shape[0] / best
 
 
+def time_compiled(fk, q: torch.Tensor, repeat: int = 5) -> float:
+    best = np.inf
+    with torch.no_grad():
+        for _ in range(repeat):
+            start = time.perf_counter()
+            _ = fk(q)["markers"]
+            best = min(best, time.perf_counter() - start)
+    return q.shape[0] / best
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data"))
     parser.add_argument("--frames", type=int, default=10_000)
     parser.add_argument("--opensim-frames", type=int, default=500)
     parser.add_argument("--single-frames", type=int, default=500, help="frames for the batch-1 loop")
+    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows (each compiles ~1 min)")
     args = parser.parse_args()
     try:
         import opensim as osim
@@ -104,6 +115,15 @@ def main() -> int:
             q = torch.tensor(q_np, dtype=dtype)
             rows.append((f"kinelift CPU {str(dtype)[6:]} batch 1", time_kinelift(model, q[: args.single_frames], batch=1)))
             rows.append((f"kinelift CPU {str(dtype)[6:]} batch {args.frames}", time_kinelift(model, q, batch=args.frames)))
+            if not args.no_compile:
+                fk = model.compiled_fk(outputs=("markers",))
+                start = time.perf_counter()
+                with torch.no_grad():
+                    compiled = fk(q)["markers"]
+                seconds = time.perf_counter() - start
+                error = (compiled - model(q).markers).abs().max().item()
+                rows.append((f"kinelift CPU {str(dtype)[6:]} compiled ({seconds:.0f} s)", time_compiled(fk, q)))
+                print(f"  (compiled {str(dtype)[6:]}: max difference to eager {error:.1e} m)")
             if torch.cuda.is_available():
                 qc = q.cuda()
                 rows.append((f"kinelift GPU {str(dtype)[6:]} batch {args.frames}", time_kinelift(model, qc, batch=args.frames)))

@@ -39,7 +39,8 @@ def add(*terms: Component) -> Component:
 
 
 def const(value: float) -> Component:
-    return None if value == 0.0 else float(value)
+    value = float(value)
+    return None if value == 0.0 else value
 
 
 def const_matrix(m: np.ndarray) -> Matrix:
@@ -75,12 +76,17 @@ def negate(v: Vector) -> Vector:
     return [None if x is None else -x for x in v]
 
 
-def axis_rotation(axis: np.ndarray, c: torch.Tensor, s: torch.Tensor) -> Matrix:
-    """Rotation about the constant unit ``axis`` with ``cos``/``sin`` tensors (Rodrigues' formula)."""
+def axis_constants(axis: np.ndarray) -> tuple[Vector, Vector, Matrix, Matrix]:
+    """For a unit axis: the axis, its absolute components, its cross-product matrix ``K`` and ``K @ K``."""
     k = -np.cross(np.eye(3), axis).T  # k @ v = axis x v
-    kk = k @ k
+    return const_vector(axis), const_vector(np.abs(axis)), const_matrix(k), const_matrix(k @ k)
+
+
+def axis_rotation(k: Matrix, kk: Matrix, c: torch.Tensor, s: torch.Tensor) -> Matrix:
+    """Rotation with cross-product matrix ``k`` (and ``kk = k @ k``) from ``cos``/``sin`` tensors: Rodrigues'
+    formula ``I + sin K + (1 - cos) K^2``."""
     one_minus_c = 1.0 - c
-    return [[add(1.0 if i == j else None, mul(s, const(k[i, j])), mul(one_minus_c, const(kk[i, j]))) for j in range(3)] for i in range(3)]
+    return [[add(1.0 if i == j else None, mul(s, k[i][j]), mul(one_minus_c, kk[i][j])) for j in range(3)] for i in range(3)]
 
 
 def materialize(c: Component, like: torch.Tensor) -> torch.Tensor:

@@ -148,3 +148,17 @@ def test_coupler_sets_the_dependent_coordinate():
     out = model(q)
     assert out.coordinates[3].item() == pytest.approx(2 * (0.5 * 0.4 + 0.1))
     assert model.coordinate_units["knee"] == ""
+
+
+@pytest.mark.slow
+def test_compiled_fk_equals_the_model():
+    """torch.compile of the component-form FK (about a minute to compile on 2 cores)."""
+    model = SkeletalModel.from_osim_string(_model_xml(CUSTOM))
+    fk = model.compiled_fk(outputs=("markers", "joint_centers"))
+    q = torch.rand(64, model.n_coordinates, dtype=torch.float64)
+    out = fk(q)
+    ref = model(q)
+    torch.testing.assert_close(out["markers"], ref.markers)
+    torch.testing.assert_close(out["joint_centers"], ref.joint_centers)
+    with pytest.raises(UnknownNameError, match="FK output"):
+        model.compiled_fk(outputs=("elbows",))

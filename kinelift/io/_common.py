@@ -103,3 +103,13 @@ def check_frame_span(path: Path, first: int, last: int, count: int) -> int:
     if span > MAX_SPARSE_SPAN and span > 100 * count:
         raise FileFormatError(path, f"frame numbers run from {first} to {last} for only {count} frames", expected="a dense frame numbering")
     return span
+
+
+def writing_rate(tracks: Any) -> float:
+    """The frame rate a writer records: the tracks' rate, or ``fps`` (else 1 Hz) for a single frame."""
+    return tracks.sampling_rate if tracks.n_frames > 1 else (tracks.fps or 1.0)
+
+
+def frame_numbers(tracks: Any) -> np.ndarray:
+    """Integer frame numbers ``round(time * rate)`` for formats that number frames instead of timing them."""
+    return np.rint(tracks.time * writing_rate(tracks)).astype(int)

@@ -32,7 +32,7 @@ import numpy as np
 from kinelift.core.tracks import Tracks
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_path
-from kinelift.io._common import existing_path, reading
+from kinelift.io._common import existing_path, reading, writing_rate
 
 __all__ = ["read_c3d", "write_c3d"]
 
@@ -130,7 +130,7 @@ def write_c3d(tracks: Tracks, path: str | os.PathLike[str], *, units: str = "mm"
     if not tracks.is_uniform():
         raise ValueRangeError("tracks.time", expected="uniform sampling (C3D has a single rate); resample first", got="variable intervals")
     c3d = ezc3d.c3d()
-    c3d["parameters"]["POINT"]["RATE"]["value"] = [tracks.sampling_rate if tracks.n_frames > 1 else (tracks.fps or 1.0)]
+    c3d["parameters"]["POINT"]["RATE"]["value"] = [writing_rate(tracks)]
     c3d["parameters"]["POINT"]["LABELS"]["value"] = tuple(tracks.keypoint_names)
     c3d["parameters"]["POINT"]["UNITS"]["value"] = [units]
     pts = np.ones((4, tracks.n_keypoints, tracks.n_frames))

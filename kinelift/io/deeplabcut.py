@@ -32,7 +32,7 @@ import numpy as np
 from kinelift.core.tracks import Tracks
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_path
-from kinelift.io._common import existing_path, read_text_lines, reading, require_fps
+from kinelift.io._common import existing_path, frame_numbers, read_text_lines, reading, require_fps
 
 __all__ = ["read_deeplabcut", "write_deeplabcut"]
 
@@ -137,8 +137,7 @@ def write_deeplabcut(
     suffix = Path(path).suffix.lower()
     if suffix not in (".csv", ".h5"):
         raise ValueRangeError("path", expected="a .csv or .h5 file name", got=str(path))
-    rate = ref.sampling_rate if ref.n_frames > 1 else (ref.fps or 1.0)
-    index = np.rint(ref.time * rate).astype(int)
+    index = frame_numbers(ref)
     blocks, keys = [], []
     for t in tracks:
         like = np.where(t.valid, t.confidence, np.nan)

@@ -34,7 +34,7 @@ from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
 from kinelift.core.tracks import Tracks, as_keypoint_set
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_path
-from kinelift.io._common import check_frame_span, existing_path, float_array, read_json, reading, require_fps
+from kinelift.io._common import check_frame_span, existing_path, frame_numbers, float_array, read_json, reading, require_fps
 from kinelift.io.linking import detections_to_tracks
 
 __all__ = ["read_mmpose", "write_mmpose", "is_mmpose"]
@@ -134,8 +134,7 @@ def write_mmpose(tracks: Sequence[Tracks], path: str | os.PathLike[str], *, over
             raise ValueRangeError("tracks", expected="2D pixel tracks", got=f"{t.n_dims}D {t.units}")
     by_frame: dict[int, list[dict]] = {}
     for t in tracks:
-        rate = t.sampling_rate if t.n_frames > 1 else (t.fps or 1.0)
-        for i, f in enumerate(np.rint(t.time * rate).astype(int)):
+        for i, f in enumerate(frame_numbers(t)):
             valid = t.valid[i]
             if not valid.any():
                 continue

@@ -35,7 +35,7 @@ from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
 from kinelift.core.tracks import Tracks
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_dir
-from kinelift.io._common import check_frame_span, existing_path, float_array, read_json, reading, require_fps
+from kinelift.io._common import check_frame_span, existing_path, frame_numbers, float_array, read_json, reading, require_fps
 from kinelift.io.linking import detections_to_tracks
 
 __all__ = ["read_openpose", "write_openpose", "OPENPOSE_18"]
@@ -161,7 +161,7 @@ def write_openpose(
             raise ValueRangeError(
                 "tracks", expected="2D BODY-25 or OPENPOSE-18 tracks (convert first)", got=f"{t.n_dims}D {t.keypoint_set.name}"
             )
-    numbers = [np.rint(t.time * t.sampling_rate).astype(int) if t.n_frames > 1 else np.rint(t.time * (t.fps or 1.0)).astype(int) for t in tracks]
+    numbers = [frame_numbers(t) for t in tracks]
     lo = min(int(n.min()) for n in numbers)
     hi = max(int(n.max()) for n in numbers)
     people_by_frame: dict[int, list[dict]] = {f: [] for f in range(lo, hi + 1)}

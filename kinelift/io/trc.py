@@ -37,7 +37,7 @@ import numpy as np
 from kinelift.core.tracks import Tracks
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_path
-from kinelift.io._common import existing_path, format_float, parse_float, read_text_lines, reading
+from kinelift.io._common import existing_path, format_float, parse_float, read_text_lines, reading, writing_rate
 
 __all__ = ["read_trc", "write_trc"]
 
@@ -144,7 +144,7 @@ def write_trc(tracks: Tracks, path: str | os.PathLike[str], *, units: str = "mm"
         units = "px"
         xyz = np.concatenate([tracks.positions, np.where(tracks.valid, 0.0, np.nan)[:, :, None]], axis=2)
     n, k = tracks.n_frames, tracks.n_keypoints
-    rate = tracks.sampling_rate if n > 1 or tracks.fps else 1.0
+    rate = writing_rate(tracks)
     out = Path(path)
     head = [
         f"PathFileType\t4\t(X/Y/Z)\t{out.name}",

@@ -103,12 +103,15 @@ class FKResult:
         return torch.cat([top, bottom], dim=-2)
 
 
-class _Offset:
-    """A fixed frame on a body: chain of (R, p) links; translations scale with the body's factors."""
+def _const_links(ref: FrameRef) -> list[tuple[C.Matrix, C.Vector]]:
+    """The offset links of a frame as component constants (rotation, translation)."""
+    return [(C.const_matrix(euler_xyz_to_matrix_np(link.orientation)), C.const_vector(link.translation)) for link in ref.links]
 
-    def __init__(self, ref: FrameRef) -> None:
-        self.body = ref.body
-        self.links = [(euler_xyz_to_matrix_np(link.orientation), np.asarray(link.translation, dtype=np.float64)) for link in ref.links]
+
+def _columns(t: torch.Tensor, batch: tuple[int, ...], n: int, dtype: torch.dtype) -> list[C.Vector]:
+    """Per-item ``(..., n, 3)`` values (or ``(n, 3)``, broadcast) as ``n`` vectors of contiguous ``(B,)`` columns."""
+    t = t.to(dtype).expand(batch + (n, 3)).reshape(-1, n, 3).permute(1, 2, 0).contiguous()
+    return [list(t[i].unbind(0)) for i in range(n)]
 
 
 class SkeletalModel(nn.Module):
@@ -139,17 +142,15 @@ class SkeletalModel(nn.Module):
         self._body_index = {n: i for i, n in enumerate(self.body_names)}
         if len(self._coord_index) != len(self.coordinate_names):
             raise FileFormatError(spec.source, "coordinate names are not unique")
+        # joints in tree order with their body slots and model constants as Python floats (None for
+        # exact zeros), ready for the component algebra of the forward pass
         self._order = self._topological_joints(spec)
-        self._offsets = {j.name: (_Offset(j.parent), _Offset(j.child)) for j in spec.joints}
-        self._marker_frames = [_Offset(m.frame) for m in spec.markers]
-        self._marker_locations = np.stack([m.location for m in spec.markers]) if spec.markers else np.zeros((0, 3))
-        self._marker_bodies = [self._body_slot(m.frame.body) for m in spec.markers]
-        # model constants as Python floats (or None for exact zeros), ready for the component algebra
-        as_links = lambda off: [(C.const_matrix(r), C.const_vector(p)) for r, p in off.links]  # noqa: E731
-        self._joint_links = {j.name: (as_links(self._offsets[j.name][0]), as_links(self._offsets[j.name][1])) for j in spec.joints}
-        self._marker_links = [as_links(off) for off in self._marker_frames]
-        self._marker_consts = [C.const_vector(loc) for loc in self._marker_locations]
-        self._axis_consts = {j.name: [C.axis_constants(a.axis) for a in j.axes] for j in spec.joints}
+        self._joint_plan = [
+            (j, self._body_slot(j.parent.body), self._body_slot(j.child.body), _const_links(j.parent), _const_links(j.child),
+             [C.axis_constants(a.axis) for a in j.axes])
+            for j in self._order
+        ]  # fmt: skip
+        self._marker_plan = [(self._body_slot(m.frame.body), _const_links(m.frame), C.const_vector(m.location)) for m in spec.markers]
 
     # ------------------------------------------------------------- building
     @classmethod
@@ -216,11 +217,6 @@ class SkeletalModel(nn.Module):
     def coordinate_ranges(self) -> np.ndarray:
         """``(n_coordinates, 2)`` lower and upper bounds (rad / m; +-inf when none)."""
         return np.array([c.range for c in self.spec.coordinates], dtype=np.float64)
-
-    @property
-    def rotational(self) -> np.ndarray:
-        """Boolean ``(n_coordinates,)``: True for rotational (and coupled rotational) coordinates."""
-        return np.array([c.motion_type != "translational" for c in self.spec.coordinates])
 
     @property
     def coordinate_units(self) -> dict[str, str]:
@@ -311,11 +307,13 @@ class SkeletalModel(nn.Module):
             R = C.matmul(R, r_link)
         return R, p
 
-    def _joint_motion(self, joint: JointSpec, cols: list[torch.Tensor], s_parent: C.Vector, like: torch.Tensor) -> tuple[C.Matrix, C.Vector]:
+    def _joint_motion(
+        self, joint: JointSpec, axis_consts: list, cols: list[torch.Tensor], s_parent: C.Vector, like: torch.Tensor
+    ) -> tuple[C.Matrix, C.Vector]:
         """``R_FM``, ``p_FM`` of ``joint`` from the coordinate columns."""
         R: C.Matrix | None = None
         p: C.Vector = list(C.ZERO_VECTOR)
-        for axis, (unit, abs_unit, k, kk) in zip(joint.axes, self._axis_consts[joint.name]):
+        for axis, (unit, abs_unit, k, kk) in zip(joint.axes, axis_consts):
             if axis.coordinates:
                 value = axis.function(cols[self._coord_index[axis.coordinates[0]]])
             elif axis.function.constant_value == 0.0:
@@ -351,16 +349,13 @@ class SkeletalModel(nn.Module):
         if scales is not None:
             if scales.shape[-2:] != (n_b, 3):
                 raise ShapeError("scales", expected=f"(..., {n_b} bodies, 3)", got=tuple(scales.shape))
-            sc = scales.to(q.dtype).expand(batch + (n_b, 3)).reshape(-1, n_b, 3).permute(1, 2, 0).contiguous()
-            body_scale = [list(sc[b].unbind(0)) for b in range(n_b)] + [ones]
+            body_scale = _columns(scales, batch, n_b, q.dtype) + [ones]
         R_G: list[C.Matrix | None] = [None] * n_b + [C.IDENTITY]
         p_G: list[C.Vector | None] = [None] * n_b + [list(C.ZERO_VECTOR)]
         centers: dict[str, C.Vector] = {}
-        for joint in self._order:
-            pi, ci = self._body_slot(joint.parent.body), self._body_slot(joint.child.body)
-            parent_links, child_links = self._joint_links[joint.name]
+        for joint, pi, ci, parent_links, child_links, axis_consts in self._joint_plan:
             R_F, p_F = self._frame_on_body(R_G[pi], p_G[pi], body_scale[pi], parent_links)
-            R_FM, p_FM = self._joint_motion(joint, cols, body_scale[pi], like)
+            R_FM, p_FM = self._joint_motion(joint, axis_consts, cols, body_scale[pi], like)
             R_M = C.matmul(R_F, R_FM)
             p_M = C.vec_add(p_F, C.matvec(R_F, p_FM))
             # child body from its frame M: X_GB = X_GM * inverse(X_BM)
@@ -373,13 +368,11 @@ class SkeletalModel(nn.Module):
         if marker_offsets is not None:
             if marker_offsets.shape[-2:] != (n_m, 3):
                 raise ShapeError("marker_offsets", expected=f"(..., {n_m} markers, 3)", got=tuple(marker_offsets.shape))
-            offsets = marker_offsets.to(q.dtype).expand(batch + (n_m, 3)).reshape(-1, n_m, 3).permute(1, 2, 0).contiguous()
+            offsets = _columns(marker_offsets, batch, n_m, q.dtype)
         markers = []
-        for m, links in enumerate(self._marker_links):
-            b = self._marker_bodies[m]
-            location = self._marker_consts[m]
+        for m, (b, links, location) in enumerate(self._marker_plan):
             if offsets is not None:
-                location = C.vec_add(location, list(offsets[m].unbind(0)))
+                location = C.vec_add(location, offsets[m])
             R_f, p_f = self._frame_on_body(R_G[b], p_G[b], body_scale[b], links)
             markers.append(C.vec_add(p_f, C.matvec(R_f, C.vec_scale(location, body_scale[b]))))
         return FKResult(

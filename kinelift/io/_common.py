@@ -113,3 +113,14 @@ def writing_rate(tracks: Any) -> float:
 def frame_numbers(tracks: Any) -> np.ndarray:
     """Integer frame numbers ``round(time * rate)`` for formats that number frames instead of timing them."""
     return np.rint(tracks.time * writing_rate(tracks)).astype(int)
+
+
+def require_2d_pixel_tracks(tracks: Any) -> list:
+    """``tracks`` as a list, refusing an empty one and any track that is not 2D in pixels."""
+    tracks = list(tracks)
+    if not tracks:
+        raise ValueRangeError("tracks", expected="at least one Tracks", got=[])
+    for t in tracks:
+        if t.n_dims != 2 or t.units != "px":
+            raise ValueRangeError("tracks", expected="2D pixel tracks", got=f"{t.n_dims}D {t.units} {t.keypoint_set.name}")
+    return tracks

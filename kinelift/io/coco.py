@@ -41,7 +41,7 @@ from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
 from kinelift.core.tracks import Tracks
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_path
-from kinelift.io._common import existing_path, float_array, read_json, reading, require_fps
+from kinelift.io._common import existing_path, float_array, read_json, reading, require_2d_pixel_tracks, require_fps
 from kinelift.io.linking import detections_to_tracks
 
 __all__ = ["read_coco", "write_coco", "read_coco_results", "write_coco_results", "is_coco_annotations", "is_coco_results"]
@@ -178,12 +178,10 @@ def read_coco_results(
 
 
 def _check_2d_px(tracks: Sequence[Tracks]) -> KeypointSet:
-    if not tracks:
-        raise ValueRangeError("tracks", expected="at least one Tracks", got=[])
-    ks = tracks[0].keypoint_set
+    ks = require_2d_pixel_tracks(tracks)[0].keypoint_set
     for t in tracks:
-        if t.n_dims != 2 or t.units != "px" or t.keypoint_set != ks:
-            raise ValueRangeError("tracks", expected=f"2D pixel tracks, all of {ks.name}", got=f"{t.n_dims}D {t.units} {t.keypoint_set.name}")
+        if t.keypoint_set != ks:
+            raise ValueRangeError("tracks", expected=f"2D pixel tracks, all of {ks.name}", got=t.keypoint_set.name)
     return ks
 
 

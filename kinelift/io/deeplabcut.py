@@ -32,7 +32,7 @@ import numpy as np
 from kinelift.core.tracks import Tracks
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_path
-from kinelift.io._common import existing_path, frame_numbers, read_text_lines, reading, require_fps
+from kinelift.io._common import existing_path, frame_numbers, read_text_lines, reading, require_2d_pixel_tracks, require_fps
 
 __all__ = ["read_deeplabcut", "write_deeplabcut"]
 
@@ -127,12 +127,10 @@ def write_deeplabcut(
     """
     import pandas as pd
 
-    tracks = list(tracks)
-    if not tracks:
-        raise ValueRangeError("tracks", expected="at least one Tracks", got=[])
+    tracks = require_2d_pixel_tracks(tracks)
     ref = tracks[0]
     for t in tracks:
-        if t.n_dims != 2 or t.units != "px" or t.keypoint_names != ref.keypoint_names or not np.array_equal(t.time, ref.time):
+        if t.keypoint_names != ref.keypoint_names or not np.array_equal(t.time, ref.time):
             raise ValueRangeError("tracks", expected="2D pixel tracks with the same keypoints and times", got=repr(t))
     suffix = Path(path).suffix.lower()
     if suffix not in (".csv", ".h5"):

@@ -32,9 +32,11 @@ import numpy as np
 
 from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
 from kinelift.core.tracks import Tracks, as_keypoint_set
-from kinelift.errors import FileFormatError, ValueRangeError
+from kinelift.errors import FileFormatError
 from kinelift.io._atomic import atomic_path
-from kinelift.io._common import check_frame_span, existing_path, frame_numbers, float_array, read_json, reading, require_fps
+from kinelift.io._common import (
+    check_frame_span, existing_path, float_array, frame_numbers, read_json, reading, require_2d_pixel_tracks, require_fps,
+)
 from kinelift.io.linking import detections_to_tracks
 
 __all__ = ["read_mmpose", "write_mmpose", "is_mmpose"]
@@ -126,12 +128,7 @@ def write_mmpose(tracks: Sequence[Tracks], path: str | os.PathLike[str], *, over
 
     Missing points are written at (0, 0) with score 0.
     """
-    tracks = list(tracks)
-    if not tracks:
-        raise ValueRangeError("tracks", expected="at least one Tracks", got=[])
-    for t in tracks:
-        if t.n_dims != 2 or t.units != "px":
-            raise ValueRangeError("tracks", expected="2D pixel tracks", got=f"{t.n_dims}D {t.units}")
+    tracks = require_2d_pixel_tracks(tracks)
     by_frame: dict[int, list[dict]] = {}
     for t in tracks:
         for i, f in enumerate(frame_numbers(t)):

@@ -29,6 +29,7 @@ __all__ = [
     "SignalProcessingError",
     "OutputExistsError",
     "UnsupportedModelFeatureError",
+    "UnsupportedSetupError",
 ]
 
 
@@ -147,3 +148,21 @@ class UnsupportedModelFeatureError(KineliftError, NotImplementedError):
         self.path = str(path)
         self.feature = feature
         super().__init__(f"{self.path}: {feature} is not supported by kinelift's skeletal layer")
+
+
+class UnsupportedSetupError(KineliftError, NotImplementedError):
+    """An OpenSim setup file asks for something kinelift does not do (named in the message).
+
+    Parameters
+    ----------
+    path : str
+        The setup file.
+    feature : str
+        The unsupported element or value, e.g. ``"<IKCoordinateTask> value_type 'spline'"``.
+    """
+
+    def __init__(self, path: str, feature: str) -> None:
+        self.path = str(path)
+        self.feature = feature
+        super().__init__(f"{self.path}: {feature} is not supported by kinelift")
+

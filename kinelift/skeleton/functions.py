@@ -55,6 +55,15 @@ class OpenSimFunction:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | float | None]:
+        """``f(x)`` and ``f'(x)`` (OpenSim's ``calcDerivative`` of order 1); the derivative is a
+        tensor, a float when it is the same everywhere, or None when the function is constant."""
+        import torch.autograd.forward_ad as fwAD
+
+        with fwAD.dual_level():
+            value, slope = fwAD.unpack_dual(self(fwAD.make_dual(x, torch.ones_like(x))))
+        return value, slope
+
     @property
     def constant_value(self) -> float | None:
         """The value when the function ignores its argument, else None."""
@@ -73,6 +82,9 @@ class Constant(OpenSimFunction):
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return torch.full_like(x, self.value)
+
+    def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return self(x), None
 
     @property
     def constant_value(self) -> float:
@@ -93,6 +105,9 @@ class LinearFunction(OpenSimFunction):
         if self.is_identity:
             return x
         return self.slope * x + self.intercept
+
+    def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, float | None]:
+        return self(x), (self.slope or None)
 
     @property
     def constant_value(self) -> float | None:
@@ -121,6 +136,15 @@ class PolynomialFunction(OpenSimFunction):
             out = out * x + c
         return out
 
+    def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        n = len(self.coefficients) - 1
+        if n == 0:
+            return self(x), None
+        slope = torch.full_like(x, n * self.coefficients[0])
+        for i, c in enumerate(self.coefficients[1:-1], start=1):
+            slope = slope * x + (n - i) * c
+        return self(x), slope
+
     @property
     def constant_value(self) -> float | None:
         return self.coefficients[-1] if all(c == 0.0 for c in self.coefficients[:-1]) else None
@@ -135,6 +159,10 @@ class MultiplierFunction(OpenSimFunction):
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.scale * self.inner(x)
+
+    def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | float | None]:
+        value, slope = self.inner.value_and_derivative(x)
+        return self.scale * value, (None if slope is None else self.scale * slope)
 
     @property
     def constant_value(self) -> float | None:
@@ -174,6 +202,19 @@ class _CubicPieces(OpenSimFunction):
         below = ky[0] + (x - kx[0]) * kb[0]
         above = ky[n - 1] + (x - kx[n - 1]) * kb[n - 1]
         return torch.where(x < kx[0], below, torch.where(x > kx[n - 1], above, inside))
+
+    def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        kx, ky, kb, kc, kd = self._like(x)
+        n = kx.shape[0]
+        k = torch.clamp(torch.searchsorted(kx, x.detach().contiguous(), right=True) - 1, 0, n - 2)
+        dx = x - kx[k]
+        b, c, d = kb[k], kc[k], kd[k]
+        value = ky[k] + dx * (b + dx * (c + dx * d))
+        slope = b + dx * (2.0 * c + 3.0 * dx * d)
+        below, above = x < kx[0], x > kx[n - 1]
+        value = torch.where(below, ky[0] + (x - kx[0]) * kb[0], torch.where(above, ky[n - 1] + (x - kx[n - 1]) * kb[n - 1], value))
+        slope = torch.where(below, kb[0], torch.where(above, kb[n - 1], slope))
+        return value, slope
 
 
 class SimmSpline(_CubicPieces):
@@ -255,3 +296,8 @@ class PiecewiseLinearFunction(OpenSimFunction):
         kx, ky, ks = self._like(x)
         k = torch.clamp(torch.searchsorted(kx, x.detach().contiguous(), right=True) - 1, 0, kx.shape[0] - 2)
         return ky[k] + (x - kx[k]) * ks[k]
+
+    def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        kx, ky, ks = self._like(x)
+        k = torch.clamp(torch.searchsorted(kx, x.detach().contiguous(), right=True) - 1, 0, kx.shape[0] - 2)
+        return ky[k] + (x - kx[k]) * ks[k], ks[k]

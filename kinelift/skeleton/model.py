@@ -308,29 +308,51 @@ class SkeletalModel(nn.Module):
         return R, p
 
     def _joint_motion(
-        self, joint: JointSpec, axis_consts: list, cols: list[torch.Tensor], s_parent: C.Vector, like: torch.Tensor
+        self, joint: JointSpec, axis_consts: list, cols: list[torch.Tensor], s_parent: C.Vector, like: torch.Tensor,
+        axes: list | None = None,
     ) -> tuple[C.Matrix, C.Vector]:
-        """``R_FM``, ``p_FM`` of ``joint`` from the coordinate columns."""
+        """``R_FM``, ``p_FM`` of ``joint`` from the coordinate columns.
+
+        With ``axes`` (a list), appends for each coordinate-driven axis ``(kind, coordinate index,
+        direction in F per unit of the coordinate)``: the derivative of the joint's motion with
+        respect to that coordinate value, for :meth:`point_jacobian`.
+        """
         R: C.Matrix | None = None
         p: C.Vector = list(C.ZERO_VECTOR)
         for axis, (unit, abs_unit, k, kk) in zip(joint.axes, axis_consts):
+            slope = None
             if axis.coordinates:
-                value = axis.function(cols[self._coord_index[axis.coordinates[0]]])
+                x = cols[self._coord_index[axis.coordinates[0]]]
+                value, slope = _value_and_slope(axis.function, x) if axes is not None else (axis.function(x), None)
             elif axis.function.constant_value == 0.0:
                 continue
             else:
                 value = torch.full_like(like, axis.function.constant_value)
             if axis.kind == "rotation":
+                if slope is not None:
+                    direction = unit if R is None else C.matvec(R, unit)
+                    axes.append(("rotation", self._coord_index[axis.coordinates[0]], [C.mul(slope, d) for d in direction]))
                 Ra = C.axis_rotation(k, kk, torch.cos(value), torch.sin(value))
                 R = Ra if R is None else C.matmul(R, Ra)
             else:
                 if joint.type == "CustomJoint" and not axis.function.is_identity:
                     # OpenSim scales joint kinematics by the parent body: sum_k |axis_k| s_k
-                    value = C.mul(value, C.add(*(C.mul(u, sk) for u, sk in zip(abs_unit, s_parent))))
+                    factor = C.add(*(C.mul(u, sk) for u, sk in zip(abs_unit, s_parent)))
+                    value = C.mul(value, factor)
+                    slope = None if slope is None else C.mul(slope, factor)
+                if slope is not None:
+                    axes.append(("translation", self._coord_index[axis.coordinates[0]], [C.mul(slope, u) for u in unit]))
                 p = C.vec_add(p, [C.mul(value, u) for u in unit])
         return (C.IDENTITY if R is None else R), p
 
     def forward(self, q: torch.Tensor, scales: torch.Tensor | None = None, marker_offsets: torch.Tensor | None = None) -> FKResult:
+        return self._evaluate(q, scales, marker_offsets, None)
+
+    def _evaluate(
+        self, q: torch.Tensor, scales: torch.Tensor | None, marker_offsets: torch.Tensor | None, axes: list | None
+    ) -> FKResult:
+        """The forward pass; with ``axes`` (a list) it also appends, per joint in tree order, the joint's
+        plan index and its coordinate-driven axes in ground: ``(kind, coordinate index, direction, centre)``."""
         if not torch.is_tensor(q):
             raise ShapeError("q", expected=f"a tensor (..., {self.n_coordinates})", got=type(q).__name__)
         if q.shape[-1:] != (self.n_coordinates,):
@@ -355,9 +377,12 @@ class SkeletalModel(nn.Module):
         centers: dict[str, C.Vector] = {}
         for joint, pi, ci, parent_links, child_links, axis_consts in self._joint_plan:
             R_F, p_F = self._frame_on_body(R_G[pi], p_G[pi], body_scale[pi], parent_links)
-            R_FM, p_FM = self._joint_motion(joint, axis_consts, cols, body_scale[pi], like)
+            local: list | None = None if axes is None else []
+            R_FM, p_FM = self._joint_motion(joint, axis_consts, cols, body_scale[pi], like, local)
             R_M = C.matmul(R_F, R_FM)
             p_M = C.vec_add(p_F, C.matvec(R_F, p_FM))
+            if local:
+                axes.extend((ci, kind, col, C.matvec(R_F, d), p_M if kind == "rotation" else None) for kind, col, d in local)
             # child body from its frame M: X_GB = X_GM * inverse(X_BM)
             R_BM, p_BM = self._frame_on_body(C.IDENTITY, list(C.ZERO_VECTOR), body_scale[ci], child_links)
             R_B = C.matmul(R_M, C.transpose(R_BM))
@@ -378,3 +403,121 @@ class SkeletalModel(nn.Module):
         return FKResult(
             batch, like, R_G[:n_b], p_G[:n_b], [centers[n] for n in self.joint_names], markers, q,
         )  # fmt: skip
+
+    def point_jacobian(
+        self,
+        q: torch.Tensor,
+        *,
+        points: str = "markers",
+        scales: torch.Tensor | None = None,
+        marker_offsets: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Positions of model points and their Jacobian with respect to the coordinates, analytically.
+
+        Parameters
+        ----------
+        q : Tensor, shape (..., n_coordinates)
+            Coordinates (rad / m).
+        points : {"markers", "joint_centers"}
+            Which points.
+        scales, marker_offsets : Tensor, optional
+            As for the forward call.
+
+        Returns
+        -------
+        positions : Tensor, shape (..., n_points, 3)
+            Points in ground (m).
+        jacobian : Tensor, shape (..., n_points, 3, n_coordinates)
+            ``d position / d q``: for a rotation axis ``a`` (unit ``w`` in ground, about the joint
+            centre ``c``) it is ``f'(q) w x (x - c)``, for a translation ``f'(q) t``; a coupled
+            coordinate's column is zero and its effect is carried into its independent coordinate's
+            column (chain rule through the coupler function). Equal to autograd's Jacobian.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from kinelift.skeleton.osim_parser import MINIMAL_OSIM
+        >>> model = SkeletalModel.from_osim_string(MINIMAL_OSIM)
+        >>> x, jac = model.point_jacobian(torch.zeros(1, dtype=torch.float64))
+        >>> jac.shape
+        torch.Size([1, 3, 1])
+        """
+        if points not in ("markers", "joint_centers"):
+            raise ValueRangeError("points", expected="'markers' or 'joint_centers'", got=points)
+        axes: list = []
+        result = self._evaluate(q, scales, marker_offsets, axes)
+        positions = getattr(result, points)
+        batch = positions.shape[:-2]
+        flat = positions.reshape(int(np.prod(batch, dtype=np.int64)), positions.shape[-2], 3)
+        like = flat[:, 0, 0] if flat.shape[1] else flat.new_zeros(flat.shape[0])
+        n_points = flat.shape[1]
+        jac = flat.new_zeros(flat.shape + (self.n_coordinates,))
+        if not axes or n_points == 0:
+            return positions, jac.reshape(batch + jac.shape[1:])
+        # (axis, point) pairs where the axis moves the point, and each axis's column: its coordinate,
+        # or for a coupled coordinate its independent one (chain rule through the coupler)
+        pair_axis, pair_point, axis_column = self._jacobian_plan(points, tuple((body, kind, col) for body, kind, col, _, _ in axes))
+        directions = torch.stack([C.stack(d, like) for _, _, _, d, _ in axes], dim=1)  # (B, A, 3)
+        chain = self._coupler_slopes(q.reshape(-1, self.n_coordinates))
+        for a, (_, _, col, _, _) in enumerate(axes):
+            if col in chain:
+                directions[:, a] *= chain[col][1][:, None]
+        centers = torch.stack([C.stack(c, like) if c is not None else torch.zeros_like(flat[:, 0]) for *_, c in axes], dim=1)
+        is_rotation = torch.tensor([kind == "rotation" for _, kind, *_ in axes], device=flat.device)[pair_axis]
+        d = directions[:, pair_axis]  # (B, pairs, 3)
+        lever = flat[:, pair_point] - centers[:, pair_axis]
+        per_pair = torch.where(is_rotation[None, :, None], torch.linalg.cross(d, lever, dim=-1), d)
+        jac = flat.new_zeros((flat.shape[0], n_points * self.n_coordinates, 3))
+        jac.index_add_(1, pair_point * self.n_coordinates + axis_column[pair_axis], per_pair)
+        jac = jac.reshape(flat.shape[0], n_points, self.n_coordinates, 3).transpose(-1, -2)
+        return positions, jac.reshape(batch + jac.shape[1:])
+
+    def _jacobian_plan(self, points: str, axes_key: tuple) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Cached index arrays for :meth:`point_jacobian` (they depend only on the model's structure)."""
+        cache = self.__dict__.setdefault("_jacobian_plans", {})
+        if (points, axes_key) not in cache:
+            body_of = self._marker_bodies if points == "markers" else self._joint_child_bodies
+            pairs = [(a, p) for a, (axis_body, _, _) in enumerate(axes_key) for p, b in enumerate(body_of) if self._is_ancestor(axis_body, b)]
+            independent = {self._coord_index[cp.dependent]: self._coord_index[cp.independent[0]] for cp in self.spec.couplers}
+            cache[(points, axes_key)] = (
+                torch.tensor([a for a, _ in pairs], dtype=torch.long),
+                torch.tensor([p for _, p in pairs], dtype=torch.long),
+                torch.tensor([independent.get(col, col) for _, _, col in axes_key], dtype=torch.long),
+            )
+        return cache[(points, axes_key)]
+
+    def _coupler_slopes(self, flat_q: torch.Tensor) -> dict[int, tuple[int, torch.Tensor]]:
+        """``{dependent index: (independent index, d dependent / d independent)}`` per coupler."""
+        out = {}
+        for cp in self.spec.couplers:
+            independent = self._coord_index[cp.independent[0]]
+            _, slope = _value_and_slope(cp.function, flat_q[:, independent].contiguous())
+            out[self._coord_index[cp.dependent]] = (independent, cp.scale_factor * C.materialize(slope, flat_q[:, 0]))
+        return out
+
+    @cached_property
+    def _marker_bodies(self) -> list[int]:
+        return [b for b, _, _ in self._marker_plan]
+
+    @cached_property
+    def _joint_child_bodies(self) -> list[int]:
+        return [self._body_slot(self.spec.joints[self.joint_names.index(n)].child.body) for n in self.joint_names]
+
+    @cached_property
+    def _parent_slot(self) -> dict[int, int]:
+        return {ci: pi for _, pi, ci, *_ in self._joint_plan}
+
+    def _is_ancestor(self, body: int, of: int) -> bool:
+        """Whether body slot ``body`` is ``of`` or on its path to ground."""
+        while True:
+            if of == body:
+                return True
+            if of not in self._parent_slot:
+                return False
+            of = self._parent_slot[of]
+
+
+def _value_and_slope(function: Any, x: torch.Tensor) -> tuple[torch.Tensor, C.Component]:
+    """``function(x)`` and its derivative as a component (``None`` where the function is constant)."""
+    value, slope = function.value_and_derivative(x)
+    return value, (C.const(slope) if isinstance(slope, float) else slope)

@@ -1,0 +1,264 @@
+"""Inverse kinematics of whole trials at once: OpenSim's problem, a batched solver in torch.
+
+For each frame, the coordinates ``q`` minimise OpenSim's objective
+``sum_m w_m ||x_m(q) - y_m||^2 + sum_c w_c (q_c - r_c)^2`` (see :mod:`kinelift.ik.problem`)
+with a bound-constrained Levenberg-Marquardt solver (:mod:`kinelift.ik.solver`) on analytic
+Jacobians (:meth:`SkeletalModel.point_jacobian`), in float64 by default.
+
+Warm start along time, in parallel: the first frame starts from the model's default pose (as
+OpenSim assembles it), the last from the first's solution; then, level by level, every
+frame midway between two solved frames starts from the linear interpolation of their
+solutions, and all frames of a level are solved as one batch. ``log2(frames)`` batched
+solves replace ``frames`` sequential ones.
+
+Examples
+--------
+>>> import numpy as np, torch
+>>> from kinelift.core.tracks import Tracks
+>>> from kinelift.skeleton.osim_parser import MINIMAL_OSIM
+>>> from kinelift.skeleton.model import SkeletalModel
+>>> model = SkeletalModel.from_osim_string(MINIMAL_OSIM)
+>>> truth = torch.linspace(0.0, 1.0, 5, dtype=torch.float64)[:, None]
+>>> xyz = model(truth).markers.numpy()
+>>> markers = Tracks(xyz, keypoints=list(model.marker_names), fps=100.0, units="m", coordinate_frame="ground")
+>>> result = inverse_kinematics(model, markers, options=IKOptions(min_markers=1, progress=False))
+>>> np.allclose(result.coordinates, truth.numpy(), atol=1e-8)
+True
+"""
+
+from __future__ import annotations
+
+import logging
+import time as _time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from kinelift.core.table import TimeSeriesTable
+from kinelift.core.tracks import Tracks
+from kinelift.errors import ShapeError, ValueRangeError
+from kinelift.ik.problem import IKProblem, build_problem
+from kinelift.ik.result import IKResult
+from kinelift.ik.solver import LMOptions, levenberg_marquardt
+from kinelift.ik.tasks import TaskSet
+from kinelift.skeleton.model import SkeletalModel
+
+__all__ = ["IKOptions", "inverse_kinematics", "warm_start_levels"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IKOptions:
+    """Options of :func:`inverse_kinematics`.
+
+    Attributes
+    ----------
+    solver : LMOptions
+        Stopping rule of the per-frame solver.
+    first_frame_iterations : int
+        Iteration budget of the first frame, which starts from the default pose.
+    min_markers : int
+        Frames with fewer markers present are not solved: NaN coordinates, listed in
+        ``failed_frames``.
+    dtype : torch.dtype
+        float64 by default.
+    device : str, optional
+        Torch device (default CPU).
+    batch_size : int
+        Most frames solved in one batch.
+    progress : bool
+        Show a progress bar.
+    """
+
+    solver: LMOptions = field(default_factory=LMOptions)
+    first_frame_iterations: int = 500
+    min_markers: int = 3
+    dtype: torch.dtype = torch.float64
+    device: str | None = None
+    batch_size: int = 4096
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.min_markers < 1:
+            raise ValueRangeError("min_markers", expected="an integer >= 1", got=self.min_markers)
+        if self.batch_size < 1:
+            raise ValueRangeError("batch_size", expected="an integer >= 1", got=self.batch_size)
+        if self.dtype not in (torch.float32, torch.float64):
+            raise ValueRangeError("dtype", expected="torch.float32 or torch.float64", got=self.dtype)
+
+
+def warm_start_levels(n: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The order of the warm start for ``n`` frames: per level, ``(frames, left, right, alpha)`` where each
+    frame starts from ``(1 - alpha) q[left] + alpha q[right]`` (frames solved at earlier levels).
+
+    >>> [lv[0].tolist() for lv in warm_start_levels(6)]
+    [[5], [2], [1, 3], [4]]
+    """
+    levels = []
+    if n > 1:
+        levels.append((np.array([n - 1]), np.array([0]), np.array([0]), np.array([0.0])))
+    intervals = [(0, n - 1)] if n > 2 else []
+    while intervals:
+        mids = [(a, (a + b) // 2, b) for a, b in intervals]
+        f = np.array([m for _, m, _ in mids])
+        left, right = np.array([a for a, _, _ in mids]), np.array([b for _, _, b in mids])
+        levels.append((f, left, right, (f - left) / (right - left)))
+        intervals = [iv for a, m, b in mids for iv in ((a, m), (m, b)) if iv[1] - iv[0] > 1]
+    return levels
+
+
+class _Residuals:
+    """Residuals and Jacobians of the frames ``subset`` of a problem, for the solver."""
+
+    def __init__(self, model: SkeletalModel, problem: IKProblem, subset: torch.Tensor) -> None:
+        self.model, self.p = model, problem
+        self.measured = torch.nan_to_num(problem.measured[subset])
+        self.w_markers = problem.marker_weights[subset]
+        self.targets = problem.coordinate_targets[subset]
+        dependent = {model.coordinate_index(cp.dependent) for cp in model.spec.couplers}
+        self.coupled_tasks = [j for j, c in enumerate(problem.coordinate_index.tolist()) if c in dependent]
+
+    def weights(self, rows: torch.Tensor) -> torch.Tensor:
+        w_c = self.p.coordinate_weights.expand(len(rows), -1)
+        return torch.cat([self.w_markers[rows], w_c], dim=1)
+
+    def __call__(self, q: torch.Tensor, rows: torch.Tensor, jacobian: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        p, model = self.p, self.model
+        if jacobian:
+            x, J = model.point_jacobian(q)
+            x, J = x[:, p.marker_index], J[:, p.marker_index]
+        else:
+            x, J = model(q).markers[:, p.marker_index], None
+        e = x - self.measured[rows]
+        if p.coordinate_index.numel() == 0:
+            return e, J
+        C = p.coordinate_index.numel()
+        value = model.apply_couplers(q)[:, p.coordinate_index] - self.targets[rows]
+        e_c = torch.zeros(q.shape[0], C, 3, dtype=q.dtype, device=q.device)
+        e_c[:, :, 0] = value
+        e = torch.cat([e, e_c], dim=1)
+        if J is not None:
+            J_c = torch.zeros(q.shape[0], C, 3, q.shape[1], dtype=q.dtype, device=q.device)
+            J_c[:, torch.arange(C), 0, p.coordinate_index] = 1.0
+            if self.coupled_tasks:
+                slopes = model._coupler_slopes(q)
+                for j in self.coupled_tasks:
+                    independent, slope = slopes[int(p.coordinate_index[j])]
+                    J_c[:, j, 0, :] = 0.0
+                    J_c[:, j, 0, independent] = slope
+            J = torch.cat([J, J_c], dim=1)
+        return e, J
+
+
+def _solve(model: SkeletalModel, problem: IKProblem, subset: torch.Tensor, x0: torch.Tensor, options: LMOptions):
+    res = _Residuals(model, problem, subset)
+    return levenberg_marquardt(res, res.weights, x0, free=problem.free, lower=problem.lower, upper=problem.upper, options=options)
+
+
+def inverse_kinematics(
+    model: SkeletalModel,
+    markers: Tracks,
+    *,
+    tasks: TaskSet | None = None,
+    coordinates: TimeSeriesTable | None = None,
+    time_range: tuple[float, float] | None = None,
+    initial: torch.Tensor | None = None,
+    frame_weights: np.ndarray | None = None,
+    options: IKOptions | None = None,
+) -> IKResult:
+    """Solve inverse kinematics for every frame of a marker trial.
+
+    Parameters
+    ----------
+    model : SkeletalModel
+        The model (its markers are matched to the data by name).
+    markers : Tracks
+        Measured marker positions, 3D, metres, in the model's ground frame (a TRC read by
+        :func:`kinelift.io.read_trc`); NaN where a marker is missing.
+    tasks : TaskSet, optional
+        Marker and coordinate tasks (default: every model marker in the data, weight 1).
+    coordinates : TimeSeriesTable, optional
+        Coordinate values for ``from_file`` coordinate tasks (rad / m).
+    time_range : (float, float), optional
+        Seconds; clipped to the data and snapped to the nearest frames (OpenSim's rule).
+    initial : Tensor (n_coordinates,), optional
+        Starting pose of the first frame (default: the model's default coordinates).
+    frame_weights : ndarray (frames, markers of the data), optional
+        Per-frame multipliers of the marker weights (e.g. confidences).
+    options : IKOptions, optional
+
+    Returns
+    -------
+    IKResult
+    """
+    options = options or IKOptions()
+    started = _time.perf_counter()
+    problem = build_problem(model, markers, tasks, coordinates=coordinates, time_range=time_range,
+                            frame_weights=frame_weights, dtype=options.dtype)  # fmt: skip
+    device = torch.device(options.device) if options.device else torch.device("cpu")
+    model = model.to(device)
+    problem = IKProblem(**{k: (v.to(device) if torch.is_tensor(v) else v) for k, v in problem.__dict__.items()})
+    T, n = problem.n_frames, model.n_coordinates
+    present = (problem.marker_weights > 0).sum(1).cpu().numpy()
+    valid = np.flatnonzero(present >= options.min_markers)
+    failed = np.flatnonzero(present < options.min_markers)
+    if len(failed):
+        log.warning("%d of %d frames have fewer than %d markers and are not solved (NaN): times %s",
+                    len(failed), T, options.min_markers, np.round(problem.time[failed][:10], 4).tolist())  # fmt: skip
+    q = problem.fixed_values.expand(T, n).clone()
+    objective = torch.full((T,), float("nan"), dtype=options.dtype, device=device)
+    iterations = torch.zeros(T, dtype=torch.long, device=device)
+    converged = torch.zeros(T, dtype=torch.bool, device=device)
+    if len(valid):
+        start = problem.fixed_values.clone() if initial is None else _initial(initial, model, options.dtype, device)
+        first = torch.as_tensor(valid[:1], device=device)
+        lm_first = LMOptions(**{**options.solver.__dict__, "max_iterations": options.first_frame_iterations})
+        schedule = [(first, start[None])]
+        from tqdm.auto import tqdm
+
+        with tqdm(total=len(valid), desc="IK", unit="frame", disable=not options.progress) as bar:
+            for level, (frames, init) in enumerate(_levels(valid, q, schedule, options.batch_size)):
+                sol = _solve(model, problem, frames, init(), lm_first if level == 0 else options.solver)
+                q[frames], objective[frames] = sol.x, sol.objective
+                iterations[frames], converged[frames] = sol.iterations, sol.converged
+                bar.update(len(frames))
+    q_np = q.detach().cpu().numpy().astype(np.float64)
+    q_np[failed] = np.nan
+    model_markers = model(q).markers[:, problem.marker_index].detach().cpu().numpy().astype(np.float64)
+    model_markers[failed] = np.nan
+    measured = problem.measured.cpu().numpy().astype(np.float64)
+    not_converged = int((~converged[torch.as_tensor(valid, device=device, dtype=torch.long)]).sum()) if len(valid) else 0
+    if not_converged:
+        log.warning("%d frames stopped at the iteration limit before meeting the stopping rule", not_converged)
+    units = model.coordinate_units
+    return IKResult(
+        time=problem.time, coordinate_names=model.coordinate_names, coordinates=q_np,
+        coordinate_units=tuple(units[c] for c in model.coordinate_names), marker_names=problem.marker_names,
+        measured=measured, model_markers=model_markers,
+        marker_weights=problem.marker_weights.cpu().numpy().astype(np.float64),
+        objective=objective.cpu().numpy().astype(np.float64), iterations=iterations.cpu().numpy(),
+        converged=converged.cpu().numpy(), failed_frames=failed, model_name=model.spec.name,
+        seconds=_time.perf_counter() - started,
+    )  # fmt: skip
+
+
+def _initial(initial: torch.Tensor, model: SkeletalModel, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    initial = torch.as_tensor(initial, dtype=dtype, device=device)
+    if initial.shape != (model.n_coordinates,):
+        raise ShapeError("initial", expected=f"({model.n_coordinates},) coordinates of {model.spec.name}", got=tuple(initial.shape))
+    return initial
+
+
+def _levels(valid: np.ndarray, q: torch.Tensor, schedule: list, batch_size: int):
+    """Batches of problem frames with a function giving their starting points (see the module docs)."""
+    first, start = schedule[0]
+    yield first, lambda: start
+    device = q.device
+    for frames, left, right, alpha in warm_start_levels(len(valid)):
+        for lo in range(0, len(frames), batch_size):
+            sl = slice(lo, lo + batch_size)
+            f, lt, rt = (torch.as_tensor(valid[a[sl]], device=device) for a in (frames, left, right))
+            a = torch.as_tensor(alpha[sl], dtype=q.dtype, device=device)[:, None]
+            yield f, (lambda lt=lt, rt=rt, a=a: (1 - a) * q[lt] + a * q[rt])

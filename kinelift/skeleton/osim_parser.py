@@ -29,7 +29,7 @@ from kinelift.skeleton.spec import (
     GROUND, CoordinateSpec, CouplerSpec, FrameRef, JointSpec, MarkerSpec, ModelSpec, OffsetLink, TransformAxisSpec,
 )  # fmt: skip
 
-__all__ = ["parse_osim", "parse_osim_string", "MINIMAL_OSIM"]
+__all__ = ["parse_osim", "parse_osim_string", "read_marker_set", "MINIMAL_OSIM"]
 
 MINIMAL_OSIM = """<?xml version="1.0" encoding="UTF-8" ?>
 <OpenSimDocument Version="40000">
@@ -246,7 +246,10 @@ class _Parser:
             joints.append(JointSpec(name, jtype, parent, child, tuple(coords), axes))
             coordinates += [self.coordinate(c, name, _motion_type(c.get("name", ""), axes)) for c in coord_elems]
         markers = [
-            MarkerSpec(m.get("name", ""), self.resolve(self.text(m, "socket_parent_frame"), f"/markerset/{m.get('name')}"), self.vec(m, "location"))
+            MarkerSpec(
+                m.get("name", ""), self.resolve(self.text(m, "socket_parent_frame"), f"/markerset/{m.get('name')}"),
+                self.vec(m, "location"), self.flag(m, "fixed"),
+            )
             for m in self.model.findall("MarkerSet/objects/Marker")
         ]
         return self.finish(bodies, joints, coordinates, markers)
@@ -276,14 +279,18 @@ class _Parser:
             axes = self.axes(joint, jtype, coords)
             joints.append(JointSpec(name, jtype, parent, child, tuple(coords), axes))
             coordinates += [self.coordinate(c, name, _motion_type(c.get("name", ""), axes)) for c in coord_elems]
-        known = set(bodies) | {GROUND}
+        markers = self.body_markers(self.model.findall("MarkerSet/objects/Marker"), set(bodies) | {GROUND})
+        return self.finish(tuple(bodies), joints, coordinates, markers)
+
+    def body_markers(self, elements: list[ET.Element], known: set[str]) -> list[MarkerSpec]:
+        """Markers on bodies named by ``<body>`` (2.x/3.x) or a ``socket_parent_frame`` path ending in a body."""
         markers = []
-        for m in self.model.findall("MarkerSet/objects/Marker"):
+        for m in elements:
             body = self.text(m, "body") or self.text(m, "socket_parent_frame").split("/")[-1]
             if body not in known:
-                raise FileFormatError(self.source, f"marker {m.get('name')!r} is on unknown body {body!r}")
-            markers.append(MarkerSpec(m.get("name", ""), FrameRef(body), self.vec(m, "location")))
-        return self.finish(tuple(bodies), joints, coordinates, markers)
+                raise FileFormatError(self.source, f"marker {m.get('name')!r} is on unknown body {body!r}", expected=f"one of {sorted(known)}")
+            markers.append(MarkerSpec(m.get("name", ""), FrameRef(body), self.vec(m, "location"), self.flag(m, "fixed")))
+        return markers
 
     # ------------------------------------------------------------ common
     def constraints(self) -> list[CouplerSpec]:
@@ -359,3 +366,18 @@ def parse_osim(path: str | os.PathLike[str]) -> ModelSpec:
     except ET.ParseError as err:
         raise FileFormatError(p, f"invalid XML: {err}") from None
     return _Parser(root, str(p)).parse()
+
+
+def read_marker_set(path: str | os.PathLike[str], spec: ModelSpec) -> tuple[MarkerSpec, ...]:
+    """Markers of an OpenSim marker-set file (``<MarkerSet>``, 2.x-4.x) placed on the bodies of ``spec``."""
+    source = str(path)
+    try:
+        top = ET.parse(path).getroot()
+    except (ET.ParseError, OSError) as exc:
+        raise FileFormatError(source, f"cannot be read as XML ({exc})", expected="an OpenSim <MarkerSet> file") from None
+    marker_set = top if top.tag == "MarkerSet" else top.find("MarkerSet")
+    if marker_set is None:
+        raise FileFormatError(source, f"no <MarkerSet> (root is <{top.tag}>)", expected="an OpenSim marker-set file")
+    parser = _Parser.__new__(_Parser)
+    parser.source = source
+    return tuple(parser.body_markers(marker_set.findall("objects/Marker"), set(spec.bodies) | {GROUND}))

@@ -156,7 +156,7 @@ def write_osim(spec: ModelSpec, path: str | os.PathLike[str], *, overwrite: bool
         e = ET.SubElement(markers, "Marker", name=m.name)
         _text(e, "socket_parent_frame", _frame_path(m.frame))
         _text(e, "location", location)
-        _text(e, "fixed", "false")
+        _text(e, "fixed", "true" if m.fixed else "false")
     ET.indent(doc)
     with atomic_path(Path(path), overwrite=overwrite) as tmp:
         ET.ElementTree(doc).write(tmp, encoding="UTF-8", xml_declaration=True)

@@ -82,11 +82,12 @@ class CouplerSpec:
 
 @dataclass(frozen=True)
 class MarkerSpec:
-    """A marker at ``location`` (m) in ``frame``."""
+    """A marker at ``location`` (m) in ``frame``; ``fixed`` markers stay put in marker placement."""
 
     name: str
     frame: FrameRef
     location: np.ndarray
+    fixed: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -86,27 +87,11 @@ def average_markers(markers: Tracks, time_range: tuple[float, float], *, max_mar
         moving = [n for n, s in zip(markers.keypoint_names, spread) if s > max_marker_movement]
         if moving:
             raise ValueRangeError("static trial markers", expected=f"to move less than {max_marker_movement} m in {time_range}", got=moving)
-    with np.errstate(invalid="ignore"), _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN markers stay NaN
         mean = np.nanmean(xyz, axis=0)
     return Tracks(mean[None], keypoints=list(markers.keypoint_names), time=[float(t[frames].mean())], units="m",
                   coordinate_frame=markers.coordinate_frame)  # fmt: skip
-
-
-def _quiet():
-    import warnings
-
-    ctx = warnings.catch_warnings()
-    ctx.__enter__()
-    warnings.simplefilter("ignore", RuntimeWarning)
-
-    class _Exit:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            ctx.__exit__(*exc)
-
-    return _Exit()
 
 
 def measurement_scale_factors(model: SkeletalModel, measurements: tuple[Measurement, ...], static: Tracks) -> dict[str, float]:

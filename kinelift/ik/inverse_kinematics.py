@@ -215,11 +215,10 @@ def inverse_kinematics(
         start = problem.fixed_values.clone() if initial is None else _initial(initial, model, options.dtype, device)
         first = torch.as_tensor(valid[:1], device=device)
         lm_first = LMOptions(**{**options.solver.__dict__, "max_iterations": options.first_frame_iterations})
-        schedule = [(first, start[None])]
         from tqdm.auto import tqdm
 
         with tqdm(total=len(valid), desc="IK", unit="frame", disable=not options.progress) as bar:
-            for level, (frames, init) in enumerate(_levels(valid, q, schedule, options.batch_size)):
+            for level, (frames, init) in enumerate(_levels(valid, q, first, start[None], options.batch_size)):
                 sol = _solve(model, problem, frames, init(), lm_first if level == 0 else options.solver)
                 q[frames], objective[frames] = sol.x, sol.objective
                 iterations[frames], converged[frames] = sol.iterations, sol.converged
@@ -251,9 +250,9 @@ def _initial(initial: torch.Tensor, model: SkeletalModel, dtype: torch.dtype, de
     return initial
 
 
-def _levels(valid: np.ndarray, q: torch.Tensor, schedule: list, batch_size: int):
-    """Batches of problem frames with a function giving their starting points (see the module docs)."""
-    first, start = schedule[0]
+def _levels(valid: np.ndarray, q: torch.Tensor, first: torch.Tensor, start: torch.Tensor, batch_size: int):
+    """Batches of problem frames with a function giving their starting points (see the module docs):
+    the ``first`` frame from ``start``, then the warm-start levels from the solutions in ``q``."""
     yield first, lambda: start
     device = q.device
     for frames, left, right, alpha in warm_start_levels(len(valid)):

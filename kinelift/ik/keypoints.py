@@ -154,16 +154,16 @@ def fit_keypoint_scales(
             body_group[model.body_names.index(b), g] = 1.0
     sub = tracks[np.asarray(frames)] if frames is not None else tracks
     skeleton = keypoint_skeleton(model, sub.keypoint_set)
-    names = list(skeleton.marker_names)
-    y = torch.tensor(np.array(sub.select(names).positions), dtype=torch.float64)
-    w = torch.tensor(np.array(sub.select(names).confidence), dtype=torch.float64) * ~torch.isnan(y).any(-1)
+    mapped = sub.select(list(skeleton.marker_names))
+    y = torch.tensor(np.array(mapped.positions), dtype=torch.float64)
+    w = torch.tensor(np.array(mapped.confidence), dtype=torch.float64) * ~torch.isnan(y).any(-1)
     y = torch.nan_to_num(y)
     G = torch.as_tensor(body_group)
     log_s = torch.zeros(len(groups), dtype=torch.float64)
     previous = np.inf
     for _ in range(rounds):
         scaled = SkeletalModel.from_spec(scale_spec(skeleton.spec, np.exp((G @ log_s).numpy())[:, None].repeat(3, 1)))
-        pose = inverse_kinematics(scaled, sub.select(names), frame_weights=np.asarray(sub.select(names).confidence), options=options)
+        pose = inverse_kinematics(scaled, mapped, frame_weights=np.asarray(mapped.confidence), options=options)
         q = torch.as_tensor(np.nan_to_num(pose.coordinates))
 
         def residual(g: torch.Tensor, q: torch.Tensor = q) -> torch.Tensor:

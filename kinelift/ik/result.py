@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -66,7 +67,7 @@ class IKResult:
     def n_frames(self) -> int:
         return len(self.time)
 
-    @property
+    @cached_property
     def marker_errors(self) -> np.ndarray:
         """``(T, M)`` distance (m) between model and measured markers; NaN where missing."""
         return np.linalg.norm(self.model_markers - self.measured, axis=-1)

@@ -38,7 +38,7 @@ from kinelift.skeleton.model import SkeletalModel
 from kinelift.skeleton.osim_parser import parse_osim, read_marker_set
 from kinelift.skeleton.osim_writer import write_osim
 from kinelift.skeleton.rotations import euler_xyz_to_matrix_np
-from kinelift.skeleton.scaling import scale_factor_array, scale_spec
+from kinelift.skeleton.scaling import scale_spec
 from kinelift.skeleton.spec import ModelSpec
 
 __all__ = ["ScaleResult", "average_markers", "measurement_scale_factors", "place_markers", "run_scale_setup", "scale_model"]
@@ -158,10 +158,9 @@ def scale_model(
     return factors, measured
 
 
-def _frame_in_ground(model: SkeletalModel, q: torch.Tensor, marker_index: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rotation and origin in ground of the frame a marker is fixed in."""
+def _frame_in_ground(model: SkeletalModel, fk, marker_index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation and origin in ground of the frame a marker is fixed in (``fk``: the model's FK result)."""
     spec = model.spec.markers[marker_index]
-    fk = model(q)
     b = model.body_names.index(spec.frame.body) if spec.frame.body in model.body_names else None
     R = np.eye(3) if b is None else fk.body_rotations[b].numpy()
     p = np.zeros(3) if b is None else fk.body_positions[b].numpy()
@@ -175,14 +174,15 @@ def place_markers(model: SkeletalModel, q: torch.Tensor, static: Tracks) -> tupl
     """Move every marker that is not fixed and was measured onto its measured position at pose ``q``."""
     measured = np.asarray(static.positions)[0]
     markers, moves = list(model.spec.markers), {}
-    current = model(q).markers.numpy()
+    fk = model(q)
+    current = fk.markers.numpy()
     for i, m in enumerate(markers):
         if m.fixed or m.name not in static.keypoint_names:
             continue
         y = measured[static.keypoint_names.index(m.name)]
         if np.isnan(y).any():
             continue
-        R, p = _frame_in_ground(model, q, i)
+        R, p = _frame_in_ground(model, fk, i)
         markers[i] = replace(m, location=R.T @ (y - p))
         moves[m.name] = float(np.linalg.norm(y - current[i]))
     return replace(model.spec, markers=tuple(markers)), moves
@@ -249,9 +249,16 @@ def run_scale_setup(
         spec = replace(spec, markers=tuple(m for m in spec.markers if m.name not in names) + extra)
     generic = SkeletalModel.from_spec(spec)
     scaler, placer = setup.model_scaler, setup.marker_placer
+    trials: dict[Path, Tracks] = {}  # both steps usually read the same static trial: read it once
+
+    def trial(path: Path) -> Tracks:
+        if path not in trials:
+            trials[path] = read_markers(path)
+        return trials[path]
+
     static = None
     if scaler.apply and scaler.marker_file is not None:
-        static = average_markers(read_markers(scaler.marker_file), scaler.time_range)
+        static = average_markers(trial(scaler.marker_file), scaler.time_range)
     factors, measured = scale_model(generic, setup, static)
     scaled = SkeletalModel.from_spec(replace(scale_spec(spec, factors), name=setup.name))
     if scaler.apply and scaler.output_scale_file is not None:
@@ -262,7 +269,7 @@ def run_scale_setup(
     if placer.apply:
         if placer.marker_file is None:
             raise FileFormatError(str(setup.source or "<setup>"), "<MarkerPlacer> applies but has no <marker_file>")
-        static_pose = average_markers(read_markers(placer.marker_file), placer.time_range, max_marker_movement=placer.max_marker_movement)
+        static_pose = average_markers(trial(placer.marker_file), placer.time_range, max_marker_movement=placer.max_marker_movement)
         coordinates = None
         if placer.coordinate_file is not None:
             from kinelift.io.mot import read_mot
@@ -280,7 +287,6 @@ def run_scale_setup(
         if placer.output_model_file is not None:
             write_osim(scaled.spec, out(placer.output_model_file), overwrite=overwrite)
     log.info("scaled %s: %s", setup.name, {k: round(v, 4) for k, v in measured.items()})
-    scale_factor_array(scaled.spec, factors)  # validates the factors
     return ScaleResult(factors, measured, scaled, pose, moves)
 
 

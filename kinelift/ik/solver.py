@@ -131,7 +131,6 @@ def levenberg_marquardt(
     iterations = torch.zeros(B, dtype=torch.long, device=device)
     converged = torch.zeros(B, dtype=torch.bool, device=device)
     damping = torch.full((B,), options.initial_damping, dtype=dtype, device=device)
-    eye = torch.eye(n, dtype=dtype, device=device)
     active = torch.arange(B, device=device)
     need_model = torch.ones(B, dtype=torch.bool, device=device)
     H = torch.zeros(B, n, n, dtype=dtype, device=device)
@@ -157,9 +156,10 @@ def levenberg_marquardt(
         moving = free & ~at_lower & ~at_upper
         projected_gradient = torch.where(moving, ga, torch.zeros_like(ga)).abs().amax(-1)
         mask = moving[:, :, None] & moving[:, None, :]
-        diag = torch.diagonal(Ha, dim1=-2, dim2=-1).clamp_min(1e-12 * (1 + torch.diagonal(Ha, dim1=-2, dim2=-1).amax(-1, keepdim=True)))
+        diag = torch.diagonal(Ha, dim1=-2, dim2=-1)
+        diag = diag.clamp_min(1e-12 * (1 + diag.amax(-1, keepdim=True)))
+        # damped normal equations on the moving variables, identity rows for the others
         A = torch.where(mask, Ha, torch.zeros_like(Ha)) + torch.diag_embed(torch.where(moving, lam[:, None] * diag, torch.ones_like(diag)))
-        A = torch.where(mask | eye.bool(), A, torch.zeros_like(A))
         rhs = torch.where(moving, -ga, torch.zeros_like(ga))
         step = torch.linalg.solve(A, rhs)
         trial = torch.maximum(torch.minimum(xa + step, upper), lower)

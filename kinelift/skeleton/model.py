@@ -451,29 +451,30 @@ class SkeletalModel(nn.Module):
         flat = positions.reshape(int(np.prod(batch, dtype=np.int64)), positions.shape[-2], 3)
         like = flat[:, 0, 0] if flat.shape[1] else flat.new_zeros(flat.shape[0])
         n_points = flat.shape[1]
-        jac = flat.new_zeros(flat.shape + (self.n_coordinates,))
         if not axes or n_points == 0:
-            return positions, jac.reshape(batch + jac.shape[1:])
+            return positions, flat.new_zeros(positions.shape + (self.n_coordinates,))
         # (axis, point) pairs where the axis moves the point, and each axis's column: its coordinate,
         # or for a coupled coordinate its independent one (chain rule through the coupler)
-        pair_axis, pair_point, axis_column = self._jacobian_plan(points, tuple((body, kind, col) for body, kind, col, _, _ in axes))
+        pair_axis, pair_point, pair_column, pair_rotates = (
+            t.to(flat.device) for t in self._jacobian_plan(points, tuple((body, kind, col) for body, kind, col, _, _ in axes))
+        )
         directions = torch.stack([C.stack(d, like) for _, _, _, d, _ in axes], dim=1)  # (B, A, 3)
         chain = self._coupler_slopes(q.reshape(-1, self.n_coordinates))
         for a, (_, _, col, _, _) in enumerate(axes):
             if col in chain:
                 directions[:, a] *= chain[col][1][:, None]
         centers = torch.stack([C.stack(c, like) if c is not None else torch.zeros_like(flat[:, 0]) for *_, c in axes], dim=1)
-        is_rotation = torch.tensor([kind == "rotation" for _, kind, *_ in axes], device=flat.device)[pair_axis]
         d = directions[:, pair_axis]  # (B, pairs, 3)
         lever = flat[:, pair_point] - centers[:, pair_axis]
-        per_pair = torch.where(is_rotation[None, :, None], torch.linalg.cross(d, lever, dim=-1), d)
+        per_pair = torch.where(pair_rotates[None, :, None], torch.linalg.cross(d, lever, dim=-1), d)
         jac = flat.new_zeros((flat.shape[0], n_points * self.n_coordinates, 3))
-        jac.index_add_(1, pair_point * self.n_coordinates + axis_column[pair_axis], per_pair)
+        jac.index_add_(1, pair_point * self.n_coordinates + pair_column, per_pair)
         jac = jac.reshape(flat.shape[0], n_points, self.n_coordinates, 3).transpose(-1, -2)
         return positions, jac.reshape(batch + jac.shape[1:])
 
-    def _jacobian_plan(self, points: str, axes_key: tuple) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Cached index arrays for :meth:`point_jacobian` (they depend only on the model's structure)."""
+    def _jacobian_plan(self, points: str, axes_key: tuple) -> tuple[torch.Tensor, ...]:
+        """Cached per-pair arrays for :meth:`point_jacobian` (they depend only on the model's structure):
+        axis index, point index, coordinate column, and whether the axis is a rotation."""
         cache = self.__dict__.setdefault("_jacobian_plans", {})
         if (points, axes_key) not in cache:
             body_of = self._marker_bodies if points == "markers" else self._joint_child_bodies
@@ -482,7 +483,8 @@ class SkeletalModel(nn.Module):
             cache[(points, axes_key)] = (
                 torch.tensor([a for a, _ in pairs], dtype=torch.long),
                 torch.tensor([p for _, p in pairs], dtype=torch.long),
-                torch.tensor([independent.get(col, col) for _, _, col in axes_key], dtype=torch.long),
+                torch.tensor([independent.get(axes_key[a][2], axes_key[a][2]) for a, _ in pairs], dtype=torch.long),
+                torch.tensor([axes_key[a][1] == "rotation" for a, _ in pairs], dtype=torch.bool),
             )
         return cache[(points, axes_key)]
 

@@ -9,6 +9,7 @@ fixed on a body of a model, or marks it missing. Points are chosen in this order
 2. a named landmark of kinelift's built-in model (nose, eyes, ears, head top, neck base,
    shoulders, wrists, heels, toes);
 3. midpoints: ``mid_hip``/``pelvis`` between the hip centres, ``neck`` between the shoulders;
+   ``lumbar`` (custom sets) is the centre of the pelvis-torso joint (``back``), fixed on the pelvis;
 4. for OpenSim models without such landmarks, fixed offsets on the torso (face, shoulders) and
    calcaneus (heel, toes) for an adult of about 1.8 m, taken from the gait2392 and Rajagopal
    marker sets. These are approximate (about 2 cm) and marked ``approximate=True``.
@@ -152,6 +153,8 @@ def keypoint_map(model: SkeletalModel, keypoints: str | KeypointSet) -> Keypoint
             points.append(marker_point(name) or offset("torso", _TORSO_OFFSETS[name], f"approximate {name}"))
         elif name in ("mid_hip", "pelvis"):
             points.append(midpoint(joint_point("hip_l", parent_side=True), joint_point("hip_r", parent_side=True), "midpoint of the hip centres"))
+        elif name == "lumbar":
+            points.append(joint_point("back", "lumbar", "L5_S1", parent_side=True))
         elif name in ("neck", "thorax"):
             points.append(marker_point("neck_base") or midpoint(side_point("shoulder", "l", -1.0), side_point("shoulder", "r", 1.0), "midpoint of the shoulders"))
         else:

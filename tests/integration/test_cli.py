@@ -72,3 +72,27 @@ def test_errors_exit_2_with_the_reason(tmp_path, openpose_folder, capsys):
 def test_console_script_runs():
     done = subprocess.run([sys.executable, "-m", "kinelift", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and "kinelift" in done.stdout
+
+
+def test_cli_squat_on_a_track_file_and_with_a_classifier(tmp_path):
+    import numpy as np
+
+    from kinelift.analysis.classify import SummaryFeatureClassifier, save_classifier
+    from kinelift.analysis.distances import temporal_distance_matrix
+    from kinelift.cli import main
+    from kinelift.io import save
+    from kinelift.synthetic import squat_tracks
+
+    clip = squat_tracks(n_reps=2, fps=30.0, camera_azimuth=np.pi / 2, seed=4)
+    track_file = tmp_path / "clip.h5"
+    save(track_file, tracks=[clip.observed])
+    names = list(clip.observed.keypoint_names)
+    reps = [squat_tracks(n_reps=1, fps=30.0, depth=np.deg2rad(d), seed=i).truth_3d for i, d in enumerate((50, 55, 100, 105))]
+    clf = SummaryFeatureClassifier().fit([temporal_distance_matrix(r.positions) for r in reps], ["shallow", "shallow", "deep", "deep"])
+    save_classifier(clf, tmp_path / "clf.pkl", keypoints=names)
+    assert main(["squat", str(track_file), "--out", str(tmp_path / "out"), "--classifier", str(tmp_path / "clf.pkl")]) == 0
+    feedback = (tmp_path / "out" / "squat_feedback.csv").read_text()
+    assert "classifier_label" in feedback and feedback.count("\n") == 3
+    assert (tmp_path / "out" / "squat_report.png").exists()
+    assert main(["squat", str(track_file), "--out", str(tmp_path / "out")]) == 2  # outputs exist, no --overwrite
+    assert main(["squat", str(tmp_path / "missing.trc"), "--out", str(tmp_path / "x")]) == 2

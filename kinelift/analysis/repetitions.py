@@ -1,0 +1,165 @@
+"""Squat repetitions: segmentation from a knee angle or the pelvis height.
+
+A repetition is found at each *bottom*: a peak of knee flexion (``signal="knee"``) or a valley
+of pelvis height (``signal="pelvis"``) whose prominence is at least ``min_prominence`` (a fraction of
+the signal's range over the clip, or an absolute value) and which lies at least ``min_spacing``
+seconds from a larger neighbour (``scipy.signal.find_peaks``). The signal is low-passed first
+(zero-lag Butterworth, ``cutoff`` Hz) and short gaps are bridged linearly for the search only.
+
+Around each bottom, with ``standing`` the signal's value at the base of the peak on each side
+(the least flexed point between this bottom and the previous or next one) and ``excursion`` the
+bottom's distance from it:
+
+* ``start``: last frame before the bottom within ``phase_fraction`` x excursion of the
+  standing level (default 10 %); ``end``: the first such frame after it;
+* the *bottom phase*: frames within ``phase_fraction`` x excursion of the bottom value;
+* tempo: descent = start -> bottom phase start, bottom = bottom phase duration,
+  ascent = bottom phase end -> end (seconds).
+
+Examples
+--------
+>>> import numpy as np
+>>> t = np.arange(0, 6, 0.01)
+>>> knee = 1.4 * np.clip(np.sin(np.pi * (t - 0.5) / 1.5), 0, None) ** 2
+>>> reps = find_repetitions(knee, t, kind="peaks")
+>>> [round(r.bottom_time, 2) for r in reps]
+[1.25, 4.25]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal as sps
+
+from kinelift.errors import ValueRangeError
+from kinelift.processing import butterworth_lowpass, fill_gaps
+
+__all__ = ["Repetition", "find_repetitions"]
+
+
+@dataclass(frozen=True)
+class Repetition:
+    """One repetition: frame indices and times (s) of its phases.
+
+    ``start``/``end`` are the frames where it leaves and regains standing; ``bottom`` is the
+    deepest frame; ``bottom_start``/``bottom_end`` bound the bottom phase. ``depth`` is the
+    excursion in the signal's unit (rad of knee flexion, or m of pelvis drop), positive.
+    """
+
+    number: int
+    start: int
+    bottom: int
+    end: int
+    bottom_start: int
+    bottom_end: int
+    start_time: float
+    bottom_time: float
+    end_time: float
+    descent_s: float
+    bottom_s: float
+    ascent_s: float
+    depth: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_time - self.start_time
+
+
+def find_repetitions(
+    signal: np.ndarray,
+    time: np.ndarray,
+    *,
+    kind: str,
+    min_prominence: float = 0.3,
+    relative: bool = True,
+    min_spacing: float = 0.8,
+    cutoff: float | None = 4.0,
+    phase_fraction: float = 0.1,
+    max_gap: int = 30,
+) -> list[Repetition]:
+    """Repetitions of a squat-like movement in one signal (see the module docs).
+
+    Parameters
+    ----------
+    signal : ndarray, shape (frames,)
+        Knee flexion (rad) or pelvis height (m); NaN for missing frames.
+    time : ndarray, shape (frames,)
+        Timestamps in seconds (uniform sampling for the filter).
+    kind : {"peaks", "valleys"}
+        ``"peaks"`` when the bottom is a maximum (knee flexion), ``"valleys"`` when it is a minimum
+        (pelvis height).
+    min_prominence : float, default 0.3
+        Least prominence of a bottom: a fraction of the signal's range (``relative=True``) or an
+        absolute value in the signal's unit.
+    relative : bool, default True
+    min_spacing : float, default 0.8
+        Least time between two bottoms in seconds.
+    cutoff : float or None, default 4.0
+        Low-pass cutoff (Hz) applied before the search; None to search the raw signal.
+    phase_fraction : float, default 0.1
+        Fraction of the excursion that bounds the standing and bottom phases.
+    max_gap : int, default 30
+        Longest gap (frames) bridged for the search; longer gaps split the search.
+
+    Returns
+    -------
+    list of Repetition
+        In time order; empty when the signal has no bottom that prominent.
+    """
+    x = np.asarray(signal, dtype=np.float64)
+    t = np.asarray(time, dtype=np.float64)
+    if x.ndim != 1 or t.shape != x.shape:
+        raise ValueRangeError("signal/time", expected="two 1D arrays of the same length", got=(x.shape, t.shape))
+    if kind not in ("peaks", "valleys"):
+        raise ValueRangeError("kind", expected="'peaks' (knee flexion) or 'valleys' (pelvis height)", got=kind)
+    if not 0 < phase_fraction < 0.5:
+        raise ValueRangeError("phase_fraction", expected="a fraction in (0, 0.5)", got=phase_fraction)
+    if x.size < 3 or np.isnan(x).all():
+        return []
+    y = fill_gaps(x, t, method="linear", max_gap=max_gap)
+    if cutoff is not None and x.size > 15:
+        fs = 1.0 / float(np.median(np.diff(t)))
+        if not 0 < cutoff < fs / 2:
+            raise ValueRangeError("cutoff", expected=f"a cutoff in Hz below the Nyquist frequency {fs / 2:.3g} Hz, or None", got=cutoff)
+        y = butterworth_lowpass(y, fs=fs, cutoff=cutoff, short="keep")
+    y = y if kind == "peaks" else -y
+    span = float(np.nanmax(y) - np.nanmin(y))
+    prominence = min_prominence * span if relative else float(min_prominence)
+    if prominence <= 0 or not np.isfinite(prominence):
+        return []
+    filled = np.where(np.isnan(y), np.nanmin(y), y)
+    dt = float(np.median(np.diff(t)))
+    peaks, props = sps.find_peaks(filled, prominence=prominence, distance=max(1, int(round(min_spacing / dt))))
+    peaks = [p for p in peaks if not np.isnan(y[p])]
+    reps = []
+    for number, p in enumerate(peaks, start=1):
+        prev_peak = max([q for q in peaks if q < p], default=0)
+        next_peak = min([q for q in peaks if q > p], default=len(y) - 1)
+        left = prev_peak + int(np.nanargmin(filled[prev_peak : p + 1]))
+        right = p + int(np.nanargmin(filled[p : next_peak + 1]))
+        depth = y[p] - max(filled[left], filled[right])
+        start = _last_below(filled, left, p, filled[left] + phase_fraction * (y[p] - filled[left]))
+        end = _first_below(filled, p, right, filled[right] + phase_fraction * (y[p] - filled[right]))
+        near = y[p] - phase_fraction * depth
+        bottom_start = _last_below(filled, start, p, near) + 1
+        bottom_end = _first_below(filled, p, end, near) - 1
+        reps.append(Repetition(
+            number, start, int(p), end, bottom_start, bottom_end, float(t[start]), float(t[p]), float(t[end]),
+            float(t[bottom_start] - t[start]), float(t[bottom_end] - t[bottom_start]), float(t[end] - t[bottom_end]),
+            float(depth),
+        ))  # fmt: skip
+    return reps
+
+
+def _last_below(y: np.ndarray, lo: int, hi: int, level: float) -> int:
+    """Last index in ``[lo, hi)`` with ``y <= level`` (``lo`` if none)."""
+    hits = np.flatnonzero(y[lo:hi] <= level)
+    return lo + int(hits[-1]) if hits.size else lo
+
+
+def _first_below(y: np.ndarray, lo: int, hi: int, level: float) -> int:
+    """First index in ``(lo, hi]`` with ``y <= level`` (``hi`` if none)."""
+    hits = np.flatnonzero(y[lo + 1 : hi + 1] <= level)
+    return lo + 1 + int(hits[0]) if hits.size else hi

@@ -1,0 +1,166 @@
+"""Unit tests of squat classification: networks, estimators, evaluation, loaders, persistence."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from kinelift.analysis.classify import (
+    OGATA_CLASSES, SequenceClassifier, SummaryFeatureClassifier, evaluate_predictions, leave_one_group_out,
+    load_classifier, load_ogata, load_uiprmd, plot_evaluation, read_ogata_json, resample_sequences, save_classifier,
+)  # fmt: skip
+from kinelift.analysis.classify.networks import BiLSTMClassifier, TemporalResNet
+from kinelift.analysis.distances import temporal_distance_matrix
+from kinelift.analysis.synthetic_squats import synthetic_squats
+from kinelift.errors import FileFormatError, ShapeError, ValueRangeError
+
+
+@pytest.mark.parametrize("net", [TemporalResNet(12, 3), TemporalResNet(12, 3, n_blocks=2, dropout=0.5), BiLSTMClassifier(12, 3)])
+def test_networks_shapes_and_gradients(net):
+    x = torch.randn(4, 40, 12, requires_grad=True)
+    out = net(x)
+    assert out.shape == (4, 3)
+    out.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    with pytest.raises(ShapeError):
+        net(torch.zeros(4, 40, 11))
+
+
+def test_resample_sequences_bridges_gaps_and_checks_shapes():
+    seq = np.arange(10.0)[:, None] * np.ones((1, 2))
+    seq[3, 0] = np.nan
+    seq[:, 1] = np.nan
+    out = resample_sequences([seq], 19)
+    assert out.shape == (1, 19, 2) and np.allclose(out[0, :, 0], np.linspace(0, 9, 19)) and np.isnan(out[0, :, 1]).all()
+    with pytest.raises(ShapeError):
+        resample_sequences([np.zeros((5, 2)), np.zeros((5, 3))], 8)
+
+
+@pytest.fixture(scope="module")
+def good_vs_shallow():
+    data = synthetic_squats(n_per_class=12, classes=("good", "bad_shallow"), n_subjects=3, seed=1)
+    X = [temporal_distance_matrix(s) for s in data.sequences]
+    return X, data.labels, data.groups
+
+
+@pytest.mark.parametrize("estimator", [
+    SummaryFeatureClassifier(),
+    SequenceClassifier("resnet-simple", epochs=15, n_frames=32),
+    SequenceClassifier("bilstm", epochs=15, n_frames=32),
+])  # fmt: skip
+def test_classifiers_separate_depth_on_held_out_subjects(estimator, good_vs_shallow):
+    X, y, groups = good_vs_shallow
+    result = leave_one_group_out(estimator, X, y, groups, progress=False)
+    assert result.pooled.accuracy >= 0.9, result.per_group
+    assert set(result.per_group) == {0, 1, 2}
+    fitted = clone(estimator).fit(X, y)
+    assert fitted.predict_proba(X[:3]).sum(axis=1) == pytest.approx(1.0)
+    assert set(fitted.predict(X)) <= {"good", "bad_shallow"}
+
+
+def test_sequence_classifier_validates_its_parameters(good_vs_shallow):
+    X, y, _ = good_vs_shallow
+    for bad in ({"architecture": "transformer"}, {"epochs": 0}, {"n_frames": 4}, {"lr": -1.0}, {"dropout": 1.5}):
+        with pytest.raises(ValueRangeError):
+            SequenceClassifier(**bad).fit(X, y)
+    with pytest.raises(ValueRangeError):
+        SummaryFeatureClassifier().fit(X, ["good"] * len(X))
+    with pytest.raises(ShapeError):
+        SummaryFeatureClassifier().fit(X, y[:-1])
+    assert SequenceClassifier("bilstm", epochs=3).get_params()["architecture"] == "bilstm"
+
+
+def test_seeded_training_is_reproducible(good_vs_shallow):
+    X, y, _ = good_vs_shallow
+    a = SequenceClassifier("resnet-simple", epochs=3, n_frames=16, seed=7).fit(X, y).predict_proba(X)
+    b = SequenceClassifier("resnet-simple", epochs=3, n_frames=16, seed=7).fit(X, y).predict_proba(X)
+    assert np.array_equal(a, b)
+
+
+def test_evaluation_multiclass_and_plot(tmp_path):
+    y = np.array(["a", "b", "c", "c"])
+    proba = np.array([[0.8, 0.1, 0.1], [0.1, 0.2, 0.7], [0.1, 0.1, 0.8], [0.3, 0.3, 0.4]])
+    ev = evaluate_predictions(y, proba, classes=["a", "b", "c"])
+    assert ev.accuracy == 0.75 and ev.recall == {"a": 1.0, "b": 0.0, "c": 1.0} and ev.precision["c"] == pytest.approx(2 / 3)
+    assert ev.positive is None and np.isnan(ev.specificity)
+    assert ev.confusion.tolist() == [[1, 0, 0], [0, 0, 1], [0, 0, 2]]
+    plot_evaluation(ev, tmp_path / "ev.png")
+    binary = evaluate_predictions(["good", "bad_toe"], [[0.2, 0.8], [0.9, 0.1]], classes=["bad_toe", "good"])
+    assert binary.positive == "good" and binary.auc == 1.0
+    plot_evaluation(binary, tmp_path / "roc.png")
+    with pytest.raises(ShapeError):
+        evaluate_predictions(y, proba[:, :2], classes=["a", "b", "c"])
+    with pytest.raises(ValueRangeError):
+        evaluate_predictions(["z"], [[1.0]], classes=["a"])
+
+
+def _ogata_file(path, n_frames=3):
+    frames = {str(i): {"index": i, "3d_joint": list(np.linspace(0.1, 1.0, 171) + i)} for i in range(n_frames)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(frames))
+
+
+def test_ogata_loader_reads_class_folders(tmp_path):
+    for c in OGATA_CLASSES:
+        _ogata_file(tmp_path / c / "1115_3djoints_index" / "0918_squat_000001.json")
+    _ogata_file(tmp_path / "good" / "1115_3djoints_index" / "0922_squat_000002.json", n_frames=5)
+    data = load_ogata(tmp_path)
+    assert len(data) == 8 and data.sequences[-1].shape == (5, 171)
+    assert sorted(set(data.groups.tolist())) == ["0918", "0922"]
+    assert data.sequences[0][1, 0] == pytest.approx(1.1)
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"0": {"3d_joint": [1, 2]}}')
+    with pytest.raises(FileFormatError, match="171"):
+        read_ogata_json(bad)
+    with pytest.raises(FileFormatError):
+        load_ogata(tmp_path / "good")
+
+
+def test_uiprmd_loader_reads_its_layout(tmp_path, rng):
+    for folder, suffix in (("Segmented Movements", ""), ("Incorrect Segmented Movements", "_inc")):
+        d = tmp_path / folder / "Vicon" / "Positions"
+        d.mkdir(parents=True)
+        for s in (1, 2):
+            rows = "\n".join(",".join(f"{v:.3f}" for v in rng.normal(500, 100, 117)) for _ in range(6))
+            with gzip.open(d / f"m01_s{s:02d}_e01_positions{suffix}.txt.gz", "wt") as fh:
+                fh.write(rows)
+        (d / "m02_s01_e01_positions.txt").write_text("1,2,3")  # another movement: ignored
+    data = load_uiprmd(tmp_path)
+    assert len(data) == 4 and data.sequences[0].shape == (6, 39, 3)
+    assert data.labels.tolist() == ["correct", "correct", "incorrect", "incorrect"] and data.groups.tolist() == [1, 2, 1, 2]
+    assert np.abs(data.sequences[0]).max() < 2.0  # millimetres became metres
+    tracks = load_uiprmd(tmp_path, as_tracks=True).sequences[0]
+    assert tracks.units == "m" and tracks.keypoint_names[23] == "LASI"
+    (tmp_path / "Segmented Movements" / "Vicon" / "Positions" / "m01_s03_e01_positions.txt").write_text("1,2\n3,4\n")
+    with pytest.raises(FileFormatError, match="117"):
+        load_uiprmd(tmp_path)
+    with pytest.raises(FileFormatError):
+        load_uiprmd(tmp_path / "nowhere")
+
+
+def test_saved_classifier_round_trip_and_bad_files(tmp_path, good_vs_shallow):
+    data = synthetic_squats(n_per_class=4, classes=("good", "bad_shallow"), n_subjects=2, seed=3)
+    clf = SummaryFeatureClassifier().fit([temporal_distance_matrix(s) for s in data.sequences], data.labels)
+    path = tmp_path / "clf.pkl"
+    names = [f"j{i}" for i in range(19)]
+    save_classifier(clf, path, keypoints=names)
+    saved = load_classifier(path)
+    from kinelift import Tracks
+
+    track = Tracks(np.concatenate(data.sequences[:2]), keypoints=names, fps=30.0, units="m", coordinate_frame="lab")
+    n0 = data.sequences[0].shape[0]
+    labels, proba = saved.classify(track, [(0, n0 - 1), (n0, track.n_frames - 1)])
+    assert labels.tolist() == data.labels[:2].tolist() and proba.shape == (2, 2)
+    with pytest.raises(ValueRangeError):
+        save_classifier(SummaryFeatureClassifier(), tmp_path / "unfitted.pkl", keypoints=names)
+    junk = tmp_path / "junk.pkl"
+    junk.write_bytes(b"not a pickle")
+    with pytest.raises(FileFormatError):
+        load_classifier(junk)
+    with pytest.raises(FileFormatError):
+        load_classifier(tmp_path / "missing.pkl")

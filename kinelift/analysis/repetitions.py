@@ -78,6 +78,7 @@ def find_repetitions(
     cutoff: float | None = 4.0,
     phase_fraction: float = 0.1,
     max_gap: int = 30,
+    min_excursion: float = 0.0,
 ) -> list[Repetition]:
     """Repetitions of a squat-like movement in one signal (see the module docs).
 
@@ -102,6 +103,9 @@ def find_repetitions(
         Fraction of the excursion that bounds the standing and bottom phases.
     max_gap : int, default 30
         Longest gap (frames) bridged for the search; longer gaps split the search.
+    min_excursion : float, default 0.0
+        Least prominence in the signal's own unit, whatever the relative rule gives: keeps noise
+        on a still recording from counting as repetitions (e.g. 0.35 rad of knee flexion).
 
     Returns
     -------
@@ -126,7 +130,7 @@ def find_repetitions(
         y = butterworth_lowpass(y, fs=fs, cutoff=cutoff, short="keep")
     y = y if kind == "peaks" else -y
     span = float(np.nanmax(y) - np.nanmin(y))
-    prominence = min_prominence * span if relative else float(min_prominence)
+    prominence = max(min_prominence * span if relative else float(min_prominence), float(min_excursion))
     if prominence <= 0 or not np.isfinite(prominence):
         return []
     filled = np.where(np.isnan(y), np.nanmin(y), y)
@@ -146,7 +150,7 @@ def find_repetitions(
         bottom_start = _last_below(filled, start, p, near) + 1
         bottom_end = _first_below(filled, p, end, near) - 1
         reps.append(Repetition(
-            number, start, int(p), end, bottom_start, bottom_end, float(t[start]), float(t[p]), float(t[end]),
+            number, int(start), int(p), int(end), int(bottom_start), int(bottom_end), float(t[start]), float(t[p]), float(t[end]),
             float(t[bottom_start] - t[start]), float(t[bottom_end] - t[bottom_start]), float(t[end] - t[bottom_end]),
             float(depth),
         ))  # fmt: skip

@@ -6,7 +6,7 @@ finds the repetitions (:func:`~kinelift.analysis.repetitions.find_repetitions`, 
 when the view shows it, else from the pelvis height), and measures each repetition:
 
 =============================  ==============================================================
-metric (SI inside; CSV in deg)  definition
+metric                         definition (SI inside; the CSV has degrees)
 =============================  ==============================================================
 ``peak_knee_flexion_r/l``      largest knee flexion in the repetition (rad)
 ``peak_hip_flexion_r/l``       largest hip flexion (rad)
@@ -17,8 +17,11 @@ metric (SI inside; CSV in deg)  definition
 ``peak_trunk_lean``            largest forward trunk lean from vertical (rad)
 ``trunk_shank_difference``     trunk lean minus shank lean at the bottom (rad; 0 = trunk parallel to tibia)
 ``knee_symmetry``              smaller / larger peak knee flexion of the two sides (1 = symmetric)
-``descent_s/bottom_s/ascent_s`` tempo (s), see :mod:`~kinelift.analysis.repetitions`
+``descent_s`` etc.             tempo: ``descent_s``, ``bottom_s``, ``ascent_s`` (s), see :mod:`~kinelift.analysis.repetitions`
 =============================  ==============================================================
+
+A repetition must bend the knees by at least 20 deg (``MIN_KNEE_EXCURSION``) or drop the pelvis by
+15 % of the thigh length (``MIN_PELVIS_DROP``), so a still recording has none.
 
 Feedback rules (:class:`SquatThresholds`; every threshold is a parameter):
 
@@ -122,7 +125,9 @@ class SquatAnalysis:
         return "\n".join(lines)
 
     def to_tables(self) -> dict[str, TimeSeriesTable]:
-        """The angle table and the repetition table (indexed by bottom time) for HDF5."""
+        """The angle table and the repetition table (indexed by bottom time; absent without repetitions) for HDF5."""
+        if not self.repetitions:
+            return {"joint_angles": self.angles}
         numeric = self.metrics.drop(columns=["bottom_time"]).astype(float)
         units = ["rad" if c in _ANGLE_METRICS else ("s" if c.endswith(("_s", "_time")) else "") for c in numeric.columns]
         reps = TimeSeriesTable(
@@ -196,6 +201,18 @@ def _mean_present(*values: Any) -> Any:
 def _max_present(*values: Any) -> float:
     v = np.asarray(values, dtype=float)
     return float(np.nanmax(v)) if np.isfinite(v).any() else float("nan")
+
+
+MIN_KNEE_EXCURSION = float(np.deg2rad(20.0))
+"""Least knee-flexion excursion (rad) of a repetition in :func:`analyze_squat`."""
+MIN_PELVIS_DROP = 0.15
+"""Least pelvis drop of a repetition in :func:`analyze_squat`, as a fraction of the thigh length."""
+
+
+def _thigh_length(tracks: Tracks) -> float:
+    hip, knee = (tracks.positions[:, tracks.keypoint_set.index(f"left_{j}")] for j in ("hip", "knee"))
+    length = np.linalg.norm(hip - knee, axis=-1)
+    return float(np.nanmedian(length)) if np.isfinite(length).any() else 0.0
 
 
 def _heights(tracks: Tracks, up: str) -> dict[str, np.ndarray]:
@@ -344,9 +361,10 @@ def analyze_squat(
         if "knee_flexion_r" not in angles.column_names:
             raise ValueRangeError("signal", expected="'pelvis' for a front view (knee flexion is not visible)", got=signal)
         knee = _mean_present(angles.column("knee_flexion_r"), angles.column("knee_flexion_l"))
-        reps = find_repetitions(knee, tracks.time, kind="peaks", min_spacing=min_spacing)
+        reps = find_repetitions(knee, tracks.time, kind="peaks", min_spacing=min_spacing, min_excursion=MIN_KNEE_EXCURSION)
     else:
-        reps = find_repetitions(heights["hip"], tracks.time, kind="valleys", min_spacing=min_spacing)
+        reps = find_repetitions(heights["hip"], tracks.time, kind="valleys", min_spacing=min_spacing,
+                                min_excursion=MIN_PELVIS_DROP * _thigh_length(tracks))  # fmt: skip
     if progress:
         logger.info("analyze_squat: %d repetition(s)", len(reps))
     metrics = squat_metrics(angles, reps, heights)

@@ -249,3 +249,11 @@ def test_squat_outputs_are_written(tmp_path):
     assert paths["report"].stat().st_size > 10_000
     with pytest.raises(KineliftError):
         result.write(tmp_path)  # outputs exist and overwrite is off
+
+
+def test_standing_still_has_no_repetitions_and_still_writes(tmp_path):
+    clip = squat_tracks(n_reps=1, fps=30.0, camera_azimuth=np.pi / 2, depth=0.0, noise=0.002)
+    result = analyze_squat(clip.observed, progress=False)
+    assert result.repetitions == () and len(result.metrics) == 0
+    paths = result.write(tmp_path)
+    assert paths["h5"].exists() and paths["report"].exists()

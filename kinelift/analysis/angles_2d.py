@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kinelift.analysis.geometry import included_angle, normalize, unwrap_angles
+from kinelift.analysis.geometry import frontal_projection_angle, normalize, unwrap_angles
 from kinelift.core.table import TimeSeriesTable
 from kinelift.core.tracks import Tracks
 from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
@@ -165,13 +165,7 @@ def frontal_angles(tracks: Tracks) -> TimeSeriesTable:
     for s, side in _SIDES.items():
         other = hips["l" if s == "r" else "r"]
         hip, knee, ankle = hips[s], _require(tracks, f"{side}_knee"), _require(tracks, f"{side}_ankle")
-        deviation = np.pi - included_angle(hip, knee, ankle)
-        medial = normalize(other - hip)
-        line = normalize(ankle - hip)
-        rel = knee - hip
-        perpendicular = rel - np.sum(rel * line, axis=-1, keepdims=True) * line
-        sign = np.sign(np.sum(perpendicular * medial, axis=-1))
-        columns[f"knee_fppa_{s}"] = np.where(np.isnan(sign), np.nan, np.where(sign == 0, 1.0, sign)) * deviation
+        columns[f"knee_fppa_{s}"] = frontal_projection_angle(hip, knee, ankle, normalize(other - hip))
     v = hips["r"] - hips["l"]
     columns["pelvic_drop_r"] = np.arctan2(v[:, 1], np.abs(v[:, 0]))
     return _table(tracks, columns, "frontal_angles", {})

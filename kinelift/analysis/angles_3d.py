@@ -45,13 +45,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from kinelift.analysis.geometry import included_angle, normalize, pelvis_frame, unwrap_angles
+from kinelift.analysis.geometry import frontal_projection_angle, included_angle, normalize, pelvis_frame, unwrap_angles
 from kinelift.core.keypoint_sets import KeypointSet
 from kinelift.core.table import TimeSeriesTable
 from kinelift.core.tracks import Tracks
 from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
 
-__all__ = ["ANALYSIS_KEYPOINTS", "coordinate_angles", "joint_angles_3d", "model_keypoints"]
+__all__ = ["ANALYSIS_KEYPOINTS", "UP_AXES", "coordinate_angles", "joint_angles_3d", "model_keypoints"]
 
 ANALYSIS_KEYPOINTS = KeypointSet(
     "ANALYSIS-13",
@@ -61,7 +61,8 @@ ANALYSIS_KEYPOINTS = KeypointSet(
 )  # fmt: skip
 """The points :func:`model_keypoints` takes from a model for :func:`joint_angles_3d`."""
 
-_AXES = {"x": 0, "y": 1, "z": 2}
+UP_AXES = {"x": 0, "y": 1, "z": 2}
+"""Index of each name an ``up=`` argument takes."""
 _SIDES = {"r": "right", "l": "left"}
 
 
@@ -105,12 +106,7 @@ def _angles(points: dict[str, np.ndarray], up: np.ndarray, n: int) -> dict[str, 
         # Frontal-plane projection as a camera in front sees it: onto the vertical plane through
         # the lab's up axis and the horizontal part of the pelvis's lateral axis.
         proj = [np.stack([np.sum(p * lateral, axis=-1), p @ up], axis=-1) for p in (hip, knee, ankle)]
-        deviation = np.pi - included_angle(*proj)
-        line = normalize(proj[2] - proj[0])
-        rel = proj[1] - proj[0]
-        perp_z = rel[..., 0] - np.sum(rel * line, axis=-1) * line[..., 0]
-        sign = np.sign(medial * perp_z)
-        out[f"knee_fppa_{s}"] = np.where(sign == 0, 1.0, sign) * deviation
+        out[f"knee_fppa_{s}"] = frontal_projection_angle(*proj, np.array([medial, 0.0]))
         heel, toe = points.get(f"{side}_heel"), points.get(f"{side}_big_toe")
         if heel is not None and toe is not None:
             out[f"ankle_dorsiflexion_{s}"] = 0.5 * np.pi - included_angle(knee - ankle + heel, heel, toe)
@@ -138,9 +134,9 @@ def joint_angles_3d(tracks: Tracks, *, up: str = "y", neutral: Tracks | None = N
     """
     if tracks.n_dims != 3:
         raise ShapeError("tracks.positions", expected="3D tracks (frames, keypoints, 3)", got=tracks.positions.shape)
-    if up not in _AXES:
+    if up not in UP_AXES:
         raise ValueRangeError("up", expected="one of 'x', 'y', 'z'", got=up)
-    up_vec = np.eye(3)[_AXES[up]]
+    up_vec = np.eye(3)[UP_AXES[up]]
     angles = _angles(_points(tracks), up_vec, tracks.n_frames)
     names = list(angles)
     values = np.stack([unwrap_angles(angles[k]) for k in names], axis=1)
@@ -190,6 +186,8 @@ def coordinate_angles(model, motion: TimeSeriesTable) -> TimeSeriesTable:
     """
     import torch
 
+    from kinelift.skeleton.keypoint_maps import KeypointModel
+
     out_names, columns = [], []
     for s, side in _SIDES.items():
         for name, coord in ((f"hip_flexion_{s}", f"hip_flexion_{s}"), (f"hip_adduction_{s}", f"hip_adduction_{s}"),
@@ -198,10 +196,7 @@ def coordinate_angles(model, motion: TimeSeriesTable) -> TimeSeriesTable:
                 continue
             sign = 1.0
             if name.startswith("knee"):
-                pts = KeypointSet.custom([f"{side}_hip", f"{side}_knee", f"{side}_ankle"])
-                from kinelift.skeleton.keypoint_maps import KeypointModel
-
-                kp = KeypointModel(model, pts)
+                kp = KeypointModel(model, KeypointSet.custom([f"{side}_hip", f"{side}_knee", f"{side}_ankle"]))
                 q = model.default_coordinates()[None].repeat(2, 1)
                 i = model.coordinate_index(coord)
                 lo, hi = model.coordinate_ranges[i]

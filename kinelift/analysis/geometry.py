@@ -20,7 +20,7 @@ import numpy as np
 
 from kinelift.errors import ShapeError
 
-__all__ = ["included_angle", "normalize", "pelvis_frame", "unwrap_angles"]
+__all__ = ["frontal_projection_angle", "included_angle", "normalize", "pelvis_frame", "unwrap_angles"]
 
 
 def normalize(v: np.ndarray) -> np.ndarray:
@@ -42,6 +42,20 @@ def included_angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     else:
         raise ShapeError("points", expected="coordinates on the last axis, 2 or 3", got=u.shape)
     return np.arctan2(cross, np.sum(u * v, axis=-1))
+
+
+def frontal_projection_angle(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, medial: np.ndarray) -> np.ndarray:
+    """Signed frontal-plane projection angle of 2D points ``(..., 2)``, rad (Willson & Davis 2008).
+
+    180 deg minus the hip-knee-ankle angle, positive when the knee lies on the ``medial`` side
+    (a 2D direction) of the hip-ankle line (valgus), negative on the other side (varus).
+    """
+    deviation = np.pi - included_angle(hip, knee, ankle)
+    line = normalize(ankle - hip)
+    rel = knee - hip
+    perpendicular = rel - np.sum(rel * line, axis=-1, keepdims=True) * line
+    sign = np.sign(np.sum(perpendicular * medial, axis=-1))
+    return np.where(sign == 0, 1.0, sign) * deviation
 
 
 def pelvis_frame(right_hip: np.ndarray, left_hip: np.ndarray, superior: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -122,9 +122,10 @@ def find_repetitions(
         raise ValueRangeError("phase_fraction", expected="a fraction in (0, 0.5)", got=phase_fraction)
     if x.size < 3 or np.isnan(x).all():
         return []
+    dt = float(np.median(np.diff(t)))
     y = fill_gaps(x, t, method="linear", max_gap=max_gap)
     if cutoff is not None and x.size > 15:
-        fs = 1.0 / float(np.median(np.diff(t)))
+        fs = 1.0 / dt
         if not 0 < cutoff < fs / 2:
             raise ValueRangeError("cutoff", expected=f"a cutoff in Hz below the Nyquist frequency {fs / 2:.3g} Hz, or None", got=cutoff)
         y = butterworth_lowpass(y, fs=fs, cutoff=cutoff, short="keep")
@@ -134,13 +135,12 @@ def find_repetitions(
     if prominence <= 0 or not np.isfinite(prominence):
         return []
     filled = np.where(np.isnan(y), np.nanmin(y), y)
-    dt = float(np.median(np.diff(t)))
-    peaks, props = sps.find_peaks(filled, prominence=prominence, distance=max(1, int(round(min_spacing / dt))))
+    peaks, _ = sps.find_peaks(filled, prominence=prominence, distance=max(1, int(round(min_spacing / dt))))
     peaks = [p for p in peaks if not np.isnan(y[p])]
     reps = []
-    for number, p in enumerate(peaks, start=1):
-        prev_peak = max([q for q in peaks if q < p], default=0)
-        next_peak = min([q for q in peaks if q > p], default=len(y) - 1)
+    for i, p in enumerate(peaks):
+        prev_peak = peaks[i - 1] if i > 0 else 0
+        next_peak = peaks[i + 1] if i + 1 < len(peaks) else len(y) - 1
         left = prev_peak + int(np.nanargmin(filled[prev_peak : p + 1]))
         right = p + int(np.nanargmin(filled[p : next_peak + 1]))
         depth = y[p] - max(filled[left], filled[right])
@@ -150,7 +150,7 @@ def find_repetitions(
         bottom_start = _last_below(filled, start, p, near) + 1
         bottom_end = _first_below(filled, p, end, near) - 1
         reps.append(Repetition(
-            number, int(start), int(p), int(end), int(bottom_start), int(bottom_end), float(t[start]), float(t[p]), float(t[end]),
+            i + 1, int(start), int(p), int(end), int(bottom_start), int(bottom_end), float(t[start]), float(t[p]), float(t[end]),
             float(t[bottom_start] - t[start]), float(t[bottom_end] - t[bottom_start]), float(t[end] - t[bottom_end]),
             float(depth),
         ))  # fmt: skip

@@ -59,7 +59,7 @@ from typing import Any
 import numpy as np
 
 from kinelift.analysis.angles_2d import frontal_angles, sagittal_angles
-from kinelift.analysis.angles_3d import joint_angles_3d
+from kinelift.analysis.angles_3d import UP_AXES, joint_angles_3d
 from kinelift.analysis.repetitions import Repetition, find_repetitions
 from kinelift.core.table import TimeSeriesTable
 from kinelift.core.tracks import Tracks
@@ -177,10 +177,8 @@ def _view(tracks: Tracks, view: str) -> str:
     need = ("left_hip", "right_hip", "left_knee", "right_knee")
     if not all(n in names for n in need):
         raise UnknownNameError("keypoint (needed to tell the view)", [n for n in need if n not in names], known=names)
-    p = {n: tracks.positions[:, tracks.keypoint_set.index(n)] for n in need}
-    hip_width = np.nanmedian(np.linalg.norm(p["left_hip"] - p["right_hip"], axis=-1))
-    thigh = np.nanmedian(np.linalg.norm(p["left_hip"] - p["left_knee"], axis=-1))
-    ratio = hip_width / thigh
+    left, right = (tracks.positions[:, tracks.keypoint_set.index(n)] for n in ("left_hip", "right_hip"))
+    ratio = np.nanmedian(np.linalg.norm(left - right, axis=-1)) / _thigh_length(tracks)
     # Hip width is about 0.78 thigh lengths seen from the front and 0 from the side.
     if ratio < 0.3:
         return "sagittal"
@@ -210,14 +208,15 @@ MIN_PELVIS_DROP = 0.15
 
 
 def _thigh_length(tracks: Tracks) -> float:
+    """Median left thigh (hip-knee) length in the track's units; NaN when never seen."""
     hip, knee = (tracks.positions[:, tracks.keypoint_set.index(f"left_{j}")] for j in ("hip", "knee"))
     length = np.linalg.norm(hip - knee, axis=-1)
-    return float(np.nanmedian(length)) if np.isfinite(length).any() else 0.0
+    return float(np.nanmedian(length)) if np.isfinite(length).any() else float("nan")
 
 
 def _heights(tracks: Tracks, up: str) -> dict[str, np.ndarray]:
     """Vertical position (up positive) of hips and knees: lab ``up`` axis in 3D, minus image y in 2D."""
-    axis = {"x": 0, "y": 1, "z": 2}[up] if tracks.n_dims == 3 else 1
+    axis = UP_AXES[up] if tracks.n_dims == 3 else 1
     sign = 1.0 if tracks.n_dims == 3 else -1.0
     out = {}
     for part in ("hip", "knee"):
@@ -336,6 +335,8 @@ def analyze_squat(
     progress : bool, default True
         Log each step at INFO level.
     """
+    if signal not in ("auto", "knee", "pelvis"):
+        raise ValueRangeError("signal", expected="'auto', 'knee' or 'pelvis'", got=signal)
     kind = _view(tracks, view)
     if progress:
         logger.info("analyze_squat: %s view, %d frames", kind, tracks.n_frames)
@@ -354,8 +355,6 @@ def analyze_squat(
         angles = angles.replace(values=butterworth_lowpass(angles.values, fs=fs, cutoff=cutoff, short="keep"),
                                 metadata={**angles.metadata, "lowpass_hz": cutoff})  # fmt: skip
     heights = _heights(tracks, up)
-    if signal not in ("auto", "knee", "pelvis"):
-        raise ValueRangeError("signal", expected="'auto', 'knee' or 'pelvis'", got=signal)
     use_knee = signal == "knee" or (signal == "auto" and kind != "frontal")
     if use_knee:
         if "knee_flexion_r" not in angles.column_names:
@@ -364,7 +363,7 @@ def analyze_squat(
         reps = find_repetitions(knee, tracks.time, kind="peaks", min_spacing=min_spacing, min_excursion=MIN_KNEE_EXCURSION)
     else:
         reps = find_repetitions(heights["hip"], tracks.time, kind="valleys", min_spacing=min_spacing,
-                                min_excursion=MIN_PELVIS_DROP * _thigh_length(tracks))  # fmt: skip
+                                min_excursion=float(np.nan_to_num(MIN_PELVIS_DROP * _thigh_length(tracks))))  # fmt: skip
     if progress:
         logger.info("analyze_squat: %d repetition(s)", len(reps))
     metrics = squat_metrics(angles, reps, heights)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 
 from kinelift.errors import ValueRangeError
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         if result.repetitions:
             labels, proba = saved.classify(tracks, [(r.start, r.end) for r in result.repetitions])
             feedback = result.feedback.assign(classifier_label=labels, classifier_probability=proba.max(axis=1))
-            result = type(result)(**{**result.__dict__, "feedback": feedback})
+            result = dataclasses.replace(result, feedback=feedback)
     paths = result.write(args.out, overwrite=args.overwrite, report=not args.no_report)
     print(result.summary())
     print("outputs: " + ", ".join(str(p) for p in paths.values()))

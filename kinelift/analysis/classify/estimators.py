@@ -199,11 +199,11 @@ class SequenceClassifier(_SequenceBase):
             return TemporalResNet(n_features, n_classes, n_blocks=2, dropout=0.5 if self.dropout is None else self.dropout)
         return TemporalResNet(n_features, n_classes, n_blocks=4, dropout=0.0 if self.dropout is None else self.dropout)
 
-    def _inputs(self, X: Sequence[np.ndarray]):
+    def _inputs(self, Z: np.ndarray):
+        """Standardised network input from resampled sequences ``(n, n_frames, F)``."""
         import torch
 
-        Z = (resample_sequences(X, self.n_frames) - self.mean_) / self.scale_
-        return torch.as_tensor(np.nan_to_num(Z, nan=0.0), dtype=torch.float32, device=self.device)
+        return torch.as_tensor(np.nan_to_num((Z - self.mean_) / self.scale_, nan=0.0), dtype=torch.float32, device=self.device)
 
     def fit(self, X: Sequence[np.ndarray], y: Any) -> SequenceClassifier:
         import torch
@@ -220,7 +220,7 @@ class SequenceClassifier(_SequenceBase):
         gen = torch.Generator().manual_seed(int(self.seed))
         torch.manual_seed(int(self.seed))
         net = self._network(self.n_features_in_, len(self.classes_)).to(self.device)
-        inputs = self._inputs(X)
+        inputs = self._inputs(Z)
         targets = torch.as_tensor(codes, device=self.device)
         optimizer = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         loss_fn = torch.nn.CrossEntropyLoss()
@@ -249,4 +249,4 @@ class SequenceClassifier(_SequenceBase):
 
         check_is_fitted(self, "network_")
         with torch.no_grad():
-            return torch.softmax(self.network_(self._inputs(X)), dim=1).cpu().numpy().astype(np.float64)
+            return torch.softmax(self.network_(self._inputs(resample_sequences(X, self.n_frames))), dim=1).cpu().numpy().astype(np.float64)

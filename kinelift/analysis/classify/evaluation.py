@@ -150,8 +150,9 @@ def leave_one_group_out(estimator: Any, X: Sequence, y: Any, groups: Any, *, pro
         model = clone(estimator).fit([X[i] for i in np.flatnonzero(~test)], y[~test])
         cols = [list(classes).index(c) for c in model.classes_]
         proba[np.ix_(test, cols)] = model.predict_proba([X[i] for i in np.flatnonzero(test)])
-        per_group[g.item() if hasattr(g, "item") else g] = float((classes[np.argmax(proba[test], 1)] == y[test]).mean())
-        logger.info("held-out group %s: accuracy %.3f", g, per_group[g.item() if hasattr(g, "item") else g])
+        key = g.item() if hasattr(g, "item") else g
+        per_group[key] = float((classes[np.argmax(proba[test], 1)] == y[test]).mean())
+        logger.info("held-out group %s: accuracy %.3f", key, per_group[key])
     return GroupedEvaluation(per_group, evaluate_predictions(y, proba, classes=classes.tolist()), classes[np.argmax(proba, 1)], proba)
 
 

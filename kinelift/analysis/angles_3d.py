@@ -184,27 +184,15 @@ def coordinate_angles(model, motion: TimeSeriesTable) -> TimeSeriesTable:
     kinematics, from the direction in which the coordinate bends the hip-knee-ankle angle);
     ``ankle_dorsiflexion_*`` is ``ankle_angle_*``. Columns whose coordinates the model lacks are left out.
     """
-    import torch
-
-    from kinelift.skeleton.keypoint_maps import KeypointModel
+    from kinelift.skeleton.conventions import knee_flexion_sign
 
     out_names, columns = [], []
-    for s, side in _SIDES.items():
+    for s in _SIDES:
         for name, coord in ((f"hip_flexion_{s}", f"hip_flexion_{s}"), (f"hip_adduction_{s}", f"hip_adduction_{s}"),
                             (f"knee_flexion_{s}", f"knee_angle_{s}"), (f"ankle_dorsiflexion_{s}", f"ankle_angle_{s}")):  # fmt: skip
             if coord not in model.coordinate_names or coord not in motion.column_names:
                 continue
-            sign = 1.0
-            if name.startswith("knee"):
-                kp = KeypointModel(model, KeypointSet.custom([f"{side}_hip", f"{side}_knee", f"{side}_ankle"]))
-                q = model.default_coordinates()[None].repeat(2, 1)
-                i = model.coordinate_index(coord)
-                lo, hi = model.coordinate_ranges[i]
-                q[0, i], q[1, i] = lo + 0.4 * (hi - lo), lo + 0.6 * (hi - lo)
-                with torch.no_grad():
-                    p = kp(q).numpy()
-                bend = np.pi - included_angle(p[:, 0], p[:, 1], p[:, 2])
-                sign = 1.0 if bend[1] > bend[0] else -1.0
+            sign = knee_flexion_sign(model, s) if name.startswith("knee") else 1.0
             out_names.append(name)
             columns.append(sign * motion.column(coord))
     if not out_names:

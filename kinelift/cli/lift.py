@@ -1,0 +1,69 @@
+"""``kinelift lift`` and ``kinelift train-lifter``: 2D tracks to 3D kinematics, and training the lifter."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+
+from kinelift.errors import ValueRangeError
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("lift", help="lift a 2D track file to 3D kinematics on the built-in model (.h5, .mot, .trc, .osim)")
+    p.add_argument("input", help="any 2D track file kinelift reads (OpenPose, COCO/MMPose, DeepLabCut, HDF5, ...)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--lifter", help="shipped lifter (COCO-17, LOWER-6) or a weights file; default from the track's keypoints")
+    p.add_argument("--height", type=float, help="subject height in metres (sets the body size; else estimated)")
+    p.add_argument("--focal", type=float, help="camera focal length in pixels (with --principal-point: follows the pelvis translation)")
+    p.add_argument("--principal-point", type=float, nargs=2, metavar=("CX", "CY"), help="principal point in pixels")
+    p.add_argument("--person", type=int, default=0, help="which person of a multi-person file (index, default 0)")
+    p.add_argument("--fps", type=float, help="frame rate for files that do not store one")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=run_lift)
+    t = sub.add_parser("train-lifter", help="train a lifter from a TOML configuration (see kinelift/lifting/configs)")
+    t.add_argument("config", help="TOML file with [model], [loss], [data], [training] tables")
+    t.add_argument("--out-dir", help="override [training] out_dir")
+    t.add_argument("--steps", type=int, help="override [training] steps")
+    t.add_argument("--device", help="override [training] device (auto, cpu, cuda, cuda:1)")
+    t.add_argument("--no-resume", action="store_true", help="start afresh even if out_dir has a checkpoint")
+    t.set_defaults(func=run_train)
+
+
+def run_lift(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kinelift.io import read_tracks
+    from kinelift.lifting import Intrinsics, lift
+
+    tracks = read_tracks(args.input, fps=args.fps)
+    if not 0 <= args.person < len(tracks):
+        raise ValueRangeError("--person", expected=f"an index below {len(tracks)} (persons in {args.input})", got=args.person)
+    if (args.focal is None) != (args.principal_point is None):
+        raise ValueRangeError("--focal/--principal-point", expected="both or neither", got=(args.focal, args.principal_point))
+    intrinsics = Intrinsics(args.focal, tuple(args.principal_point)) if args.focal is not None else None
+    result = lift(tracks[args.person], lifter=args.lifter, height=args.height, intrinsics=intrinsics)
+    paths = result.write(args.out, stem=Path(args.input).stem, overwrite=args.overwrite)
+    print(f"lifted {result.n_frames} frames; height {result.height:.2f} m")
+    for kind, path in paths.items():
+        print(f"  {kind}: {path}")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from kinelift.lifting.config import load_config
+    from kinelift.lifting.training import train_lifter
+
+    setup = load_config(args.config)
+    changes = {k: v for k, v in (("out_dir", args.out_dir), ("steps", args.steps), ("device", args.device)) if v is not None}
+    if changes:
+        setup = dataclasses.replace(setup, training=dataclasses.replace(setup.training, **changes))
+    result = train_lifter(setup, progress=sys.stderr.isatty(), resume=not args.no_resume)
+    print(f"trained {result.steps} steps; weights: {result.weights}")
+    for key in ("mpjpe_mm", "pa_mpjpe_mm", "mean_angle_rmse_deg"):
+        if key in result.metrics:
+            print(f"  held-out {key}: {result.metrics[key]:.2f}")
+    return 0

@@ -1,0 +1,91 @@
+"""Pinhole cameras for the lifter's training data, and projection to pixels.
+
+Camera frame (OpenCV's): x right, y down, z forward (the viewing direction); pixels ``u`` right,
+``v`` down, origin at the top-left corner. World frame: OpenSim's ground, y up. A camera maps a
+world point ``P`` to ``R @ (P - centre)``, then to ``(f * x / z + cx, f * y / z + cy)``.
+
+:func:`random_cameras` draws cameras around a subject (the point it looks at): azimuth all round
+(front, oblique, side, back), camera height 0.3-2.2 m, horizontal field of view 40-75 deg, a
+distance that makes a 1.8 m person fill 35-90 % of the image height, roll up to 3 deg, and image
+sizes of common cameras (1920x1080, 1280x720, 1080x1920 portrait, 640x480).
+
+Examples
+--------
+>>> import numpy as np
+>>> cam = look_at(np.array([0.0, 1.0, 4.0]), np.array([0.0, 1.0, 0.0]), focal=1000.0, image_size=(1280, 720))
+>>> project(cam, np.array([[0.0, 1.0, 0.0]])).tolist()
+[[640.0, 360.0]]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kinelift.errors import ShapeError, ValueRangeError
+
+__all__ = ["Camera", "look_at", "random_cameras", "project"]
+
+_IMAGE_SIZES = ((1920, 1080), (1280, 720), (1080, 1920), (640, 480))
+
+
+@dataclass(frozen=True, eq=False)
+class Camera:
+    """A pinhole camera: ``rotation`` (3, 3) world-to-camera, ``centre`` (3,) in the world (m),
+    ``focal`` (px), ``principal_point`` (px), ``image_size`` (width, height) px."""
+
+    rotation: np.ndarray
+    centre: np.ndarray
+    focal: float
+    principal_point: tuple[float, float]
+    image_size: tuple[int, int]
+
+    def to_camera(self, points: np.ndarray) -> np.ndarray:
+        """World points ``(..., 3)`` -> camera frame ``(..., 3)`` (m)."""
+        return (np.asarray(points) - self.centre) @ self.rotation.T
+
+
+def look_at(centre: np.ndarray, target: np.ndarray, *, focal: float, image_size: tuple[int, int], roll: float = 0.0) -> Camera:
+    """A camera at ``centre`` looking at ``target`` (world, y up), rolled by ``roll`` rad about its axis."""
+    forward = np.asarray(target, float) - np.asarray(centre, float)
+    if np.linalg.norm(forward) < 1e-9:
+        raise ValueRangeError("target", expected="a point away from the camera centre", got=target)
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, [0.0, 1.0, 0.0])
+    if np.linalg.norm(right) < 1e-6:
+        raise ValueRangeError("target", expected="a viewing direction that is not vertical", got=forward.tolist())
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    c, s = np.cos(roll), np.sin(roll)
+    right, down = c * right + s * down, -s * right + c * down
+    w, h = image_size
+    return Camera(np.stack([right, down, forward]), np.asarray(centre, float), float(focal), (w / 2.0, h / 2.0), (int(w), int(h)))
+
+
+def project(camera: Camera, points: np.ndarray) -> np.ndarray:
+    """World points ``(..., 3)`` -> pixels ``(..., 2)``; points behind the camera raise."""
+    points = np.asarray(points, dtype=np.float64)
+    if points.shape[-1] != 3:
+        raise ShapeError("points", expected="(..., 3) world coordinates", got=points.shape)
+    cam = camera.to_camera(points)
+    if np.any(cam[..., 2] <= 1e-3):
+        raise ValueRangeError("points", expected="in front of the camera (z > 0)", got=float(cam[..., 2].min()))
+    return camera.focal * cam[..., :2] / cam[..., 2:3] + np.asarray(camera.principal_point)
+
+
+def random_cameras(rng: np.random.Generator, target: np.ndarray, n: int = 1) -> list[Camera]:
+    """``n`` cameras looking near ``target`` (world, m), from the ranges in the module docs."""
+    out = []
+    for _ in range(n):
+        w, h = _IMAGE_SIZES[rng.integers(len(_IMAGE_SIZES))]
+        focal = (w / 2.0) / np.tan(np.deg2rad(rng.uniform(40, 75)) / 2.0)
+        fill = rng.uniform(0.35, 0.9)
+        distance = max(1.5, focal * 1.8 / (fill * h))
+        azimuth = rng.uniform(-np.pi, np.pi)
+        height = rng.uniform(0.3, 2.2)
+        horizontal = np.sqrt(max(distance**2 - (height - target[1]) ** 2, 1.0))
+        centre = np.array([target[0] + horizontal * np.cos(azimuth), height, target[2] + horizontal * np.sin(azimuth)])
+        aim = np.asarray(target, float) + rng.normal(0.0, 0.1, 3)
+        out.append(look_at(centre, aim, focal=focal, image_size=(w, h), roll=np.deg2rad(rng.uniform(-3, 3))))
+    return out

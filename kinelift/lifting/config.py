@@ -1,0 +1,196 @@
+"""Configuration of the lifter, its loss, its training data and its training, as frozen dataclasses.
+
+A TOML file for ``kinelift train-lifter`` has one table per dataclass (every key optional)::
+
+    [model]        # LifterConfig
+    keypoints = "COCO-17"
+    architecture = "conv"          # or "transformer"
+    filter_widths = [3, 3, 3, 3]   # receptive field 81
+    channels = 256
+    [loss]         # LossWeights
+    joints = 1.0
+    [data]         # DataConfig
+    n_squats = 400
+    [training]     # TrainingConfig
+    steps = 3000
+    out_dir = "runs/coco17"
+
+Examples
+--------
+>>> cfg = config_from_dict({"model": {"keypoints": "LOWER-6", "filter_widths": [3, 3, 3]}})
+>>> cfg.model.receptive_field, cfg.loss.markers
+(27, 2.0)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from kinelift.errors import FileFormatError, UnknownNameError, ValueRangeError
+
+__all__ = ["LifterConfig", "LossWeights", "DataConfig", "TrainingConfig", "LiftTrainingSetup", "config_from_dict", "load_config"]
+
+
+@dataclass(frozen=True)
+class LifterConfig:
+    """The network: input keypoint set, architecture and size.
+
+    ``architecture`` is ``"conv"`` (dilated temporal convolutions; receptive field = product of
+    ``filter_widths``) or ``"transformer"`` (window of ``transformer_window`` frames).
+    ``fps`` is the frame rate the network is trained at; inference resamples other rates to it.
+    """
+
+    keypoints: str = "COCO-17"
+    architecture: str = "conv"
+    filter_widths: tuple[int, ...] = (3, 3, 3, 3)
+    channels: int = 256
+    dropout: float = 0.25
+    causal: bool = False
+    transformer_window: int = 81
+    transformer_dim: int = 128
+    transformer_heads: int = 4
+    transformer_layers: int = 4
+    fps: float = 30.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "filter_widths", tuple(int(w) for w in self.filter_widths))
+        if self.architecture not in ("conv", "transformer"):
+            raise ValueRangeError("architecture", expected="'conv' or 'transformer'", got=self.architecture)
+        if self.channels < 1 or not 0 <= self.dropout < 1 or self.fps <= 0:
+            raise ValueRangeError("channels/dropout/fps", expected="channels >= 1, 0 <= dropout < 1, fps > 0",
+                                  got=(self.channels, self.dropout, self.fps))  # fmt: skip
+
+    @property
+    def receptive_field(self) -> int:
+        return math.prod(self.filter_widths) if self.architecture == "conv" else self.transformer_window
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """D3KE-style loss weights: root-relative L1 on joint centres, markers, body (segment) scales,
+    coordinates; the up-vector term; and the optional 2D reprojection term (off by default)."""
+
+    joints: float = 1.0
+    markers: float = 2.0
+    scales: float = 0.1
+    coordinates: float = 0.01
+    up: float = 0.1
+    reprojection: float = 0.0
+
+    def __post_init__(self) -> None:
+        bad = {f.name: getattr(self, f.name) for f in fields(self) if not getattr(self, f.name) >= 0}
+        if bad:
+            raise ValueRangeError("loss weights", expected="numbers >= 0", got=bad)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Generated training data: procedural motions per kind, clips per motion, held-out files.
+
+    ``files`` lists real coordinate files as ``[path, source_model]`` pairs, or
+    ``[path, source_model, "degrees"]`` for old SIMM files whose header does not give the angle
+    unit (relative paths are taken from the config file's folder); those whose name contains one of ``test_files`` go to
+    the test split only, like ``test_fraction`` of the procedural motions. Files that do not
+    exist are skipped with a warning (the shared data is not on every machine).
+    """
+
+    n_squats: int = 300
+    n_standing: int = 40
+    n_stepping: int = 40
+    clips_per_motion: int = 3
+    clips_per_file: int = 12
+    height_mean: float = 1.72
+    height_sd: float = 0.09
+    segment_sd: float = 0.04
+    test_fraction: float = 0.1
+    files: tuple[tuple[str, ...], ...] = ()
+    test_files: tuple[str, ...] = ("squats1_videoAndMocap", "crouch4")
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "files", tuple(tuple(str(v) for v in entry) for entry in self.files))
+        bad = [e for e in self.files if len(e) not in (2, 3) or (len(e) == 3 and e[2] not in ("degrees", "radians"))]
+        if bad:
+            raise ValueRangeError("files", expected='[path, source_model] or [path, source_model, "degrees" | "radians"]', got=bad)
+        object.__setattr__(self, "test_files", tuple(self.test_files))
+        if not 0 <= self.test_fraction < 1:
+            raise ValueRangeError("test_fraction", expected="in [0, 1)", got=self.test_fraction)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Optimisation: Adam with ``lr`` decaying by ``lr_decay`` per 1,000 steps, batches of
+    ``batch_size`` windows of ``chunk`` output frames, checkpoints every ``checkpoint_every`` steps."""
+
+    steps: int = 3000
+    batch_size: int = 64
+    chunk: int = 32
+    lr: float = 1e-3
+    lr_decay: float = 0.5
+    weight_decay: float = 0.0
+    seed: int = 0
+    out_dir: str = "runs/lifter"
+    device: str = "auto"
+    bf16: bool = True
+    checkpoint_every: int = 500
+    eval_every: int = 250
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1 or self.chunk < 1 or self.lr <= 0:
+            raise ValueRangeError("training", expected="steps, batch_size, chunk >= 1 and lr > 0",
+                                  got=(self.steps, self.batch_size, self.chunk, self.lr))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LiftTrainingSetup:
+    """Everything ``kinelift train-lifter`` needs."""
+
+    model: LifterConfig = field(default_factory=LifterConfig)
+    loss: LossWeights = field(default_factory=LossWeights)
+    data: DataConfig = field(default_factory=DataConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_TABLES = {"model": LifterConfig, "loss": LossWeights, "data": DataConfig, "training": TrainingConfig}
+
+
+def config_from_dict(values: dict[str, Any], *, source: str = "config") -> LiftTrainingSetup:
+    """Build a :class:`LiftTrainingSetup` from nested tables; unknown tables or keys raise."""
+    unknown = [k for k in values if k not in _TABLES]
+    if unknown:
+        raise UnknownNameError(f"table (in {source})", unknown, known=list(_TABLES))
+    parts = {}
+    for name, cls in _TABLES.items():
+        table = values.get(name, {})
+        if not isinstance(table, dict):
+            raise FileFormatError(source, f"[{name}] must be a table", expected="key = value pairs")
+        known = {f.name for f in fields(cls)}
+        bad = [k for k in table if k not in known]
+        if bad:
+            raise UnknownNameError(f"key (in [{name}] of {source})", bad, known=sorted(known))
+        parts[name] = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in table.items()})
+    return LiftTrainingSetup(**parts)
+
+
+def load_config(path: str | os.PathLike[str]) -> LiftTrainingSetup:
+    """Read a TOML training configuration; ``data.files`` paths become relative to its folder."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            values = tomllib.load(fh)
+    except FileNotFoundError:
+        raise FileFormatError(path, "file not found", expected="a TOML lifter configuration") from None
+    except tomllib.TOMLDecodeError as err:
+        raise FileFormatError(path, f"not valid TOML: {err}") from None
+    base = os.path.dirname(os.path.abspath(path))
+    files = values.get("data", {}).get("files", [])
+    if files:
+        values["data"]["files"] = [[os.path.join(base, e[0]), os.path.join(base, e[1]), *e[2:]] for e in files]
+    return config_from_dict(values, source=path)

@@ -1,0 +1,113 @@
+"""Detector-like corruption of clean 2D keypoints: noise, jitter, left-right swaps, dropped points.
+
+:class:`DetectorNoise` holds the ranges; :meth:`DetectorNoise.apply` draws one realisation for a
+clip of pixel tracks ``(T, K, 2)`` and returns the corrupted points (NaN where dropped) and
+detector-like confidences in ``[0, 1]``:
+
+- white Gaussian noise of standard deviation ``noise`` x the person's size (per clip, drawn in
+  the range), plus slow jitter (low-frequency drift) of ``jitter`` x that standard deviation;
+- outliers: a point jumps by ``outlier_size`` x the size with probability ``outlier_rate``;
+- left-right swaps: with probability ``swap_rate`` per clip, spans of 1-6 frames where every
+  left/right pair of the keypoint set is exchanged (the classic detector failure);
+- dropped points: independently with probability ``drop_rate`` (drawn up to it per clip) and
+  occlusion gaps of 5-20 frames on one keypoint with probability ``gap_rate`` per clip;
+- confidences fall with the error of the point (``1 - error / (4 sigma)``, plus noise), and
+  swapped and outlying points get low ones, as a detector's would.
+
+The person's size is the 90th percentile over frames of the largest distance between two of
+its keypoints.
+
+Examples
+--------
+>>> import numpy as np
+>>> from kinelift.core.keypoint_sets import get_keypoint_set
+>>> clean = np.random.default_rng(0).uniform(0, 500, (50, 17, 2))
+>>> noisy, conf = DetectorNoise().apply(clean, get_keypoint_set("COCO-17"), np.random.default_rng(1))
+>>> noisy.shape, bool(np.all((conf >= 0) & (conf <= 1)))
+((50, 17, 2), True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kinelift.core.keypoint_sets import KeypointSet
+from kinelift.errors import ShapeError, ValueRangeError
+
+__all__ = ["DetectorNoise", "person_size", "left_right_pairs"]
+
+
+def person_size(points: np.ndarray) -> float:
+    """90th percentile over frames of the largest pairwise distance between valid keypoints ``(T, K, 2)``."""
+    diff = points[:, :, None, :] - points[:, None, :, :]
+    d = np.sqrt((diff**2).sum(-1))
+    per_frame = np.where(np.isnan(d), -1.0, d).max(axis=(1, 2))
+    per_frame = per_frame[np.isfinite(per_frame) & (per_frame > 0)]
+    if per_frame.size == 0:
+        raise ValueRangeError("keypoints", expected="at least one frame with two valid, distinct keypoints", got="none")
+    return float(np.percentile(per_frame, 90))
+
+
+def left_right_pairs(keypoints: KeypointSet) -> np.ndarray:
+    """``(P, 2)`` indices of the set's left/right keypoint pairs (``left_*``/``right_*``)."""
+    names = keypoints.names
+    pairs = [(i, names.index("right_" + n[5:])) for i, n in enumerate(names) if n.startswith("left_") and "right_" + n[5:] in names]
+    return np.array(pairs, dtype=int).reshape(-1, 2)
+
+
+@dataclass(frozen=True)
+class DetectorNoise:
+    """Ranges of the corruption (see the module docs); fractions of the person's size unless stated."""
+
+    noise: tuple[float, float] = (0.004, 0.025)
+    jitter: float = 0.5
+    outlier_rate: float = 0.003
+    outlier_size: float = 0.15
+    swap_rate: float = 0.3
+    drop_rate: float = 0.04
+    gap_rate: float = 0.3
+
+    def __post_init__(self) -> None:
+        lo, hi = self.noise
+        if not 0 <= lo <= hi:
+            raise ValueRangeError("noise", expected="0 <= low <= high", got=self.noise)
+        for name in ("outlier_rate", "swap_rate", "drop_rate", "gap_rate"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueRangeError(name, expected="a probability in [0, 1]", got=getattr(self, name))
+
+    def apply(self, points: np.ndarray, keypoints: KeypointSet, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Corrupt clean pixel tracks ``(T, K, 2)``: returns ``(points, confidence)``."""
+        points = np.asarray(points, dtype=np.float64)
+        if points.ndim != 3 or points.shape[1:] != (len(keypoints), 2):
+            raise ShapeError("points", expected=f"(frames, {len(keypoints)}, 2) pixels", got=points.shape)
+        n, k, _ = points.shape
+        size = person_size(points)
+        sigma = rng.uniform(*self.noise) * size
+        t = np.arange(n)[:, None, None]
+        drift = sum(np.sin(2 * np.pi * t / rng.uniform(10, 60, (1, k, 2)) + rng.uniform(0, 2 * np.pi, (1, k, 2))) for _ in range(2))
+        error = rng.normal(0.0, sigma, points.shape) + self.jitter * sigma * drift / np.sqrt(2)
+        out = points + error
+        bad = np.zeros((n, k), dtype=bool)
+        outliers = rng.random((n, k)) < self.outlier_rate
+        out[outliers] += rng.normal(0.0, self.outlier_size * size, (int(outliers.sum()), 2))
+        bad |= outliers
+        pairs = left_right_pairs(keypoints)
+        if len(pairs) and rng.random() < self.swap_rate:
+            for _ in range(int(rng.integers(1, 4))):
+                start = int(rng.integers(0, n))
+                span = slice(start, min(n, start + int(rng.integers(1, 7))))
+                a, b = out[span][:, pairs[:, 0]].copy(), out[span][:, pairs[:, 1]].copy()
+                out[span, pairs[:, 0]], out[span, pairs[:, 1]] = b, a
+                bad[span, pairs.ravel()] = True
+        err = np.linalg.norm(out - points, axis=-1)
+        conf = np.clip(1.0 - err / (4 * sigma + 1e-9) + rng.normal(0.0, 0.05, (n, k)), 0.05, 1.0)
+        conf[bad] = np.minimum(conf[bad], rng.uniform(0.1, 0.6, int(bad.sum())))
+        drop = rng.random((n, k)) < rng.uniform(0.0, self.drop_rate)
+        if rng.random() < self.gap_rate:
+            j, start = int(rng.integers(0, k)), int(rng.integers(0, n))
+            drop[start : start + int(rng.integers(5, 21)), j] = True
+        out[drop] = np.nan
+        conf[drop] = 0.0
+        return out, conf

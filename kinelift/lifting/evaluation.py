@@ -1,0 +1,87 @@
+"""Accuracy of a lifter on generated clips: MPJPE, PA-MPJPE and the RMSE of four joint angles.
+
+Examples
+--------
+>>> import numpy as np
+>>> from kinelift.lifting.config import LifterConfig
+>>> from kinelift.lifting.data import make_clips
+>>> from kinelift.lifting.lifter import Lifter
+>>> from kinelift.lifting.motions import procedural_standing
+>>> clips = make_clips([procedural_standing(np.random.default_rng(0), seconds=2.0)], "LOWER-6",
+...                    clips_per_motion=1, rng=np.random.default_rng(0))
+>>> lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(3,), channels=8))
+>>> sorted(evaluate_lifter(lifter, clips))[:3]
+['ankle_angle_rmse_deg', 'frames', 'hip_adduction_rmse_deg']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from kinelift.lifting.config import DataConfig
+from kinelift.lifting.data import LiftingClips, make_clips
+from kinelift.lifting.lifter import Lifter
+from kinelift.lifting.metrics import angle_rmse, mpjpe, pa_mpjpe
+from kinelift.lifting.predict import predict_sequences
+from kinelift.lifting.segments import standing_height
+
+__all__ = ["EVALUATED_ANGLES", "evaluate_lifter", "held_out_clips"]
+
+EVALUATED_ANGLES = ("hip_flexion", "hip_adduction", "knee_angle", "ankle_angle")
+"""Coordinates (both sides pooled) whose RMSE the evaluation reports."""
+
+
+def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool = False, flip: bool = False) -> dict[str, float]:
+    """Root-relative MPJPE and PA-MPJPE of the input keypoints (mm), and the RMSE (deg) of each of
+    :data:`EVALUATED_ANGLES` and their mean, over every frame of ``clips``.
+
+    With ``height_given``, each clip's body is the lifter's clip-averaged segment scales rescaled
+    to the true standing height, as :func:`kinelift.lifting.lift` does with ``height=``; otherwise
+    the per-frame predicted scales are used (the size is the lifter's own estimate). ``flip``
+    averages with the mirrored input's prediction (see :func:`kinelift.lifting.predict.predict_sequences`).
+    """
+    seqs = [torch.as_tensor(clips.features[clips.clip(c)]) for c in range(clips.n_clips)]
+    outs = predict_sequences(lifter, seqs, flip=flip)
+    if height_given:
+        rescaled = []
+        for c, o in enumerate(outs):
+            seg = o.segment_scales.mean(0).cpu()
+            true = torch.as_tensor(clips.segment_scales[clips.starts[c]])
+            seg = seg * (standing_height(true) / standing_height(seg))
+            with torch.no_grad():
+                rescaled.append(lifter.assemble(o.coordinates, o.root_rotation, o.up, seg.to(o.coordinates).expand_as(o.segment_scales)))
+        outs = rescaled
+    pred_kp = torch.cat([o.keypoints for o in outs]).cpu().numpy()
+    pred_q = torch.cat([o.coordinates for o in outs]).cpu().numpy()
+    device = next(lifter.parameters()).device
+    with torch.no_grad():
+        gt = lifter.assemble(*(torch.as_tensor(a, device=device) for a in (clips.coordinates, clips.root_rotation, clips.up, clips.segment_scales)))
+    gt_kp = gt.keypoints.cpu().numpy()
+    result = {"frames": float(clips.n_frames), "mpjpe_mm": 1000 * mpjpe(pred_kp, gt_kp), "pa_mpjpe_mm": 1000 * pa_mpjpe(pred_kp, gt_kp)}
+    names = lifter.pose_coordinate_names
+    rmses = []
+    for angle in EVALUATED_ANGLES:
+        cols = [names.index(f"{angle}_{s}") for s in ("r", "l")]
+        rmse = np.rad2deg(angle_rmse(pred_q[:, cols], clips.coordinates[:, cols]))
+        result[f"{angle}_rmse_deg"] = float(rmse)
+        rmses.append(rmse)
+    result["mean_angle_rmse_deg"] = float(np.mean(rmses))
+    return result
+
+
+def held_out_clips(data: DataConfig, keypoints: str, *, fps: float = 30.0, camera_seed: int = 20_000,
+                   clips_per_motion: int = 4) -> dict[str, LiftingClips]:  # fmt: skip
+    """Clips of the test split's motions (never trained on) under cameras from a stream of their own
+    (``data.seed + camera_seed``, unseen in training), grouped: ``"procedural"`` and one group per
+    held-out file (by file stem)."""
+    from pathlib import Path
+
+    from kinelift.lifting.data import _motion_sources
+
+    _, test = _motion_sources(data, fps)
+    rng = np.random.default_rng(data.seed + camera_seed)
+    groups: dict[str, list] = {}
+    for m in test:
+        groups.setdefault("procedural" if m.kind != "file" else Path(m.name).stem, []).append(m)
+    return {name: make_clips(motions, keypoints, clips_per_motion=clips_per_motion, rng=rng, data=data) for name, motions in groups.items()}

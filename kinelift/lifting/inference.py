@@ -1,0 +1,222 @@
+"""``lift``: one person's 2D keypoint track to 3D kinematics on the built-in model.
+
+Examples
+--------
+>>> from kinelift.synthetic import squat_tracks
+>>> clip = squat_tracks(n_reps=1, seed=0)
+>>> result = lift(clip.observed, height=1.75)
+>>> result.coordinates.shape == (clip.observed.n_frames, 32), round(result.height, 2)
+(True, 1.75)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from kinelift.core.tracks import Tracks
+from kinelift.errors import ShapeError, ValueRangeError
+from kinelift.lifting.features import normalize_keypoints
+from kinelift.lifting.lifter import N_ROOT_COORDINATES, Lifter
+from kinelift.lifting.predict import predict_sequences
+from kinelift.lifting.result import LiftResult
+from kinelift.lifting.rotations import matrix_to_pelvis_angles
+from kinelift.lifting.segments import SEGMENTS, segment_to_body_scales, standing_height
+from kinelift.lifting.weights import load_lifter
+from kinelift.skeleton.builtin import builtin_model
+from kinelift.skeleton.scaling import scale_spec
+
+__all__ = ["lift", "Intrinsics"]
+
+log = logging.getLogger(__name__)
+
+
+class Intrinsics:
+    """Pinhole intrinsics of the camera: ``focal`` (px) and ``principal_point`` (px, image x right, y down).
+
+    Examples
+    --------
+    >>> Intrinsics(1000.0, (640.0, 360.0)).focal
+    1000.0
+    """
+
+    def __init__(self, focal: float, principal_point: tuple[float, float]) -> None:
+        if not np.isfinite(focal) or focal <= 0:
+            raise ValueRangeError("focal", expected="a focal length in pixels > 0", got=focal)
+        self.focal = float(focal)
+        self.principal_point = (float(principal_point[0]), float(principal_point[1]))
+
+
+def _interp_tracks(tracks: Tracks, new_time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions and confidences at ``new_time``; a point is missing where either neighbour is."""
+    t = tracks.time
+    pos, conf = tracks.positions, np.where(tracks.valid, tracks.confidence, 0.0)
+    j = np.clip(np.searchsorted(t, new_time, side="right") - 1, 0, len(t) - 2) if len(t) > 1 else np.zeros(len(new_time), int)
+    if len(t) == 1:
+        return pos[j], conf[j]
+    w = np.clip((new_time - t[j]) / (t[j + 1] - t[j]), 0.0, 1.0)[:, None]
+    out = pos[j] * (1 - w[..., None]) + pos[j + 1] * w[..., None]
+    c = conf[j] * (1 - w) + conf[j + 1] * w
+    bad = ~(tracks.valid[j] & tracks.valid[j + 1])
+    out[bad] = np.nan
+    c[bad] = 0.0
+    return out, c
+
+
+def _resample_back(values: np.ndarray, from_time: np.ndarray, to_time: np.ndarray) -> np.ndarray:
+    flat = values.reshape(len(from_time), -1)
+    return np.stack([np.interp(to_time, from_time, col) for col in flat.T], axis=1).reshape((len(to_time),) + values.shape[1:])
+
+
+def _ground_rotation(up: np.ndarray, pelvis: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``R_camera_ground``: y along the mean up vector, x along the mean pelvis forward axis made horizontal."""
+    y = (weights[:, None] * up).sum(0)
+    y /= np.linalg.norm(y)
+    fwd = (weights[:, None] * pelvis[:, :, 0]).sum(0)
+    x = fwd - (fwd @ y) * y
+    if np.linalg.norm(x) < 1e-6:
+        raise ValueRangeError("pose", expected="a pelvis forward axis that is not vertical", got=fwd.tolist())
+    x /= np.linalg.norm(x)
+    return np.stack([x, y, np.cross(x, y)], axis=1)
+
+
+def _root_translation(points: np.ndarray, pixels: np.ndarray, conf: np.ndarray, intr: Intrinsics) -> np.ndarray:
+    """Per-frame camera position of the root by linear least squares on the reprojection of
+    root-relative camera-frame points ``(T, K, 3)`` to ``pixels`` ``(T, K, 2)``, weighted by ``conf``."""
+    xn = (pixels - np.asarray(intr.principal_point)) / intr.focal  # normalised image coordinates
+    w = np.where(np.isfinite(xn).all(-1), conf, 0.0)
+    xn = np.nan_to_num(xn)
+    # X + tx - x (Z + tz) = 0 and Y + ty - y (Z + tz) = 0, per keypoint
+    a = np.zeros(points.shape[:2] + (2, 3))
+    a[..., 0, 0] = a[..., 1, 1] = 1.0
+    a[..., 0, 2], a[..., 1, 2] = -xn[..., 0], -xn[..., 1]
+    b = np.stack([xn[..., 0] * points[..., 2] - points[..., 0], xn[..., 1] * points[..., 2] - points[..., 1]], axis=-1)
+    sw = np.sqrt(w)[..., None, None]
+    a = (a * sw).reshape(len(points), -1, 3)
+    b = (b * sw[..., 0]).reshape(len(points), -1)
+    ata = a.transpose(0, 2, 1) @ a + 1e-9 * np.eye(3)
+    return np.linalg.solve(ata, (a.transpose(0, 2, 1) @ b[..., None]))[..., 0]
+
+
+def lift(
+    tracks: Tracks,
+    *,
+    lifter: Lifter | str | os.PathLike[str] | None = None,
+    height: float | None = None,
+    intrinsics: Intrinsics | None = None,
+    flip: bool = True,
+) -> LiftResult:
+    """3D kinematics on the built-in model from one person's 2D track.
+
+    Parameters
+    ----------
+    tracks : Tracks
+        2D keypoints in pixels (image x right, y down). Other keypoint sets are converted to the
+        lifter's (BODY-25 and the like to COCO-17); missing points (NaN or confidence 0) are allowed.
+        Tracks at a frame rate other than the lifter's (30 Hz for the shipped weights) are
+        resampled to it, and the results back to the track's times.
+    lifter : Lifter, str or path, optional
+        A lifter, a shipped one by keypoint set (``"COCO-17"``, ``"LOWER-6"``) or a weights file.
+        Default: ``"LOWER-6"`` for LOWER-6 tracks, else ``"COCO-17"``.
+    height : float, optional
+        The subject's height (m). Monocular video cannot tell a tall person far away from a short
+        one near: give the height when you know it; otherwise the lifter's estimate (from body
+        proportions, typically within 5-8 %) sets the size.
+    intrinsics : Intrinsics, optional
+        With the camera's focal length and principal point, the pelvis translation follows the
+        person through the scene (the root position that best reprojects the 3D keypoints).
+        Without, ``pelvis_tx = pelvis_tz = 0`` and ``pelvis_ty`` keeps the lowest foot point on the
+        floor in every frame.
+
+    flip : bool, default True
+        Also lift the mirrored track and average the two (test-time augmentation; on held-out
+        generated motions it lowers MPJPE by about 4 mm and angle RMSEs by about 0.3 deg, at twice
+        the network time).
+
+    Returns
+    -------
+    LiftResult
+        Coordinates in OpenSim's ground frame: y up (the lifter's estimate of the world's up
+        direction in the camera), x along the subject's mean facing direction, floor at ``y = 0``.
+    """
+    if not isinstance(tracks, Tracks):
+        raise ShapeError("tracks", expected="a kinelift.Tracks of 2D keypoints", got=type(tracks).__name__)
+    if tracks.n_dims != 2:
+        raise ShapeError("tracks", expected="2D keypoints (pixels); 3D tracks need no lifting", got=f"{tracks.n_dims}D positions")
+    if height is not None and not 0.5 <= height <= 2.5:
+        raise ValueRangeError("height", expected="a body height in metres between 0.5 and 2.5", got=height)
+    if lifter is None:
+        lifter = "LOWER-6" if tracks.keypoint_set.name == "LOWER-6" else "COCO-17"
+    if not isinstance(lifter, Lifter):
+        lifter = load_lifter(lifter)
+    ks = lifter.keypoint_set
+    if tracks.keypoint_set.name != ks.name:
+        tracks = tracks.to_keypoint_set(ks)
+    fps = lifter.config.fps
+    t0 = tracks.time
+    grid = np.arange(t0[0], t0[-1] + 0.5 / fps, 1.0 / fps) if len(t0) > 1 else t0
+    resample = len(t0) > 1 and (not tracks.is_uniform() or abs(tracks.sampling_rate - fps) > 0.05 * fps)
+    pix, conf = _interp_tracks(tracks, grid) if resample else (tracks.positions, np.where(tracks.valid, tracks.confidence, 0.0))
+    feats, _, _ = normalize_keypoints(pix, conf, ks)
+    device = next(lifter.parameters()).device
+    out = predict_sequences(lifter, [torch.as_tensor(feats, dtype=torch.float32, device=device)], flip=flip)[0]
+    weights = conf.mean(1) + 1e-6
+    seg = (torch.as_tensor(weights[:, None], dtype=out.segment_scales.dtype, device=device) * out.segment_scales).sum(0) / float(weights.sum())
+    estimated = standing_height(seg.cpu())
+    if height is not None:
+        seg = seg * (height / estimated)
+    with torch.no_grad():
+        body = lifter.assemble(out.coordinates, out.root_rotation, out.up, seg.expand_as(out.segment_scales))
+    R_cp, up = body.root_rotation.double().cpu().numpy(), body.up.double().cpu().numpy()
+    R_cg = _ground_rotation(up, R_cp, weights)
+    pelvis = matrix_to_pelvis_angles(torch.as_tensor(np.einsum("ji,tjk->tik", R_cg, R_cp))).numpy()
+    pelvis = np.unwrap(pelvis, axis=0)
+    kp_cam = body.keypoints.double().cpu().numpy()
+    root_cam = _root_translation(kp_cam, pix, conf, intrinsics) if intrinsics is not None else None
+    if root_cam is not None and np.any(root_cam[:, 2] <= 0):
+        log.warning("the pelvis lands behind the camera in %d of %d frames: the lifted pose does not fit the image there "
+                    "(check the intrinsics)", int((root_cam[:, 2] <= 0).sum()), len(root_cam))  # fmt: skip
+    pose = body.coordinates.double().cpu().numpy()
+    if resample:
+        pose, pelvis = _resample_back(pose, grid, t0), _resample_back(pelvis, grid, t0)
+        root_cam = None if root_cam is None else _resample_back(root_cam, grid, t0)
+    model = builtin_model()
+    body_scales = segment_to_body_scales(seg.double().cpu(), model.body_names).numpy()
+    q = np.zeros((len(t0), model.n_coordinates))
+    q[:, :3], q[:, N_ROOT_COORDINATES:] = pelvis, pose
+    scales_t = torch.as_tensor(body_scales)
+    with torch.no_grad():
+        fk = model(torch.as_tensor(q), scales=scales_t)
+    feet = [i for i, n in enumerate(model.marker_names) if n.startswith(("heel", "big_toe", "small_toe"))]
+    foot_y = fk.markers[:, feet, 1].min(1).values.numpy()
+    if root_cam is not None:
+        ground = root_cam @ R_cg  # camera -> ground axes (origin still at the camera)
+        q[:, 3:6] = ground - np.array([ground[0, 0], 0.0, ground[0, 2]])
+        q[:, 4] -= np.min(ground[:, 1] + foot_y)
+    else:
+        q[:, 4] = -foot_y
+    with torch.no_grad():
+        fk = model(torch.as_tensor(q), scales=scales_t)
+        kp = lifter.skeleton(torch.as_tensor(q), scales=scales_t).markers[:, len(model.marker_names) :]
+    meta = {"source": "kinelift.lifting", "lifter": lifter.config.keypoints, "input": dict(tracks.metadata)}
+
+    def as_tracks(points: torch.Tensor, names) -> Tracks:
+        return Tracks(points.numpy(), keypoints=names, time=t0, units="m", coordinate_frame="ground", metadata=meta)
+
+    conf_out = _resample_back(conf.mean(1), grid, t0) if resample else conf.mean(1)
+    spec = scale_spec(model.spec, body_scales)
+    spec = replace(spec, name=f"{model.spec.name}_lifted", metadata={**spec.metadata, "segment_scales": dict(zip(SEGMENTS, seg.tolist()))})
+    log.info("lifted %d frames with the %s lifter; height %.3f m (%s)", len(t0), ks.name, height or estimated,
+             "given" if height is not None else "estimated")  # fmt: skip
+    return LiftResult(
+        time=t0, coordinate_names=model.coordinate_names, coordinates=q,
+        coordinate_units=tuple(model.coordinate_units[c] for c in model.coordinate_names),
+        model=spec, body_scales=body_scales, height=float(height if height is not None else estimated),
+        keypoints=as_tracks(kp, ks), joints=as_tracks(fk.joint_centers, [f"{j}_center" for j in model.joint_names]),
+        markers=as_tracks(fk.markers, list(model.marker_names)), confidence=conf_out, camera_rotation=R_cg.T,
+        root_in_camera=root_cam,
+    )  # fmt: skip

@@ -1,0 +1,138 @@
+"""The lifter: a temporal network whose outputs pass through the skeletal layer.
+
+:class:`Lifter` maps normalised 2D features ``(B, T_in, K, 3)`` (see
+:mod:`kinelift.lifting.features`) to, per output frame:
+
+- ``coordinates``: the built-in model's coordinates other than the pelvis's six (rad), in
+  :attr:`Lifter.pose_coordinate_names` order, inside each coordinate's range
+  (``centre + half_range * tanh(x)``): this keeps the network on OpenSim's branch of the Euler
+  angles (a hip at flexion ``f``, adduction ``a``, rotation ``r`` puts every point where
+  ``f + pi, pi - a, r + pi`` does);
+- ``root_rotation``: the pelvis orientation in the camera frame, ``R_camera_pelvis`` (3, 3)
+  (camera x right, y down, z forward), from a 6D head (Zhou et al. 2019);
+- ``up``: the world's up direction in the camera frame (unit vector), which fixes the ground;
+- ``segment_scales``: one factor per segment of :data:`kinelift.lifting.segments.SEGMENTS`,
+  relative to the built-in model of 1.75 m (``exp(0.3 tanh(x))``: positive, within 0.74-1.35);
+- through forward kinematics of the built-in model (pelvis at the origin): ``joints`` (the
+  model's joint centres), ``markers`` (its landmarks) and ``keypoints`` (the input set's points
+  on the model), all ``(..., n, 3)`` in metres, camera axes, relative to the pelvis origin
+  (the hip midpoint).
+
+Examples
+--------
+>>> import torch
+>>> from kinelift.lifting.config import LifterConfig
+>>> lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(3, 3), channels=16)).eval()
+>>> out = lifter(torch.zeros(1, 12, 6, 3))
+>>> tuple(out.keypoints.shape), tuple(out.root_rotation.shape)
+((1, 4, 6, 3), (1, 4, 3, 3))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+from torch import nn
+
+from kinelift.core.keypoint_sets import get_keypoint_set
+from kinelift.errors import KeypointConversionError, ShapeError
+from kinelift.lifting.config import LifterConfig
+from kinelift.lifting.networks import TemporalConvNet, TemporalTransformer
+from kinelift.lifting.rotations import rotation_6d_to_matrix
+from kinelift.lifting.segments import SEGMENTS, segment_to_body_scales
+from kinelift.skeleton.builtin import builtin_model
+from kinelift.skeleton.keypoint_maps import keypoint_map
+from kinelift.skeleton.model import SkeletalModel
+from kinelift.skeleton.spec import MarkerSpec
+
+__all__ = ["Lifter", "LifterOutput", "N_ROOT_COORDINATES"]
+
+N_ROOT_COORDINATES = 6
+"""The pelvis's coordinates (tilt, list, rotation, tx, ty, tz) lead the built-in model's list."""
+
+
+@dataclass
+class LifterOutput:
+    """Per-frame outputs of :class:`Lifter` (see the module docs for frames and units)."""
+
+    coordinates: torch.Tensor
+    root_rotation: torch.Tensor
+    up: torch.Tensor
+    segment_scales: torch.Tensor
+    joints: torch.Tensor
+    markers: torch.Tensor
+    keypoints: torch.Tensor
+
+
+class Lifter(nn.Module):
+    """Temporal 2D-to-3D lifter through the built-in skeletal model (see module docs).
+
+    Parameters
+    ----------
+    config : LifterConfig
+    """
+
+    def __init__(self, config: LifterConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.keypoint_set = get_keypoint_set(config.keypoints)
+        model = builtin_model(arms=True)
+        kmap = keypoint_map(model, self.keypoint_set)
+        if kmap.missing:
+            raise KeypointConversionError(f"keypoints {list(kmap.missing)} of {config.keypoints} have no point on the built-in model")
+        self.n_markers = len(model.marker_names)
+        extra = tuple(MarkerSpec(f"keypoint:{n}", p.frame, p.location) for n, p in zip(self.keypoint_set.names, kmap.points))
+        self.skeleton = SkeletalModel.from_spec(replace(model.spec, markers=model.spec.markers + extra))
+        self.marker_names = model.marker_names
+        self.joint_names = model.joint_names
+        self.pose_coordinate_names = model.coordinate_names[N_ROOT_COORDINATES:]
+        self.n_pose = len(self.pose_coordinate_names)
+        n_out = self.n_pose + 6 + 3 + len(SEGMENTS)
+        n_in = 3 * len(self.keypoint_set)
+        if config.architecture == "conv":
+            self.network: nn.Module = TemporalConvNet(n_in, n_out, filter_widths=config.filter_widths, channels=config.channels,
+                                                      dropout=config.dropout, causal=config.causal)  # fmt: skip
+        else:
+            self.network = TemporalTransformer(n_in, n_out, receptive_field=config.transformer_window, d_model=config.transformer_dim,
+                                               heads=config.transformer_heads, layers=config.transformer_layers,
+                                               dropout=min(config.dropout, 0.1), causal=config.causal)  # fmt: skip
+        ranges = torch.as_tensor(model.coordinate_ranges[N_ROOT_COORDINATES:], dtype=torch.float32)
+        self.register_buffer("_coord_centre", ranges.mean(-1))
+        self.register_buffer("_coord_half_range", (ranges[:, 1] - ranges[:, 0]) / 2)
+        self.register_buffer("_rot_base", torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]))
+        self.register_buffer("_up_base", torch.tensor([0.0, -1.0, 0.0]))
+
+    @property
+    def receptive_field(self) -> int:
+        return self.network.receptive_field
+
+    def forward(self, features: torch.Tensor) -> LifterOutput:
+        k = len(self.keypoint_set)
+        if features.ndim != 4 or features.shape[2:] != (k, 3):
+            raise ShapeError("features", expected=f"(batch, frames, {k} keypoints, 3)", got=tuple(features.shape))
+        x = features.flatten(2).transpose(1, 2)
+        raw = self.network(x).transpose(1, 2).float()  # (B, T_out, n_out)
+        return self.decode(raw)
+
+    def heads(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Head values ``(..., n_out)`` -> pose coordinates, root rotation, up vector, segment scales."""
+        n = self.n_pose
+        coords = self._coord_centre + self._coord_half_range * torch.tanh(raw[..., :n])
+        rotation = rotation_6d_to_matrix(raw[..., n : n + 6] + self._rot_base)
+        up = nn.functional.normalize(raw[..., n + 6 : n + 9] + self._up_base, dim=-1, eps=1e-8)
+        segments = torch.exp(0.3 * torch.tanh(raw[..., n + 9 :]))
+        return coords, rotation, up, segments
+
+    def decode(self, raw: torch.Tensor) -> LifterOutput:
+        """Head values ``(..., n_out)`` -> :class:`LifterOutput` through forward kinematics."""
+        return self.assemble(*self.heads(raw))
+
+    def assemble(self, coords: torch.Tensor, rotation: torch.Tensor, up: torch.Tensor, segments: torch.Tensor) -> LifterOutput:
+        """Forward kinematics of given pose coordinates, root rotation and segment scales (also for targets)."""
+        q = torch.cat([coords.new_zeros(coords.shape[:-1] + (N_ROOT_COORDINATES,)), coords], dim=-1)
+        fk = self.skeleton(q, scales=segment_to_body_scales(segments, self.skeleton.body_names))
+        points = torch.cat([fk.joint_centers, fk.markers], dim=-2)
+        points = points @ rotation.transpose(-1, -2)
+        nj, nm = len(self.joint_names), self.n_markers
+        return LifterOutput(coords, rotation, up, segments, points[..., :nj, :], points[..., nj : nj + nm, :], points[..., nj + nm :, :])

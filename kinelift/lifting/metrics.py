@@ -1,0 +1,68 @@
+"""Accuracy of 3D keypoints and joint angles: MPJPE, Procrustes-aligned MPJPE, angle RMSE.
+
+All take arrays of shape ``(..., K, 3)`` (frames first), ignore NaN points, and return metres or
+radians; report millimetres and degrees at the boundary.
+
+Examples
+--------
+>>> import numpy as np
+>>> gt = np.random.default_rng(0).normal(size=(5, 6, 3))
+>>> round(mpjpe(gt + [0.01, 0.0, 0.0], gt, root=None), 6), round(pa_mpjpe(2.0 * gt, gt), 9)
+(0.01, 0.0)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kinelift.errors import ShapeError
+
+__all__ = ["mpjpe", "pa_mpjpe", "angle_rmse"]
+
+
+def _check(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
+    if pred.shape != gt.shape or pred.shape[-1] != 3:
+        raise ShapeError("pred", expected=f"the ground truth's shape {gt.shape}, (..., K, 3)", got=pred.shape)
+    return pred, gt
+
+
+def mpjpe(pred: np.ndarray, gt: np.ndarray, *, root: int | tuple[int, ...] | None = None) -> float:
+    """Mean per-joint position error (m); ``root`` (an index, or indices to average) is subtracted first."""
+    pred, gt = _check(pred, gt)
+    if root is not None:
+        r = list(np.atleast_1d(root))
+        pred = pred - pred[..., r, :].mean(-2, keepdims=True)
+        gt = gt - gt[..., r, :].mean(-2, keepdims=True)
+    return float(np.nanmean(np.linalg.norm(pred - gt, axis=-1)))
+
+
+def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
+    """MPJPE (m) after a per-frame similarity (rotation, translation, scale) Procrustes alignment;
+    frames with fewer than three points present in both are left out."""
+    pred, gt = _check(pred, gt)
+    p = pred.reshape(-1, *pred.shape[-2:])
+    g = gt.reshape(-1, *gt.shape[-2:])
+    w = (np.isfinite(p).all(-1) & np.isfinite(g).all(-1)).astype(np.float64)  # (F, K)
+    keep = w.sum(1) >= 3
+    p, g, w = np.nan_to_num(p[keep]), np.nan_to_num(g[keep]), w[keep]
+    if not len(p):
+        return float("nan")
+    n = w.sum(1)[:, None, None]
+    a0 = (p - (w[..., None] * p).sum(1, keepdims=True) / n) * w[..., None]
+    b0 = (g - (w[..., None] * g).sum(1, keepdims=True) / n) * w[..., None]
+    u, sv, vt = np.linalg.svd(a0.transpose(0, 2, 1) @ b0)
+    d = np.sign(np.linalg.det(u @ vt))
+    sv[:, -1] *= d
+    u[:, :, -1] *= d[:, None]
+    rot = u @ vt
+    scale = sv.sum(1) / (a0**2).sum((1, 2))
+    err = np.linalg.norm(scale[:, None, None] * a0 @ rot - b0, axis=-1)
+    return float((err * w).sum() / w.sum())
+
+
+def angle_rmse(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Root mean square of the wrapped difference of two angle series (rad), NaN ignored."""
+    d = np.asarray(pred, dtype=np.float64) - np.asarray(gt, dtype=np.float64)
+    d = np.arctan2(np.sin(d), np.cos(d))
+    return float(np.sqrt(np.nanmean(d**2)))

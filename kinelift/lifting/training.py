@@ -1,0 +1,161 @@
+"""Training the lifter on generated data: seeded, checkpointed, logged, resumable.
+
+:func:`train_lifter` builds the data (:func:`kinelift.lifting.data.build_datasets`), trains with
+Adam on random windows (the D3KE-style loss of :mod:`kinelift.lifting.loss`, bf16 autocast of the
+network on a GPU), evaluates on the held-out motions every ``eval_every`` steps, and writes to
+``out_dir``: ``checkpoint.pt`` (resumed from when present), ``log.csv`` (one row per evaluation),
+``curves.png`` and the final weights ``lifter.pt`` (:func:`kinelift.lifting.weights.save_lifter`).
+
+Examples
+--------
+>>> import tempfile
+>>> from kinelift.lifting.config import config_from_dict
+>>> setup = config_from_dict({"model": {"keypoints": "LOWER-6", "filter_widths": [3], "channels": 8},
+...     "data": {"n_squats": 2, "n_standing": 1, "n_stepping": 1, "clips_per_motion": 1, "test_fraction": 0.5},
+...     "training": {"steps": 3, "batch_size": 2, "chunk": 4, "eval_every": 3, "out_dir": tempfile.mkdtemp()}})
+>>> result = train_lifter(setup, progress=False)
+>>> result.steps, sorted(p.name for p in result.out_dir.iterdir())
+(3, ['checkpoint.pt', 'curves.png', 'lifter.pt', 'log.csv'])
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from kinelift.io._atomic import atomic_path
+from kinelift.lifting.config import LiftTrainingSetup
+from kinelift.lifting.data import LiftingClips, build_datasets, sample_windows
+from kinelift.lifting.evaluation import evaluate_lifter
+from kinelift.lifting.lifter import Lifter
+from kinelift.lifting.loss import d3ke_loss
+from kinelift.lifting.weights import save_lifter
+
+__all__ = ["TrainingResult", "train_lifter"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """Where the run wrote its files, how many steps it made and the last evaluation."""
+
+    out_dir: Path
+    weights: Path
+    steps: int
+    metrics: dict[str, float]
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _batch(clips: LiftingClips, idx: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.as_tensor(clips.features[idx], device=device)
+
+
+def _targets(lifter: Lifter, clips: LiftingClips, idx: np.ndarray, device: torch.device):
+    arrays = (clips.coordinates, clips.root_rotation, clips.up, clips.segment_scales)
+    with torch.no_grad():
+        return lifter.assemble(*(torch.as_tensor(a[idx], device=device) for a in arrays))
+
+
+def _plot(rows: list[dict[str, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [r["step"] for r in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    axes[0].semilogy(steps, [r["train_loss"] for r in rows])
+    axes[0].set(title="training loss", xlabel="step")
+    axes[1].plot(steps, [r["mpjpe_mm"] for r in rows], label="MPJPE")
+    axes[1].plot(steps, [r["pa_mpjpe_mm"] for r in rows], label="PA-MPJPE")
+    axes[1].set(title="held-out keypoint error", xlabel="step", ylabel="mm")
+    axes[1].legend()
+    axes[2].plot(steps, [r["mean_angle_rmse_deg"] for r in rows])
+    axes[2].set(title="held-out mean angle RMSE", xlabel="step", ylabel="deg")
+    fig.tight_layout()
+    with atomic_path(path, overwrite=True) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+
+
+def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: bool = True) -> TrainingResult:
+    """Train a lifter as ``setup`` says (see the module docs); returns where the results are."""
+    cfg, tcfg = setup.model, setup.training
+    out_dir = Path(tcfg.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(tcfg.seed)
+    rng = np.random.default_rng(tcfg.seed)
+    device = _device(tcfg.device)
+    train, test = build_datasets(setup.data, cfg.keypoints, fps=cfg.fps, progress=progress)
+    log.info("training on %d frames (%d clips), testing on %d frames (%d clips), %s",
+             train.n_frames, train.n_clips, test.n_frames, test.n_clips, device)  # fmt: skip
+    lifter = Lifter(cfg).to(device)
+    optimizer = torch.optim.Adam(lifter.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+    checkpoint, log_path = out_dir / "checkpoint.pt", out_dir / "log.csv"
+    step, rows = 0, []
+    if resume and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        lifter.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, rows = int(state["step"]), list(state["rows"])
+        rng.bit_generator.state = state["rng"]
+        log.info("resumed from %s at step %d", checkpoint, step)
+    autocast = device.type == "cuda" and tcfg.bf16
+    reprojection_keys = ("root_camera", "focal_over_size", "root_offset", "clean_2d")
+    started, running = time.perf_counter(), []
+    bar = tqdm(total=tcfg.steps, initial=step, desc="training lifter", disable=not progress)
+    while step < tcfg.steps:
+        lifter.train()
+        for group in optimizer.param_groups:
+            group["lr"] = tcfg.lr * tcfg.lr_decay ** (step / 1000.0)
+        idx_in, idx_out = sample_windows(train, batch=tcfg.batch_size, chunk=tcfg.chunk, receptive_field=lifter.receptive_field,
+                                         causal=cfg.causal, rng=rng)  # fmt: skip
+        x = _batch(train, idx_in, device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            raw = lifter.network(x.flatten(2).transpose(1, 2))
+        pred = lifter.decode(raw.transpose(1, 2).float())
+        extra = {k: torch.as_tensor(getattr(train, k)[idx_out], device=device) for k in reprojection_keys} if setup.loss.reprojection > 0 else None
+        loss, terms = d3ke_loss(pred, _targets(lifter, train, idx_out, device), setup.loss, reprojection=extra)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(lifter.parameters(), 5.0)
+        optimizer.step()
+        step += 1
+        running.append(float(loss.detach()))
+        bar.update(1)
+        if step % tcfg.eval_every == 0 or step == tcfg.steps:
+            metrics = evaluate_lifter(lifter, test) if test.n_clips else {}
+            rows.append({"step": step, "train_loss": float(np.mean(running)), **{f"train_{k}": v for k, v in terms.items()},
+                         "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - started, **metrics})  # fmt: skip
+            running = []
+            bar.set_postfix(mpjpe=f"{metrics.get('mpjpe_mm', float('nan')):.1f}", angles=f"{metrics.get('mean_angle_rmse_deg', float('nan')):.2f}")
+            log.info("step %d: %s", step, rows[-1])
+        if step % tcfg.checkpoint_every == 0 or step == tcfg.steps:
+            with atomic_path(checkpoint, overwrite=True) as tmp:
+                torch.save({"model": lifter.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "rows": rows,
+                            "rng": rng.bit_generator.state, "setup": setup.to_dict()}, tmp)  # fmt: skip
+    bar.close()
+    if rows:
+        keys = list(dict.fromkeys(k for r in rows for k in r))
+        with atomic_path(log_path, overwrite=True) as tmp, open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(rows)
+        _plot(rows, out_dir / "curves.png")
+    metrics = {k: v for k, v in (rows[-1] if rows else {}).items() if not k.startswith("train_")}
+    weights = out_dir / "lifter.pt"
+    save_lifter(lifter, weights, metrics=metrics, setup=asdict(setup), overwrite=True)
+    return TrainingResult(out_dir, weights, step, metrics)

@@ -1,0 +1,130 @@
+"""The shipped lifters on generated clips, the result's files in OpenSim, and ``kinelift lift``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from kinelift.cli import main
+from kinelift.errors import ShapeError, ValueRangeError
+from kinelift.io.hdf5 import write_h5
+from kinelift.io.mot import read_mot
+from kinelift.lifting import Intrinsics, lift
+from kinelift.lifting.data import render_clip
+from kinelift.lifting.segments import standing_height
+from kinelift.lifting.motions import motion_from_file, procedural_squats
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+OPENCAP = SHARED / "opencap-squat" / "Moco"
+
+
+def _knee_rmse_deg(result, clip) -> float:
+    names = result.coordinate_names
+    cols = [names.index("knee_angle_r"), names.index("knee_angle_l")]
+    return float(np.rad2deg(np.sqrt(np.mean((result.coordinates[:, cols] - clip.coordinates[:, cols]) ** 2))))
+
+
+@pytest.fixture(scope="module")
+def squat_clip():
+    """A procedural squat from a random stream the training data never used, seen from an oblique camera."""
+    return render_clip(procedural_squats(np.random.default_rng(2024)), "COCO-17", rng=np.random.default_rng(7), speed=1.0)
+
+
+@pytest.mark.parametrize("keypoints", ["COCO-17", "LOWER-6"])
+def test_shipped_lifters_recover_knee_flexion(squat_clip, keypoints):
+    tracks = squat_clip.tracks if keypoints == "COCO-17" else squat_clip.tracks.to_keypoint_set("LOWER-6")
+    result = lift(tracks)
+    assert result.coordinates.shape == (squat_clip.tracks.n_frames, 32)
+    rmse = _knee_rmse_deg(result, squat_clip)
+    assert rmse < 5.0, f"{keypoints}: knee flexion RMSE {rmse:.2f} deg"
+
+
+def test_height_sets_the_body_and_intrinsics_place_it(squat_clip):
+    true_height = standing_height(torch.as_tensor(squat_clip.segment_scales))
+    cam = squat_clip.camera
+    result = lift(squat_clip.tracks, height=true_height, intrinsics=Intrinsics(cam.focal, cam.principal_point))
+    assert result.height == pytest.approx(true_height)
+    depth = cam.to_camera(squat_clip.pelvis_position)[:, 2]
+    assert np.median(np.abs(result.root_in_camera[:, 2] - depth) / depth) < 0.05
+    # feet on the floor of the lifted ground frame
+    feet = [i for i, n in enumerate(result.markers.keypoint_names) if n.startswith(("heel", "big_toe"))]
+    assert abs(np.nanmin(result.markers.positions[:, feet, 1])) < 1e-6
+    # the estimated up direction: the camera's view of the world's vertical
+    up_true = cam.rotation @ np.array([0.0, 1.0, 0.0])
+    up_est = result.camera_rotation @ np.array([0.0, 1.0, 0.0])
+    assert np.degrees(np.arccos(np.clip(up_true @ up_est, -1, 1))) < 8.0
+
+
+def test_other_frame_rates_are_resampled_and_bad_input_refused(squat_clip):
+    t60 = squat_clip.tracks.replace(time=squat_clip.tracks.time / 2.0)  # the same motion at 60 Hz
+    result = lift(t60)
+    np.testing.assert_array_equal(result.time, t60.time)
+    assert _knee_rmse_deg(result, squat_clip) < 6.0
+    with pytest.raises(ShapeError, match="2D"):
+        lift(squat_clip.tracks.replace(positions=np.zeros((t60.n_frames, 17, 3)), units="m", coordinate_frame="lab"))
+    with pytest.raises(ValueRangeError, match="height"):
+        lift(squat_clip.tracks, height=17.5)
+
+
+def test_written_files_load_in_opensim(squat_clip, tmp_path):
+    osim = pytest.importorskip("opensim")
+    osim.Logger.removeFileSink()
+    osim.Logger.setLevelString("error")
+    result = lift(squat_clip.tracks[:40])
+    paths = result.write(tmp_path, stem="clip")
+    table = read_mot(paths["mot"])
+    np.testing.assert_allclose(table.values, result.coordinates, atol=1e-6)
+    model = osim.Model(paths["osim"])
+    state = model.initSystem()
+    coords = model.getCoordinateSet()
+    frame = 20
+    for i, name in enumerate(result.coordinate_names):
+        coords.get(name).setValue(state, float(result.coordinates[frame, i]), False)
+    model.assemble(state) if False else model.realizePosition(state)
+    knee = model.getJointSet().get("knee_r").getChildFrame().getPositionInGround(state)
+    ours = result.joints.positions[frame, result.joints.keypoint_names.index("knee_r_center")]
+    np.testing.assert_allclose([knee.get(0), knee.get(1), knee.get(2)], ours, atol=1e-6)
+    trc = osim.TimeSeriesTableVec3(paths["trc"])
+    assert trc.getNumRows() == 40
+
+
+@pytest.mark.skipif(not OPENCAP.exists(), reason="../shared/data/opencap-squat is not on this machine")
+def test_held_out_opencap_squat(tmp_path):
+    """The real squat the lifters never saw in training, rendered through a camera with detector noise."""
+    motion = motion_from_file(OPENCAP / "exampleSquat" / "squats1_videoAndMocap.mot",
+                              source_model=OPENCAP / "models" / "LaiArnoldModified2017_contacts.osim")  # fmt: skip
+    clip = render_clip(motion, "COCO-17", rng=np.random.default_rng(11), speed=1.0)
+    result = lift(clip.tracks)
+    assert _knee_rmse_deg(result, clip) < 6.0
+
+
+def test_cli_lift_writes_opensim_files(squat_clip, tmp_path, capsys):
+    src = tmp_path / "clip.h5"
+    write_h5(src, tracks=[squat_clip.tracks[:60]])
+    assert main(["lift", str(src), "--out", str(tmp_path / "out"), "--height", "1.7"]) == 0
+    out = capsys.readouterr().out
+    assert "height 1.70 m" in out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["clip.h5", "clip.mot", "clip.trc", "clip_model.osim"]
+    assert main(["lift", str(src), "--out", str(tmp_path / "out"), "--focal", "1000"]) == 2
+    assert "principal-point" in capsys.readouterr().err
+
+
+CROUCH = SHARED / "opensim-models" / "Tutorials" / "Intro_to_Musculoskeletal_Modeling" / "crouch1.mot"
+GAIT2392 = SHARED / "opensim-models" / "Models" / "Gait2392_Simbody" / "gait2392_thelen2003muscle.osim"
+
+
+@pytest.mark.skipif(not CROUCH.exists(), reason="../shared/data/opensim-models is not on this machine")
+def test_motion_files_map_by_name_with_the_source_models_knee_sign():
+    from kinelift.io.mot import read_mot
+    from kinelift.skeleton.builtin import builtin_model
+
+    table = read_mot(CROUCH)
+    motion = motion_from_file(CROUCH, source_model=GAIT2392, fps=1.0 / float(np.median(np.diff(table.time))))
+    names = builtin_model().coordinate_names
+    knee = motion.coordinates[:, names.index("knee_angle_r")]
+    np.testing.assert_allclose(knee, -table.column("knee_angle_r")[: len(knee)], atol=1e-3)  # gait2392 counts flexion negative
+    hip = motion.coordinates[:, names.index("hip_flexion_l")]
+    np.testing.assert_allclose(hip, table.column("hip_flexion_l")[: len(hip)], atol=1e-3)

@@ -1,0 +1,277 @@
+"""Unit tests of the lifting layer: rotations, cameras, corruption, features, networks, lifter, loss, config, weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kinelift.core.keypoint_sets import get_keypoint_set
+from kinelift.errors import FileFormatError, KeypointConversionError, ShapeError, UnknownNameError, ValueRangeError
+from kinelift.lifting.cameras import look_at, project, random_cameras
+from kinelift.lifting.config import LifterConfig, LossWeights, config_from_dict, load_config
+from kinelift.lifting.corruption import DetectorNoise, left_right_pairs
+from kinelift.lifting.data import make_clips, render_clip, sample_windows
+from kinelift.lifting.features import normalize_keypoints
+from kinelift.lifting.lifter import Lifter
+from kinelift.lifting.loss import d3ke_loss, reprojection_error
+from kinelift.lifting.metrics import mpjpe, pa_mpjpe
+from kinelift.lifting.motions import procedural_squats, procedural_standing, procedural_stepping
+from kinelift.lifting.networks import TemporalConvNet, TemporalTransformer
+from kinelift.lifting.rotations import (
+    matrix_to_pelvis_angles, matrix_to_rotation_6d, pelvis_angles_to_matrix, rotation_6d_to_matrix,
+)  # fmt: skip
+from kinelift.lifting.weights import load_lifter, save_lifter
+from kinelift.skeleton.builtin import builtin_model
+
+COCO = get_keypoint_set("COCO-17")
+
+
+# ------------------------------------------------------------------ rotations
+def test_pelvis_angles_match_the_skeletal_models_pelvis_rotation():
+    model = builtin_model()
+    rng = np.random.default_rng(0)
+    q = model.default_coordinates()[None].repeat(50, 1)
+    q[:, :3] = torch.as_tensor(rng.uniform([-1.5, -1.4, -3.1], [1.5, 1.4, 3.1], (50, 3)))
+    R = model(q).body_rotations[:, 0]
+    torch.testing.assert_close(pelvis_angles_to_matrix(q[:, :3]), R, atol=1e-7, rtol=0)
+    torch.testing.assert_close(matrix_to_pelvis_angles(R), q[:, :3], atol=1e-6, rtol=0)
+
+
+def test_rotation_6d_round_trip_and_gradcheck():
+    R = pelvis_angles_to_matrix(torch.tensor([[0.2, -0.4, 2.0], [1.0, 0.3, -0.5]], dtype=torch.float64))
+    torch.testing.assert_close(rotation_6d_to_matrix(matrix_to_rotation_6d(R)), R)
+    d6 = torch.randn(3, 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(rotation_6d_to_matrix, (d6,))
+    out = rotation_6d_to_matrix(d6.detach())
+    torch.testing.assert_close(out @ out.transpose(-1, -2), torch.eye(3, dtype=torch.float64).expand(3, 3, 3))
+    assert torch.allclose(torch.linalg.det(out), torch.ones(3, dtype=torch.float64))
+    with pytest.raises(ShapeError, match="d6"):
+        rotation_6d_to_matrix(torch.zeros(3, 5))
+
+
+# ------------------------------------------------------------------ cameras
+def test_look_at_and_projection_follow_the_opencv_convention():
+    cam = look_at(np.array([0.0, 1.0, 5.0]), np.array([0.0, 1.0, 0.0]), focal=1000.0, image_size=(1280, 720))
+    np.testing.assert_allclose(cam.rotation @ cam.rotation.T, np.eye(3), atol=1e-12)
+    # looking along world -z, world +x is image right and world +y image up
+    px = project(cam, np.array([[0.5, 1.0, 0.0], [0.0, 1.5, 0.0]]))
+    np.testing.assert_allclose(px, [[640 + 100.0, 360], [640, 360 - 100.0]])
+    with pytest.raises(ValueRangeError, match="in front"):
+        project(cam, np.array([[0.0, 1.0, 6.0]]))
+
+
+def test_random_cameras_see_the_subject():
+    rng = np.random.default_rng(1)
+    target = np.array([0.0, 0.9, 0.0])
+    for cam in random_cameras(rng, target, n=50):
+        z = cam.to_camera(target)[2]
+        assert 1.4 < z < 20
+        u, v = project(cam, target[None])[0]
+        w, h = cam.image_size
+        assert 0 < u < w and 0 < v < h
+
+
+# ------------------------------------------------------------------ corruption and features
+def test_detector_noise_drops_swaps_and_scores_points():
+    rng = np.random.default_rng(0)
+    clean = np.cumsum(rng.normal(0, 1, (200, 17, 2)), axis=0) + 300
+    noisy, conf = DetectorNoise(swap_rate=1.0, drop_rate=0.2, gap_rate=1.0).apply(clean, COCO, rng)
+    missing = np.isnan(noisy).any(-1)
+    assert missing.mean() > 0.02 and np.all(conf[missing] == 0) and np.all(conf[~missing] > 0)
+    pairs = left_right_pairs(COCO)
+    swapped = np.linalg.norm(noisy[:, pairs[:, 0]] - clean[:, pairs[:, 1]], axis=-1) < np.linalg.norm(noisy[:, pairs[:, 0]] - clean[:, pairs[:, 0]], axis=-1)
+    assert swapped.any()
+    err = np.linalg.norm(noisy - clean, axis=-1)
+    good, bad = conf > 0.8, (conf > 0) & (conf < 0.3)
+    assert np.nanmean(err[good]) < np.nanmean(err[bad])
+    with pytest.raises(ShapeError):
+        DetectorNoise().apply(clean[:, :5], COCO, rng)
+    with pytest.raises(ValueRangeError):
+        DetectorNoise(drop_rate=2.0)
+
+
+def test_normalize_keypoints_centres_on_the_hips_and_interpolates_missing_hips():
+    ks = get_keypoint_set("LOWER-6")
+    pts = np.tile(np.array([[100.0, 400], [100, 300], [100, 200], [140, 200], [140, 300], [140, 400]]), (5, 1, 1))
+    pts[:, :, 0] += np.arange(5)[:, None] * 10
+    conf = np.ones((5, 6))
+    pts[2, [2, 3]] = np.nan  # both hips missing in frame 2
+    feats, root, size = normalize_keypoints(pts, conf, ks)
+    np.testing.assert_allclose(root[:, 0], 120 + 10 * np.arange(5))
+    assert np.all(feats[2, [2, 3]] == 0)
+    np.testing.assert_allclose(feats[0, 0, :2], [-20 / size, 200 / size])
+    with pytest.raises(KeypointConversionError, match="hip"):
+        normalize_keypoints(np.full((3, 6, 2), np.nan), np.zeros((3, 6)), ks)
+    with pytest.raises(ShapeError, match="confidence"):
+        normalize_keypoints(pts, conf[:, :3], ks)
+
+
+# ------------------------------------------------------------------ motions and data
+@pytest.mark.parametrize("make", [procedural_squats, procedural_standing, procedural_stepping])
+def test_procedural_motions_stand_on_the_floor(make):
+    motion = make(np.random.default_rng(3))
+    model = builtin_model()
+    with torch.no_grad():
+        out = model(torch.as_tensor(motion.coordinates))
+    feet = [i for i, n in enumerate(model.marker_names) if n.startswith(("heel", "big_toe", "small_toe"))]
+    np.testing.assert_allclose(out.markers[:, feet, 1].min(1).values.numpy(), 0.0, atol=1e-9)
+    lo, hi = model.coordinate_ranges[6:].T
+    q = motion.coordinates[:, 6:]
+    assert np.mean((q >= lo - 0.2) & (q <= hi + 0.2)) > 0.99
+
+
+def test_rendered_clips_reproject_their_targets():
+    """The targets put through the lifter's own skeletal layer land on the noise-free 2D input."""
+    clips = make_clips([procedural_squats(np.random.default_rng(0))], "COCO-17", clips_per_motion=2, rng=np.random.default_rng(5))
+    lifter = Lifter(LifterConfig(filter_widths=(1,), channels=1))
+    gt = lifter.assemble(*(torch.as_tensor(a) for a in (clips.coordinates, clips.root_rotation, clips.up, clips.segment_scales)))
+    err = reprojection_error(gt.keypoints, torch.as_tensor(clips.root_camera), torch.as_tensor(clips.focal_over_size),
+                             torch.as_tensor(clips.root_offset), torch.as_tensor(clips.clean_2d))  # fmt: skip
+    assert float(err) < 1e-5
+    clip = render_clip(procedural_standing(np.random.default_rng(1)), "COCO-17", rng=np.random.default_rng(2), speed=1.0)
+    np.testing.assert_allclose(project(clip.camera, clip.keypoints_3d), clip.clean, atol=1e-6)
+    assert clip.tracks.keypoint_set.name == "COCO-17" and clip.tracks.n_frames == len(clip.coordinates)
+
+
+def test_sample_windows_stay_inside_their_clip():
+    clips = make_clips([procedural_standing(np.random.default_rng(0), seconds=2.0)] * 2, "LOWER-6", clips_per_motion=1, rng=np.random.default_rng(0))
+    idx_in, idx_out = sample_windows(clips, batch=16, chunk=8, receptive_field=27, causal=False, rng=np.random.default_rng(0))
+    assert idx_in.shape == (16, 34) and idx_out.shape == (16, 8)
+    for a, b in zip(idx_in, idx_out):
+        c = np.searchsorted(clips.starts, b[0], side="right") - 1
+        lo, hi = clips.starts[c], clips.starts[c] + clips.lengths[c]
+        assert lo <= a.min() and a.max() < hi
+        np.testing.assert_array_equal(a[13 : 13 + 8], b)
+
+
+# ------------------------------------------------------------------ networks and lifter
+@pytest.mark.parametrize("widths,rf", [((3, 3, 3), 27), ((3, 3, 3, 3), 81), ((3, 3, 3, 3, 3), 243)])
+def test_receptive_fields(widths, rf):
+    net = TemporalConvNet(12, 5, filter_widths=widths, channels=8).eval()
+    assert net.receptive_field == rf
+    assert net(torch.zeros(2, 12, rf + 9)).shape == (2, 5, 10)
+    with pytest.raises(ShapeError, match="receptive field"):
+        net(torch.zeros(1, 12, rf - 1))
+
+
+@pytest.mark.parametrize("make", [lambda: TemporalConvNet(6, 3, filter_widths=(3, 3), channels=8, causal=True),
+                                  lambda: TemporalTransformer(6, 3, receptive_field=9, d_model=8, heads=2, layers=1, causal=True)])
+def test_causal_networks_do_not_look_ahead(make):
+    net = make().eval()
+    x = torch.randn(1, 6, 20)
+    y = x.clone()
+    y[..., 15:] += 5.0
+    with torch.no_grad():
+        a, b = net(x), net(y)
+    n_before = 15 - (net.receptive_field - 1)  # outputs ending before frame 15
+    torch.testing.assert_close(a[..., :n_before], b[..., :n_before])
+    assert not torch.allclose(a[..., -1], b[..., -1])
+
+
+def test_lifter_outputs_stay_in_coordinate_ranges_and_the_loss_trains_it():
+    torch.manual_seed(0)
+    lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(3,), channels=16))
+    out = lifter(torch.randn(2, 7, 6, 3) * 10)
+    lo, hi = torch.as_tensor(builtin_model().coordinate_ranges[6:].T, dtype=torch.float32)
+    assert torch.all(out.coordinates >= lo - 1e-6) and torch.all(out.coordinates <= hi + 1e-6)
+    assert torch.allclose(out.up.norm(dim=-1), torch.ones(2, 5))
+    clips = make_clips([procedural_squats(np.random.default_rng(0))], "LOWER-6", clips_per_motion=1, rng=np.random.default_rng(0))
+    feats = torch.as_tensor(clips.features[None, :60])
+    with torch.no_grad():
+        target = lifter.assemble(*(torch.as_tensor(a[1:59])[None] for a in (clips.coordinates, clips.root_rotation, clips.up, clips.segment_scales)))
+    opt = torch.optim.Adam(lifter.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(60):
+        loss, terms = d3ke_loss(lifter(feats), target, LossWeights())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    assert set(terms) == {"joints", "markers", "scales", "coordinates", "up"}
+
+
+def test_lifter_input_needs_hips():
+    from kinelift.core.keypoint_sets import KeypointSet
+
+    no_hips = KeypointSet.custom(["nose", "left_knee", "right_knee"])
+    with pytest.raises(KeypointConversionError, match="left_hip and right_hip"):
+        normalize_keypoints(np.zeros((2, 3, 2)), np.ones((2, 3)), no_hips)
+
+
+# ------------------------------------------------------------------ metrics
+def test_pa_mpjpe_removes_similarity_and_mpjpe_does_not():
+    rng = np.random.default_rng(0)
+    gt = rng.normal(size=(4, 10, 3))
+    R = pelvis_angles_to_matrix(torch.tensor([0.3, 0.2, 1.0], dtype=torch.float64)).numpy()
+    moved = 1.3 * gt @ R.T + 0.5
+    assert pa_mpjpe(moved, gt) < 1e-9 and mpjpe(moved, gt) > 0.3
+    assert abs(mpjpe(gt + [0.0, 0.003, 0.004], gt) - 0.005) < 1e-12
+
+
+# ------------------------------------------------------------------ config and weights
+def test_config_from_toml_and_its_errors(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[model]\nkeypoints = "LOWER-6"\nfilter_widths = [3, 3, 3]\n[data]\nfiles = [["a.mot", "m.osim", "degrees"]]\n')
+    setup = load_config(path)
+    assert setup.model.receptive_field == 27 and setup.data.files[0][0] == str(tmp_path / "a.mot") and setup.data.files[0][2] == "degrees"
+    with pytest.raises(UnknownNameError, match="chanels"):
+        config_from_dict({"model": {"chanels": 3}})
+    with pytest.raises(UnknownNameError, match="modle"):
+        config_from_dict({"modle": {}})
+    with pytest.raises(ValueRangeError, match="architecture"):
+        LifterConfig(architecture="lstm")
+    with pytest.raises(ValueRangeError, match="files"):
+        config_from_dict({"data": {"files": [["a.mot", "m.osim", "grads"]]}})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model\n")
+    with pytest.raises(FileFormatError, match="TOML"):
+        load_config(bad)
+
+
+def test_weights_round_trip_and_bad_files(tmp_path):
+    lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(3, 3), channels=8)).eval()
+    path = tmp_path / "w.pt"
+    save_lifter(lifter, path, metrics={"mpjpe_mm": 1.0})
+    again = load_lifter(path)
+    x = torch.randn(1, 12, 6, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(again(x).keypoints, lifter(x).keypoints, atol=2e-2, rtol=0)  # float16 storage
+    (tmp_path / "junk.pt").write_bytes(b"not a torch file")
+    with pytest.raises(FileFormatError, match="junk.pt"):
+        load_lifter(tmp_path / "junk.pt")
+    torch.save({"something": 1}, tmp_path / "other.pt")
+    with pytest.raises(FileFormatError, match="not a kinelift lifter"):
+        load_lifter(tmp_path / "other.pt")
+    with pytest.raises(UnknownNameError):
+        load_lifter("BODY-99")
+
+
+def test_transformer_lifter_trains_through_the_skeletal_layer():
+    torch.manual_seed(0)
+    lifter = Lifter(LifterConfig(keypoints="LOWER-6", architecture="transformer", transformer_window=9, transformer_dim=16,
+                                 transformer_heads=2, transformer_layers=1))  # fmt: skip
+    out = lifter(torch.randn(2, 12, 6, 3))
+    assert out.joints.shape == (2, 4, len(lifter.joint_names), 3)
+    loss, _ = d3ke_loss(out, lifter.decode(torch.zeros(2, 4, lifter.n_pose + 17)), LossWeights())
+    loss.backward()
+    assert all(p.grad is not None for p in lifter.network.parameters() if p.requires_grad)
+
+
+def test_mirrored_prediction_is_the_mirror_image():
+    """The mirror of a pose, put through the skeletal layer, gives the mirror image of its keypoints."""
+    from kinelift.lifting.mirror import keypoint_permutation, mirror_features, mirror_prediction
+
+    clips = make_clips([procedural_squats(np.random.default_rng(0))], "COCO-17", clips_per_motion=1, rng=np.random.default_rng(5))
+    lifter = Lifter(LifterConfig(filter_widths=(1,), channels=1))
+    coords, rot, up, seg = (torch.as_tensor(a, dtype=torch.float64) for a in (clips.coordinates, clips.root_rotation, clips.up, clips.segment_scales))
+    lifter = lifter.double()
+    gt = lifter.assemble(coords, rot, up, seg)
+    mirrored = lifter.assemble(*mirror_prediction(coords, rot, up, lifter.pose_coordinate_names), seg)
+    expected = gt.keypoints[:, keypoint_permutation(COCO)].clone()
+    expected[..., 0] *= -1
+    torch.testing.assert_close(mirrored.keypoints, expected, atol=1e-9, rtol=0)
+    feats = torch.as_tensor(clips.features[:5])
+    twice = mirror_features(mirror_features(feats, COCO), COCO)
+    torch.testing.assert_close(twice, feats)

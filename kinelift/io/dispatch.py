@@ -14,6 +14,7 @@ format              files                                  holds
 ``mmpose``          ``*.json`` MMPose predictions          tracks (2D)
 ``deeplabcut``      ``*.csv``, or ``*.h5`` without the     tracks (2D)
                     kinelift schema
+``penn_action``     ``*.mat`` Penn Action labels           one track (2D, PENN-13)
 ==================  =====================================  ===========================
 
 Examples
@@ -40,13 +41,14 @@ from typing import Any
 from kinelift.core.table import TimeSeriesTable
 from kinelift.core.tracks import Tracks
 from kinelift.errors import FileFormatError, UnknownNameError, ValueRangeError
-from kinelift.io import c3d, coco, deeplabcut, hdf5, mmpose, mot, openpose, trc
+from kinelift.io import c3d, coco, deeplabcut, hdf5, mmpose, mot, openpose, penn_action, trc
 from kinelift.io._common import existing_path, read_json
 
 __all__ = ["FORMATS", "Loaded", "detect_format", "load", "read_tracks", "read_table", "save"]
 
-FORMATS = ("trc", "c3d", "mot", "h5", "openpose", "coco", "coco-results", "mmpose", "deeplabcut")
-_NEEDS_FPS = ("openpose", "coco-results", "mmpose", "deeplabcut")
+FORMATS = ("trc", "c3d", "mot", "h5", "openpose", "coco", "coco-results", "mmpose", "deeplabcut", "penn_action")
+_NEEDS_FPS = ("openpose", "coco-results", "mmpose", "deeplabcut", "penn_action")
+_READ_ONLY = ("penn_action",)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         return "mot"
     if suffix == ".csv":
         return "deeplabcut"
+    if suffix == ".mat":
+        return "penn_action"
     if suffix in (".h5", ".hdf5"):
         existing_path(p)
         return "h5" if hdf5.is_kinelift_h5(p) else "deeplabcut"
@@ -101,7 +105,7 @@ def load(path: str | os.PathLike[str], *, format: str | None = None, fps: float 
         One of ``FORMATS``; detected by default.
     fps : float, optional
         Frame rate, for the formats that store none (OpenPose, COCO results, MMPose,
-        DeepLabCut; COCO annotations without image times).
+        DeepLabCut, Penn Action; COCO annotations without image times).
     **options
         Passed to the reader (e.g. ``in_degrees`` for old ``.mot`` files).
     """
@@ -121,6 +125,8 @@ def load(path: str | os.PathLike[str], *, format: str | None = None, fps: float 
         tables = {f"kinematics/{k}": v for k, v in contents.kinematics.items()}
         tables.update({f"analysis/{k}": v for k, v in contents.analysis.items()})
         return Loaded(p, fmt, tracks=contents.tracks, tables=tables)
+    if fmt == "penn_action":
+        return Loaded(p, fmt, tracks=[penn_action.read_penn_action(path, fps=fps)])
     readers = {
         "openpose": openpose.read_openpose, "coco": coco.read_coco, "coco-results": coco.read_coco_results,
         "mmpose": mmpose.read_mmpose, "deeplabcut": deeplabcut.read_deeplabcut,
@@ -148,6 +154,8 @@ def _output_format(path: Path, format: str | None) -> str:
     if format:
         if format not in FORMATS:
             raise UnknownNameError("file format", format, known=FORMATS)
+        if format in _READ_ONLY:
+            raise ValueRangeError("format", expected=f"a format kinelift writes ({format} is read only)", got=format)
         return format
     suffix = path.suffix.lower()
     by_suffix = {".trc": "trc", ".c3d": "c3d", ".mot": "mot", ".sto": "mot", ".h5": "h5", ".hdf5": "h5", ".csv": "deeplabcut", "": "openpose"}

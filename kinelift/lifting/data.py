@@ -42,7 +42,7 @@ from kinelift.lifting.motions import Motion, motion_from_file, procedural_squats
 from kinelift.lifting.segments import REFERENCE_HEIGHT, SEGMENTS, segment_to_body_scales
 from kinelift.skeleton.model import SkeletalModel
 
-__all__ = ["LiftingClips", "RenderedClip", "render_clip", "make_clips", "build_datasets", "sample_windows"]
+__all__ = ["LiftingClips", "RenderedClip", "render_clip", "make_clips", "motion_split", "build_datasets", "sample_windows"]
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,9 @@ def make_clips(
     return LiftingClips(ks, **arrays, starts=starts, lengths=lengths_a, motion_names=tuple(names))
 
 
-def _motion_sources(data: DataConfig, fps: float) -> tuple[list[Motion], list[Motion]]:
+def motion_split(data: DataConfig, fps: float) -> tuple[list[Motion], list[Motion]]:
+    """The training and test motions of ``data``: procedural ones drawn from ``data.seed`` (every
+    ``1 / test_fraction``-th to test) and the real files (``test_files`` to test)."""
     rng = np.random.default_rng(data.seed)
     procedural = [procedural_squats(rng, fps=fps, name=f"squats_{i}") for i in range(data.n_squats)]
     procedural += [procedural_standing(rng, fps=fps, name=f"standing_{i}") for i in range(data.n_standing)]
@@ -212,7 +214,7 @@ def _motion_sources(data: DataConfig, fps: float) -> tuple[list[Motion], list[Mo
 
 def build_datasets(data: DataConfig, keypoints: str, *, fps: float = 30.0, progress: bool = True) -> tuple[LiftingClips, LiftingClips]:
     """The training and test clips of ``data`` (split by motion; test cameras drawn separately)."""
-    train_motions, test_motions = _motion_sources(data, fps)
+    train_motions, test_motions = motion_split(data, fps)
     log.info("lifter data: %d training motions, %d test motions", len(train_motions), len(test_motions))
 
     def counts(motions: list[Motion]) -> list[int]:

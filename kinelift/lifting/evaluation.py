@@ -16,11 +16,13 @@ Examples
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
 from kinelift.lifting.config import DataConfig
-from kinelift.lifting.data import LiftingClips, make_clips
+from kinelift.lifting.data import LiftingClips, make_clips, motion_split
 from kinelift.lifting.lifter import Lifter
 from kinelift.lifting.metrics import angle_rmse, mpjpe, pa_mpjpe
 from kinelift.lifting.predict import predict_sequences
@@ -75,11 +77,7 @@ def held_out_clips(data: DataConfig, keypoints: str, *, fps: float = 30.0, camer
     """Clips of the test split's motions (never trained on) under cameras from a stream of their own
     (``data.seed + camera_seed``, unseen in training), grouped: ``"procedural"`` and one group per
     held-out file (by file stem)."""
-    from pathlib import Path
-
-    from kinelift.lifting.data import _motion_sources
-
-    _, test = _motion_sources(data, fps)
+    _, test = motion_split(data, fps)
     rng = np.random.default_rng(data.seed + camera_seed)
     groups: dict[str, list] = {}
     for m in test:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from kinelift.core.tracks import Tracks
-from kinelift.errors import ShapeError, ValueRangeError
+from kinelift.errors import KeypointConversionError, ShapeError, ValueRangeError
 from kinelift.lifting.features import normalize_keypoints
 from kinelift.lifting.lifter import N_ROOT_COORDINATES, Lifter
 from kinelift.lifting.predict import predict_sequences
@@ -102,6 +102,18 @@ def _root_translation(points: np.ndarray, pixels: np.ndarray, conf: np.ndarray, 
     return np.linalg.solve(ata, (a.transpose(0, 2, 1) @ b[..., None]))[..., 0]
 
 
+def _default_lifter(tracks: Tracks) -> str:
+    """COCO-17 when the track's keypoints give every COCO-17 point, else LOWER-6 (e.g. PENN-13, LSP-14)."""
+    if tracks.keypoint_set.name == "LOWER-6":
+        return "LOWER-6"
+    try:
+        tracks[:1].to_keypoint_set("COCO-17")
+    except KeypointConversionError as err:
+        log.info("lifting with the LOWER-6 lifter: %s", err)
+        return "LOWER-6"
+    return "COCO-17"
+
+
 def lift(
     tracks: Tracks,
     *,
@@ -121,7 +133,8 @@ def lift(
         resampled to it, and the results back to the track's times.
     lifter : Lifter, str or path, optional
         A lifter, a shipped one by keypoint set (``"COCO-17"``, ``"LOWER-6"``) or a weights file.
-        Default: ``"LOWER-6"`` for LOWER-6 tracks, else ``"COCO-17"``.
+        Default: ``"COCO-17"`` when the track's keypoints give all of COCO-17 (COCO, BODY-25, ...),
+        else ``"LOWER-6"`` (LOWER-6, PENN-13, LSP-14: sets without the face).
     height : float, optional
         The subject's height (m). Monocular video cannot tell a tall person far away from a short
         one near: give the height when you know it; otherwise the lifter's estimate (from body
@@ -131,7 +144,6 @@ def lift(
         person through the scene (the root position that best reprojects the 3D keypoints).
         Without, ``pelvis_tx = pelvis_tz = 0`` and ``pelvis_ty`` keeps the lowest foot point on the
         floor in every frame.
-
     flip : bool, default True
         Also lift the mirrored track and average the two (test-time augmentation; on held-out
         generated motions it lowers MPJPE by about 4 mm and angle RMSEs by about 0.3 deg, at twice
@@ -150,7 +162,7 @@ def lift(
     if height is not None and not 0.5 <= height <= 2.5:
         raise ValueRangeError("height", expected="a body height in metres between 0.5 and 2.5", got=height)
     if lifter is None:
-        lifter = "LOWER-6" if tracks.keypoint_set.name == "LOWER-6" else "COCO-17"
+        lifter = _default_lifter(tracks)
     if not isinstance(lifter, Lifter):
         lifter = load_lifter(lifter)
     ks = lifter.keypoint_set

@@ -275,3 +275,4 @@ def test_mirrored_prediction_is_the_mirror_image():
     feats = torch.as_tensor(clips.features[:5])
     twice = mirror_features(mirror_features(feats, COCO), COCO)
     torch.testing.assert_close(twice, feats)
+

@@ -168,3 +168,18 @@ def test_lifted_knee_flexion_on_real_side_view_squats_agrees_with_the_2d_angle()
         rmses.append(np.degrees(np.sqrt(np.mean((flex_3d[ok] - flex_2d[ok]) ** 2))))
     assert len(rmses) >= 10
     assert np.median(rmses) < 12.0, np.round(rmses, 1)
+
+
+def test_cli_train_lifter_on_a_tiny_configuration(tmp_path, capsys):
+    config = tmp_path / "tiny.toml"
+    config.write_text('[model]\nkeypoints = "LOWER-6"\nfilter_widths = [3]\nchannels = 8\n'
+                      '[data]\nn_squats = 2\nn_standing = 1\nn_stepping = 1\nclips_per_motion = 1\ntest_fraction = 0.5\n'
+                      '[training]\nsteps = 2\nbatch_size = 2\nchunk = 4\neval_every = 2\n')  # fmt: skip
+    assert main(["train-lifter", str(config), "--out-dir", str(tmp_path / "run")]) == 0
+    assert "held-out mpjpe_mm" in capsys.readouterr().out
+    from kinelift.lifting import load_lifter
+
+    assert load_lifter(tmp_path / "run" / "lifter.pt").config.keypoints == "LOWER-6"
+    config.write_text("[model]\nkeypionts = 1\n")
+    assert main(["train-lifter", str(config)]) == 2
+    assert "keypionts" in capsys.readouterr().err

@@ -37,9 +37,10 @@ from kinelift.lifting.cameras import Camera, project, random_cameras
 from kinelift.lifting.config import DataConfig
 from kinelift.lifting.corruption import DetectorNoise
 from kinelift.lifting.features import normalize_keypoints
-from kinelift.lifting.lifter import N_ROOT_COORDINATES
+from kinelift.lifting.lifter import N_ROOT_COORDINATES, lifter_skeleton
 from kinelift.lifting.motions import Motion, motion_from_file, procedural_squats, procedural_standing, procedural_stepping, resample_motion
 from kinelift.lifting.segments import REFERENCE_HEIGHT, SEGMENTS, segment_to_body_scales
+from kinelift.skeleton.builtin import foot_marker_indices
 from kinelift.skeleton.model import SkeletalModel
 
 __all__ = ["LiftingClips", "RenderedClip", "render_clip", "make_clips", "motion_split", "build_datasets", "sample_windows"]
@@ -111,10 +112,7 @@ class RenderedClip:
 
 @lru_cache(maxsize=4)
 def _keypoint_skeleton(name: str) -> SkeletalModel:
-    from kinelift.lifting.config import LifterConfig
-    from kinelift.lifting.lifter import Lifter
-
-    return Lifter(LifterConfig(keypoints=name, filter_widths=(1,), channels=1)).skeleton
+    return lifter_skeleton(name)
 
 
 def render_clip(
@@ -131,7 +129,7 @@ def render_clip(
     ks = get_keypoint_set(keypoints) if isinstance(keypoints, str) else keypoints
     skeleton = _keypoint_skeleton(ks.name)
     n_markers = len(skeleton.marker_names) - len(ks)
-    feet = [i for i, n in enumerate(skeleton.marker_names) if n.startswith(("heel", "big_toe", "small_toe"))]
+    feet = foot_marker_indices(skeleton.marker_names)
     m = resample_motion(motion, motion.fps / (rng.uniform(0.75, 1.35) if speed is None else speed))
     q = m.coordinates.copy()
     segments = _draw_segments(rng, data)

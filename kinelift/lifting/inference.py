@@ -27,7 +27,8 @@ from kinelift.lifting.result import LiftResult
 from kinelift.lifting.rotations import matrix_to_pelvis_angles
 from kinelift.lifting.segments import SEGMENTS, segment_to_body_scales, standing_height
 from kinelift.lifting.weights import load_lifter
-from kinelift.skeleton.builtin import builtin_model
+from kinelift.processing.tracks_ops import resample_tracks
+from kinelift.skeleton.builtin import builtin_model, foot_marker_indices
 from kinelift.skeleton.scaling import scale_spec
 
 __all__ = ["lift", "Intrinsics"]
@@ -49,22 +50,6 @@ class Intrinsics:
             raise ValueRangeError("focal", expected="a focal length in pixels > 0", got=focal)
         self.focal = float(focal)
         self.principal_point = (float(principal_point[0]), float(principal_point[1]))
-
-
-def _interp_tracks(tracks: Tracks, new_time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions and confidences at ``new_time``; a point is missing where either neighbour is."""
-    t = tracks.time
-    pos, conf = tracks.positions, np.where(tracks.valid, tracks.confidence, 0.0)
-    j = np.clip(np.searchsorted(t, new_time, side="right") - 1, 0, len(t) - 2) if len(t) > 1 else np.zeros(len(new_time), int)
-    if len(t) == 1:
-        return pos[j], conf[j]
-    w = np.clip((new_time - t[j]) / (t[j + 1] - t[j]), 0.0, 1.0)[:, None]
-    out = pos[j] * (1 - w[..., None]) + pos[j + 1] * w[..., None]
-    c = conf[j] * (1 - w) + conf[j + 1] * w
-    bad = ~(tracks.valid[j] & tracks.valid[j + 1])
-    out[bad] = np.nan
-    c[bad] = 0.0
-    return out, c
 
 
 def _resample_back(values: np.ndarray, from_time: np.ndarray, to_time: np.ndarray) -> np.ndarray:
@@ -170,9 +155,9 @@ def lift(
         tracks = tracks.to_keypoint_set(ks)
     fps = lifter.config.fps
     t0 = tracks.time
-    grid = np.arange(t0[0], t0[-1] + 0.5 / fps, 1.0 / fps) if len(t0) > 1 else t0
     resample = len(t0) > 1 and (not tracks.is_uniform() or abs(tracks.sampling_rate - fps) > 0.05 * fps)
-    pix, conf = _interp_tracks(tracks, grid) if resample else (tracks.positions, np.where(tracks.valid, tracks.confidence, 0.0))
+    seen = resample_tracks(tracks, fps=fps) if resample else tracks
+    grid, pix, conf = seen.time, seen.positions, np.where(seen.valid, seen.confidence, 0.0)
     feats, _, _ = normalize_keypoints(pix, conf, ks)
     device = next(lifter.parameters()).device
     out = predict_sequences(lifter, [torch.as_tensor(feats, dtype=torch.float32, device=device)], flip=flip)[0]
@@ -201,19 +186,19 @@ def lift(
     q = np.zeros((len(t0), model.n_coordinates))
     q[:, :3], q[:, N_ROOT_COORDINATES:] = pelvis, pose
     scales_t = torch.as_tensor(body_scales)
-    with torch.no_grad():
-        fk = model(torch.as_tensor(q), scales=scales_t)
-    feet = [i for i, n in enumerate(model.marker_names) if n.startswith(("heel", "big_toe", "small_toe"))]
-    foot_y = fk.markers[:, feet, 1].min(1).values.numpy()
+    with torch.no_grad():  # joint centres, landmarks and keypoints in one pass, pelvis translation zero
+        fk = lifter.skeleton(torch.as_tensor(q), scales=scales_t)
+    n_markers = len(model.marker_names)
+    foot_y = fk.markers[:, foot_marker_indices(model.marker_names), 1].min(1).values.numpy()
     if root_cam is not None:
         ground = root_cam @ R_cg  # camera -> ground axes (origin still at the camera)
         q[:, 3:6] = ground - np.array([ground[0, 0], 0.0, ground[0, 2]])
         q[:, 4] -= np.min(ground[:, 1] + foot_y)
     else:
         q[:, 4] = -foot_y
-    with torch.no_grad():
-        fk = model(torch.as_tensor(q), scales=scales_t)
-        kp = lifter.skeleton(torch.as_tensor(q), scales=scales_t).markers[:, len(model.marker_names) :]
+    shift = torch.as_tensor(q[:, None, 3:6])  # the pelvis translation moves every point along ground axes
+    joints, markers = fk.joint_centers + shift, fk.markers[:, :n_markers] + shift
+    kp = fk.markers[:, n_markers:] + shift
     meta = {"source": "kinelift.lifting", "lifter": lifter.config.keypoints, "input": dict(tracks.metadata)}
 
     def as_tracks(points: torch.Tensor, names) -> Tracks:
@@ -228,7 +213,7 @@ def lift(
         time=t0, coordinate_names=model.coordinate_names, coordinates=q,
         coordinate_units=tuple(model.coordinate_units[c] for c in model.coordinate_names),
         model=spec, body_scales=body_scales, height=float(height if height is not None else estimated),
-        keypoints=as_tracks(kp, ks), joints=as_tracks(fk.joint_centers, [f"{j}_center" for j in model.joint_names]),
-        markers=as_tracks(fk.markers, list(model.marker_names)), confidence=conf_out, camera_rotation=R_cg.T,
+        keypoints=as_tracks(kp, ks), joints=as_tracks(joints, [f"{j}_center" for j in model.joint_names]),
+        markers=as_tracks(markers, list(model.marker_names)), confidence=conf_out, camera_rotation=R_cg.T,
         root_in_camera=root_cam,
     )  # fmt: skip

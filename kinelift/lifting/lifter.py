@@ -46,10 +46,21 @@ from kinelift.skeleton.keypoint_maps import keypoint_map
 from kinelift.skeleton.model import SkeletalModel
 from kinelift.skeleton.spec import MarkerSpec
 
-__all__ = ["Lifter", "LifterOutput", "N_ROOT_COORDINATES"]
+__all__ = ["Lifter", "LifterOutput", "N_ROOT_COORDINATES", "lifter_skeleton"]
 
 N_ROOT_COORDINATES = 6
 """The pelvis's coordinates (tilt, list, rotation, tx, ty, tz) lead the built-in model's list."""
+
+
+def lifter_skeleton(keypoints: str) -> SkeletalModel:
+    """The built-in model with the points of ``keypoints`` appended to its markers (``keypoint:<name>``):
+    one forward pass gives joint centres, landmarks and keypoints."""
+    model = builtin_model(arms=True)
+    kmap = keypoint_map(model, get_keypoint_set(keypoints))
+    if kmap.missing:
+        raise KeypointConversionError(f"keypoints {list(kmap.missing)} of {keypoints} have no point on the built-in model")
+    extra = tuple(MarkerSpec(f"keypoint:{n}", p.frame, p.location) for n, p in zip(kmap.keypoint_set.names, kmap.points))
+    return SkeletalModel.from_spec(replace(model.spec, markers=model.spec.markers + extra))
 
 
 @dataclass
@@ -78,12 +89,8 @@ class Lifter(nn.Module):
         self.config = config
         self.keypoint_set = get_keypoint_set(config.keypoints)
         model = builtin_model(arms=True)
-        kmap = keypoint_map(model, self.keypoint_set)
-        if kmap.missing:
-            raise KeypointConversionError(f"keypoints {list(kmap.missing)} of {config.keypoints} have no point on the built-in model")
         self.n_markers = len(model.marker_names)
-        extra = tuple(MarkerSpec(f"keypoint:{n}", p.frame, p.location) for n, p in zip(self.keypoint_set.names, kmap.points))
-        self.skeleton = SkeletalModel.from_spec(replace(model.spec, markers=model.spec.markers + extra))
+        self.skeleton = lifter_skeleton(config.keypoints)
         self.marker_names = model.marker_names
         self.joint_names = model.joint_names
         self.pose_coordinate_names = model.coordinate_names[N_ROOT_COORDINATES:]

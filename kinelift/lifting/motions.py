@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from kinelift.errors import ValueRangeError
-from kinelift.skeleton.builtin import builtin_model
+from kinelift.skeleton.builtin import builtin_model, foot_marker_indices
 from kinelift.skeleton.model import SkeletalModel
 
 __all__ = ["Motion", "procedural_squats", "procedural_standing", "procedural_stepping", "motion_from_file", "resample_motion"]
@@ -92,7 +92,7 @@ def _feet_on_floor(q: np.ndarray) -> np.ndarray:
         out = model(torch.as_tensor(q))
     names = model.joint_names
     ankles = out.joint_centers[:, [names.index("ankle_r"), names.index("ankle_l")]].mean(1).numpy()
-    feet = [model.marker_names.index(n) for n in model.marker_names if n.startswith(("heel", "big_toe", "small_toe"))]
+    feet = foot_marker_indices(model.marker_names)
     lowest = out.markers[:, feet, 1].min(1).values.numpy()
     q[:, 3], q[:, 5] = ankles[0, 0] - ankles[:, 0], ankles[0, 2] - ankles[:, 2]
     q[:, 4] = -lowest

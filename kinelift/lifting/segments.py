@@ -71,7 +71,7 @@ def standing_height(segment_scales: torch.Tensor) -> float:
     """Standing height (m) of the built-in model with these ``(n_segments,)`` factors: its head top
     above its lowest foot point in the default pose (1.75 m for all-ones factors, up to the
     landmarks' rounding)."""
-    from kinelift.skeleton.builtin import builtin_model
+    from kinelift.skeleton.builtin import builtin_model, foot_marker_indices
 
     model = builtin_model()
     factors = torch.as_tensor(segment_scales, dtype=torch.float64).reshape(len(SEGMENTS))
@@ -79,5 +79,5 @@ def standing_height(segment_scales: torch.Tensor) -> float:
         out = model(model.default_coordinates()[None], scales=segment_to_body_scales(factors, model.body_names)[None])
     y = out.markers[0, :, 1]
     names = model.marker_names
-    feet = [i for i, n in enumerate(names) if n.startswith(("heel", "big_toe", "small_toe"))]
+    feet = foot_marker_indices(names)
     return float(y[names.index("head_top")] - y[feet].min())

@@ -46,7 +46,7 @@ from kinelift.skeleton.spec import (
     GROUND, CoordinateSpec, FrameRef, JointSpec, MarkerSpec, ModelSpec, OffsetLink, TransformAxisSpec,
 )  # fmt: skip
 
-__all__ = ["builtin_model", "builtin_spec", "PROPORTIONS"]
+__all__ = ["builtin_model", "builtin_spec", "foot_marker_indices", "PROPORTIONS"]
 
 PROPORTIONS = {
     "thigh": 0.245, "shank": 0.246, "ankle_height": 0.039, "foot_length": 0.152, "upper_arm": 0.186,
@@ -159,6 +159,11 @@ def builtin_spec(*, height: float = 1.75, arms: bool = True) -> ModelSpec:
         metadata={"height": H, "arms": arms},
     )  # fmt: skip
     return spec
+
+
+def foot_marker_indices(marker_names) -> list[int]:
+    """Indices of the built-in model's sole landmarks (``heel_*``, ``big_toe_*``, ``small_toe_*``) in ``marker_names``."""
+    return [i for i, n in enumerate(marker_names) if n.startswith(("heel", "big_toe", "small_toe"))]
 
 
 def builtin_model(*, height: float = 1.75, arms: bool = True) -> SkeletalModel:

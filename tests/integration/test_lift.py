@@ -144,6 +144,7 @@ def test_lifted_knee_flexion_on_real_side_view_squats_agrees_with_the_2d_angle()
     (the one labelled visible in most frames), which a side view shows nearly undistorted."""
     import csv
 
+    from kinelift.analysis.geometry import included_angle
     from kinelift.io.penn_action import read_penn_action
 
     with open(PENN / "index.csv") as fh:
@@ -155,8 +156,7 @@ def test_lifted_knee_flexion_on_real_side_view_squats_agrees_with_the_2d_angle()
         legs = {}
         for side, name in (("l", "left"), ("r", "right")):
             hip, knee, ankle = (p[:, names.index(f"{name}_{j}")] for j in ("hip", "knee", "ankle"))
-            u, v = hip - knee, ankle - knee
-            legs[side] = np.pi - np.arctan2(np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]), (u * v).sum(-1))
+            legs[side] = np.pi - included_angle(hip, knee, ankle)
         side = max(legs, key=lambda s: np.isfinite(legs[s]).sum())
         flex_2d = legs[side]
         ok = np.isfinite(flex_2d)

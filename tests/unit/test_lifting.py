@@ -22,7 +22,7 @@ from kinelift.lifting.rotations import (
     matrix_to_pelvis_angles, matrix_to_rotation_6d, pelvis_angles_to_matrix, rotation_6d_to_matrix,
 )  # fmt: skip
 from kinelift.lifting.weights import load_lifter, save_lifter
-from kinelift.skeleton.builtin import builtin_model
+from kinelift.skeleton.builtin import builtin_model, foot_marker_indices
 
 COCO = get_keypoint_set("COCO-17")
 
@@ -114,7 +114,7 @@ def test_procedural_motions_stand_on_the_floor(make):
     model = builtin_model()
     with torch.no_grad():
         out = model(torch.as_tensor(motion.coordinates))
-    feet = [i for i, n in enumerate(model.marker_names) if n.startswith(("heel", "big_toe", "small_toe"))]
+    feet = foot_marker_indices(model.marker_names)
     np.testing.assert_allclose(out.markers[:, feet, 1].min(1).values.numpy(), 0.0, atol=1e-9)
     lo, hi = model.coordinate_ranges[6:].T
     q = motion.coordinates[:, 6:]

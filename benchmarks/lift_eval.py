@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from kinelift.lifting.config import load_config
-from kinelift.lifting.evaluation import EVALUATED_ANGLES, evaluate_lifter, held_out_clips
+from kinelift.lifting.evaluation import EVALUATED_ANGLES, evaluate_lifter, held_out_clips, predict_clips
 from kinelift.lifting.weights import SHIPPED_WEIGHTS, lifter_metadata, load_lifter
 
 CONFIGS = Path(__file__).resolve().parents[1] / "kinelift" / "lifting" / "configs"
@@ -48,8 +48,9 @@ def main() -> None:
         setup = load_config(args.config or CONFIG_FOR[ks])
         groups = held_out_clips(setup.data, ks, fps=lifter.config.fps, clips_per_motion=args.clips)
         for name, clips in groups.items():
+            outputs = predict_clips(lifter, clips, flip=not args.no_flip)
             for height_given in (False, True):
-                r = evaluate_lifter(lifter, clips, height_given=height_given, flip=not args.no_flip)
+                r = evaluate_lifter(lifter, clips, height_given=height_given, outputs=outputs)
                 angles = " ".join(f"{r[f'{a}_rmse_deg']:9.2f}" for a in EVALUATED_ANGLES)
                 label = f"{name}{' (height given)' if height_given else ''}"
                 print(f"{ks:<9} {label:<30} {int(r['frames']):7d} {r['mpjpe_mm']:7.1f} {r['pa_mpjpe_mm']:9.1f} {angles} {r['mean_angle_rmse_deg']:6.2f}")

@@ -5,7 +5,7 @@ Examples
 >>> import numpy as np
 >>> from kinelift.lifting.config import LifterConfig
 >>> from kinelift.lifting.data import make_clips
->>> from kinelift.lifting.lifter import Lifter
+>>> from kinelift.lifting.lifter import Lifter, LifterOutput
 >>> from kinelift.lifting.motions import procedural_standing
 >>> clips = make_clips([procedural_standing(np.random.default_rng(0), seconds=2.0)], "LOWER-6",
 ...                    clips_per_motion=1, rng=np.random.default_rng(0))
@@ -23,18 +23,24 @@ import torch
 
 from kinelift.lifting.config import DataConfig
 from kinelift.lifting.data import LiftingClips, make_clips, motion_split
-from kinelift.lifting.lifter import Lifter
+from kinelift.lifting.lifter import Lifter, LifterOutput
 from kinelift.lifting.metrics import angle_rmse, mpjpe, pa_mpjpe
 from kinelift.lifting.predict import predict_sequences
 from kinelift.lifting.segments import standing_height
 
-__all__ = ["EVALUATED_ANGLES", "evaluate_lifter", "held_out_clips"]
+__all__ = ["EVALUATED_ANGLES", "evaluate_lifter", "held_out_clips", "predict_clips"]
 
 EVALUATED_ANGLES = ("hip_flexion", "hip_adduction", "knee_angle", "ankle_angle")
 """Coordinates (both sides pooled) whose RMSE the evaluation reports."""
 
 
-def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool = False, flip: bool = False) -> dict[str, float]:
+def predict_clips(lifter: Lifter, clips: LiftingClips, *, flip: bool = False) -> list[LifterOutput]:
+    """The lifter's outputs for every clip of ``clips`` (see :func:`kinelift.lifting.predict.predict_sequences`)."""
+    return predict_sequences(lifter, [torch.as_tensor(clips.features[clips.clip(c)]) for c in range(clips.n_clips)], flip=flip)
+
+
+def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool = False, flip: bool = False,
+                    outputs: list[LifterOutput] | None = None) -> dict[str, float]:  # fmt: skip
     """Root-relative MPJPE and PA-MPJPE of the input keypoints (mm), and the RMSE (deg) of each of
     :data:`EVALUATED_ANGLES` and their mean, over every frame of ``clips``.
 
@@ -42,9 +48,9 @@ def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool =
     to the true standing height, as :func:`kinelift.lifting.lift` does with ``height=``; otherwise
     the per-frame predicted scales are used (the size is the lifter's own estimate). ``flip``
     averages with the mirrored input's prediction (see :func:`kinelift.lifting.predict.predict_sequences`).
+    ``outputs`` from :func:`predict_clips` are scored as they are (``flip`` is then not used).
     """
-    seqs = [torch.as_tensor(clips.features[clips.clip(c)]) for c in range(clips.n_clips)]
-    outs = predict_sequences(lifter, seqs, flip=flip)
+    outs = predict_clips(lifter, clips, flip=flip) if outputs is None else outputs
     if height_given:
         rescaled = []
         for c, o in enumerate(outs):

@@ -7,7 +7,7 @@ TORCH := torch==2.13.0
 WHEELS := $(wildcard /opt/wheels)
 PIP_FIND := $(if $(WHEELS),--find-links $(WHEELS),--index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple)
 
-.PHONY: demo test venv install install-test clean
+.PHONY: demo test docs venv install install-test install-docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,13 @@ $(VENV)/.installed-test: $(VENV)/.torch pyproject.toml
 	$(BIN)/python -m pip install --quiet $(PIP_FIND) -e ".[test]"
 	touch $@ $(VENV)/.installed
 
+$(VENV)/.installed-docs: $(VENV)/.torch pyproject.toml
+	$(BIN)/python -m pip install --quiet $(PIP_FIND) -e ".[test,docs]"
+	touch $@ $(VENV)/.installed $(VENV)/.installed-test
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+install-docs: $(VENV)/.installed-docs
 
 demo: install
 	$(BIN)/kinelift demo --out demo_output
@@ -36,5 +41,10 @@ demo: install
 test: install-test
 	$(BIN)/python -m pytest -q -m "not slow"
 
+# The Sphinx site: API reference, prose pages, tutorials run at build time; warnings are errors.
+docs: install-docs
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
+
 clean:
-	rm -rf $(VENV) demo_output .pytest_cache
+	rm -rf $(VENV) demo_output .pytest_cache docs/_build docs/api/generated docs/tutorials

@@ -1,7 +1,7 @@
 """kinelift: from video or 2D keypoints to OpenSim-grade 3D kinematics and squat assessment.
 
 The data types (``Tracks``, ``KeypointSet``, ``TimeSeriesTable``) load at once; the torch-based
-layers (``SkeletalModel``, ``builtin_model``, ``lift``) load on first use.
+layers (``SkeletalModel``, ``builtin_model``, ``lift``, ``run``) load on first use.
 """
 
 from typing import Any
@@ -10,10 +10,12 @@ from kinelift.core import KEYPOINT_SETS, KeypointSet, TimeSeriesTable, Tracks, g
 
 __version__ = "0.1.0"
 __all__ = [
-    "KEYPOINT_SETS", "KeypointSet", "SkeletalModel", "TimeSeriesTable", "Tracks", "builtin_model", "get_keypoint_set", "lift", "__version__",
+    "KEYPOINT_SETS", "KeypointSet", "SkeletalModel", "TimeSeriesTable", "Tracks", "builtin_model", "get_keypoint_set", "lift", "run",
+    "__version__",
 ]  # fmt: skip
 
-_LAZY = {"SkeletalModel": "kinelift.skeleton", "builtin_model": "kinelift.skeleton.builtin", "lift": "kinelift.lifting"}
+_LAZY = {"SkeletalModel": "kinelift.skeleton", "builtin_model": "kinelift.skeleton.builtin", "lift": "kinelift.lifting",
+         "run": "kinelift.pipeline"}
 
 
 def __getattr__(name: str) -> Any:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from kinelift import __version__
-from kinelift.cli import convert, demo, fk, ik, info, lift, squat
+from kinelift.cli import convert, demo, detect, export, fk, ik, info, lift, run, squat
 from kinelift.errors import KineliftError
 
 log = logging.getLogger("kinelift")
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kinelift {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (info, convert, fk, ik, lift, squat, demo):
+    for module in (info, convert, detect, fk, ik, lift, squat, run, export, demo):
         module.add_parser(sub)
     return parser
 

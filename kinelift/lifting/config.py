@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from kinelift.errors import FileFormatError, UnknownNameError, ValueRangeError
+from kinelift.errors import ValueRangeError
+from kinelift.io.toml_config import read_toml, tables_to_dataclasses
 
 __all__ = ["LifterConfig", "LossWeights", "DataConfig", "TrainingConfig", "LiftTrainingSetup", "config_from_dict", "load_config"]
 
@@ -163,32 +163,13 @@ _TABLES = {"model": LifterConfig, "loss": LossWeights, "data": DataConfig, "trai
 
 def config_from_dict(values: dict[str, Any], *, source: str = "config") -> LiftTrainingSetup:
     """Build a :class:`LiftTrainingSetup` from nested tables; unknown tables or keys raise."""
-    unknown = [k for k in values if k not in _TABLES]
-    if unknown:
-        raise UnknownNameError(f"table (in {source})", unknown, known=list(_TABLES))
-    parts = {}
-    for name, cls in _TABLES.items():
-        table = values.get(name, {})
-        if not isinstance(table, dict):
-            raise FileFormatError(source, f"[{name}] must be a table", expected="key = value pairs")
-        known = {f.name for f in fields(cls)}
-        bad = [k for k in table if k not in known]
-        if bad:
-            raise UnknownNameError(f"key (in [{name}] of {source})", bad, known=sorted(known))
-        parts[name] = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in table.items()})
-    return LiftTrainingSetup(**parts)
+    return LiftTrainingSetup(**tables_to_dataclasses(values, _TABLES, source=source))
 
 
 def load_config(path: str | os.PathLike[str]) -> LiftTrainingSetup:
     """Read a TOML training configuration; ``data.files`` paths become relative to its folder."""
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as fh:
-            values = tomllib.load(fh)
-    except FileNotFoundError:
-        raise FileFormatError(path, "file not found", expected="a TOML lifter configuration") from None
-    except tomllib.TOMLDecodeError as err:
-        raise FileFormatError(path, f"not valid TOML: {err}") from None
+    values = read_toml(path, what="a TOML lifter configuration")
     base = os.path.dirname(os.path.abspath(path))
     files = values.get("data", {}).get("files", [])
     if files:

@@ -131,11 +131,15 @@ def _finish(rng: np.random.Generator, q: np.ndarray, fps: float, name: str, kind
     return Motion(name, _feet_on_floor(q), fps, kind, metadata)
 
 
-def procedural_squats(rng: np.random.Generator, *, fps: float = 30.0, name: str = "squats") -> Motion:
-    """Squat repetitions from the module's ranges (one draw of every parameter per call)."""
+def procedural_squats(rng: np.random.Generator, *, fps: float = 30.0, name: str = "squats", reps: int | None = None) -> Motion:
+    """Squat repetitions from the module's ranges (one draw of every parameter per call);
+    ``reps`` fixes the number of repetitions (the draws stay the same otherwise)."""
     idx = _index()
     u = rng.uniform
-    reps = int(rng.integers(1, 6))
+    drawn = int(rng.integers(1, 6))
+    reps = drawn if reps is None else int(reps)
+    if reps < 1:
+        raise ValueRangeError("reps", expected=">= 1", got=reps)
     phases = []
     for _ in range(reps):
         stand, down, hold, up = u(0.3, 1.5), u(0.7, 2.0), u(0.0, 0.6), u(0.6, 1.8)

@@ -1,0 +1,99 @@
+"""``kinelift detect``, ``kinelift train-detector`` and ``kinelift eval-detector``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+
+from kinelift.errors import ValueRangeError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("detect", help="2D keypoint tracks from a video or an image folder (shipped detector by default)")
+    p.add_argument("input", help="video file or folder of images")
+    p.add_argument("--out", required=True, help="track file to write (.h5, .json COCO, .trc, ... by suffix)")
+    p.add_argument("--weights", default="LSP-14", help="shipped detector (LSP-14, LOWER-6) or a weights file (default LSP-14)")
+    p.add_argument("--boxes", help="person boxes: COCO detection results JSON (image_id = frame index); else HOG finds people")
+    p.add_argument("--fps", type=float, help="frame rate of an image folder")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--max-people", type=int, default=4)
+    p.add_argument("--no-flip-test", action="store_true", help="skip the mirrored second pass (twice as fast, less exact)")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=run_detect)
+    t = sub.add_parser("train-detector", help="train a heatmap detector from a TOML configuration (see kinelift/detect/configs)")
+    t.add_argument("config", help="TOML file with [model], [data], [training] tables")
+    t.add_argument("--out-dir", help="override [training] out_dir")
+    t.add_argument("--epochs", type=int, help="override [training] epochs")
+    t.add_argument("--device", help="override [training] device")
+    t.add_argument("--no-resume", action="store_true", help="start afresh even if out_dir has a checkpoint")
+    t.set_defaults(func=run_train)
+    e = sub.add_parser("eval-detector", help="PCK of a detector on labelled images (LSP, LSPET or COCO)")
+    e.add_argument("dataset", help="an LSP or LSPET folder (images/ + joints.mat), or a COCO keypoints JSON (with --images)")
+    e.add_argument("--weights", default="LSP-14", help="shipped detector name or weights file")
+    e.add_argument("--images", help="image folder of a COCO JSON")
+    e.add_argument("--first", type=int, default=1, help="first LSP image (1-based), e.g. 1001 for the LSP test half")
+    e.add_argument("--last", type=int, help="last LSP image (1-based, inclusive)")
+    e.add_argument("--device", default="auto")
+    e.set_defaults(func=run_eval)
+
+
+def run_detect(args: argparse.Namespace) -> int:
+    from kinelift.detect import detect_tracks
+    from kinelift.io import save
+
+    tracks = detect_tracks(args.input, detector=args.weights, boxes=args.boxes, fps=args.fps, device=args.device,
+                           batch_size=args.batch_size, max_people=args.max_people, flip_test=not args.no_flip_test,
+                           progress=sys.stderr.isatty())  # fmt: skip
+    if not tracks:
+        raise ValueRangeError("people", expected=f"at least one person found in {args.input}", got=0)
+    fmt = save(args.out, tracks=tracks, overwrite=args.overwrite)
+    print(f"{len(tracks)} people, {tracks[0].n_frames} frames, {tracks[0].keypoint_set.name} keypoints -> {args.out} ({fmt})")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from kinelift.detect.config import load_detector_config
+    from kinelift.detect.training import train_detector
+
+    setup = load_detector_config(args.config)
+    changes = {k: v for k, v in (("out_dir", args.out_dir), ("epochs", args.epochs), ("device", args.device)) if v is not None}
+    if changes:
+        setup = dataclasses.replace(setup, training=dataclasses.replace(setup.training, **changes))
+    result = train_detector(setup, progress=sys.stderr.isatty(), resume=not args.no_resume)
+    print(f"trained {result.epochs} epochs; weights: {result.weights}")
+    for key in ("pck02_torso_lower", "pck02_torso", "pck005", "pck01"):
+        if key in result.metrics:
+            print(f"  validation {key}: {result.metrics[key]:.3f}")
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kinelift.detect import evaluate_detector, load_detector
+    from kinelift.detect.crops import build_crops
+    from kinelift.detect.datasets import read_coco_keypoints, read_lsp, read_lspet
+
+    device = args.device if args.device != "auto" else ("cuda" if __import__("torch").cuda.is_available() else "cpu")
+    detector = load_detector(args.weights, device=device)
+    path = Path(args.dataset)
+    if path.suffix.lower() == ".json":
+        if not args.images:
+            raise ValueRangeError("--images", expected="the image folder of the COCO JSON", got=None)
+        samples = read_coco_keypoints(path, args.images)
+    elif len(next(iter(sorted((path / "images").glob("im*.jpg"))), Path("im0000.jpg")).stem) == 7:
+        samples = read_lspet(path)
+    else:
+        samples = read_lsp(path, first=args.first, last=args.last)
+    crops = build_crops(samples, detector.config.input_size, extent=1.0, progress=sys.stderr.isatty())
+    metrics = evaluate_detector(detector, crops)
+    names = [k for k in metrics if k.startswith("pck02_torso_") and k != "pck02_torso_lower"]
+    print(f"{len(samples)} people from {path}; detector {detector.config.keypoints} {detector.config.architecture}")
+    for key in ("pck02_torso", "pck02_torso_lower", "pck005", "pck005_lower", "pck01"):
+        if key in metrics:
+            print(f"  {key}: {metrics[key]:.3f}")
+    for key in names:
+        print(f"  {key}: {metrics[key]:.3f}")
+    return 0

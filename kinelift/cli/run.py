@@ -1,0 +1,56 @@
+"""``kinelift run``: the main job on one or many inputs (Dask for many, on this machine or a cluster)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="video or track file(s) -> OpenSim kinematics, angles, squat assessment, figures")
+    p.add_argument("inputs", nargs="+", help="video files, frame folders or track files")
+    p.add_argument("--out", required=True, help="output folder (one subfolder per input when there are several)")
+    p.add_argument("--config", help="TOML file with a [run] table (kinelift.pipeline.RunConfig)")
+    p.add_argument("--model", help="OpenSim model (.osim) to fit to the lifted keypoints (default: the built-in model)")
+    p.add_argument("--height", type=float, help="subject height in metres")
+    p.add_argument("--fps", type=float, help="frame rate of files or frame folders that store none")
+    p.add_argument("--workers", type=int, help="run the inputs on a local Dask cluster of N worker processes")
+    p.add_argument("--scheduler", help="run the inputs on an existing Dask scheduler (tcp://host:8786)")
+    p.add_argument("--overwrite", action="store_true", help="recompute results that exist")
+    p.set_defaults(func=run)
+
+
+def _config(args: argparse.Namespace):
+    import dataclasses
+
+    from kinelift.pipeline.config import RunConfig, load_run_config
+
+    config = load_run_config(args.config) if args.config else RunConfig()
+    changes = {k: v for k, v in (("model", args.model), ("height", args.height), ("fps", args.fps)) if v is not None}
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+def run(args: argparse.Namespace) -> int:
+    from kinelift.errors import ValueRangeError
+
+    config = _config(args)
+    distributed = args.workers is not None or args.scheduler is not None
+    if len(args.inputs) == 1 and not distributed:
+        from kinelift.pipeline.run import run as run_one
+
+        print(run_one(args.inputs[0], args.out, config=config, overwrite=args.overwrite, progress=sys.stderr.isatty()).to_text())
+        return 0
+    from kinelift.batch import dask_executor, process_many
+
+    if args.workers is not None and args.workers < 1:
+        raise ValueRangeError("--workers", expected=">= 1", got=args.workers)
+    if distributed:
+        with dask_executor(workers=args.workers, scheduler=args.scheduler) as executor:
+            report = process_many(args.inputs, args.out, executor=executor, config=config, overwrite=args.overwrite,
+                                  progress=sys.stderr.isatty())  # fmt: skip
+    else:
+        report = process_many(args.inputs, args.out, config=config, overwrite=args.overwrite, progress=sys.stderr.isatty())
+    print(report.to_text())
+    for outcome in report.succeeded:
+        print(f"  {outcome.input} -> {outcome.out_dir}")
+    return 0 if not report.failed else 1

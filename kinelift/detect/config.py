@@ -1,0 +1,156 @@
+"""Configuration of the detectors, their training data and their training, as frozen dataclasses.
+
+A TOML file for ``kinelift train-detector`` has one table per dataclass (every key optional)::
+
+    [model]      # DetectorConfig
+    architecture = "simple_baseline"   # "fpn", "dilated", "fpn_attention"
+    keypoints = "LSP-14"
+    input_size = [128, 96]             # height, width (multiples of 32)
+    [data]       # DetectorDataConfig
+    lsp = "../shared/data/lsp-train"
+    [training]   # DetectorTrainingConfig
+    epochs = 40
+    out_dir = "runs/detector"
+
+Examples
+--------
+>>> setup = detector_config_from_dict({"model": {"input_size": [128, 96]}})
+>>> setup.model.heatmap_size, setup.training.lr
+((32, 24), 0.001)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kinelift.core import get_keypoint_set
+from kinelift.errors import UnknownNameError, ValueRangeError
+from kinelift.io.toml_config import read_toml, tables_to_dataclasses
+
+__all__ = ["DetectorConfig", "DetectorDataConfig", "DetectorTrainingConfig", "DetectorTrainingSetup",
+           "detector_config_from_dict", "load_detector_config"]  # fmt: skip
+
+_ARCHITECTURES = ("simple_baseline", "fpn", "dilated", "fpn_attention")
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """The network: architecture, keypoint set, input size ``(height, width)`` in pixels, channel
+    ``width`` multiplier of the backbone, ``head_channels`` of the deconvolution/FPN head, and the
+    heatmap Gaussian ``sigma`` in heatmap pixels (1/4 of the input)."""
+
+    architecture: str = "simple_baseline"
+    keypoints: str = "LSP-14"
+    input_size: tuple[int, int] = (256, 192)
+    width: float = 1.0
+    head_channels: int = 256
+    attention_heads: int = 4
+    sigma: float = 2.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_size", tuple(int(v) for v in self.input_size))
+        if self.architecture not in _ARCHITECTURES:
+            raise UnknownNameError("architecture", self.architecture, known=list(_ARCHITECTURES))
+        get_keypoint_set(self.keypoints)
+        if len(self.input_size) != 2 or any(v < 32 or v % 32 for v in self.input_size):
+            raise ValueRangeError("input_size", expected="(height, width), each a multiple of 32", got=self.input_size)
+        if self.width <= 0 or self.head_channels < 1 or self.sigma <= 0 or self.head_channels % self.attention_heads:
+            raise ValueRangeError("width/head_channels/sigma/attention_heads",
+                                  expected="width > 0, sigma > 0, head_channels >= 1 and divisible by attention_heads",
+                                  got=(self.width, self.head_channels, self.sigma, self.attention_heads))  # fmt: skip
+
+    @property
+    def heatmap_size(self) -> tuple[int, int]:
+        """``(height, width)`` of the heatmaps: a quarter of the input."""
+        return self.input_size[0] // 4, self.input_size[1] // 4
+
+
+@dataclass(frozen=True)
+class DetectorDataConfig:
+    """Training and validation images.
+
+    ``lsp`` is a Leeds Sports Pose folder (``images/`` + ``joints.mat``): images up to
+    ``lsp_train_last`` (1-based) train, the following ``lsp_validation`` images validate (held out).
+    ``lspet`` is an LSP Extended folder (all its images train). ``coco_json``/``coco_images`` add
+    COCO keypoint annotations. Relative paths are taken from the config file's folder; a folder
+    that does not exist is an error. ``box_margin`` enlarges the joints' box to the crop.
+    """
+
+    lsp: str = ""
+    lsp_train_last: int = 800
+    lsp_validation: int = 200
+    lspet: str = ""
+    coco_json: str = ""
+    coco_images: str = ""
+    box_margin: float = 1.25
+    require_lower_body: bool = False
+
+    def __post_init__(self) -> None:
+        if self.lsp_train_last < 0 or self.lsp_validation < 0 or self.box_margin < 1:
+            raise ValueRangeError("lsp_train_last/lsp_validation/box_margin", expected=">= 0, >= 0, >= 1",
+                                  got=(self.lsp_train_last, self.lsp_validation, self.box_margin))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DetectorTrainingConfig:
+    """Optimisation: Adam with decoupled weight decay (AdamW: ``lr``, ``weight_decay``), the learning rate times 0.1 at each of
+    ``lr_steps`` (epochs), augmentation (``scale`` and ``rotation`` (degrees) ranges, ``flip``
+    probability), bf16 autocast and channels-last on a GPU, optional ``compile``."""
+
+    epochs: int = 40
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    lr_steps: tuple[int, ...] = (30, 37)
+    scale: float = 0.25
+    rotation: float = 30.0
+    flip: float = 0.5
+    normalize_by_visible: bool = True
+    seed: int = 0
+    out_dir: str = "runs/detector"
+    device: str = "auto"
+    bf16: bool = True
+    compile: bool = False
+    threads: int = 0
+    max_hours: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lr_steps", tuple(int(v) for v in self.lr_steps))
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or not 0 <= self.flip <= 1 or self.max_hours < 0:
+            raise ValueRangeError("training", expected="epochs, batch_size >= 1, lr > 0, 0 <= flip <= 1, max_hours >= 0",
+                                  got=(self.epochs, self.batch_size, self.lr, self.flip, self.max_hours))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DetectorTrainingSetup:
+    """Everything ``kinelift train-detector`` needs."""
+
+    model: DetectorConfig = field(default_factory=DetectorConfig)
+    data: DetectorDataConfig = field(default_factory=DetectorDataConfig)
+    training: DetectorTrainingConfig = field(default_factory=DetectorTrainingConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_TABLES = {"model": DetectorConfig, "data": DetectorDataConfig, "training": DetectorTrainingConfig}
+
+
+def detector_config_from_dict(values: dict[str, Any], *, source: str = "config") -> DetectorTrainingSetup:
+    """A :class:`DetectorTrainingSetup` from nested tables; unknown tables or keys raise."""
+    return DetectorTrainingSetup(**tables_to_dataclasses(values, _TABLES, source=source))
+
+
+def load_detector_config(path: str | os.PathLike[str]) -> DetectorTrainingSetup:
+    """Read a TOML detector training configuration; data paths become relative to its folder."""
+    path = os.fspath(path)
+    values = read_toml(path, what="a TOML detector configuration")
+    base = os.path.dirname(os.path.abspath(path))
+    data = values.get("data", {})
+    if isinstance(data, dict):
+        for key in ("lsp", "lspet", "coco_json", "coco_images"):
+            if data.get(key):
+                data[key] = os.path.join(base, data[key])
+    return detector_config_from_dict(values, source=path)

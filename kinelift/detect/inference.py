@@ -1,0 +1,238 @@
+"""From a video (or an image folder) to keypoint tracks: person boxes, batched crops, the detector.
+
+:func:`detect_tracks` reads frames in chunks (:mod:`kinelift.detect.video`), crops every person
+of every frame of a step through one batched ``grid_sample`` on the detector's device, runs the
+detector (with flip test; bf16 on a GPU) and maps the keypoints back to image pixels. People:
+
+* **given boxes** (``boxes``: COCO detection results, image id = frame index): every box of every
+  frame is a crop; boxes are linked across frames by overlap (Hungarian on IoU).
+* **found boxes** (default): OpenCV's HOG detector starts tracks (on the first frame, whenever no
+  one is tracked, and every ``redetect_every`` frames for newcomers), then each person's box
+  follows the previous step's keypoints: the frames of a step of ``follow_step`` frames all use
+  the box of the last keypoints before it. A track whose mean confidence falls below
+  ``min_confidence`` ends.
+
+Each person becomes one :class:`~kinelift.core.tracks.Tracks` over the whole timeline (NaN where
+the person is not tracked), in image pixels with the frames' own times (variable frame rate kept).
+
+Examples
+--------
+>>> import numpy as np, tempfile, pathlib, cv2
+>>> from kinelift.detect.config import DetectorConfig
+>>> from kinelift.detect.networks import build_detector
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> for i in range(3):
+...     _ = cv2.imwrite(str(folder / f"f{i}.png"), np.zeros((96, 64, 3), np.uint8))
+>>> net = build_detector(DetectorConfig(keypoints="LOWER-6", input_size=(64, 64), width=0.25, head_channels=16))
+>>> tracks = detect_tracks(folder, detector=net, fps=25.0, boxes={0: [[10, 10, 30, 60]], 1: [[11, 10, 30, 60]]}, progress=False)
+>>> len(tracks), tracks[0].n_frames, int(np.isfinite(tracks[0].positions[:, 0, 0]).sum())
+(1, 3, 2)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from kinelift.core import Tracks, get_keypoint_set
+from kinelift.detect.people import box_from_keypoints, hog_people, iou, match_boxes, read_detection_boxes
+from kinelift.detect.predict import predict_keypoints
+from kinelift.detect.transforms import apply_affine, crop_matrices, invert_affine, normalize_images, warp_batch
+from kinelift.detect.video import frame_count, iter_frames
+from kinelift.detect.weights import load_detector
+from kinelift.errors import ValueRangeError
+
+__all__ = ["detect_tracks", "HOG_BOX_SHRINK"]
+
+log = logging.getLogger(__name__)
+
+HOG_BOX_SHRINK = 0.8
+"""HOG windows pad the person; their boxes are shrunk about the centre by this factor before cropping."""
+
+
+@dataclass
+class _Person:
+    box: np.ndarray
+    frames: list[int] = field(default_factory=list)
+    points: list[np.ndarray] = field(default_factory=list)
+    scores: list[np.ndarray] = field(default_factory=list)
+    active: bool = True
+
+
+def _shrink(boxes: np.ndarray, factor: float) -> np.ndarray:
+    boxes = np.asarray(boxes, float).reshape(-1, 4)
+    centre = boxes[:, :2] + boxes[:, 2:] / 2
+    size = boxes[:, 2:] * factor
+    return np.concatenate([centre - size / 2, size], axis=1)
+
+
+def _follow_box(points: np.ndarray, scores: np.ndarray, names: tuple[str, ...], min_confidence: float) -> np.ndarray:
+    box = box_from_keypoints(points, scores, min_confidence=min_confidence)
+    if np.isfinite(box).all() and not any(n in names for n in ("head_top", "nose", "neck", "right_shoulder")):
+        box = box + np.array([0.0, -box[3], 0.0, box[3]])  # a legs-only set: the upper body is about as tall as the legs
+    return box
+
+
+class _Runner:
+    def __init__(self, detector: nn.Module, *, batch_size: int, flip_test: bool) -> None:
+        self.detector, self.batch_size, self.flip_test = detector, batch_size, flip_test
+        self.device = next(detector.parameters()).device
+        self.size = tuple(detector.config.input_size)
+
+    def __call__(self, frames: torch.Tensor, frame_index: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Keypoints (n, K, 2) in image px and scores (n, K) for crops ``boxes`` of ``frames[frame_index]``."""
+        if len(boxes) == 0:
+            k = self.detector.n_keypoints
+            return np.zeros((0, k, 2)), np.zeros((0, k))
+        matrices = crop_matrices(boxes, self.size)
+        points, scores = [], []
+        for start in range(0, len(boxes), self.batch_size):
+            sl = slice(start, start + self.batch_size)
+            source = frames[torch.as_tensor(frame_index[sl], device=frames.device)].permute(0, 3, 1, 2).float() / 255.0
+            crops = normalize_images(warp_batch(source, torch.as_tensor(matrices[sl], dtype=torch.float32, device=self.device), self.size))
+            xy, score = predict_keypoints(self.detector, crops, flip_test=self.flip_test)
+            points.append(apply_affine(xy.double().cpu().numpy(), invert_affine(matrices[sl])))
+            scores.append(score.double().cpu().numpy())
+        return np.concatenate(points), np.concatenate(scores)
+
+
+def _resolve(detector: nn.Module | str | os.PathLike[str], device: str | torch.device) -> nn.Module:
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if isinstance(detector, nn.Module):
+        return detector.to(device).eval()
+    return load_detector(detector, device=device)
+
+
+def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str | os.PathLike[str] = "LSP-14",
+                  boxes: Mapping[int, np.ndarray] | str | os.PathLike[str] | None = None, fps: float | None = None,
+                  device: str | torch.device = "auto", batch_size: int = 64, chunk: int = 32, follow_step: int = 4,
+                  redetect_every: int = 30, max_people: int = 4, min_confidence: float = 0.15, flip_test: bool = True,
+                  progress: bool = True) -> list[Tracks]:  # fmt: skip
+    """Keypoint tracks of the people in a video or image folder (see the module docs).
+
+    Parameters
+    ----------
+    source : path
+        A video file (any format FFmpeg reads) or a folder of images (then ``fps`` is required).
+    detector : module, shipped name or weights path, default "LSP-14"
+        The heatmap detector; its keypoint set is the tracks' set.
+    boxes : mapping frame index -> (n, 4) boxes, or a COCO detection results JSON, optional
+        Person boxes ``(x, y, width, height)`` px; without them HOG finds people.
+    follow_step, redetect_every, max_people, min_confidence
+        Box following (see the module docs).
+
+    Returns
+    -------
+    list of Tracks
+        One per person, ordered by the frame they first appear in; ``units="px"``,
+        ``coordinate_frame="image"``; confidences are the heatmap peaks.
+    """
+    if follow_step < 1 or redetect_every < 1 or max_people < 1 or batch_size < 1:
+        raise ValueRangeError("follow_step/redetect_every/max_people/batch_size", expected="each >= 1",
+                              got=(follow_step, redetect_every, max_people, batch_size))  # fmt: skip
+    net = _resolve(detector, device)
+    run = _Runner(net, batch_size=batch_size, flip_test=flip_test)
+    names = get_keypoint_set(net.config.keypoints).names
+    given = read_detection_boxes(boxes) if isinstance(boxes, (str, os.PathLike)) else boxes
+    people: list[_Person] = []
+    all_times: list[np.ndarray] = []
+    last_hog = -redetect_every
+    index = 0
+    chunks = iter_frames(source, fps=fps, chunk=chunk)
+    bar = tqdm(total=frame_count(source), desc="detecting keypoints", unit="frame", disable=not progress)
+    for frames_np, times in chunks:
+        frames = torch.from_numpy(frames_np).to(run.device)
+        all_times.append(times)
+        if given is not None:
+            _given_step(run, frames, index, given, people)
+        else:
+            for start in range(0, len(frames_np), follow_step):
+                stop = min(start + follow_step, len(frames_np))
+                active = [p for p in people if p.active]
+                if not active or index + start - last_hog >= redetect_every:
+                    last_hog = index + start
+                    _start_people(frames_np[start], people, max_people)
+                    active = [p for p in people if p.active]
+                _follow_step(run, frames, index, start, stop, active, names, min_confidence)
+        index += len(frames_np)
+        bar.update(len(frames_np))
+    bar.close()
+    time = np.concatenate(all_times) if all_times else np.zeros(0)
+    return _to_tracks(people, time, net.config.keypoints, run.detector.n_keypoints)
+
+
+def _start_people(frame: np.ndarray, people: list[_Person], max_people: int) -> None:
+    found, _ = hog_people(frame)
+    found = _shrink(found, HOG_BOX_SHRINK)
+    tracked = np.array([p.box for p in people if p.active]).reshape(-1, 4)
+    for box in found:
+        if sum(p.active for p in people) >= max_people:
+            break
+        if len(tracked) == 0 or iou(box[None], tracked).max() < 0.3:
+            people.append(_Person(box=box))
+            tracked = np.vstack([tracked, box])
+    log.debug("HOG found %d people, tracking %d", len(found), sum(p.active for p in people))
+
+
+def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, stop: int, active: list[_Person],
+                 names: tuple[str, ...], min_confidence: float) -> None:  # fmt: skip
+    if not active:
+        return
+    local = np.repeat(np.arange(start, stop), len(active))
+    boxes = np.tile(np.stack([p.box for p in active]), (stop - start, 1))
+    points, scores = run(frames, local, boxes)
+    points = points.reshape(stop - start, len(active), *points.shape[1:])
+    scores = scores.reshape(stop - start, len(active), -1)
+    for j, person in enumerate(active):
+        for f in range(stop - start):
+            person.frames.append(offset + start + f)
+            person.points.append(points[f, j])
+            person.scores.append(scores[f, j])
+        if scores[-1, j].mean() < min_confidence:
+            person.active = False
+            continue
+        box = _follow_box(points[-1, j], scores[-1, j], names, min_confidence)
+        if np.isfinite(box).all():
+            person.box = box
+
+
+def _given_step(run: _Runner, frames: torch.Tensor, offset: int, given: Mapping[int, np.ndarray], people: list[_Person]) -> None:
+    per_frame = [np.asarray(given.get(offset + f, np.zeros((0, 4))), float).reshape(-1, 4) for f in range(len(frames))]
+    local = np.concatenate([np.full(len(b), f) for f, b in enumerate(per_frame)]).astype(int)
+    points, scores = run(frames, local, np.concatenate(per_frame))
+    start = 0
+    for f, boxes in enumerate(per_frame):
+        pts, sc = points[start:start + len(boxes)], scores[start:start + len(boxes)]
+        start += len(boxes)
+        recent = [p for p in people if p.frames and p.frames[-1] >= offset + f - 5]
+        pairs = dict((j, i) for i, j in match_boxes(np.array([p.box for p in recent]).reshape(-1, 4), boxes))
+        for j, box in enumerate(boxes):
+            person = recent[pairs[j]] if j in pairs else None
+            if person is None:
+                person = _Person(box=box)
+                people.append(person)
+            person.box = box
+            person.frames.append(offset + f)
+            person.points.append(pts[j])
+            person.scores.append(sc[j])
+
+
+def _to_tracks(people: list[_Person], time: np.ndarray, keypoints: str, n_keypoints: int) -> list[Tracks]:
+    out = []
+    for pid, person in enumerate(p for p in people if p.frames):
+        positions = np.full((len(time), n_keypoints, 2), np.nan)
+        confidence = np.zeros((len(time), n_keypoints))
+        idx = np.asarray(person.frames)
+        positions[idx] = np.stack(person.points)
+        confidence[idx] = np.stack(person.scores)
+        out.append(Tracks(positions, keypoints=keypoints, confidence=confidence, time=time, person_id=pid,
+                          metadata={"source": "kinelift.detect"}))  # fmt: skip
+    return out

@@ -1,0 +1,107 @@
+"""Person boxes: OpenCV's HOG people detector, boxes from keypoints, box overlap and matching.
+
+Boxes are ``(x, y, width, height)`` in image pixels. The HOG detector (Dalal & Triggs, the
+pre-trained SVM that ships inside opencv-python-headless: nothing to download) finds upright
+people at least 64x128 px; smaller images are upscaled before the search.
+
+Examples
+--------
+>>> import numpy as np
+>>> iou(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 10, 10], [20, 20, 5, 5]])).round(3)
+array([[0.333, 0.   ]])
+>>> box_from_keypoints(np.array([[0.0, 0.0], [10.0, 20.0], [np.nan, np.nan]]))
+array([ 0.,  0., 10., 20.])
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from kinelift.errors import FileFormatError, ShapeError
+from kinelift.io._common import existing_path, read_json
+
+__all__ = ["hog_people", "box_from_keypoints", "iou", "match_boxes", "read_detection_boxes"]
+
+
+def hog_people(image: np.ndarray, *, min_height: int = 256, score_threshold: float = 0.3, nms_iou: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """People in an RGB uint8 image: boxes ``(n, 4)`` and SVM scores ``(n,)``, best first.
+
+    The image is upscaled so that its height is at least ``min_height`` px; overlapping boxes
+    (IoU above ``nms_iou``) are suppressed.
+    """
+    import cv2
+
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ShapeError("image", expected="(height, width, 3) RGB", got=image.shape)
+    factor = max(1.0, min_height / image.shape[0])
+    work = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR) if factor > 1 else image
+    hog = cv2.HOGDescriptor()
+    hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+    rects, weights = hog.detectMultiScale(cv2.cvtColor(work, cv2.COLOR_RGB2GRAY), winStride=(4, 4), padding=(8, 8), scale=1.05)
+    if len(rects) == 0:
+        return np.zeros((0, 4)), np.zeros(0)
+    boxes, scores = np.asarray(rects, float) / factor, np.asarray(weights, float).reshape(-1)
+    keep = scores >= score_threshold
+    boxes, scores = boxes[keep], scores[keep]
+    order = np.argsort(-scores)
+    chosen: list[int] = []
+    for i in order:
+        if not chosen or iou(boxes[i:i + 1], boxes[chosen]).max() <= nms_iou:
+            chosen.append(int(i))
+    return boxes[chosen], scores[chosen]
+
+
+def box_from_keypoints(points: np.ndarray, confidence: np.ndarray | None = None, *, min_confidence: float = 0.0) -> np.ndarray:
+    """Tight box ``(4,)`` of the finite points ``(K, 2)`` (with confidence above ``min_confidence``); NaN if none."""
+    points = np.asarray(points, float)
+    ok = np.isfinite(points).all(-1)
+    if confidence is not None:
+        ok &= np.asarray(confidence) > min_confidence
+    if ok.sum() < 2:
+        return np.full(4, np.nan)
+    lo, hi = points[ok].min(0), points[ok].max(0)
+    return np.concatenate([lo, hi - lo])
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union ``(len(a), len(b))`` of two sets of boxes."""
+    a, b = np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4)
+    lo = np.maximum(a[:, None, :2], b[None, :, :2])
+    hi = np.minimum(a[:, None, :2] + a[:, None, 2:], b[None, :, :2] + b[None, :, 2:])
+    inter = np.clip(hi - lo, 0, None).prod(-1)
+    union = a[:, None, 2:].prod(-1) + b[None, :, 2:].prod(-1) - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def match_boxes(previous: np.ndarray, current: np.ndarray, *, min_iou: float = 0.3) -> list[tuple[int, int]]:
+    """Pairs ``(i_previous, j_current)`` maximising total IoU (Hungarian), each with IoU >= ``min_iou``."""
+    if len(previous) == 0 or len(current) == 0:
+        return []
+    overlap = iou(previous, current)
+    rows, cols = linear_sum_assignment(-overlap)
+    return [(int(i), int(j)) for i, j in zip(rows, cols) if overlap[i, j] >= min_iou]
+
+
+def read_detection_boxes(path: str | os.PathLike[str], *, min_score: float = 0.5) -> dict[int, np.ndarray]:
+    """Person boxes per image id from a COCO detection results JSON (``category_id`` 1, ``score >= min_score``).
+
+    For a video the image id is the frame index (0-based).
+    """
+    path = existing_path(path)
+    doc = read_json(path)
+    if not isinstance(doc, list):
+        raise FileFormatError(path, "not a list of detections", expected='[{"image_id", "category_id", "bbox", "score"}, ...]')
+    boxes: dict[int, list] = {}
+    for i, det in enumerate(doc):
+        try:
+            if det.get("category_id", 1) == 1 and float(det.get("score", 1.0)) >= min_score:
+                box = [float(v) for v in det["bbox"]]
+                if len(box) != 4:
+                    raise ValueError
+                boxes.setdefault(int(det["image_id"]), []).append(box)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise FileFormatError(path, f"detection {i} is malformed", expected='{"image_id": int, "bbox": [x, y, w, h], "score": float}') from None
+    return {k: np.asarray(v) for k, v in boxes.items()}

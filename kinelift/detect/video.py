@@ -1,0 +1,104 @@
+"""Reading frames: videos through PyAV (exact timestamps, variable frame rate) and image folders.
+
+:func:`iter_frames` yields chunks ``(frames, times)``: RGB uint8 ``(n, H, W, 3)`` and each
+frame's presentation time in seconds (``pts x time_base`` of the stream, so a variable frame rate
+video keeps its true times). An image folder is a sequence of frames in file-name order at a
+given ``fps`` (images of one size).
+
+Examples
+--------
+>>> import numpy as np, tempfile, pathlib, cv2
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> for i in range(3):
+...     _ = cv2.imwrite(str(folder / f"f{i}.png"), np.full((8, 6, 3), i, np.uint8))
+>>> [(f.shape, t.tolist()) for f, t in iter_frames(folder, fps=10.0, chunk=2)]
+[((2, 8, 6, 3), [0.0, 0.1]), ((1, 8, 6, 3), [0.2])]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from kinelift.errors import FileFormatError, ValueRangeError
+
+__all__ = ["iter_frames", "IMAGE_SUFFIXES", "frame_count"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def _image_files(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileFormatError(folder, "no image files", expected=f"a folder of {'/'.join(IMAGE_SUFFIXES)} images")
+    return files
+
+
+def frame_count(source: str | os.PathLike[str]) -> int | None:
+    """Number of frames when the container (or folder) says it, else None."""
+    source = Path(source)
+    if source.is_dir():
+        return len(_image_files(source))
+    import av
+
+    try:
+        with av.open(str(source)) as container:
+            return container.streams.video[0].frames or None
+    except (av.error.FFmpegError, IndexError):
+        return None
+
+
+def _iter_folder(folder: Path, fps: float, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    from kinelift.detect.crops import read_image
+
+    files = _image_files(folder)
+    for start in range(0, len(files), chunk):
+        frames = [read_image(str(p)) for p in files[start:start + chunk]]
+        if len({f.shape for f in frames}) != 1:
+            raise FileFormatError(folder, f"images of different sizes near {files[start].name}", expected="one image size in a frame folder")
+        yield np.stack(frames), np.arange(start, start + len(frames)) / fps
+
+
+def _iter_video(path: Path, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    import av
+
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError) as err:
+        raise FileFormatError(path, f"cannot be opened as a video ({err})", expected="a video file FFmpeg reads") from None
+    with container:
+        if not container.streams.video:
+            raise FileFormatError(path, "no video stream", expected="a video file")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        frames, times = [], []
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    raise FileFormatError(path, f"frame {len(times)} has no timestamp", expected="frames with presentation times")
+                frames.append(frame.to_ndarray(format="rgb24"))
+                times.append(float(frame.pts * stream.time_base))
+                if len(frames) == chunk:
+                    yield np.stack(frames), np.asarray(times)
+                    frames, times = [], []
+        except av.error.FFmpegError as err:
+            raise FileFormatError(path, f"decoding failed after {len(times)} frames of this chunk ({err})", expected="a readable video") from None
+        if frames:
+            yield np.stack(frames), np.asarray(times)
+
+
+def iter_frames(source: str | os.PathLike[str], *, fps: float | None = None, chunk: int = 32) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Chunks of ``chunk`` frames and their times from a video file or an image folder (needs ``fps``)."""
+    if chunk < 1:
+        raise ValueRangeError("chunk", expected=">= 1", got=chunk)
+    source = Path(source)
+    if not source.exists():
+        raise FileFormatError(source, "not found", expected="a video file or a folder of images")
+    if source.is_dir():
+        if not fps or fps <= 0:
+            raise ValueRangeError("fps", expected="a positive frame rate for an image folder", got=fps)
+        return _iter_folder(source, fps, chunk)
+    return _iter_video(source, chunk)

@@ -1,0 +1,90 @@
+"""Options of the main job (``kinelift run``) as one frozen dataclass, readable from TOML.
+
+A TOML file for ``kinelift run --config`` has one ``[run]`` table (every key optional)::
+
+    [run]
+    height = 1.78          # m; else the lifter estimates it
+    cutoff_hz = 6.0        # 2D low-pass before lifting
+    model = "subject01.osim"
+
+Examples
+--------
+>>> RunConfig(height=1.8).lifter is None
+True
+>>> run_config_from_dict({"run": {"cutoff_hz": 4.0}}).cutoff_hz
+4.0
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from kinelift.errors import ValueRangeError
+from kinelift.io.toml_config import read_toml, tables_to_dataclasses
+
+__all__ = ["RunConfig", "run_config_from_dict", "load_run_config"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What :func:`kinelift.run` does at each step.
+
+    Input: ``detector`` (shipped name or weights file) and ``boxes`` (COCO detection JSON) for a
+    video or image folder, ``fps`` for files (and folders) without a frame rate, ``person`` (index
+    in the file; ``None``: the person seen in the most frames).
+    2D processing: Hampel outlier rejection (``outlier_half_window`` frames each side,
+    ``outlier_sigma``; 0 switches it off), gap filling up to ``max_gap`` frames (cubic), and a
+    zero-lag Butterworth low-pass at ``cutoff_hz`` (``None``: none).
+    Lifting: ``lifter`` (default from the keypoints), ``height`` (m), camera ``focal`` (px) and
+    ``principal_point`` (px), and ``model``: an OpenSim ``.osim`` fitted to the lifted keypoints by
+    inverse kinematics (``None``: the built-in model the lifter predicts).
+    Outputs: ``figures`` (PNG files).
+    """
+
+    detector: str = "LSP-14"
+    boxes: str | None = None
+    fps: float | None = None
+    person: int | None = None
+    outlier_half_window: int = 4
+    outlier_sigma: float = 3.0
+    max_gap: int = 8
+    cutoff_hz: float | None = 6.0
+    lifter: str | None = None
+    height: float | None = None
+    focal: float | None = None
+    principal_point: tuple[float, float] | None = None
+    model: str | None = None
+    figures: bool = True
+
+    def __post_init__(self) -> None:
+        if self.principal_point is not None:
+            object.__setattr__(self, "principal_point", tuple(float(v) for v in self.principal_point))
+        if (self.focal is None) != (self.principal_point is None):
+            raise ValueRangeError("focal/principal_point", expected="both or neither", got=(self.focal, self.principal_point))
+        if self.max_gap < 0 or self.outlier_half_window < 0 or self.outlier_sigma < 0:
+            raise ValueRangeError("max_gap/outlier_half_window/outlier_sigma", expected="each >= 0",
+                                  got=(self.max_gap, self.outlier_half_window, self.outlier_sigma))  # fmt: skip
+        if self.cutoff_hz is not None and self.cutoff_hz <= 0:
+            raise ValueRangeError("cutoff_hz", expected="a positive frequency (Hz) or None", got=self.cutoff_hz)
+        if self.height is not None and not 0.5 <= self.height <= 2.5:
+            raise ValueRangeError("height", expected="metres between 0.5 and 2.5", got=self.height)
+
+
+def run_config_from_dict(values: dict[str, Any], *, source: str = "config") -> RunConfig:
+    """A :class:`RunConfig` from ``{"run": {...}}``; unknown tables or keys raise."""
+    return tables_to_dataclasses(values, {"run": RunConfig}, source=source)["run"]
+
+
+def load_run_config(path: str | os.PathLike[str]) -> RunConfig:
+    """Read ``[run]`` from a TOML file; ``model``, ``boxes`` and ``detector`` paths are relative to it."""
+    values = read_toml(path, what="a TOML file with a [run] table")
+    table = values.get("run", {})
+    base = os.path.dirname(os.path.abspath(path))
+    if isinstance(table, dict):
+        for key in ("model", "boxes", "detector"):
+            value = table.get(key)
+            if isinstance(value, str) and (key != "detector" or value.endswith(".pt")):
+                table[key] = os.path.join(base, value)
+    return run_config_from_dict(values, source=str(path))

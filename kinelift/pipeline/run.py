@@ -1,0 +1,281 @@
+"""The main job: from a video or a track file to OpenSim kinematics, joint angles and a squat assessment.
+
+Steps (each logged; long ones show progress bars):
+
+1. **2D tracks**: a video or image folder goes through the detector
+   (:func:`kinelift.detect.detect_tracks`); any track file kinelift reads is read. The person is
+   ``config.person`` or the one seen in the most frames. Cached in ``tracks_2d.h5``.
+2. **2D processing**: Hampel outlier rejection, cubic gap filling, zero-lag Butterworth low-pass.
+3. **Lifting** to the built-in model (:func:`kinelift.lifting.lift`); with ``config.model`` the
+   given ``.osim`` is then fitted to the lifted keypoints by inverse kinematics.
+4. **Angles** (model coordinates, flexion positive) and the **squat analysis** (repetitions,
+   metrics, verdicts) on the model's anatomical points.
+5. **Outputs** in ``out_dir`` (SI inside; degrees and mm only where the file format says so):
+
+   ===================  ===============================================================
+   ``result.h5``        everything, in the documented kinelift HDF5 schema (validated)
+   ``kinematics.mot``   model coordinates for OpenSim (degrees)
+   ``markers.trc``      model landmarks and keypoints (mm)
+   ``model.osim``       the scaled built-in model (when no ``config.model`` was given)
+   ``*.csv``            coordinates, joint angles (degrees), squat metrics and feedback
+   ``*.png``            angle curves, 3D skeleton snapshots, distance matrices, squat report
+   ``summary.json``     the summary below, written last
+   ===================  ===============================================================
+
+Outputs are written to a temporary folder and moved into place file by file, ``summary.json``
+last: a run that stops midway leaves no summary, and the next run redoes it. A folder with a
+complete summary is not recomputed unless ``overwrite=True``.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from kinelift.pipeline.demo_clip import write_demo_input
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> clip = write_demo_input(folder / "squat.json", n_reps=2)
+>>> summary = run(folder / "squat.json", folder / "out", progress=False)
+>>> summary.repetitions, (folder / "out" / "result.h5").exists()
+(2, True)
+>>> run(folder / "squat.json", folder / "out", progress=False).reused
+True
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from kinelift.core.tracks import Tracks
+from kinelift.errors import FileFormatError, ValueRangeError
+from kinelift.io._atomic import atomic_path
+from kinelift.pipeline.config import RunConfig
+
+__all__ = ["RunSummary", "run", "VIDEO_SUFFIXES", "OUTPUT_FILES"]
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+OUTPUT_FILES = ("result.h5", "kinematics.mot", "markers.trc", "coordinates.csv", "joint_angles.csv", "squat_metrics.csv",
+                "squat_feedback.csv")  # fmt: skip
+_FIGURES = ("angles.png", "skeleton.png", "distances.png", "squat_report.png")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did: the input, the frames and people, the lifted body, the repetitions and
+    their verdicts, the output files (name -> path) and whether an earlier run's outputs were reused."""
+
+    input: str
+    out_dir: str
+    frames: int
+    duration_s: float
+    people: int
+    keypoints: str
+    lifter: str
+    height_m: float
+    repetitions: int
+    verdicts: tuple[str, ...]
+    outputs: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    reused: bool = False
+
+    def to_text(self) -> str:
+        """A few lines for a terminal."""
+        lines = [f"{self.input}: {self.frames} frames ({self.duration_s:.1f} s), {self.people} person(s), {self.keypoints} keypoints",
+                 f"  lifted with the {self.lifter} lifter, height {self.height_m:.2f} m; {self.repetitions} repetition(s): "
+                 + (", ".join(self.verdicts) or "none"),
+                 f"  outputs in {self.out_dir}" + (" (reused)" if self.reused else f" ({self.seconds:.1f} s)")]  # fmt: skip
+        figures = [p for n, p in self.outputs.items() if n.endswith(".png")]
+        if figures:
+            lines.append("  figures: " + ", ".join(figures))
+        return "\n".join(lines)
+
+
+def _load_summary(out: Path) -> RunSummary | None:
+    path = out / "summary.json"
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        summary = RunSummary(**{**data, "verdicts": tuple(data["verdicts"]), "reused": True})
+    except (ValueError, TypeError, KeyError):
+        log.warning("%s is unreadable: recomputing", path)
+        return None
+    if all(Path(p).exists() for p in summary.outputs.values()):
+        return summary
+    return None
+
+
+def _is_video(path: Path) -> bool:
+    return path.is_dir() or path.suffix.lower() in VIDEO_SUFFIXES
+
+
+def _read_2d(source: Path, config: RunConfig, cache: Path, overwrite: bool, progress: bool) -> list[Tracks]:
+    from kinelift.io import read_tracks, save
+
+    if cache.exists() and not overwrite:
+        log.info("2D tracks: reusing %s", cache)
+        return read_tracks(cache)
+    if _is_video(source):
+        from kinelift.detect import detect_tracks
+
+        people = detect_tracks(source, detector=config.detector, boxes=config.boxes, fps=config.fps, progress=progress)
+        if not people:
+            raise ValueRangeError("people", expected=f"at least one person found in {source}", got=0)
+    else:
+        people = read_tracks(source, fps=config.fps)
+    people = [t for t in people if t.n_dims == 2]
+    if not people:
+        raise FileFormatError(source, "no 2D keypoint track", expected="image keypoints (pixels) to lift")
+    save(cache, tracks=[t.replace(person_id=i) for i, t in enumerate(people)], format="h5", overwrite=True)
+    return people
+
+
+def _choose(people: list[Tracks], person: int | None, source: Path) -> Tracks:
+    if person is None:
+        return max(people, key=lambda t: int(t.valid.any(axis=1).sum()))
+    if not 0 <= person < len(people):
+        raise ValueRangeError("person", expected=f"an index below {len(people)} (people in {source})", got=person)
+    return people[person]
+
+
+def _process(tracks: Tracks, config: RunConfig) -> Tracks:
+    from kinelift.processing import fill_tracks, filter_tracks, reject_outliers
+
+    out = tracks
+    if config.outlier_sigma > 0 and config.outlier_half_window > 0 and tracks.n_frames > 2 * config.outlier_half_window:
+        out = reject_outliers(out, half_window=config.outlier_half_window, n_sigma=config.outlier_sigma)
+    if config.max_gap > 0:
+        out = fill_tracks(out, method="cubic", max_gap=config.max_gap)
+    if config.cutoff_hz is not None and out.n_frames > 15:
+        if config.cutoff_hz >= out.sampling_rate / 2:
+            raise ValueRangeError("cutoff_hz", expected=f"below the Nyquist frequency {out.sampling_rate / 2:.3g} Hz", got=config.cutoff_hz)
+        out = filter_tracks(out, "butterworth", cutoff=config.cutoff_hz, order=2)
+    return out.replace(metadata={**out.metadata, "processing": f"hampel {config.outlier_sigma} sigma, cubic fill {config.max_gap}, "
+                                 f"butterworth {config.cutoff_hz} Hz"})  # fmt: skip
+
+
+def _degrees_frame(table) -> Any:
+    """The table as a DataFrame with rotational columns in degrees, renamed ``<name>_deg``."""
+    import pandas as pd
+
+    names = [f"{n}_deg" if u == "rad" else n for n, u in zip(table.column_names, table.column_units)]
+    return pd.DataFrame(table.in_degrees(), index=pd.Index(table.time, name="time"), columns=names)
+
+
+def run(input: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, config: RunConfig | None = None,
+        overwrite: bool = False, progress: bool = True) -> RunSummary:  # fmt: skip
+    """Run the main job on one input (see the module docs); returns its :class:`RunSummary`.
+
+    Parameters
+    ----------
+    input : path
+        A video file, a folder of frames, or any 2D track file kinelift reads.
+    out_dir : path
+        Output folder (created; files of other names in it are left alone).
+    config : RunConfig, optional
+        The options of every step (default: ``RunConfig()``).
+    overwrite : bool, default False
+        Recompute even when ``out_dir`` holds a complete earlier result (and the cached 2D tracks).
+    progress : bool, default True
+        Progress bars.
+    """
+    from kinelift.analysis import analyze_squat, coordinate_angles, model_keypoints
+    from kinelift.io import validate_h5
+    from kinelift.io.hdf5 import write_h5
+    from kinelift.lifting import Intrinsics, lift
+    from kinelift.skeleton import SkeletalModel
+
+    config = config or RunConfig()
+    source, out = Path(input), Path(out_dir)
+    if not source.exists():
+        raise FileFormatError(source, "not found", expected="a video, a folder of frames or a track file")
+    out.mkdir(parents=True, exist_ok=True)
+    if not overwrite and (done := _load_summary(out)) is not None:
+        log.info("%s: complete result in %s, not recomputed (overwrite=True to redo)", source, out)
+        return done
+    started = time.perf_counter()
+    steps = tqdm(total=5, desc=f"kinelift run {source.name}", disable=not progress)
+    people = _read_2d(source, config, out / "tracks_2d.h5", overwrite, progress)
+    raw = _choose(people, config.person, source)
+    steps.update()
+    processed = _process(raw, config)
+    steps.update()
+    intrinsics = Intrinsics(config.focal, config.principal_point) if config.focal is not None else None
+    lifted = lift(processed, lifter=config.lifter, height=config.height, intrinsics=intrinsics)
+    if config.model:
+        from kinelift.ik.keypoints import keypoint_ik
+
+        model = SkeletalModel.from_osim(config.model)
+        coordinates = keypoint_ik(model, lifted.keypoints).to_table()
+    else:
+        model = SkeletalModel.from_spec(lifted.model)
+        coordinates = lifted.to_table()
+    steps.update()
+    angles = coordinate_angles(model, coordinates)
+    points = model_keypoints(model, coordinates)
+    squat = analyze_squat(points, view="3d", up="y", progress=False)
+    steps.update()
+    outputs = _write(out, raw, processed, lifted, coordinates, angles, points, squat, config, write_h5)
+    validate_h5(outputs["result.h5"])
+    steps.update()
+    steps.close()
+    summary = RunSummary(
+        input=str(source), out_dir=str(out), frames=processed.n_frames, duration_s=float(processed.time[-1] - processed.time[0]),
+        people=len(people), keypoints=processed.keypoint_set.name, lifter=lifted.keypoints.keypoint_set.name,
+        height_m=lifted.height, repetitions=len(squat.repetitions), verdicts=tuple(str(v) for v in squat.feedback.get("verdict", [])),
+        outputs=outputs, seconds=time.perf_counter() - started,
+    )  # fmt: skip
+    with atomic_path(out / "summary.json", overwrite=True) as tmp:
+        tmp.write_text(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in asdict(summary).items() if k != "reused"}, indent=2))
+    log.info("%s", summary.to_text())
+    return summary
+
+
+def _write(out: Path, raw, processed, lifted, coordinates, angles, points, squat, config: RunConfig, write_h5) -> dict[str, str]:
+    """Write every output into a temporary folder, then move each file into ``out``."""
+    from kinelift.analysis.report import plot_squat_report
+    from kinelift.io.mot import write_mot
+    from kinelift.pipeline.figures import plot_angle_curves, plot_distance_matrices, plot_skeleton_snapshots
+
+    staging = Path(tempfile.mkdtemp(prefix=".kinelift-run.", dir=out))
+    try:
+        analysis_tables = {f"squat_{k}" if k == "joint_angles" else k: v for k, v in squat.to_tables().items()}
+        write_h5(staging / "result.h5",
+                 tracks=[raw.replace(person_id="detected_2d"), processed.replace(person_id="processed_2d"),
+                         lifted.keypoints.replace(person_id="keypoints_3d"), lifted.joints.replace(person_id="joints_3d"),
+                         lifted.markers.replace(person_id="markers_3d"), points.replace(person_id="anatomical_points_3d")],
+                 kinematics={"coordinates": coordinates},
+                 analysis={"joint_angles": angles, "lift_confidence": lifted.confidence_table(), **analysis_tables})  # fmt: skip
+        write_mot(coordinates, staging / "kinematics.mot")
+        lifted.write_trc(staging / "markers.trc")
+        if not config.model:
+            lifted.write_osim(staging / "model.osim")
+        _degrees_frame(coordinates).to_csv(staging / "coordinates.csv", float_format="%.6g")
+        _degrees_frame(angles).to_csv(staging / "joint_angles.csv", float_format="%.6g")
+        squat.metrics_in_degrees().to_csv(staging / "squat_metrics.csv", index=False, float_format="%.6g")
+        squat.feedback.to_csv(staging / "squat_feedback.csv", index=False)
+        if config.figures:
+            reps = squat.repetitions
+            plot_angle_curves(angles, reps, staging / "angles.png")
+            bottoms = [r.bottom_time for r in reps[:3]]
+            plot_skeleton_snapshots(lifted.keypoints, [points.time[0], *bottoms, points.time[-1]], staging / "skeleton.png")
+            deepest = int(np.argmin(np.abs(points.time - bottoms[0]))) if bottoms else 0
+            plot_distance_matrices(lifted.keypoints, deepest, staging / "distances.png")
+            plot_squat_report(squat, staging / "squat_report.png")
+        outputs = {}
+        for item in sorted(staging.iterdir()):
+            os.replace(item, out / item.name)
+            outputs[item.name] = str(out / item.name)
+        return outputs
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

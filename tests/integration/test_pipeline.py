@@ -1,0 +1,108 @@
+"""The main job end to end: kinelift run (one input, many, on Dask), resuming, export to OpenSim."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from kinelift.batch import dask_executor, output_folders, process_many
+from kinelift.cli import main
+from kinelift.errors import FileFormatError, UnknownNameError, ValueRangeError
+from kinelift.io import read_h5, read_mot, read_trc
+from kinelift.pipeline import RunConfig, run
+from kinelift.pipeline.config import load_run_config
+from kinelift.pipeline.demo_clip import write_demo_input
+from kinelift.pipeline.export import export_opensim, to_opensim_tables
+
+
+@pytest.fixture(scope="module")
+def clip_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("inputs")
+    write_demo_input(folder / "subject_a.json", n_reps=2, seed=11)
+    write_demo_input(folder / "subject_b.json", n_reps=1, seed=12)
+    (folder / "corrupt.json").write_text('{"images": [1, 2')
+    return folder
+
+
+def test_run_outputs_and_resume(clip_files, tmp_path):
+    out = tmp_path / "a"
+    summary = run(clip_files / "subject_a.json", out, progress=False)
+    assert summary.repetitions == 2 and not summary.reused
+    assert json.loads((out / "summary.json").read_text())["repetitions"] == 2
+    contents = read_h5(out / "result.h5")
+    coords = contents.kinematics["coordinates"]
+    assert coords.n_frames == summary.frames and "knee_angle_r" in coords.column_names
+    assert read_mot(out / "kinematics.mot").n_frames == summary.frames
+    assert read_trc(out / "markers.trc")[0].units == "m"  # written in mm, read back in SI
+    stamp = (out / "result.h5").stat().st_mtime_ns
+    again = run(clip_files / "subject_a.json", out, progress=False)
+    assert again.reused and (out / "result.h5").stat().st_mtime_ns == stamp
+    (out / "result.h5").unlink()  # an incomplete folder is redone
+    assert not run(clip_files / "subject_a.json", out, progress=False).reused
+
+
+def test_run_with_a_given_osim_model(clip_files, tmp_path):
+    from tests.conftest import shared_file
+
+    model = shared_file("opensim-models/Models/Gait2392_Simbody/gait2392_thelen2003muscle.osim")
+    summary = run(clip_files / "subject_a.json", tmp_path, config=RunConfig(model=str(model), figures=False), progress=False)
+    assert "model.osim" not in summary.outputs and summary.repetitions == 2
+    knee = read_h5(tmp_path / "result.h5").analysis["joint_angles"].column("knee_flexion_r")
+    assert np.degrees(np.nanmax(knee)) > 60  # gait2392's negative knee angle reported as positive flexion
+
+
+def test_run_errors(clip_files, tmp_path):
+    with pytest.raises(FileFormatError, match="not found"):
+        run(tmp_path / "none.json", tmp_path / "o", progress=False)
+    with pytest.raises(ValueRangeError, match="person"):
+        run(clip_files / "subject_a.json", tmp_path / "o", config=RunConfig(person=3), progress=False)
+    with pytest.raises(ValueRangeError, match="focal"):
+        RunConfig(focal=1000.0)
+    (tmp_path / "c.toml").write_text("[run]\nheigth = 1.8\n")
+    with pytest.raises(UnknownNameError, match="heigth"):
+        load_run_config(tmp_path / "c.toml")
+
+
+def test_batch_on_a_two_worker_dask_cluster_with_a_corrupt_input(clip_files, tmp_path):
+    inputs = [clip_files / "subject_a.json", clip_files / "corrupt.json", clip_files / "subject_b.json"]
+    with dask_executor(workers=2) as executor:
+        report = process_many(inputs, tmp_path, executor=executor, config=RunConfig(figures=False), progress=False)
+    assert [o.ok for o in report.outcomes] == [True, False, True]
+    assert "corrupt.json" in str(report.failed[0].input) and "FileFormatError" in report.failed[0].error
+    assert [o.summary.repetitions for o in report.succeeded] == [2, 1]
+    assert not (tmp_path / "corrupt").joinpath("summary.json").exists()
+    # resumes: the finished inputs are not redone
+    again = process_many(inputs, tmp_path, config=RunConfig(figures=False), progress=False)
+    assert [o.summary.reused for o in again.succeeded] == [True, True]
+
+
+def test_output_folders_are_unique():
+    assert [p.name for p in output_folders(["x/a.json", "y/a.json", "b.mp4"], "out")] == ["a", "a_2", "b"]
+
+
+def test_cli_run_many_and_export(clip_files, tmp_path, capsys):
+    code = main(["run", str(clip_files / "subject_b.json"), str(clip_files / "corrupt.json"), "--out", str(tmp_path / "runs")])
+    assert code == 1  # one input failed; the other is done
+    text = capsys.readouterr().out
+    assert "1 of 2 inputs done" in text and "FAILED" in text
+    h5 = tmp_path / "runs" / "subject_b" / "result.h5"
+    assert main(["export", str(h5), "--to", "opensim", str(tmp_path / "osim")]) == 0
+    written = sorted(p.name for p in (tmp_path / "osim").iterdir())
+    assert {"coordinates.mot", "joint_angles.sto", "markers_3d.trc"} <= set(written)
+    coords = read_mot(tmp_path / "osim" / "coordinates.mot")
+    assert np.allclose(coords.values, read_h5(h5).kinematics["coordinates"].values, atol=1e-5)
+
+
+def test_opensim_tables_load_in_opensim(clip_files, tmp_path):
+    osim = pytest.importorskip("opensim", reason="the opensim package (test extra) converts to its own tables")
+    run(clip_files / "subject_b.json", tmp_path, config=RunConfig(figures=False), progress=False)
+    tables = to_opensim_tables(tmp_path / "result.h5")
+    coords = tables["kinematics/coordinates"]
+    assert isinstance(coords, osim.TimeSeriesTable) and coords.getNumRows() == read_h5(tmp_path / "result.h5").tracks[0].n_frames
+    assert isinstance(tables["tracks/markers_3d"], osim.TimeSeriesTableVec3)
+    # the exported .mot loads in OpenSim's own Storage reader
+    export_opensim(tmp_path / "result.h5", tmp_path / "osim")
+    storage = osim.Storage(str(tmp_path / "osim" / "coordinates.mot"))
+    assert storage.getSize() == coords.getNumRows()

@@ -1,0 +1,303 @@
+"""Unit tests of the detection layer: networks, heatmaps, loss, decoding, metrics, crops, video, ONNX."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+
+from kinelift.core import get_keypoint_set
+from kinelift.detect.backbone import ResNet18Backbone, load_backbone
+from kinelift.detect.config import DetectorConfig, detector_config_from_dict, load_detector_config
+from kinelift.detect.heatmaps import decode_heatmaps, flip_heatmaps, gaussian_heatmaps, joints_mse_loss
+from kinelift.detect.metrics import coco_keypoint_ap, oks, pck, torso_sizes
+from kinelift.detect.networks import build_detector
+from kinelift.detect.people import iou, match_boxes, read_detection_boxes
+from kinelift.detect.transforms import (
+    apply_affine, augmentation_matrices, crop_matrices, heatmap_to_input, input_to_heatmap, invert_affine, warp_batch, warp_image,
+)  # fmt: skip
+from kinelift.errors import FileFormatError, ShapeError, UnknownNameError, ValueRangeError
+
+
+def tiny(arch: str = "simple_baseline", keypoints: str = "LOWER-6", size=(64, 64)) -> torch.nn.Module:
+    return build_detector(DetectorConfig(architecture=arch, keypoints=keypoints, input_size=size, width=0.25, head_channels=16))
+
+
+# --- networks ------------------------------------------------------------------------------------
+
+
+def test_backbone_feature_shapes_for_256x192():
+    feats = ResNet18Backbone()(torch.zeros(1, 3, 256, 192))
+    assert [tuple(f.shape[1:]) for f in feats] == [(64, 64, 48), (128, 32, 24), (256, 16, 12), (512, 8, 6)]
+
+
+def test_backbone_uses_torchvision_parameter_names():
+    names = set(ResNet18Backbone().state_dict())
+    for expected in ("conv1.weight", "bn1.running_mean", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight",
+                     "layer2.0.downsample.1.running_var", "layer4.1.bn2.bias"):  # fmt: skip
+        assert expected in names
+    assert sum(p.numel() for p in ResNet18Backbone().parameters()) == 11176512  # torchvision resnet18 without fc
+
+
+@pytest.mark.parametrize("arch", ["simple_baseline", "fpn", "dilated", "fpn_attention"])
+@pytest.mark.parametrize("keypoints,size", [("LOWER-6", (128, 96)), ("LSP-14", (96, 64)), ("COCO-17", (64, 128))])
+def test_every_architecture_gives_quarter_resolution_heatmaps(arch, keypoints, size):
+    out = tiny(arch, keypoints, size)(torch.zeros(2, 3, *size))
+    assert tuple(out.shape) == (2, len(get_keypoint_set(keypoints)), size[0] // 4, size[1] // 4)
+
+
+def test_simple_baseline_full_size_layout():
+    net = build_detector(DetectorConfig())
+    assert tuple(net.backbone(torch.zeros(1, 3, 256, 192))[3].shape[1:]) == (512, 8, 6)
+    assert tuple(net.deconv(torch.zeros(1, 512, 8, 6)).shape[1:]) == (256, 64, 48)
+
+
+def test_network_rejects_bad_input_shape():
+    with pytest.raises(ShapeError, match="multiples of 32"):
+        tiny()(torch.zeros(1, 3, 60, 64))
+
+
+def test_load_backbone_from_a_torchvision_style_file(tmp_path):
+    source = ResNet18Backbone()
+    state = {f"module.{k}": v + 0.5 if v.is_floating_point() else v for k, v in source.state_dict().items()}
+    state["fc.weight"] = torch.zeros(1000, 512)
+    torch.save({"state_dict": state}, tmp_path / "r18.pth")
+    net = build_detector(DetectorConfig(keypoints="LSP-14"))
+    loaded = load_backbone(net, tmp_path / "r18.pth")
+    assert len(loaded) == len(source.state_dict())
+    assert torch.equal(net.backbone.conv1.weight, source.conv1.weight + 0.5)
+    half = build_detector(DetectorConfig(width=0.5))
+    with pytest.raises(FileFormatError, match="another shape"):
+        load_backbone(half, tmp_path / "r18.pth")
+    with pytest.raises(FileFormatError, match="not found"):
+        load_backbone(net, tmp_path / "none.pth")
+
+
+# --- heatmaps, loss, decoding ---------------------------------------------------------------------
+
+
+def test_gaussian_targets_peak_at_the_point_and_weights():
+    points = torch.tensor([[[3.0, 5.0], [100.0, 2.0], [4.0, 4.0]]])
+    maps, weight = gaussian_heatmaps(points, torch.tensor([[True, True, False]]), (16, 12), sigma=2.0)
+    assert weight.tolist() == [[1.0, 0.0, 0.0]]  # off the map, unlabelled
+    assert float(maps[0, 0, 5, 3]) == 1.0 and float(maps[0, 0, 5, 5]) == pytest.approx(np.exp(-4 / 8))
+    assert float(maps[0, 1:].abs().sum()) == 0.0
+
+
+@pytest.mark.parametrize("refine,tol", [("dark", 0.02), ("quarter", 0.26), (None, 0.5)])
+def test_decoding_recovers_subpixel_positions(refine, tol):
+    rng = np.random.default_rng(1)
+    points = torch.as_tensor(rng.uniform(6, 18, (4, 5, 2)))  # DARK's blur is biased within its radius (5 px) of a border
+    maps, _ = gaussian_heatmaps(points, torch.ones(4, 5, dtype=torch.bool), (24, 24), sigma=2.0)
+    xy, score = decode_heatmaps(maps, refine=refine)
+    assert float((xy.double() - points).abs().max()) <= tol
+    assert torch.all(score > 0.8)
+
+
+def test_decoding_errors():
+    with pytest.raises(ValueRangeError):
+        decode_heatmaps(torch.zeros(1, 1, 4, 4), refine="taylor")
+    with pytest.raises(ShapeError):
+        decode_heatmaps(torch.zeros(4, 4))
+
+
+def test_flip_is_exact_between_input_and_heatmap_pixels():
+    ks = get_keypoint_set("LOWER-6")
+    points = torch.tensor([[[2.3, 4.0], [7.7, 3.0], [1.0, 1.0], [5.0, 5.0], [3.0, 9.0], [6.5, 2.5]]], dtype=torch.float64)
+    maps, _ = gaussian_heatmaps(points, torch.ones(1, 6, dtype=torch.bool), (12, 10), sigma=1.5)
+    mirrored = points.clone()
+    mirrored[..., 0] = 10 - 1 - mirrored[..., 0]
+    maps_m, _ = gaussian_heatmaps(mirrored[:, list(ks.flip_indices())], torch.ones(1, 6, dtype=torch.bool), (12, 10), sigma=1.5)
+    assert torch.allclose(flip_heatmaps(maps_m, ks.flip_indices()), maps)
+    # input width 40 -> heatmap width 10: mirroring in input pixels is mirroring in heatmap pixels
+    x_in = heatmap_to_input(points[..., 0])
+    assert torch.allclose(input_to_heatmap(40 - 1 - x_in), 10 - 1 - points[..., 0])
+
+
+def test_joints_mse_loss_normalisation_by_hand():
+    pred = torch.zeros(1, 2, 2, 2)
+    target = torch.ones(1, 2, 2, 2)
+    weight = torch.tensor([[1.0, 0.0]])
+    assert float(joints_mse_loss(pred, target, weight)) == pytest.approx(0.5)  # one visible joint, error 1
+    assert float(joints_mse_loss(pred, target, weight, normalize_by_visible=False)) == pytest.approx(0.25)
+    with pytest.raises(ShapeError):
+        joints_mse_loss(pred, target, torch.ones(2))
+
+
+def test_loss_and_targets_gradcheck_float64():
+    pred = torch.rand(2, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    target = torch.rand(2, 3, 4, 5, dtype=torch.float64)
+    weight = torch.tensor([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0]], dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda p: joints_mse_loss(p, target, weight), (pred,))
+    points = torch.tensor([[[1.3, 2.2], [3.1, 0.7]]], dtype=torch.float64, requires_grad=True)
+    labelled = torch.ones(1, 2, dtype=torch.bool)
+    assert torch.autograd.gradcheck(lambda p: gaussian_heatmaps(p, labelled, (4, 5), sigma=1.0)[0], (points,))
+
+
+# --- metrics --------------------------------------------------------------------------------------
+
+
+def test_pck_hand_computed():
+    target = np.zeros((3, 2, 2))
+    pred = target.copy()
+    pred[0, 0] = [3, 4]  # 5 px
+    pred[1, 1] = [np.nan, np.nan]
+    labelled = np.array([[True, True], [True, True], [False, True]])
+    per_joint, overall = pck(pred, target, labelled, thresholds=np.array([5.0, 1.0, 1.0]))
+    assert per_joint.tolist() == [1.0, 2 / 3]
+    assert overall == pytest.approx(4 / 5)
+    _, strict = pck(pred, target, labelled, thresholds=4.9)
+    assert strict == pytest.approx(3 / 5)
+
+
+def test_torso_size_is_right_shoulder_to_left_hip():
+    kp = np.zeros((1, 14, 2))
+    ks = get_keypoint_set("LSP-14")
+    kp[0, ks.index("right_shoulder")] = [3, 0]
+    kp[0, ks.index("left_hip")] = [0, 4]
+    assert torso_sizes(kp, "LSP-14").tolist() == [5.0]
+    with pytest.raises(UnknownNameError):
+        torso_sizes(np.zeros((1, 6, 2)), "LOWER-6")
+
+
+def test_oks_and_ap_hand_computed():
+    gt = np.random.default_rng(0).uniform(0, 100, (2, 17, 2))
+    labelled = np.ones((2, 17), bool)
+    sim = oks(gt, gt, labelled, np.array([1000.0, 1000.0]))
+    assert np.allclose(np.diag(sim), 1.0)
+    # one keypoint off by d: exp(-d^2 / (2 s^2 k^2)) / 17 for the others' 1s
+    moved = gt[:1].copy()
+    moved[0, 0] += [3.0, 4.0]
+    k = 2 * 0.026
+    assert oks(moved, gt[:1], labelled[:1], np.array([100.0]))[0, 0] == pytest.approx((16 + np.exp(-25 / (2 * 100 * k**2))) / 17)
+    far = gt[:1] + 500
+    preds = [(np.concatenate([gt[:1], far, gt[1:]]), np.array([0.9, 0.8, 0.7]))]
+    ap = coco_keypoint_ap(preds, [(gt, labelled, np.array([1000.0, 1000.0]))])
+    # TP, FP, TP: interpolated precision 1 up to recall 0.5, then 2/3 (51 and 50 of 101 recall points)
+    assert ap["AP"] == pytest.approx((51 + 50 * 2 / 3) / 101)
+    assert ap["AP50"] == ap["AP75"] == ap["AP"]
+
+
+# --- crops and augmentation -----------------------------------------------------------------------
+
+
+def test_crop_matrix_roundtrip_and_aspect():
+    boxes = np.array([[10.0, 20.0, 30.0, 40.0], [0.0, 0.0, 80.0, 20.0]])
+    m = crop_matrices(boxes, (64, 48), rotation=np.array([0.3, -0.2]), scale=np.array([1.1, 0.9]))
+    pts = np.random.default_rng(0).uniform(0, 50, (2, 5, 2))
+    assert np.allclose(apply_affine(apply_affine(pts, m), invert_affine(m)), pts)
+    wide = crop_matrices(boxes[1:], (64, 48), margin=1.0)  # 80 wide -> height 80/0.75 fills the crop width
+    corners = apply_affine(np.array([[[0.0, 10.0], [80.0, 10.0]]]), wide)
+    assert corners[0, 1, 0] - corners[0, 0, 0] == pytest.approx(48 * 80 / (80 / 0.75) / 0.75, rel=1e-9)
+    with pytest.raises(ShapeError):
+        crop_matrices(np.zeros((2, 3)), (64, 48))
+
+
+def test_batched_warp_matches_opencv():
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 255, (50, 40, 3)).astype(np.uint8)
+    m = crop_matrices(np.array([[5.0, 5.0, 25.0, 35.0]]), (32, 32), rotation=np.array([0.2]))
+    ref = warp_image(image, m[0], (32, 32)).astype(float)
+    out = warp_batch(torch.as_tensor(image).permute(2, 0, 1)[None].double(), torch.as_tensor(m), (32, 32))[0].permute(1, 2, 0).numpy()
+    inside = (ref > 0).all(-1)
+    assert np.abs(out - ref)[inside].max() < 1.5  # OpenCV rounds its bilinear weights to 1/32
+
+
+def test_augmentation_flip_mirrors_about_the_crop_centre():
+    m, flipped = augmentation_matrices(200, (64, 48), scale=0.0, rotation_deg=0.0, flip=0.5, rng=np.random.default_rng(3))
+    p = np.array([[[10.0, 20.0]]]).repeat(200, 0)
+    out = apply_affine(p, m)
+    assert 60 < flipped.sum() < 140
+    assert np.allclose(out[flipped, 0, 0], 47 - 10.0) and np.allclose(out[~flipped, 0, 0], 10.0)
+
+
+# --- boxes, config --------------------------------------------------------------------------------
+
+
+def test_iou_and_matching():
+    a = np.array([[0, 0, 10, 10], [100, 100, 10, 10]])
+    b = np.array([[101, 100, 10, 10], [1, 0, 10, 10], [50, 50, 5, 5]])
+    assert iou(a, a).diagonal().tolist() == [1.0, 1.0]
+    assert sorted(match_boxes(a, b)) == [(0, 1), (1, 0)]
+
+
+def test_detection_boxes_file(tmp_path):
+    path = tmp_path / "det.json"
+    path.write_text('[{"image_id": 0, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 0.9}, '
+                    '{"image_id": 0, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 0.1}]')  # fmt: skip
+    assert read_detection_boxes(path)[0].tolist() == [[1, 2, 3, 4]]
+    path.write_text('[{"image_id": 0, "bbox": [1, 2]}]')
+    with pytest.raises(FileFormatError, match="detection 0"):
+        read_detection_boxes(path)
+
+
+def test_config_validation_and_toml(tmp_path):
+    assert detector_config_from_dict({"model": {"input_size": [128, 96]}}).model.heatmap_size == (32, 24)
+    with pytest.raises(ValueRangeError, match="multiple of 32"):
+        DetectorConfig(input_size=(100, 96))
+    with pytest.raises(UnknownNameError):
+        DetectorConfig(architecture="hrnet")
+    (tmp_path / "c.toml").write_text('[data]\nlsp = "lsp"\n[training]\nepoch = 3\n')
+    with pytest.raises(UnknownNameError, match="epoch"):
+        load_detector_config(tmp_path / "c.toml")
+    (tmp_path / "c.toml").write_text('[data]\nlsp = "lsp"\n')
+    assert load_detector_config(tmp_path / "c.toml").data.lsp == str(tmp_path / "lsp")
+
+
+# --- video and ONNX -------------------------------------------------------------------------------
+
+
+def write_video(path, frames: np.ndarray, times_ms: list[int]) -> None:
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=30)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for frame, t in zip(frames, times_ms):
+            vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            vf.pts, vf.time_base = t, Fraction(1, 1000)
+            for packet in stream.encode(vf):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def test_video_keeps_variable_frame_times_and_given_boxes_link(tmp_path):
+    from kinelift.detect import detect_tracks
+
+    times = [0, 33, 80, 100, 160]
+    write_video(tmp_path / "v.mp4", np.zeros((5, 96, 64, 3), np.uint8), times)
+    boxes = {0: [[5, 5, 20, 40], [40, 40, 20, 40]], 1: [[41, 40, 20, 40], [6, 5, 20, 40]], 3: [[6, 6, 20, 40]]}
+    tracks = detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes=boxes, progress=False, chunk=2)
+    assert len(tracks) == 2
+    assert np.allclose(tracks[0].time, np.array(times) / 1000)
+    present = [np.isfinite(t.positions[:, 0, 0]) for t in tracks]
+    assert present[0].tolist() == [True, True, False, True, False] and present[1].tolist() == [True, True, False, False, False]
+
+
+def test_corrupt_video_is_a_clear_error(tmp_path):
+    from kinelift.detect import detect_tracks
+
+    (tmp_path / "bad.mp4").write_bytes(b"not a video at all" * 100)
+    with pytest.raises(FileFormatError, match="bad.mp4"):
+        detect_tracks(tmp_path / "bad.mp4", detector=tiny(), progress=False)
+    with pytest.raises(ValueRangeError, match="fps"):
+        detect_tracks(tmp_path, detector=tiny(), progress=False)
+
+
+def test_onnx_export_gives_the_same_heatmaps(tmp_path):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is in the test extra")
+    from kinelift.detect.export import export_onnx
+
+    net = tiny("fpn_attention").eval()
+    export_onnx(net, tmp_path / "d.onnx")
+    x = torch.randn(3, 3, 64, 64)
+    out = ort.InferenceSession(str(tmp_path / "d.onnx")).run(None, {"images": x.numpy()})[0]
+    assert np.allclose(out, net(x).detach().numpy(), atol=1e-5)
+    import onnx
+
+    meta = {p.key: p.value for p in onnx.load(str(tmp_path / "d.onnx")).metadata_props}
+    assert meta == {"kinelift.keypoints": "LOWER-6", "kinelift.input_size": "64,64"}

@@ -22,3 +22,16 @@ def shared_file(relative: str) -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+def run_torchrun(args: list[str], *, processes: int = 2, timeout: float = 600):
+    """``torchrun --standalone --nproc_per_node N -m kinelift ARGS`` from the repository; skip without torchrun."""
+    import shutil
+    import subprocess
+    import sys
+
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+    if torchrun is None:
+        pytest.skip("torchrun is not installed beside this Python")
+    return subprocess.run([torchrun, "--standalone", "--nproc_per_node", str(processes), "-m", "kinelift", *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO)  # fmt: skip

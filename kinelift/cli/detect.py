@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--device", help="override [training] device")
     t.add_argument("--no-resume", action="store_true", help="start afresh even if out_dir has a checkpoint")
     t.set_defaults(func=run_train)
-    e = sub.add_parser("eval-detector", help="PCK of a detector on labelled images (LSP, LSPET or COCO)")
+    e = sub.add_parser("eval-detector", help="PCK (and COCO OKS AP) of a detector on labelled images (LSP, LSPET or COCO)")
     e.add_argument("dataset", help="an LSP or LSPET folder (images/ + joints.mat), or a COCO keypoints JSON (with --images)")
     e.add_argument("--weights", default="LSP-14", help="shipped detector name or weights file")
     e.add_argument("--images", help="image folder of a COCO JSON")
@@ -91,7 +91,7 @@ def run_eval(args: argparse.Namespace) -> int:
     metrics = evaluate_detector(detector, crops)
     names = [k for k in metrics if k.startswith("pck02_torso_") and k != "pck02_torso_lower"]
     print(f"{len(samples)} people from {path}; detector {detector.config.keypoints} {detector.config.architecture}")
-    for key in ("pck02_torso", "pck02_torso_lower", "pck005", "pck005_lower", "pck01"):
+    for key in ("pck02_torso", "pck02_torso_lower", "pck005", "pck005_lower", "pck01", "oks_AP", "oks_AP50", "oks_AP75"):
         if key in metrics:
             print(f"  {key}: {metrics[key]:.3f}")
     for key in names:

@@ -47,7 +47,8 @@ LOWER_BODY = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee",
 @dataclass(frozen=True)
 class PoseSamples:
     """Labelled people: ``image_paths`` (N,), ``keypoints`` (N, K, 2) px, ``labelled`` and
-    ``visible`` (N, K) bool, ``boxes`` (N, 4) ``x, y, width, height`` px, ``keypoint_set``."""
+    ``visible`` (N, K) bool, ``boxes`` (N, 4) ``x, y, width, height`` px, ``keypoint_set``, and
+    for COCO the segment ``areas`` (N,) px² (OKS needs them)."""
 
     image_paths: tuple[str, ...]
     keypoints: np.ndarray
@@ -55,6 +56,7 @@ class PoseSamples:
     visible: np.ndarray
     boxes: np.ndarray
     keypoints_name: str | KeypointSet
+    areas: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n, k = len(self.image_paths), len(self.keypoint_set)
@@ -66,6 +68,12 @@ class PoseSamples:
                 raise ShapeError(name, expected=str(shape), got=value.shape)
             value.setflags(write=False)
             object.__setattr__(self, name, value)
+        if self.areas is not None:
+            areas = np.array(self.areas, dtype=np.float64).reshape(-1)
+            if areas.shape != (n,):
+                raise ShapeError("areas", expected=f"({n},)", got=areas.shape)
+            areas.setflags(write=False)
+            object.__setattr__(self, "areas", areas)
 
     @property
     def keypoint_set(self) -> KeypointSet:
@@ -79,7 +87,8 @@ class PoseSamples:
         index = np.asarray(index)
         index = np.flatnonzero(index) if index.dtype == bool else index
         return PoseSamples(tuple(self.image_paths[i] for i in index), self.keypoints[index], self.labelled[index],
-                           self.visible[index], self.boxes[index], self.keypoints_name)  # fmt: skip
+                           self.visible[index], self.boxes[index], self.keypoints_name,
+                           None if self.areas is None else self.areas[index])  # fmt: skip
 
     def select(self, keypoints: str) -> PoseSamples:
         """The same people labelled with the points of the set ``keypoints`` (all must be present by name)."""
@@ -87,7 +96,8 @@ class PoseSamples:
         if target.name == self.keypoint_set.name:
             return self
         idx = self.keypoint_set.indices(target.names)
-        return PoseSamples(self.image_paths, self.keypoints[:, idx], self.labelled[:, idx], self.visible[:, idx], self.boxes, target.name)
+        return PoseSamples(self.image_paths, self.keypoints[:, idx], self.labelled[:, idx], self.visible[:, idx], self.boxes,
+                           target.name, self.areas)  # fmt: skip
 
     def with_all_labelled(self, names: Sequence[str] = LOWER_BODY) -> PoseSamples:
         """The samples whose points ``names`` are all labelled and visible (e.g. the whole lower body)."""
@@ -180,12 +190,13 @@ def read_coco_keypoints(annotations: str | os.PathLike[str], images: str | os.Pa
         if kp.shape != (51,) or ann["image_id"] not in files:
             raise FileFormatError(path, f"annotation {ann.get('id')}: keypoints of length {kp.size} or unknown image",
                                   expected="17 x (x, y, v) of a listed image")  # fmt: skip
-        rows.append((str(folder / files[ann["image_id"]]), kp.reshape(17, 3), np.asarray(ann["bbox"], dtype=np.float64)))
+        rows.append((str(folder / files[ann["image_id"]]), kp.reshape(17, 3), np.asarray(ann["bbox"], dtype=np.float64),
+                     float(ann.get("area", ann["bbox"][2] * ann["bbox"][3]))))  # fmt: skip
     if not rows:
         raise FileFormatError(path, "no person with labelled keypoints", expected="COCO keypoint annotations")
     kp = np.stack([r[1] for r in rows])
     return PoseSamples(tuple(r[0] for r in rows), kp[..., :2], kp[..., 2] > 0, kp[..., 2] == 2,
-                       np.stack([r[2] for r in rows]), "COCO-17")  # fmt: skip
+                       np.stack([r[2] for r in rows]), "COCO-17", np.array([r[3] for r in rows]))  # fmt: skip
 
 
 def concatenate_samples(parts: Sequence[PoseSamples]) -> PoseSamples:
@@ -193,6 +204,7 @@ def concatenate_samples(parts: Sequence[PoseSamples]) -> PoseSamples:
     names = {p.keypoint_set.name for p in parts}
     if len(names) != 1:
         raise ShapeError("samples", expected="one keypoint set", got=tuple(sorted(names)))
+    areas = None if any(s.areas is None for s in parts) else np.concatenate([s.areas for s in parts])
     return PoseSamples(tuple(p for s in parts for p in s.image_paths), np.concatenate([s.keypoints for s in parts]),
                        np.concatenate([s.labelled for s in parts]), np.concatenate([s.visible for s in parts]),
-                       np.concatenate([s.boxes for s in parts]), parts[0].keypoints_name)  # fmt: skip
+                       np.concatenate([s.boxes for s in parts]), parts[0].keypoints_name, areas)  # fmt: skip

@@ -28,7 +28,7 @@ from torch import nn
 from kinelift.core import get_keypoint_set
 from kinelift.detect.crops import PersonCrops, training_batch
 from kinelift.detect.datasets import LOWER_BODY
-from kinelift.detect.metrics import pck, torso_sizes
+from kinelift.detect.metrics import coco_keypoint_ap, pck, torso_sizes
 from kinelift.detect.predict import predict_keypoints
 from kinelift.detect.transforms import apply_affine, invert_affine
 from kinelift.errors import UnknownNameError
@@ -53,7 +53,8 @@ def predict_people(detector: nn.Module, crops: PersonCrops, *, batch_size: int =
 def evaluate_detector(detector: nn.Module, crops: PersonCrops, *, batch_size: int = 64, flip_test: bool = True) -> dict[str, float]:
     """PCK figures (fractions) of ``detector`` on ``crops``: overall, per joint and over the lower body.
 
-    Keys: ``pck02_torso`` (when the labels have shoulders and hips), ``pck005``, ``pck01``;
+    Keys: ``pck02_torso`` (when the labels have shoulders and hips), ``pck005``, ``pck01``
+    (and ``oks_AP``, ``oks_AP50``, ``oks_AP75`` for a COCO-17 detector on COCO labels);
     each also per joint (``pck02_torso_right_knee``...) and over the six leg joints present
     (``..._lower``). The labels may be a larger set than the detector's (LSP-14 labels for a
     LOWER-6 detector).
@@ -64,7 +65,7 @@ def evaluate_detector(detector: nn.Module, crops: PersonCrops, *, batch_size: in
     if missing:
         raise UnknownNameError("detector keypoints in the labels", missing, known=list(source.names))
     idx = source.indices(names)
-    predicted, _ = predict_people(detector, crops, batch_size=batch_size, flip_test=flip_test)
+    predicted, confidence = predict_people(detector, crops, batch_size=batch_size, flip_test=flip_test)
     predicted = predicted[:, idx] if predicted.shape[1] != len(idx) else predicted
     samples = crops.samples
     target, labelled = samples.keypoints[:, idx], samples.labelled[:, idx]
@@ -85,6 +86,17 @@ def evaluate_detector(detector: nn.Module, crops: PersonCrops, *, batch_size: in
         result.update({f"{key}_{n}": float(v) for n, v in zip(names, per_joint)})
         if lower:
             result[f"{key}_lower"] = pck(p[:, lower], t[:, lower], labelled[:, lower], thresholds=thr)[1]
+    if source.name == "COCO-17" and len(names) == 17 and samples.areas is not None:
+        result.update({f"oks_{k}": v for k, v in _coco_ap(samples, predicted, confidence).items()})
     return result
+
+
+def _coco_ap(samples, predicted: np.ndarray, confidence: np.ndarray) -> dict[str, float]:
+    """COCO keypoint AP of top-down predictions on the labelled boxes, grouped by image (score: mean confidence)."""
+    images = sorted(set(samples.image_paths))
+    by_image = {path: np.flatnonzero([p == path for p in samples.image_paths]) for path in images}
+    predictions = [(predicted[i], confidence[i].mean(-1)) for i in by_image.values()]
+    targets = [(samples.keypoints[i], samples.labelled[i], samples.areas[i]) for i in by_image.values()]
+    return coco_keypoint_ap(predictions, targets)
 
 

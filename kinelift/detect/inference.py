@@ -9,7 +9,8 @@ detector (with flip test; bf16 on a GPU) and maps the keypoints back to image pi
 * **found boxes** (default): OpenCV's HOG detector starts tracks (on the first frame, whenever no
   one is tracked, and every ``redetect_every`` frames for newcomers), then each person's box
   follows the previous step's keypoints: the frames of a step of ``follow_step`` frames all use
-  the box of the last keypoints before it. A track whose mean confidence falls below
+  the box of the last keypoints before it (the size blended with the old box's,
+  :data:`BOX_SIZE_MEMORY`). A track whose mean confidence falls below
   ``min_confidence`` ends.
 
 Each person becomes one :class:`~kinelift.core.tracks.Tracks` over the whole timeline (NaN where
@@ -53,8 +54,17 @@ __all__ = ["detect_tracks", "HOG_BOX_SHRINK"]
 
 log = logging.getLogger(__name__)
 
-HOG_BOX_SHRINK = 0.8
-"""HOG windows pad the person; their boxes are shrunk about the centre by this factor before cropping."""
+HOG_BOX_SHRINK = 1.0
+"""Factor applied to HOG boxes about their centre before cropping (1: as found; OpenCV's windows
+are sometimes tighter, sometimes looser than the person, so they are not shrunk)."""
+
+FOLLOW_BOX_GROWTH = 1.15
+"""Predicted keypoints lie a little inside the true joints (a heatmap's peak regresses towards the
+crop centre), so their box is grown by this factor about its centre before it becomes the next crop."""
+
+BOX_SIZE_MEMORY = 0.7
+"""A followed box takes its centre from the new keypoints and its size as this blend of the old
+size and the new one: a few mislocated or unseen points (low confidence) do not shrink the crop."""
 
 
 @dataclass
@@ -67,10 +77,17 @@ class _Person:
 
 
 def _shrink(boxes: np.ndarray, factor: float) -> np.ndarray:
+    """Boxes scaled by ``factor`` about their centres (below 1 shrinks, above 1 grows)."""
     boxes = np.asarray(boxes, float).reshape(-1, 4)
     centre = boxes[:, :2] + boxes[:, 2:] / 2
     size = boxes[:, 2:] * factor
     return np.concatenate([centre - size / 2, size], axis=1)
+
+
+def _blend(old: np.ndarray, new: np.ndarray, memory: float) -> np.ndarray:
+    size = memory * old[2:] + (1 - memory) * new[2:]
+    centre = new[:2] + new[2:] / 2  # the centre follows at once (people move); only the size has memory
+    return np.concatenate([centre - size / 2, size])
 
 
 def _follow_box(points: np.ndarray, scores: np.ndarray, names: tuple[str, ...], min_confidence: float) -> np.ndarray:
@@ -92,12 +109,18 @@ class _Runner:
             k = self.detector.n_keypoints
             return np.zeros((0, k, 2)), np.zeros((0, k))
         matrices = crop_matrices(boxes, self.size)
+        # float copies of whole frames are the memory cost of the warp: at most about 256 MB of them at once
+        per_warp = max(1, int(256e6 // (4 * frames[0].numel())))
         points, scores = [], []
         for start in range(0, len(boxes), self.batch_size):
-            sl = slice(start, start + self.batch_size)
-            source = frames[torch.as_tensor(frame_index[sl], device=frames.device)].permute(0, 3, 1, 2).float() / 255.0
-            crops = normalize_images(warp_batch(source, torch.as_tensor(matrices[sl], dtype=torch.float32, device=self.device), self.size))
-            xy, score = predict_keypoints(self.detector, crops, flip_test=self.flip_test)
+            stop = min(start + self.batch_size, len(boxes))
+            crops = []
+            for lo in range(start, stop, per_warp):
+                sl = slice(lo, min(lo + per_warp, stop))
+                source = frames[torch.as_tensor(frame_index[sl], device=frames.device)].permute(0, 3, 1, 2).float() / 255.0
+                crops.append(warp_batch(source, torch.as_tensor(matrices[sl], dtype=torch.float32, device=self.device), self.size))
+            sl = slice(start, stop)
+            xy, score = predict_keypoints(self.detector, normalize_images(torch.cat(crops)), flip_test=self.flip_test)
             points.append(apply_affine(xy.double().cpu().numpy(), invert_affine(matrices[sl])))
             scores.append(score.double().cpu().numpy())
         return np.concatenate(points), np.concatenate(scores)
@@ -201,7 +224,7 @@ def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, st
             continue
         box = _follow_box(points[-1, j], scores[-1, j], names, min_confidence)
         if np.isfinite(box).all():
-            person.box = box
+            person.box = _blend(person.box, _shrink(box, FOLLOW_BOX_GROWTH)[0], BOX_SIZE_MEMORY)
 
 
 def _given_step(run: _Runner, frames: torch.Tensor, offset: int, given: Mapping[int, np.ndarray], people: list[_Person]) -> None:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +42,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from kinelift._distributed import finish_distributed, init_distributed, local_device
 from kinelift.core import get_keypoint_set
 from kinelift.detect.config import DetectorDataConfig, DetectorTrainingSetup
 from kinelift.detect.crops import PersonCrops, build_crops, training_batch
@@ -88,14 +88,6 @@ def training_data(data: DetectorDataConfig, keypoints: str) -> tuple[PoseSamples
     return train, validation
 
 
-def _distributed() -> tuple[int, int]:
-    if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
 def _plot(rows: list[dict[str, float]], path: Path) -> None:
     import matplotlib
 
@@ -122,16 +114,14 @@ def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = 
     """Train a detector as ``setup`` says (see the module docs). ``train``/``validation`` crops
     replace the data the configuration names (tests, custom datasets)."""
     cfg, tcfg = setup.model, setup.training
-    rank, world = _distributed()
+    rank, world = init_distributed()
     if tcfg.threads:
         torch.set_num_threads(tcfg.threads)
     out_dir = Path(tcfg.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(tcfg.seed)
     rng = np.random.default_rng(tcfg.seed + rank)
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if tcfg.device == "auto" else tcfg.device)
-    if device.type == "cuda" and world > 1:
-        device = torch.device("cuda", rank % torch.cuda.device_count())
+    device = local_device(tcfg.device, world)
     if train is None:
         train_samples, val_samples = training_data(setup.data, cfg.keypoints)
         train = build_crops(train_samples, cfg.input_size, margin=setup.data.box_margin, progress=progress and rank == 0)
@@ -205,4 +195,5 @@ def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = 
             log.warning("stopping after epoch %d: max_hours=%.2f reached", epoch, tcfg.max_hours)
             break
     best_row = max(rows, key=lambda r: r.get("pck02_torso_lower", r.get("pck005", -r["train_loss"]))) if rows else {}
+    finish_distributed(world)
     return DetectorTrainingResult(out_dir, out_dir / "detector.pt", epoch, best_row)

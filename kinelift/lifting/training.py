@@ -5,6 +5,8 @@ Adam on random windows (the D3KE-style loss of :mod:`kinelift.lifting.loss`, bf1
 network on a GPU), evaluates on the held-out motions every ``eval_every`` steps, and writes to
 ``out_dir``: ``checkpoint.pt`` (resumed from when present), ``log.csv`` (one row per evaluation),
 ``curves.png`` and the final weights ``lifter.pt`` (:func:`kinelift.lifting.weights.save_lifter`).
+Under ``torchrun`` (several processes) the network is wrapped in DistributedDataParallel: every
+process draws its own windows (seed + rank) and rank 0 evaluates and writes.
 
 Examples
 --------
@@ -30,6 +32,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from kinelift._distributed import finish_distributed, init_distributed, local_device
 from kinelift.io._atomic import atomic_path
 from kinelift.lifting.config import LiftTrainingSetup
 from kinelift.lifting.data import LiftingClips, build_datasets, sample_windows
@@ -51,12 +54,6 @@ class TrainingResult:
     weights: Path
     steps: int
     metrics: dict[str, float]
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _batch(clips: LiftingClips, idx: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -94,12 +91,13 @@ def _plot(rows: list[dict[str, float]], path: Path) -> None:
 def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: bool = True) -> TrainingResult:
     """Train a lifter as ``setup`` says (see the module docs); returns where the results are."""
     cfg, tcfg = setup.model, setup.training
+    rank, world = init_distributed()
     out_dir = Path(tcfg.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(tcfg.seed)
     rng = np.random.default_rng(tcfg.seed)
-    device = _device(tcfg.device)
-    train, test = build_datasets(setup.data, cfg.keypoints, fps=cfg.fps, progress=progress)
+    device = local_device(tcfg.device, world)
+    train, test = build_datasets(setup.data, cfg.keypoints, fps=cfg.fps, progress=progress and rank == 0)
     log.info("training on %d frames (%d clips), testing on %d frames (%d clips), %s",
              train.n_frames, train.n_clips, test.n_frames, test.n_clips, device)  # fmt: skip
     lifter = Lifter(cfg).to(device)
@@ -113,10 +111,13 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
         step, rows = int(state["step"]), list(state["rows"])
         rng.bit_generator.state = state["rng"]
         log.info("resumed from %s at step %d", checkpoint, step)
+    if world > 1:
+        rng = np.random.default_rng([tcfg.seed, rank, step])  # each process its own windows
+    network = torch.nn.parallel.DistributedDataParallel(lifter.network) if world > 1 else lifter.network
     autocast = device.type == "cuda" and tcfg.bf16
     reprojection_keys = ("root_camera", "focal_over_size", "root_offset", "clean_2d")
     started, running = time.perf_counter(), []
-    bar = tqdm(total=tcfg.steps, initial=step, desc="training lifter", disable=not progress)
+    bar = tqdm(total=tcfg.steps, initial=step, desc="training lifter", disable=not progress or rank != 0)
     while step < tcfg.steps:
         lifter.train()
         for group in optimizer.param_groups:
@@ -125,7 +126,7 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
                                          causal=cfg.causal, rng=rng)  # fmt: skip
         x = _batch(train, idx_in, device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-            raw = lifter.network(x.flatten(2).transpose(1, 2))
+            raw = network(x.flatten(2).transpose(1, 2))
         pred = lifter.decode(raw.transpose(1, 2).float())
         extra = {k: torch.as_tensor(getattr(train, k)[idx_out], device=device) for k in reprojection_keys} if setup.loss.reprojection > 0 else None
         loss, terms = d3ke_loss(pred, _targets(lifter, train, idx_out, device), setup.loss, reprojection=extra)
@@ -136,18 +137,21 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
         step += 1
         running.append(float(loss.detach()))
         bar.update(1)
-        if step % tcfg.eval_every == 0 or step == tcfg.steps:
+        if rank == 0 and (step % tcfg.eval_every == 0 or step == tcfg.steps):
             metrics = evaluate_lifter(lifter, test) if test.n_clips else {}
             rows.append({"step": step, "train_loss": float(np.mean(running)), **{f"train_{k}": v for k, v in terms.items()},
                          "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - started, **metrics})  # fmt: skip
             running = []
             bar.set_postfix(mpjpe=f"{metrics.get('mpjpe_mm', float('nan')):.1f}", angles=f"{metrics.get('mean_angle_rmse_deg', float('nan')):.2f}")
             log.info("step %d: %s", step, rows[-1])
-        if step % tcfg.checkpoint_every == 0 or step == tcfg.steps:
+        if rank == 0 and (step % tcfg.checkpoint_every == 0 or step == tcfg.steps):
             with atomic_path(checkpoint, overwrite=True) as tmp:
                 torch.save({"model": lifter.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "rows": rows,
                             "rng": rng.bit_generator.state, "setup": setup.to_dict()}, tmp)  # fmt: skip
     bar.close()
+    if rank != 0:
+        finish_distributed(world)
+        return TrainingResult(out_dir, out_dir / "lifter.pt", step, {})
     if rows:
         keys = list(dict.fromkeys(k for r in rows for k in r))
         with atomic_path(log_path, overwrite=True) as tmp, open(tmp, "w", newline="") as fh:
@@ -158,4 +162,5 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
     metrics = {k: v for k, v in (rows[-1] if rows else {}).items() if not k.startswith("train_")}
     weights = out_dir / "lifter.pt"
     save_lifter(lifter, weights, metrics=metrics, setup=asdict(setup), overwrite=True)
+    finish_distributed(world)
     return TrainingResult(out_dir, weights, step, metrics)

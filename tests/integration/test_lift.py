@@ -183,3 +183,17 @@ def test_cli_train_lifter_on_a_tiny_configuration(tmp_path, capsys):
     config.write_text("[model]\nkeypionts = 1\n")
     assert main(["train-lifter", str(config)]) == 2
     assert "keypionts" in capsys.readouterr().err
+
+
+def test_train_lifter_under_torchrun_with_two_processes(tmp_path):
+    """DistributedDataParallel on CPU (gloo): both processes train, rank 0 evaluates and writes."""
+    from tests.conftest import run_torchrun
+
+    config = tmp_path / "tiny.toml"
+    config.write_text('[model]\nkeypoints = "LOWER-6"\nfilter_widths = [3]\nchannels = 8\n'
+                      '[data]\nn_squats = 2\nn_standing = 1\nn_stepping = 1\nclips_per_motion = 1\ntest_fraction = 0.5\n'
+                      f'[training]\nsteps = 4\nbatch_size = 2\nchunk = 4\neval_every = 2\nout_dir = "{tmp_path / "run"}"\n')  # fmt: skip
+    done = run_torchrun(["train-lifter", str(config)])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "run" / "lifter.pt").exists()
+    assert len((tmp_path / "run" / "log.csv").read_text().strip().splitlines()) == 3  # header + evaluations at steps 2, 4

@@ -120,15 +120,20 @@ class SkeletalModel(nn.Module):
     Build it with :meth:`from_osim` (or :meth:`from_spec`). Calling the model,
     ``model(q, scales=None, marker_offsets=None)``, returns an :class:`FKResult`.
 
-    Parameters of the call
-    ----------------------
+    Parameters
+    ----------
+    spec : ModelSpec
+        The parsed model (what :meth:`from_osim` and :meth:`from_spec` build from).
+
+    Other Parameters
+    ----------------
     q : Tensor, shape (..., n_coordinates)
-        Coordinates in ``coordinate_names`` order (rad / m). Values given for coupled
+        Of the call: coordinates in ``coordinate_names`` order (rad / m). Values given for coupled
         coordinates are replaced by their constraint's value.
     scales : Tensor, shape (..., n_bodies, 3) or (n_bodies, 3), optional
-        Body scale factors relative to the loaded model (default all ones).
+        Of the call: body scale factors relative to the loaded model (default all ones).
     marker_offsets : Tensor, shape (..., n_markers, 3) or (n_markers, 3), optional
-        Displacements added to marker locations, in the marker's body frame (m), before scaling.
+        Of the call: displacements added to marker locations, in the marker's body frame (m), before scaling.
     """
 
     def __init__(self, spec: ModelSpec) -> None:

@@ -148,6 +148,7 @@ def dask_executor(*, workers: int | None = None, scheduler: str | None = None, t
         from dask.distributed import Client, LocalCluster
     except ImportError:
         raise ValueRangeError("executor", expected='dask.distributed installed (pip install "kinelift[dask]")', got="not installed") from None
+    logging.getLogger("distributed").setLevel(max(logging.WARNING, log.getEffectiveLevel()))  # its INFO lines drown the report
     cluster = LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker, processes=processes,
                            dashboard_address=":0") if workers is not None else None  # fmt: skip
     client = Client(cluster if cluster is not None else scheduler)

@@ -22,18 +22,17 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import asdict, fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from kinelift._weights import config_from_payload, load_state, read_weights, save_weights
 from kinelift.core import get_keypoint_set
 from kinelift.detect.config import DetectorConfig
 from kinelift.detect.networks import build_detector
-from kinelift.errors import FileFormatError, UnknownNameError
-from kinelift.io._atomic import atomic_path
 
 __all__ = ["SHIPPED_DETECTORS", "save_detector", "load_detector", "subset_keypoints", "detector_metadata"]
 
@@ -45,29 +44,11 @@ _FORMAT = "kinelift-detector"
 def save_detector(detector: nn.Module, path: str | os.PathLike[str], *, metrics: dict[str, Any] | None = None,
                   setup: dict[str, Any] | None = None, overwrite: bool = False) -> None:  # fmt: skip
     """Write ``detector``'s configuration and weights (float16) atomically."""
-    state = {k: (v.half() if v.is_floating_point() else v).cpu() for k, v in detector.state_dict().items()}
-    payload = {"format": _FORMAT, "format_version": 1, "config": asdict(detector.config), "state_dict": state,
-               "metrics": dict(metrics or {}), "setup": setup or {}}  # fmt: skip
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        torch.save(payload, tmp)
+    save_weights(detector, path, fmt=_FORMAT, metrics=metrics, setup=setup, overwrite=overwrite)
 
 
 def _read(source: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
-    if isinstance(source, str) and source in SHIPPED_DETECTORS:
-        path = SHIPPED_DETECTORS[source]
-    elif isinstance(source, str) and not os.path.exists(source) and not source.endswith(".pt"):
-        raise UnknownNameError("shipped detector", source, known=list(SHIPPED_DETECTORS))
-    else:
-        path = Path(source)
-    if not path.exists():
-        raise FileFormatError(path, "file not found", expected="detector weights saved by kinelift.detect.save_detector")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for corrupt or foreign files
-        raise FileFormatError(path, f"not a readable torch file ({type(err).__name__}: {err})", expected="detector weights") from None
-    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-        raise FileFormatError(path, "not a kinelift detector weights file", expected=f"a dict with format={_FORMAT!r}")
-    return path, payload
+    return read_weights(source, shipped=SHIPPED_DETECTORS, fmt=_FORMAT, kind="detector", saver="kinelift.detect.save_detector")
 
 
 def detector_metadata(source: str | os.PathLike[str]) -> dict[str, Any]:
@@ -78,13 +59,8 @@ def detector_metadata(source: str | os.PathLike[str]) -> dict[str, Any]:
 def load_detector(source: str | os.PathLike[str] = "LSP-14", *, device: str | torch.device = "cpu") -> nn.Module:
     """A detector in eval mode from shipped weights (a keypoint-set name) or a weights file."""
     path, payload = _read(source)
-    known = {f.name for f in fields(DetectorConfig)}
-    detector = build_detector(DetectorConfig(**{k: v for k, v in payload["config"].items() if k in known}))
-    state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
-    try:
-        detector.load_state_dict(state)
-    except RuntimeError as err:
-        raise FileFormatError(path, f"weights do not fit the configured network: {err}") from None
+    detector = build_detector(config_from_payload(payload, DetectorConfig))
+    load_state(detector, payload, path)
     return detector.to(device).eval()
 
 

@@ -25,7 +25,7 @@ def plot_squat_report(analysis, path: str | os.PathLike[str], *, overwrite: bool
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from kinelift.io._atomic import atomic_path
+    from kinelift.io._atomic import save_png
 
     angles = analysis.angles
     fig, (ax, tab) = plt.subplots(2, 1, figsize=(10, 9), gridspec_kw={"height_ratios": [3, 2]})
@@ -56,6 +56,4 @@ def plot_squat_report(analysis, path: str | os.PathLike[str], *, overwrite: bool
     else:
         tab.text(0.5, 0.5, "no repetition found", ha="center")
     fig.tight_layout()
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_png(fig, path, overwrite=overwrite)

@@ -32,7 +32,6 @@ Examples
 
 from __future__ import annotations
 
-import csv
 import logging
 import time
 from dataclasses import dataclass
@@ -52,7 +51,7 @@ from kinelift.detect.heatmaps import joints_mse_loss
 from kinelift.detect.networks import build_detector
 from kinelift.detect.weights import save_detector
 from kinelift.errors import ValueRangeError
-from kinelift.io._atomic import atomic_path
+from kinelift.io._atomic import atomic_path, save_png, save_rows_csv
 
 __all__ = ["DetectorTrainingResult", "training_data", "train_detector"]
 
@@ -104,9 +103,7 @@ def _plot(rows: list[dict[str, float]], path: Path) -> None:
     axes[1].set(title="validation", xlabel="epoch", ylim=(0, 1))
     axes[1].legend()
     fig.tight_layout()
-    with atomic_path(path, overwrite=True) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    save_png(fig, path, dpi=100, overwrite=True)
 
 
 def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = None, validation: PersonCrops | None = None,
@@ -185,11 +182,7 @@ def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = 
             with atomic_path(checkpoint, overwrite=True) as tmp:
                 torch.save({"model": detector.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "rows": rows,
                             "best": best, "rng": rng.bit_generator.state, "setup": setup.to_dict()}, tmp)  # fmt: skip
-            keys = list(dict.fromkeys(k for r in rows for k in r))
-            with atomic_path(out_dir / "log.csv", overwrite=True) as tmp, open(tmp, "w", newline="") as fh:
-                writer = csv.DictWriter(fh, fieldnames=keys)
-                writer.writeheader()
-                writer.writerows(rows)
+            save_rows_csv(rows, out_dir / "log.csv", overwrite=True)
             _plot(rows, out_dir / "curves.png")
         if tcfg.max_hours and (time.perf_counter() - started) / 3600 >= tcfg.max_hours:
             log.warning("stopping after epoch %d: max_hours=%.2f reached", epoch, tcfg.max_hours)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kinelift.errors import OutputExistsError
 
-__all__ = ["atomic_path", "atomic_dir", "check_writable"]
+__all__ = ["atomic_path", "atomic_dir", "check_writable", "save_png", "save_rows_csv"]
 
 
 def check_writable(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
@@ -79,3 +79,23 @@ def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iter
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def save_png(fig, path: str | os.PathLike[str], *, dpi: int = 110, overwrite: bool = False) -> None:
+    """Write a matplotlib figure as a PNG atomically, then close it (figures are not kept open)."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
+
+
+def save_rows_csv(rows: list[dict], path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+    """Write dict rows as a CSV atomically; the header is every key in order of first appearance."""
+    import csv
+
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)

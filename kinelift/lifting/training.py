@@ -22,7 +22,6 @@ Examples
 
 from __future__ import annotations
 
-import csv
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -33,7 +32,7 @@ import torch
 from tqdm.auto import tqdm
 
 from kinelift._distributed import finish_distributed, init_distributed, local_device
-from kinelift.io._atomic import atomic_path
+from kinelift.io._atomic import atomic_path, save_png, save_rows_csv
 from kinelift.lifting.config import LiftTrainingSetup
 from kinelift.lifting.data import LiftingClips, build_datasets, sample_windows
 from kinelift.lifting.evaluation import evaluate_lifter
@@ -83,9 +82,7 @@ def _plot(rows: list[dict[str, float]], path: Path) -> None:
     axes[2].plot(steps, [r["mean_angle_rmse_deg"] for r in rows])
     axes[2].set(title="held-out mean angle RMSE", xlabel="step", ylabel="deg")
     fig.tight_layout()
-    with atomic_path(path, overwrite=True) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    save_png(fig, path, dpi=100, overwrite=True)
 
 
 def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: bool = True) -> TrainingResult:
@@ -153,11 +150,7 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
         finish_distributed(world)
         return TrainingResult(out_dir, out_dir / "lifter.pt", step, {})
     if rows:
-        keys = list(dict.fromkeys(k for r in rows for k in r))
-        with atomic_path(log_path, overwrite=True) as tmp, open(tmp, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=keys)
-            writer.writeheader()
-            writer.writerows(rows)
+        save_rows_csv(rows, log_path, overwrite=True)
         _plot(rows, out_dir / "curves.png")
     metrics = {k: v for k, v in (rows[-1] if rows else {}).items() if not k.startswith("train_")}
     weights = out_dir / "lifter.pt"

@@ -15,7 +15,7 @@ from kinelift.analysis.distances import distance_matrix, temporal_distance_matri
 from kinelift.analysis.repetitions import Repetition
 from kinelift.core.table import TimeSeriesTable
 from kinelift.core.tracks import Tracks
-from kinelift.io._atomic import atomic_path
+from kinelift.io._atomic import save_png
 
 __all__ = ["plot_angle_curves", "plot_skeleton_snapshots", "plot_distance_matrices"]
 
@@ -27,13 +27,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def _save(fig, path: str | os.PathLike[str], overwrite: bool) -> None:
-    plt = _pyplot()
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
 
 
 def _mark(ax, repetitions: Sequence[Repetition]) -> None:
@@ -59,7 +52,7 @@ def plot_angle_curves(angles: TimeSeriesTable, repetitions: Sequence[Repetition]
     axes[-1, 0].set_xlabel("time (s)")
     fig.suptitle(title or f"joint angles; {len(repetitions)} repetition(s) shaded")
     fig.tight_layout()
-    _save(fig, path, overwrite)
+    save_png(fig, path, overwrite=overwrite)
 
 
 def plot_skeleton_snapshots(points: Tracks, times: Sequence[float], path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
@@ -81,7 +74,7 @@ def plot_skeleton_snapshots(points: Tracks, times: Sequence[float], path: str | 
                xlabel="x (m)", ylabel="z (m)", zlabel="y up (m)", title=f"t = {points.time[f]:.2f} s")  # fmt: skip
         ax.view_init(elev=12, azim=-60)
     fig.tight_layout()
-    _save(fig, path, overwrite)
+    save_png(fig, path, overwrite=overwrite)
 
 
 def plot_distance_matrices(points: Tracks, frame: int, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
@@ -106,4 +99,4 @@ def plot_distance_matrices(points: Tracks, frame: int, path: str | os.PathLike[s
     b.set(title="pose dissimilarity between frames", xlabel="time (s)", ylabel="time (s)")
     fig.colorbar(im2, ax=b, fraction=0.046)
     fig.tight_layout()
-    _save(fig, path, overwrite)
+    save_png(fig, path, overwrite=overwrite)

@@ -163,7 +163,7 @@ def plot_evaluation(evaluation: Evaluation, path: str | os.PathLike[str], *, tit
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from kinelift.io._atomic import atomic_path
+    from kinelift.io._atomic import save_png
 
     has_roc = evaluation.roc_fpr.size > 0
     fig, axes = plt.subplots(1, 2 if has_roc else 1, figsize=(10 if has_roc else 5, 4.5), squeeze=False)
@@ -183,6 +183,4 @@ def plot_evaluation(evaluation: Evaluation, path: str | os.PathLike[str], *, tit
         ax.set(xlabel=f"1 - specificity of '{evaluation.positive}'", ylabel=f"sensitivity of '{evaluation.positive}'", title="ROC")
         ax.legend(loc="lower right")
     fig.tight_layout()
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_png(fig, path, overwrite=overwrite)

@@ -55,12 +55,11 @@ def run_detect(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     from kinelift.detect.config import load_detector_config
+    from kinelift.io.toml_config import replace_given
     from kinelift.detect.training import train_detector
 
     setup = load_detector_config(args.config)
-    changes = {k: v for k, v in (("out_dir", args.out_dir), ("epochs", args.epochs), ("device", args.device)) if v is not None}
-    if changes:
-        setup = dataclasses.replace(setup, training=dataclasses.replace(setup.training, **changes))
+    setup = dataclasses.replace(setup, training=replace_given(setup.training, out_dir=args.out_dir, epochs=args.epochs, device=args.device))
     result = train_detector(setup, progress=sys.stderr.isatty(), resume=not args.no_resume)
     print(f"trained {result.epochs} epochs; weights: {result.weights}")
     for key in ("pck02_torso_lower", "pck02_torso", "pck005", "pck01"):

@@ -54,13 +54,12 @@ def run_lift(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from kinelift.io.toml_config import replace_given
     from kinelift.lifting.config import load_config
     from kinelift.lifting.training import train_lifter
 
     setup = load_config(args.config)
-    changes = {k: v for k, v in (("out_dir", args.out_dir), ("steps", args.steps), ("device", args.device)) if v is not None}
-    if changes:
-        setup = dataclasses.replace(setup, training=dataclasses.replace(setup.training, **changes))
+    setup = dataclasses.replace(setup, training=replace_given(setup.training, out_dir=args.out_dir, steps=args.steps, device=args.device))
     result = train_lifter(setup, progress=sys.stderr.isatty(), resume=not args.no_resume)
     print(f"trained {result.steps} steps; weights: {result.weights}")
     for key in ("mpjpe_mm", "pa_mpjpe_mm", "mean_angle_rmse_deg"):

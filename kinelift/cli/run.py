@@ -21,13 +21,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace):
-    import dataclasses
-
+    from kinelift.io.toml_config import replace_given
     from kinelift.pipeline.config import RunConfig, load_run_config
 
     config = load_run_config(args.config) if args.config else RunConfig()
-    changes = {k: v for k, v in (("model", args.model), ("height", args.height), ("fps", args.fps)) if v is not None}
-    return dataclasses.replace(config, **changes) if changes else config
+    return replace_given(config, model=args.model, height=args.height, fps=args.fps)
 
 
 def run(args: argparse.Namespace) -> int:

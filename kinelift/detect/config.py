@@ -27,7 +27,7 @@ from typing import Any
 
 from kinelift.core import get_keypoint_set
 from kinelift.errors import UnknownNameError, ValueRangeError
-from kinelift.io.toml_config import read_toml, tables_to_dataclasses
+from kinelift.io.toml_config import read_toml, rebase_paths, tables_to_dataclasses
 
 __all__ = ["DetectorConfig", "DetectorDataConfig", "DetectorTrainingConfig", "DetectorTrainingSetup",
            "detector_config_from_dict", "load_detector_config"]  # fmt: skip
@@ -147,10 +147,5 @@ def load_detector_config(path: str | os.PathLike[str]) -> DetectorTrainingSetup:
     """Read a TOML detector training configuration; data paths become relative to its folder."""
     path = os.fspath(path)
     values = read_toml(path, what="a TOML detector configuration")
-    base = os.path.dirname(os.path.abspath(path))
-    data = values.get("data", {})
-    if isinstance(data, dict):
-        for key in ("lsp", "lspet", "coco_json", "coco_images"):
-            if data.get(key):
-                data[key] = os.path.join(base, data[key])
+    rebase_paths(values.get("data"), ("lsp", "lspet", "coco_json", "coco_images"), path)
     return detector_config_from_dict(values, source=path)

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 from kinelift.errors import FileFormatError, UnknownNameError
 
-__all__ = ["read_toml", "tables_to_dataclasses"]
+__all__ = ["read_toml", "tables_to_dataclasses", "rebase_paths", "replace_given"]
 
 
 def read_toml(path: str | os.PathLike[str], *, what: str) -> dict[str, Any]:
@@ -58,3 +58,20 @@ def tables_to_dataclasses(values: dict[str, Any], tables: dict[str, type], *, so
             raise UnknownNameError(f"key (in [{name}] of {source})", bad, known=sorted(known))
         parts[name] = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in table.items()})
     return parts
+
+
+def rebase_paths(table: Any, keys: tuple[str, ...], config_path: str | os.PathLike[str]) -> None:
+    """Make the non-empty string values of ``keys`` in ``table`` relative to the config file's folder (in place)."""
+    if not isinstance(table, dict):
+        return
+    base = os.path.dirname(os.path.abspath(config_path))
+    for key in keys:
+        value = table.get(key)
+        if isinstance(value, str) and value:
+            table[key] = os.path.join(base, value)
+
+
+def replace_given(config: Any, **values: Any) -> Any:
+    """``dataclasses.replace(config, ...)`` with the values that are not None (command-line overrides)."""
+    given = {k: v for k, v in values.items() if v is not None}
+    return replace(config, **given) if given else config

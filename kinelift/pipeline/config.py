@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kinelift.errors import ValueRangeError
-from kinelift.io.toml_config import read_toml, tables_to_dataclasses
+from kinelift.io.toml_config import read_toml, rebase_paths, tables_to_dataclasses
 
 __all__ = ["RunConfig", "run_config_from_dict", "load_run_config"]
 
@@ -81,10 +81,7 @@ def load_run_config(path: str | os.PathLike[str]) -> RunConfig:
     """Read ``[run]`` from a TOML file; ``model``, ``boxes`` and ``detector`` paths are relative to it."""
     values = read_toml(path, what="a TOML file with a [run] table")
     table = values.get("run", {})
-    base = os.path.dirname(os.path.abspath(path))
-    if isinstance(table, dict):
-        for key in ("model", "boxes", "detector"):
-            value = table.get(key)
-            if isinstance(value, str) and (key != "detector" or value.endswith(".pt")):
-                table[key] = os.path.join(base, value)
+    detector = table.get("detector") if isinstance(table, dict) else None
+    weights_file = isinstance(detector, str) and detector.endswith(".pt")  # else a shipped name
+    rebase_paths(table, ("model", "boxes", "detector") if weights_file else ("model", "boxes"), path)
     return run_config_from_dict(values, source=str(path))

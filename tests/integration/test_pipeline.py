@@ -78,6 +78,14 @@ def test_batch_on_a_two_worker_dask_cluster_with_a_corrupt_input(clip_files, tmp
     assert [o.summary.reused for o in again.succeeded] == [True, True]
 
 
+def test_run_config_paths_are_relative_to_the_file(tmp_path):
+    (tmp_path / "c.toml").write_text('[run]\nmodel = "m.osim"\ndetector = "LOWER-6"\nheight = 1.8\n')
+    config = load_run_config(tmp_path / "c.toml")
+    assert config.model == str(tmp_path / "m.osim") and config.detector == "LOWER-6"  # a shipped name stays a name
+    (tmp_path / "c.toml").write_text('[run]\ndetector = "w/d.pt"\n')
+    assert load_run_config(tmp_path / "c.toml").detector == str(tmp_path / "w" / "d.pt")
+
+
 def test_output_folders_are_unique():
     assert [p.name for p in output_folders(["x/a.json", "y/a.json", "b.mp4"], "out")] == ["a", "a_2", "b"]
 

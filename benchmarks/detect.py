@@ -13,23 +13,13 @@ ResNet-18 SimpleBaseline at 256x192 above 5,000 crops per second on an H100.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from _timing import best_time  # benchmarks/_timing.py (scripts run from benchmarks/ on sys.path)
 from kinelift.detect.config import DetectorConfig
 from kinelift.detect.networks import ARCHITECTURES, build_detector
-
-
-def _time(fn, repeats: int) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def main() -> None:
@@ -72,7 +62,7 @@ def main() -> None:
                         if device == "cuda":
                             torch.cuda.synchronize()
 
-                    seconds = _time(run, args.repeats)
+                    seconds = best_time(run, args.repeats)
                     rate = batch / seconds
                     tflops = rate * gflop / 1e3
                     peak = f"{100 * tflops / args.peak_tflops:7.1f}%" if device == "cuda" else f"{'-':>8}"

@@ -10,25 +10,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from functools import partial
 from pathlib import Path
 
+from _timing import best_time  # benchmarks/_timing.py (scripts run from benchmarks/ on sys.path)
 from kinelift.io import read_mot, read_trc
 
 FILES = {
     "trc": "opensim-models/Pipelines/Gait2392_Simbody/subject01_walk1.trc",
     "mot": "opencap-squat/Moco/exampleSquat/squats1_videoAndMocap.mot",
 }
-
-
-def best_time(func, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> int:
@@ -51,7 +42,7 @@ def main() -> int:
         ours_reader, peer_reader = (read_trc, osim.TimeSeriesTableVec3) if kind == "trc" else (read_mot, osim.TimeSeriesTable)
         rows = ours_reader(path).n_frames
         ours, peer = partial(ours_reader, path), partial(peer_reader, str(path))
-        t_ours, t_peer = best_time(ours, args.repeat), best_time(peer, args.repeat)
+        t_ours, t_peer = best_time(ours, args.repeat, warmup=False), best_time(peer, args.repeat, warmup=False)
         print(f"{kind:6} {rows:6d} {rows / t_ours:16.0f} {rows / t_peer:15.0f} {t_peer / t_ours:7.2f}")
     return 0
 

@@ -19,19 +19,10 @@ import time
 import numpy as np
 import torch
 
+from _timing import best_time  # benchmarks/_timing.py (scripts run from benchmarks/ on sys.path)
 from kinelift.lifting.config import LifterConfig
 from kinelift.lifting.lifter import Lifter
 from kinelift.lifting.predict import predict_sequences
-
-
-def _time(fn, repeats: int = 3) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def main() -> None:
@@ -68,7 +59,7 @@ def main() -> None:
                     torch.cuda.synchronize()
 
             n = length * args.sequences
-            print(f"{name:<26} {device:<6} {n / _time(network_only):12,.0f} {n / _time(full):10,.0f}")
+            print(f"{name:<26} {device:<6} {n / best_time(network_only, 3):12,.0f} {n / best_time(full, 3):10,.0f}")
     _peer(args, length)
 
 

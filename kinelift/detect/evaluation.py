@@ -66,7 +66,6 @@ def evaluate_detector(detector: nn.Module, crops: PersonCrops, *, batch_size: in
         raise UnknownNameError("detector keypoints in the labels", missing, known=list(source.names))
     idx = source.indices(names)
     predicted, confidence = predict_people(detector, crops, batch_size=batch_size, flip_test=flip_test)
-    predicted = predicted[:, idx] if predicted.shape[1] != len(idx) else predicted
     samples = crops.samples
     target, labelled = samples.keypoints[:, idx], samples.labelled[:, idx]
     thresholds = {}

@@ -50,13 +50,9 @@ from kinelift.detect.video import frame_count, iter_frames
 from kinelift.detect.weights import load_detector
 from kinelift.errors import ValueRangeError
 
-__all__ = ["detect_tracks", "HOG_BOX_SHRINK"]
+__all__ = ["detect_tracks", "FOLLOW_BOX_GROWTH", "BOX_SIZE_MEMORY"]
 
 log = logging.getLogger(__name__)
-
-HOG_BOX_SHRINK = 1.0
-"""Factor applied to HOG boxes about their centre before cropping (1: as found; OpenCV's windows
-are sometimes tighter, sometimes looser than the person, so they are not shrunk)."""
 
 FOLLOW_BOX_GROWTH = 1.15
 """Predicted keypoints lie a little inside the true joints (a heatmap's peak regresses towards the
@@ -76,7 +72,7 @@ class _Person:
     active: bool = True
 
 
-def _shrink(boxes: np.ndarray, factor: float) -> np.ndarray:
+def _scale_boxes(boxes: np.ndarray, factor: float) -> np.ndarray:
     """Boxes scaled by ``factor`` about their centres (below 1 shrinks, above 1 grows)."""
     boxes = np.asarray(boxes, float).reshape(-1, 4)
     centre = boxes[:, :2] + boxes[:, 2:] / 2
@@ -194,7 +190,7 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
 
 def _start_people(frame: np.ndarray, people: list[_Person], max_people: int) -> None:
     found, _ = hog_people(frame)
-    found = _shrink(found, HOG_BOX_SHRINK)
+    # HOG boxes are used as found: OpenCV's windows are sometimes tighter, sometimes looser than the person
     tracked = np.array([p.box for p in people if p.active]).reshape(-1, 4)
     for box in found:
         if sum(p.active for p in people) >= max_people:
@@ -224,7 +220,7 @@ def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, st
             continue
         box = _follow_box(points[-1, j], scores[-1, j], names, min_confidence)
         if np.isfinite(box).all():
-            person.box = _blend(person.box, _shrink(box, FOLLOW_BOX_GROWTH)[0], BOX_SIZE_MEMORY)
+            person.box = _blend(person.box, _scale_boxes(box, FOLLOW_BOX_GROWTH)[0], BOX_SIZE_MEMORY)
 
 
 def _given_step(run: _Runner, frames: torch.Tensor, offset: int, given: Mapping[int, np.ndarray], people: list[_Person]) -> None:

@@ -106,6 +106,11 @@ def _plot(rows: list[dict[str, float]], path: Path) -> None:
     save_png(fig, path, dpi=100, overwrite=True)
 
 
+def _selection_score(row: dict[str, float]) -> float:
+    """What picks the saved epoch: validation lower-body PCK@0.2, else PCK@0.05, else minus the training loss."""
+    return row.get("pck02_torso_lower", row.get("pck005", -row["train_loss"]))
+
+
 def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = None, validation: PersonCrops | None = None,
                    progress: bool = True, resume: bool = True) -> DetectorTrainingResult:  # fmt: skip
     """Train a detector as ``setup`` says (see the module docs). ``train``/``validation`` crops
@@ -175,7 +180,7 @@ def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = 
         rows.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "lr": lr, "seconds": time.perf_counter() - started, **metrics})
         log.info("epoch %d: loss %.3e, lower-body PCK@0.2 %.3f", epoch, rows[-1]["train_loss"], metrics.get("pck02_torso_lower", float("nan")))
         if rank == 0:
-            score = metrics.get("pck02_torso_lower", metrics.get("pck005", -float(np.mean(losses))))
+            score = _selection_score(rows[-1])
             if best is None or score >= best:
                 best = score
                 save_detector(detector, out_dir / "detector.pt", metrics=rows[-1], setup=setup.to_dict(), overwrite=True)
@@ -187,6 +192,6 @@ def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = 
         if tcfg.max_hours and (time.perf_counter() - started) / 3600 >= tcfg.max_hours:
             log.warning("stopping after epoch %d: max_hours=%.2f reached", epoch, tcfg.max_hours)
             break
-    best_row = max(rows, key=lambda r: r.get("pck02_torso_lower", r.get("pck005", -r["train_loss"]))) if rows else {}
+    best_row = max(rows, key=_selection_score) if rows else {}
     finish_distributed(world)
     return DetectorTrainingResult(out_dir, out_dir / "detector.pt", epoch, best_row)

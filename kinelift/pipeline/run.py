@@ -4,7 +4,8 @@ Steps (each logged; long ones show progress bars):
 
 1. **2D tracks**: a video or image folder goes through the detector
    (:func:`kinelift.detect.detect_tracks`); any track file kinelift reads is read. The person is
-   ``config.person`` or the one seen in the most frames. Cached in ``tracks_2d.h5``.
+   ``config.person`` or the one seen in the most frames. A video's detections are cached in
+   ``tracks_2d.h5`` (a track file is read again: it is cheap, and an edited file is never stale).
 2. **2D processing**: Hampel outlier rejection, cubic gap filling, zero-lag Butterworth low-pass.
 3. **Lifting** to the built-in model (:func:`kinelift.lifting.lift`); with ``config.model`` the
    given ``.osim`` is then fitted to the lifted keypoints by inverse kinematics.
@@ -120,23 +121,24 @@ def _is_video(path: Path) -> bool:
 
 
 def _read_2d(source: Path, config: RunConfig, cache: Path, overwrite: bool, progress: bool) -> list[Tracks]:
+    """The people of a track file, or of a video through the detector (its output cached in ``cache``)."""
     from kinelift.io import read_tracks, save
 
-    if cache.exists() and not overwrite:
+    if not _is_video(source):
+        people = read_tracks(source, fps=config.fps)
+    elif cache.exists() and not overwrite:
         log.info("2D tracks: reusing %s", cache)
-        return read_tracks(cache)
-    if _is_video(source):
+        people = read_tracks(cache)
+    else:
         from kinelift.detect import detect_tracks
 
         people = detect_tracks(source, detector=config.detector, boxes=config.boxes, fps=config.fps, progress=progress)
         if not people:
             raise ValueRangeError("people", expected=f"at least one person found in {source}", got=0)
-    else:
-        people = read_tracks(source, fps=config.fps)
+        save(cache, tracks=[t.replace(person_id=i) for i, t in enumerate(people)], format="h5", overwrite=True)
     people = [t for t in people if t.n_dims == 2]
     if not people:
         raise FileFormatError(source, "no 2D keypoint track", expected="image keypoints (pixels) to lift")
-    save(cache, tracks=[t.replace(person_id=i) for i, t in enumerate(people)], format="h5", overwrite=True)
     return people
 
 

@@ -30,6 +30,7 @@ def test_run_outputs_and_resume(clip_files, tmp_path):
     out = tmp_path / "a"
     summary = run(clip_files / "subject_a.json", out, progress=False)
     assert summary.repetitions == 2 and not summary.reused
+    assert not (out / "tracks_2d.h5").exists()  # only a video's detections are cached
     assert json.loads((out / "summary.json").read_text())["repetitions"] == 2
     contents = read_h5(out / "result.h5")
     coords = contents.kinematics["coordinates"]

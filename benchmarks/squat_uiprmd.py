@@ -1,12 +1,18 @@
 """Leave-one-subject-out squat-form classification on UI-PRMD deep squats (correct vs incorrect).
 
-Every repetition's Vicon markers (39, metres) become a temporal distance matrix (741 pairwise
-distances per frame, divided by the repetition's median largest distance); each classifier is
-trained on all subjects but one and tested on the held-out one. Prints the accuracy per held-out
-subject, the pooled accuracy, and the sensitivity and specificity of "correct" (specificity: the
-share of incorrect repetitions called incorrect).
+Two feature sets per repetition, from its Vicon markers (39, metres):
+- ``kinematics``: Plug-in-Gait markers -> keypoints (Harrington hip centres) -> the per-frame
+  columns of ``squat_feature_series`` (3D joint angles, pelvis drop, knee/ankle width ratio,
+  head tilt, wrist height);
+- ``distances``: a temporal distance matrix (741 pairwise marker distances per frame, divided
+  by the repetition's median largest distance).
+Each classifier is trained on all subjects but one and tested on the held-out one; a
+``-group`` classifier standardises features within each subject (the held-out subject's
+repetitions, unlabelled, as one group: see ``kinelift.analysis.classify.estimators``). Prints the
+accuracy per held-out subject, the pooled accuracy, and the sensitivity and specificity of
+"correct" (specificity: the share of incorrect repetitions called incorrect).
 
-    python benchmarks/squat_uiprmd.py [--data DIR] [--epochs N] [--out DIR] [--classifiers a,b]
+    python benchmarks/squat_uiprmd.py [--data DIR] [--features a,b] [--classifiers a,b] [--epochs N] [--out DIR]
 
 ``--data`` is any folder in UI-PRMD's layout (default ../shared/data/ui-prmd-deep-squat).
 """
@@ -21,41 +27,59 @@ from pathlib import Path
 
 from kinelift.analysis.classify import SequenceClassifier, SummaryFeatureClassifier, leave_one_group_out, load_uiprmd, plot_evaluation
 from kinelift.analysis.distances import temporal_distance_matrix
+from kinelift.analysis.marker_sets import plug_in_gait_keypoints
+from kinelift.analysis.squat_features import squat_feature_series
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ui-prmd-deep-squat"
+CLASSIFIERS = ("summary", "summary-group", "resnet", "resnet-group", "resnet-simple", "resnet-simple-group", "bilstm", "bilstm-group")
+
+
+def make_estimator(name: str, epochs: int):
+    group = "group" if name.endswith("-group") else "none"
+    base = name.removesuffix("-group")
+    if base == "summary":
+        return SummaryFeatureClassifier(C="auto", group_normalization=group)
+    return SequenceClassifier(base, epochs=epochs, group_normalization=group)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--classifiers", default="summary,resnet,resnet-simple,bilstm")
+    parser.add_argument("--features", default="kinematics,distances")
+    parser.add_argument("--classifiers", default=",".join(CLASSIFIERS), help=f"any of {','.join(CLASSIFIERS)}")
     parser.add_argument("--out", type=Path, default=None, help="folder for confusion/ROC plots")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if not args.data.is_dir():
         print(f"UI-PRMD folder not found: {args.data} (pass --data)", file=sys.stderr)
         return 2
-    data = load_uiprmd(args.data)
-    X = [temporal_distance_matrix(p, method="sequence") for p in data.sequences]
-    print(f"UI-PRMD deep squat: {len(X)} repetitions ({(data.labels == 'correct').sum()} correct), "
-          f"subjects {sorted(set(data.groups.tolist()))}, {X[0].shape[1]} distance features")  # fmt: skip
-    estimators = {
-        "summary": SummaryFeatureClassifier(C=0.1),
-        "resnet": SequenceClassifier("resnet", epochs=args.epochs),
-        "resnet-simple": SequenceClassifier("resnet-simple", epochs=args.epochs),
-        "bilstm": SequenceClassifier("bilstm", epochs=args.epochs),
-    }
-    for name in args.classifiers.split(","):
-        start = time.perf_counter()
-        result = leave_one_group_out(estimators[name], X, data.labels, data.groups, progress=False)
-        ev = result.pooled
-        per = "  ".join(f"s{g:02d} {a:.2f}" for g, a in result.per_group.items())
-        print(f"{name:14s} {per}  | overall {ev.accuracy:.3f}  correct: sensitivity {ev.sensitivity:.3f} "
-              f"specificity {ev.specificity:.3f}  AUC {ev.auc:.3f}  ({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
-        if args.out is not None:
-            args.out.mkdir(parents=True, exist_ok=True)
-            plot_evaluation(ev, args.out / f"uiprmd_{name}.png", title=name, overwrite=True)
+    unknown = [c for c in args.classifiers.split(",") if c not in CLASSIFIERS]
+    if unknown:
+        print(f"unknown classifiers {unknown}; choose from {CLASSIFIERS}", file=sys.stderr)
+        return 2
+    data = load_uiprmd(args.data, as_tracks=True)
+    print(f"UI-PRMD deep squat: {len(data.sequences)} repetitions ({(data.labels == 'correct').sum()} correct), "
+          f"subjects {sorted(set(data.groups.tolist()))}")  # fmt: skip
+    for features in args.features.split(","):
+        if features == "kinematics":
+            X = [squat_feature_series(plug_in_gait_keypoints(t, up="z"), up="z").values for t in data.sequences]
+        elif features == "distances":
+            X = [temporal_distance_matrix(t.positions, method="sequence") for t in data.sequences]
+        else:
+            print(f"unknown feature set {features!r}: kinematics or distances", file=sys.stderr)
+            return 2
+        print(f"\nfeatures: {features} ({X[0].shape[1]} per frame)")
+        for name in args.classifiers.split(","):
+            start = time.perf_counter()
+            result = leave_one_group_out(make_estimator(name, args.epochs), X, data.labels, data.groups, progress=False)
+            ev = result.pooled
+            per = "  ".join(f"s{g:02d} {a:.2f}" for g, a in result.per_group.items())
+            print(f"{name:20s} {per}  | overall {ev.accuracy:.3f}  correct: sensitivity {ev.sensitivity:.3f} "
+                  f"specificity {ev.specificity:.3f}  AUC {ev.auc:.3f}  ({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
+            if args.out is not None:
+                args.out.mkdir(parents=True, exist_ok=True)
+                plot_evaluation(ev, args.out / f"uiprmd_{features}_{name}.png", title=f"{name} ({features})", overwrite=True)
     return 0
 
 

@@ -97,10 +97,32 @@ def test_uiprmd_loader_and_a_leave_one_subject_out_baseline():
     from kinelift.analysis.distances import temporal_distance_matrix
 
     data = load_uiprmd(shared_file("ui-prmd-deep-squat"))
-    assert len(data) == 140 and (data.labels == "correct").sum() == 70
-    assert sorted(set(data.groups.tolist())) == [1, 2, 3, 4, 5, 6, 7]
+    subjects = sorted(set(data.groups.tolist()))
+    assert len(subjects) >= 3 and set(subjects) <= set(range(1, 11))  # UI-PRMD has s01-s10; this copy may hold fewer
+    assert len(data) == 20 * len(subjects) and (data.labels == "correct").sum() == 10 * len(subjects)
     pelvis = np.mean([s[0, 23:27, 2].mean() for s in data.sequences])  # ASIS/PSIS height standing, z up
     assert 0.8 < pelvis < 1.1
     X = [temporal_distance_matrix(p) for p in data.sequences]
     result = leave_one_group_out(SummaryFeatureClassifier(C=0.1), X, data.labels, data.groups, progress=False)
-    assert result.pooled.accuracy > 0.65  # measured 0.707: far from the 95 % target, see docs/analysis.md
+    assert result.pooled.accuracy > 0.65  # measured 0.707 on s01-s07 (absolute distance summaries; see docs/analysis.md)
+
+
+def test_uiprmd_kinematic_features_with_subject_normalisation_classify_held_out_subjects():
+    from kinelift.analysis.classify import SummaryFeatureClassifier, leave_one_group_out, load_uiprmd
+    from kinelift.analysis.marker_sets import plug_in_gait_keypoints
+    from kinelift.analysis.squat_features import squat_feature_series
+
+    data = load_uiprmd(shared_file("ui-prmd-deep-squat"), as_tracks=True)
+    keypoints = [plug_in_gait_keypoints(t, up="z") for t in data.sequences]
+    first = {n: keypoints[0].positions[0, i] for i, n in enumerate(keypoints[0].keypoint_names)}
+    thigh = np.linalg.norm(first["right_hip"] - first["right_knee"])
+    hip_width = np.linalg.norm(first["right_hip"] - first["left_hip"])
+    assert 0.3 < thigh < 0.55 and 0.12 < hip_width < 0.25  # Harrington hip centres land where hips are
+    tables = [squat_feature_series(k, up="z") for k in keypoints]
+    X = [t.values for t in tables]
+    bottom = np.array([np.nanmax(t.select(["knee_flexion_r"]).values) for t in tables])
+    assert 1.2 < np.median(bottom[data.labels == "correct"]) < 2.4  # a deep squat: 70-135 deg
+    clf = SummaryFeatureClassifier(C="auto", group_normalization="group")
+    result = leave_one_group_out(clf, X, data.labels, data.groups, progress=False)
+    # measured on s01-s07: 0.957 pooled, specificity of "correct" 0.957 (benchmarks/squat_uiprmd.py)
+    assert result.pooled.accuracy >= 0.9 and result.pooled.specificity >= 0.85, result.per_group

@@ -17,6 +17,7 @@ from kinelift.analysis.classify import (
 from kinelift.analysis.classify.networks import BiLSTMClassifier, TemporalResNet
 from kinelift.analysis.distances import temporal_distance_matrix
 from kinelift.analysis.synthetic_squats import synthetic_squats
+from kinelift.core.keypoint_sets import get_keypoint_set
 from kinelift.errors import FileFormatError, ShapeError, ValueRangeError
 
 
@@ -164,3 +165,89 @@ def test_saved_classifier_round_trip_and_bad_files(tmp_path, good_vs_shallow):
         load_classifier(junk)
     with pytest.raises(FileFormatError):
         load_classifier(tmp_path / "missing.pkl")
+
+
+def _subject_offset_data(rng, n_subjects=5, per_class=6):
+    """Per-subject offsets (2.0 sd between subjects) much larger than the class shift (0.6) within one."""
+    X, y, groups = [], [], []
+    t = np.linspace(0, np.pi, 30)
+    for s in range(n_subjects):
+        offset = rng.normal(0, 2.0)
+        for label, shift in (("correct", 0.3), ("incorrect", -0.3)):
+            for _ in range(per_class):
+                amp = offset + shift + rng.normal(0, 0.1)
+                X.append(np.stack([amp * np.sin(t), rng.normal(0, 1, t.size)], axis=1))
+                y.append(label)
+                groups.append(s)
+    return X, np.array(y), np.array(groups)
+
+
+def test_group_normalisation_separates_what_subject_offsets_hide(rng):
+    X, y, groups = _subject_offset_data(rng)
+    plain = leave_one_group_out(SummaryFeatureClassifier(C=1.0), X, y, groups, progress=False)
+    grouped = leave_one_group_out(SummaryFeatureClassifier(C=1.0, group_normalization="group"), X, y, groups, progress=False)
+    assert grouped.pooled.accuracy >= 0.95 and plain.pooled.accuracy < 0.8, (plain.per_group, grouped.per_group)
+    clf = SummaryFeatureClassifier(C="auto", group_normalization="both").fit(X, y, groups=groups)
+    assert clf.C_ > 0 and clf.pipeline_ is not None
+    one_subject = groups == 0
+    session = [X[i] for i in np.flatnonzero(one_subject)]
+    assert (clf.predict(session) == y[one_subject]).mean() >= 0.9  # no groups: the session is one group
+    with pytest.raises(ValueRangeError, match="groups"):
+        SummaryFeatureClassifier(group_normalization="group").fit(X, y)
+    with pytest.raises(ValueRangeError, match="at least 4"):
+        clf.predict_proba(X[:3])
+    with pytest.raises(ValueRangeError):
+        SummaryFeatureClassifier(group_normalization="subject").fit(X, y, groups=groups)
+    with pytest.raises(ValueRangeError):
+        SummaryFeatureClassifier(C=-1).fit(X, y)
+    with pytest.raises(ShapeError):
+        SummaryFeatureClassifier(group_normalization="group").fit(X, y, groups=groups[:-1])
+
+
+def test_group_standardize_and_auto_c(rng):
+    from kinelift.analysis.classify.estimators import C_GRID, group_standardize
+
+    F = rng.normal(3.0, 2.0, size=(12, 5, 2))
+    F[:, :, 1] = 7.0  # constant feature
+    Z = group_standardize(F, np.repeat([0, 1, 2], 4))
+    for g in range(3):
+        block = Z[4 * g : 4 * g + 4]
+        assert np.allclose(block[..., 0].mean(), 0) and np.allclose(block[..., 0].std(), 1) and np.all(block[..., 1] == 0)
+    with pytest.raises(ShapeError):
+        group_standardize(F, np.zeros(5))
+    X, y, groups = _subject_offset_data(rng, n_subjects=3, per_class=5)
+    clf = SummaryFeatureClassifier(C="auto").fit(X, y)
+    assert clf.C_ in C_GRID
+
+
+def test_sequence_classifier_with_group_normalisation(rng):
+    X, y, groups = _subject_offset_data(rng, n_subjects=3, per_class=5)
+    clf = SequenceClassifier("resnet-simple", epochs=3, n_frames=16, group_normalization="group").fit(X, y, groups=groups)
+    assert clf.predict_proba(X, groups=groups).shape == (len(X), 2)
+    with pytest.raises(ValueRangeError):
+        SequenceClassifier("resnet-simple", epochs=1, group_normalization="both").fit(X, y, groups=groups)
+
+
+def test_saved_kinematics_classifier_classifies_a_session(tmp_path):
+    from kinelift import Tracks
+    from kinelift.analysis.squat_features import squat_feature_series
+
+    data = synthetic_squats(n_per_class=5, classes=("good", "bad_shallow"), n_subjects=2, seed=4)
+    names = list(get_keypoint_set("HMR-19").names)
+    tracks = [Tracks(s, keypoints=names, fps=30.0, units="m", coordinate_frame="lab") for s in data.sequences]
+    table = squat_feature_series(tracks[0])
+    X = [squat_feature_series(t).values for t in tracks]
+    clf = SummaryFeatureClassifier(group_normalization="group").fit(X, data.labels, groups=data.groups)
+    path = tmp_path / "kinematics.pkl"
+    save_classifier(clf, path, keypoints=names, features="kinematics", columns=table.column_names)
+    saved = load_classifier(path)
+    assert saved.features_kind == "kinematics" and saved.columns == tuple(table.column_names)
+    session = np.flatnonzero(data.groups == data.groups[0])
+    track = Tracks(np.concatenate([data.sequences[i] for i in session]), keypoints=names, fps=30.0, units="m", coordinate_frame="lab")
+    ends = np.cumsum([len(data.sequences[i]) for i in session])
+    labels, _ = saved.classify(track, [(int(e - len(data.sequences[i])), int(e - 1)) for e, i in zip(ends, session)])
+    assert (labels == data.labels[session]).mean() >= 0.9
+    with pytest.raises(ValueRangeError):
+        save_classifier(clf, tmp_path / "x.pkl", keypoints=names, features="kinematics")
+    with pytest.raises(ValueRangeError):
+        save_classifier(clf, tmp_path / "x.pkl", keypoints=names, features="angles", columns=["a"])

@@ -12,7 +12,18 @@ gaps are bridged linearly (a wholly missing feature becomes 0 after standardisat
   seeded, CPU or GPU.
 * :class:`SummaryFeatureClassifier` -- a scikit-learn baseline: per-feature mean, standard
   deviation, minimum, maximum and the values at 0, 25, 50, 75 and 100 % of the repetition,
-  standardised, into an L2 logistic regression.
+  standardised, into an L2 logistic regression (``C="auto"`` picks its strength by inner
+  cross-validation, grouped when groups are given).
+
+**Group normalisation** (``group_normalization="group"``, both classifiers): features are
+standardised within each group -- a subject, a session -- over that group's repetitions, so the
+classifier sees how a repetition departs from the person's own typical one rather than how the
+person differs from others. ``fit`` then needs ``groups``; ``predict``/``predict_proba`` take
+``groups`` too, and without them treat all repetitions given together as one group (one
+person's session). This assumes each group holds several repetitions of mixed quality, as
+UI-PRMD's subjects do (10 correct and 10 incorrect each): a session of only good (or only bad)
+repetitions is spread around its own mean and about half of it will be called the other class.
+``"both"`` appends the group-standardised features to the absolute ones (summary classifier only).
 
 Both have ``fit``, ``predict``, ``predict_proba``, ``score`` and ``classes_``, and work with
 scikit-learn's model selection (``clone``, ``cross_val_score``, ``LeaveOneGroupOut``).
@@ -31,6 +42,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,11 +52,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from kinelift.errors import ShapeError, ValueRangeError
 
-__all__ = ["ARCHITECTURES", "SequenceClassifier", "SummaryFeatureClassifier", "resample_sequences"]
+__all__ = ["ARCHITECTURES", "GROUP_NORMALIZATIONS", "SequenceClassifier", "SummaryFeatureClassifier", "group_standardize", "resample_sequences"]
 
 logger = logging.getLogger(__name__)
 
 ARCHITECTURES = ("resnet", "resnet-simple", "bilstm")
+GROUP_NORMALIZATIONS = ("none", "group", "both")
+C_GRID = tuple(float(c) for c in np.logspace(-3, 1, 9))
+"""The inverse regularisation strengths ``C="auto"`` chooses from: 1e-3 to 10, two per decade."""
 
 
 def resample_sequences(X: Sequence[np.ndarray] | np.ndarray, n_frames: int) -> np.ndarray:
@@ -68,6 +83,55 @@ def resample_sequences(X: Sequence[np.ndarray] | np.ndarray, n_frames: int) -> n
     return out
 
 
+def group_standardize(F: np.ndarray, groups: Any, *, min_size: int = 4) -> np.ndarray:
+    """``F`` ``(n, ..., features)`` standardised per feature within each group (mean 0, standard
+    deviation 1 over the group's items and all middle axes; a constant feature becomes 0).
+
+    Raises ValueRangeError when a group has fewer than ``min_size`` items: a mean and spread of
+    one or two repetitions describe nothing.
+    """
+    F = np.asarray(F, dtype=np.float64)
+    groups = _as_groups(groups, F.shape[0])
+    out = np.empty_like(F)
+    axes = tuple(range(F.ndim - 1))
+    for g in np.unique(groups):
+        members = groups == g
+        if members.sum() < min_size:
+            raise ValueRangeError("groups", expected=f"at least {min_size} repetitions per group for group normalisation", got=f"group {g!r} with {members.sum()}")
+        block = F[members]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN features stay NaN
+            mean, std = np.nanmean(block, axis=axes), np.nanstd(block, axis=axes)
+        out[members] = (block - mean) / np.where(std > 0, std, 1.0)
+    return out
+
+
+def _check_group_normalization(value: Any, allowed: tuple[str, ...] = GROUP_NORMALIZATIONS) -> None:
+    if value not in allowed:
+        raise ValueRangeError("group_normalization", expected=f"one of {allowed}", got=value)
+
+
+def _as_groups(groups: Any, n: int) -> np.ndarray:
+    groups = np.asarray(groups)
+    if groups.shape != (n,):
+        raise ShapeError("groups", expected=f"({n},) one group per repetition", got=groups.shape)
+    return groups
+
+
+def _fit_groups(estimator: Any, groups: Any, n: int) -> np.ndarray | None:
+    """The groups ``fit`` was given, checked; required when the estimator normalises by group."""
+    if groups is None:
+        if estimator.group_normalization != "none":
+            raise ValueRangeError("groups", expected=f"one group per repetition (group_normalization={estimator.group_normalization!r})", got=None)
+        return None
+    return _as_groups(groups, n)
+
+
+def _predict_groups(groups: Any, n: int) -> np.ndarray:
+    """Groups for prediction: as given, or all repetitions as one group."""
+    return np.zeros(n, dtype=np.int64) if groups is None else _as_groups(groups, n)
+
+
 def _check_labels(y: Any, n: int) -> np.ndarray:
     y = np.asarray(y)
     if y.shape != (n,):
@@ -82,8 +146,9 @@ class _SequenceBase(ClassifierMixin, BaseEstimator):
             raise ValueRangeError("y", expected="at least two classes", got=list(self.classes_))
         return codes
 
-    def predict(self, X: Sequence[np.ndarray]) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+    def predict(self, X: Sequence[np.ndarray], groups: Any = None) -> np.ndarray:
+        """Class labels ``(n,)``; ``groups`` as for ``predict_proba``."""
+        return self.classes_[np.argmax(self.predict_proba(X, groups), axis=1)]
 
 
 class SummaryFeatureClassifier(_SequenceBase):
@@ -91,15 +156,25 @@ class SummaryFeatureClassifier(_SequenceBase):
 
     Parameters
     ----------
-    C : float, default 1.0
-        Inverse regularisation strength.
+    C : float or "auto", default 1.0
+        Inverse regularisation strength, or ``"auto"``: the value of :data:`C_GRID` with the best
+        inner cross-validated accuracy (leave one group out when ``fit`` has three or more
+        groups, else stratified 5-fold; ties go to the stronger regularisation). The value used
+        is ``C_`` after fitting.
     n_frames : int, default 50
         Resampling length before the summaries.
+    group_normalization : {"none", "group", "both"}, default "none"
+        Standardise the summaries within each group (see the module docs); ``"both"`` keeps the
+        absolute summaries too.
+    min_group_size : int, default 4
+        Fewest repetitions a group may have under group normalisation.
     """
 
-    def __init__(self, *, C: float = 1.0, n_frames: int = 50) -> None:
+    def __init__(self, *, C: float | str = 1.0, n_frames: int = 50, group_normalization: str = "none", min_group_size: int = 4) -> None:
         self.C = C
         self.n_frames = n_frames
+        self.group_normalization = group_normalization
+        self.min_group_size = min_group_size
 
     @staticmethod
     def summary_features(Z: np.ndarray) -> np.ndarray:
@@ -109,27 +184,57 @@ class SummaryFeatureClassifier(_SequenceBase):
         stats = [np.nanmean(Z, 1), np.nanstd(Z, 1), np.nanmin(Z, 1), np.nanmax(Z, 1)]
         return np.concatenate(stats + [picks.reshape(Z.shape[0], -1)], axis=1)
 
-    def _features(self, X: Sequence[np.ndarray]) -> np.ndarray:
-        F = self.summary_features(resample_sequences(X, self.n_frames))
-        return np.where(np.isfinite(F), F, np.nan)
+    def _features(self, X: Sequence[np.ndarray], groups: np.ndarray | None) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # features missing throughout stay NaN
+            F = self.summary_features(resample_sequences(X, self.n_frames))
+        F = np.where(np.isfinite(F), F, np.nan)
+        if self.group_normalization == "none":
+            return F
+        Z = group_standardize(F, groups, min_size=self.min_group_size)
+        return Z if self.group_normalization == "group" else np.concatenate([F, Z], axis=1)
 
-    def fit(self, X: Sequence[np.ndarray], y: Any) -> SummaryFeatureClassifier:
+    def _pipeline(self, C: float):
         from sklearn.impute import SimpleImputer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        if not (isinstance(self.C, (int, float)) and self.C > 0):
-            raise ValueRangeError("C", expected="a positive number", got=self.C)
+        return make_pipeline(SimpleImputer(keep_empty_features=True), StandardScaler(), LogisticRegression(C=C, max_iter=5000))
+
+    def _select_C(self, F: np.ndarray, codes: np.ndarray, groups: np.ndarray | None) -> float:
+        from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold, cross_val_score
+
+        if groups is not None and len(np.unique(groups)) >= 3:
+            splits = list(LeaveOneGroupOut().split(F, codes, groups))
+        else:
+            folds = int(min(5, np.bincount(codes).min()))
+            if folds < 2:
+                raise ValueRangeError("y", expected='at least 2 repetitions of every class for C="auto"', got=np.bincount(codes).tolist())
+            splits = list(StratifiedKFold(folds, shuffle=True, random_state=0).split(F, codes))
+        scores = [cross_val_score(self._pipeline(C), F, codes, cv=splits).mean() for C in C_GRID]
+        best = C_GRID[int(np.argmax(scores))]
+        logger.debug("SummaryFeatureClassifier: C=%g chosen (inner accuracy %.3f)", best, max(scores))
+        return best
+
+    def fit(self, X: Sequence[np.ndarray], y: Any, groups: Any = None) -> SummaryFeatureClassifier:
+        """Fit on repetitions ``X`` with labels ``y``; ``groups`` (one per repetition) are needed
+        for group normalisation and make ``C="auto"`` select by leave-one-group-out."""
+        if not (self.C == "auto" or (isinstance(self.C, (int, float)) and not isinstance(self.C, bool) and self.C > 0)):
+            raise ValueRangeError("C", expected='a positive number or "auto"', got=self.C)
+        _check_group_normalization(self.group_normalization)
         y = _check_labels(y, len(X))
+        groups = _fit_groups(self, groups, len(X))
         codes = self._encode(y)
-        self.pipeline_ = make_pipeline(SimpleImputer(keep_empty_features=True), StandardScaler(), LogisticRegression(C=self.C, max_iter=5000))
-        self.pipeline_.fit(self._features(X), codes)
+        F = self._features(X, groups)
+        self.C_ = self._select_C(F, codes, groups) if self.C == "auto" else float(self.C)
+        self.pipeline_ = self._pipeline(self.C_).fit(F, codes)
         return self
 
-    def predict_proba(self, X: Sequence[np.ndarray]) -> np.ndarray:
+    def predict_proba(self, X: Sequence[np.ndarray], groups: Any = None) -> np.ndarray:
+        """Class probabilities ``(n, classes)``; ``groups`` as for ``fit`` (default: one group)."""
         check_is_fitted(self, "pipeline_")
-        return self.pipeline_.predict_proba(self._features(X))
+        return self.pipeline_.predict_proba(self._features(X, _predict_groups(groups, len(X))))
 
 
 class SequenceClassifier(_SequenceBase):
@@ -151,6 +256,11 @@ class SequenceClassifier(_SequenceBase):
     device : str, default "cpu"
     progress : bool, default False
         Show a tqdm bar over epochs.
+    group_normalization : {"none", "group"}, default "none"
+        Standardise each feature within each group over its repetitions and frames (see the
+        module docs).
+    min_group_size : int, default 4
+        Fewest repetitions a group may have under group normalisation.
     """
 
     def __init__(
@@ -166,6 +276,8 @@ class SequenceClassifier(_SequenceBase):
         seed: int = 0,
         device: str = "cpu",
         progress: bool = False,
+        group_normalization: str = "none",
+        min_group_size: int = 4,
     ) -> None:
         self.architecture = architecture
         self.n_frames = n_frames
@@ -177,6 +289,8 @@ class SequenceClassifier(_SequenceBase):
         self.seed = seed
         self.device = device
         self.progress = progress
+        self.group_normalization = group_normalization
+        self.min_group_size = min_group_size
 
     def _validate(self) -> None:
         if self.architecture not in ARCHITECTURES:
@@ -189,6 +303,7 @@ class SequenceClassifier(_SequenceBase):
             raise ValueRangeError("lr/weight_decay", expected="lr > 0 and weight_decay >= 0", got=(self.lr, self.weight_decay))
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise ValueRangeError("dropout", expected="a probability in [0, 1) or None", got=self.dropout)
+        _check_group_normalization(self.group_normalization, ("none", "group"))
 
     def _network(self, n_features: int, n_classes: int):
         from kinelift.analysis.classify.networks import BiLSTMClassifier, TemporalResNet
@@ -205,14 +320,20 @@ class SequenceClassifier(_SequenceBase):
 
         return torch.as_tensor(np.nan_to_num((Z - self.mean_) / self.scale_, nan=0.0), dtype=torch.float32, device=self.device)
 
-    def fit(self, X: Sequence[np.ndarray], y: Any) -> SequenceClassifier:
+    def _resampled(self, X: Sequence[np.ndarray], groups: np.ndarray | None) -> np.ndarray:
+        Z = resample_sequences(X, self.n_frames)
+        return Z if self.group_normalization == "none" else group_standardize(Z, groups, min_size=self.min_group_size)
+
+    def fit(self, X: Sequence[np.ndarray], y: Any, groups: Any = None) -> SequenceClassifier:
+        """Train on repetitions ``X`` with labels ``y`` (``groups`` needed for group normalisation)."""
         import torch
         from tqdm.auto import tqdm
 
         self._validate()
         y = _check_labels(y, len(X))
+        groups = _fit_groups(self, groups, len(X))
         codes = self._encode(y)
-        Z = resample_sequences(X, self.n_frames)
+        Z = self._resampled(X, groups)
         self.mean_ = np.nan_to_num(np.nanmean(Z, axis=(0, 1)))
         std = np.nan_to_num(np.nanstd(Z, axis=(0, 1)))
         self.scale_ = np.where(std > 0, std, 1.0)
@@ -244,9 +365,11 @@ class SequenceClassifier(_SequenceBase):
         logger.debug("SequenceClassifier(%s): final training loss %.4f", self.architecture, self.loss_curve_[-1])
         return self
 
-    def predict_proba(self, X: Sequence[np.ndarray]) -> np.ndarray:
+    def predict_proba(self, X: Sequence[np.ndarray], groups: Any = None) -> np.ndarray:
+        """Class probabilities ``(n, classes)``; ``groups`` as for ``fit`` (default: one group)."""
         import torch
 
         check_is_fitted(self, "network_")
+        inputs = self._inputs(self._resampled(X, _predict_groups(groups, len(X))))
         with torch.no_grad():
-            return torch.softmax(self.network_(self._inputs(resample_sequences(X, self.n_frames))), dim=1).cpu().numpy().astype(np.float64)
+            return torch.softmax(self.network_(inputs), dim=1).cpu().numpy().astype(np.float64)

@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from collections.abc import Sequence
@@ -134,7 +135,9 @@ def leave_one_group_out(estimator: Any, X: Sequence, y: Any, groups: Any, *, pro
     """Fit a clone of ``estimator`` on all groups but one and predict the held-out group, for every group.
 
     Returns each held-out group's accuracy and the evaluation of the pooled out-of-group
-    probabilities (every repetition predicted by a model that never saw its subject).
+    probabilities (every repetition predicted by a model that never saw its subject). An
+    estimator whose ``fit`` takes ``groups`` (the kinelift classifiers) gets the training groups,
+    and its ``predict_proba`` the held-out group's: no labels of the held-out group are used.
     """
     from sklearn.base import clone
     from tqdm.auto import tqdm
@@ -143,13 +146,20 @@ def leave_one_group_out(estimator: Any, X: Sequence, y: Any, groups: Any, *, pro
     if not (len(X) == y.shape[0] == groups.shape[0]):
         raise ShapeError("X/y/groups", expected="the same number of repetitions", got=(len(X), y.shape[0], groups.shape[0]))
     classes = np.unique(y)
+    takes_groups = "groups" in inspect.signature(estimator.fit).parameters
     proba = np.zeros((len(y), len(classes)))
     per_group = {}
     for g in tqdm(np.unique(groups), desc="leave one group out", disable=not progress):
         test = groups == g
-        model = clone(estimator).fit([X[i] for i in np.flatnonzero(~test)], y[~test])
+        train_X, test_X = [X[i] for i in np.flatnonzero(~test)], [X[i] for i in np.flatnonzero(test)]
+        if takes_groups:
+            model = clone(estimator).fit(train_X, y[~test], groups=groups[~test])
+            test_proba = model.predict_proba(test_X, groups=groups[test])
+        else:
+            model = clone(estimator).fit(train_X, y[~test])
+            test_proba = model.predict_proba(test_X)
         cols = [list(classes).index(c) for c in model.classes_]
-        proba[np.ix_(test, cols)] = model.predict_proba([X[i] for i in np.flatnonzero(test)])
+        proba[np.ix_(test, cols)] = test_proba
         key = g.item() if hasattr(g, "item") else g
         per_group[key] = float((classes[np.argmax(proba[test], 1)] == y[test]).mean())
         logger.info("held-out group %s: accuracy %.3f", key, per_group[key])

@@ -251,3 +251,42 @@ def test_saved_kinematics_classifier_classifies_a_session(tmp_path):
         save_classifier(clf, tmp_path / "x.pkl", keypoints=names, features="kinematics")
     with pytest.raises(ValueRangeError):
         save_classifier(clf, tmp_path / "x.pkl", keypoints=names, features="angles", columns=["a"])
+
+
+def test_uiprmd_kinect_forward_kinematics_by_hand():
+    from kinelift.analysis.classify.datasets import UIPRMD_KINECT_JOINTS, UIPRMD_KINECT_PARENTS, uiprmd_kinect_positions
+
+    offsets = np.zeros((2, 22, 3))
+    offsets[:, 0] = [10.0, 80.0, -200.0]  # waist, cm, camera frame
+    offsets[:, 14] = [8.0, 0.0, 0.0]  # left hip from the waist
+    offsets[:, 15] = [0.0, -40.0, 0.0]  # left knee from the hip (a thigh along -y)
+    offsets[:, 16] = [0.0, -40.0, 0.0]  # left ankle from the knee
+    angles = np.zeros((2, 22, 3))
+    angles[1, 15] = [90.0, 0.0, 0.0]  # knee joint: 90 deg about x
+    angles[1, 14] = [0.0, 0.0, 90.0]  # hip about z: the thigh (and all below) turns from -y to +x
+    p = uiprmd_kinect_positions(offsets.reshape(2, 66), angles.reshape(2, 66))
+    j = {n: i for i, n in enumerate(UIPRMD_KINECT_JOINTS)}
+    assert np.allclose(p[0, j["left_ankle"]], [0.18, 0.0, -2.0]) and np.allclose(p[0, j["left_knee"]], [0.18, 0.4, -2.0])
+    # frame 1: hip Rz(90) maps the thigh (0, -0.4, 0) to (0.4, 0, 0); the knee's Rx(90) maps the shank
+    # (0, -0.4, 0) to (0, 0, -0.4) in the thigh frame, then Rz(90) leaves z alone
+    assert np.allclose(p[1, j["left_knee"]], [0.58, 0.8, -2.0]) and np.allclose(p[1, j["left_ankle"]], [0.58, 0.8, -2.4])
+    assert UIPRMD_KINECT_PARENTS[j["left_ankle"]] == j["left_knee"]
+    with pytest.raises(ShapeError):
+        uiprmd_kinect_positions(offsets.reshape(2, 66), angles.reshape(2, 66)[:1])
+
+
+def test_uiprmd_kinect_layout_needs_the_angle_files(tmp_path, rng):
+    for folder, suffix in (("Segmented Movements", ""), ("Incorrect Segmented Movements", "_inc")):
+        for kind in ("Positions", "Angles"):
+            d = tmp_path / folder / "Kinect" / kind
+            d.mkdir(parents=True)
+            rows = "\n".join(",".join(f"{v:.3f}" for v in rng.normal(0, 10, 66)) for _ in range(5))
+            (d / f"m01_s01_e01_{kind.lower()}{suffix}.txt").write_text(rows)
+    data = load_uiprmd(tmp_path, sensor="kinect", as_tracks=True)
+    assert len(data) == 2 and data.fps == 30.0 and data.sequences[0].keypoint_names[15] == "left_knee"
+    assert data.sequences[0].metadata["up"] == "y"
+    (tmp_path / "Segmented Movements" / "Kinect" / "Angles" / "m01_s01_e01_angles.txt").unlink()
+    with pytest.raises(FileFormatError, match="angles"):
+        load_uiprmd(tmp_path, sensor="kinect")
+    with pytest.raises(ValueRangeError):
+        load_uiprmd(tmp_path, sensor="optitrack")

@@ -7,10 +7,14 @@ ranges and times:
 - OpenSim 4.6: per frame, Coordinate.setValue for every coordinate, Model.realizePosition, and
   Marker.getLocationInGround for every marker (what a Python user of OpenSim does);
 - kinelift SkeletalModel (markers materialised, as the OpenSim loop reads them): batched, CPU
-  float32 and float64, batch 1 (a Python loop of single frames) and batch 10,000; and the GPU when
-  torch sees one;
-- nimblephysics when it is importable in this environment (it needs numpy 1.x: run this script
-  from a venv that has it), else a note.
+  float32 and float64, batch 1 (a Python loop of single frames) and batch 10,000; compiled
+  (``model.compiled_fk``) with markers in the usual row-major layout and as a component-major
+  view (no transposing copy); and the GPU when torch sees one;
+- nimblephysics, per frame (``setPositions``, ``getMarkerWorldPositions``), in a subprocess of
+  the interpreter given by ``--nimble-python`` (or ``$KINELIFT_NIMBLE_PYTHON``): nimblephysics needs
+  numpy 1.x, so it lives in its own venv (``python -m venv nimble && nimble/bin/pip install
+  torch==<the CPU wheel> "numpy<2" nimblephysics``, CPU torch first so pip never pulls CUDA);
+  see ``benchmarks/nimble_fk_peer.py``. Without one, a note.
 It prints frames per second and the ratio to OpenSim, and checks that kinelift's markers equal
 OpenSim's on the frames both computed (max difference in metres).
 """
@@ -18,7 +22,11 @@ OpenSim's on the frames both computed (max difference in metres).
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -60,7 +68,7 @@ def time_kinelift(model: SkeletalModel, q: torch.Tensor, *, batch: int, repeat: 
     return q.shape[0] / best
 
 
-def time_compiled(fk, q: torch.Tensor, repeat: int = 5) -> float:
+def time_compiled(fk, q: torch.Tensor, repeat: int = 20) -> float:
     best = np.inf
     with torch.no_grad():
         for _ in range(repeat):
@@ -70,6 +78,24 @@ def time_compiled(fk, q: torch.Tensor, repeat: int = 5) -> float:
     return q.shape[0] / best
 
 
+def nimble_peer(python: str, path: Path, model: SkeletalModel, q: np.ndarray) -> tuple[float, float]:
+    """Frames per second of nimblephysics on ``q`` (run by ``python``) and its largest marker
+    difference to kinelift over the markers both have (the first frames)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        q_file, out_file = Path(tmp) / "q.npz", Path(tmp) / "nimble.json"
+        np.savez(q_file, q=q, names=np.array(model.coordinate_names))
+        script = Path(__file__).with_name("nimble_fk_peer.py")
+        subprocess.run([python, str(script), str(path), str(q_file), str(out_file)], check=True, capture_output=True)
+        result = json.loads(out_file.read_text())
+    theirs = np.asarray(result["positions"]).reshape(len(result["positions"]), -1, 3)
+    with torch.no_grad():
+        ours = model(torch.tensor(q[: len(theirs)])).markers.numpy()
+    index = {n: i for i, n in enumerate(model.marker_names)}
+    shared = [(k, index[n]) for k, n in enumerate(result["marker_names"]) if n in index]
+    error = max(float(np.abs(theirs[:, k] - ours[:, i]).max()) for k, i in shared)
+    return result["fps"], error
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data"))
@@ -77,6 +103,8 @@ def main() -> int:
     parser.add_argument("--opensim-frames", type=int, default=500)
     parser.add_argument("--single-frames", type=int, default=500, help="frames for the batch-1 loop")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows (each compiles ~1 min)")
+    parser.add_argument("--nimble-python", default=os.environ.get("KINELIFT_NIMBLE_PYTHON"),
+                        help="python of a venv with nimblephysics (numpy 1.x) for the peer column")
     args = parser.parse_args()
     try:
         import opensim as osim
@@ -85,12 +113,8 @@ def main() -> int:
     except ImportError:
         osim = None
         print("opensim not installed: OpenSim columns skipped (pip install opensim)")
-    try:
-        import nimblephysics  # noqa: F401
-
-        print("nimblephysics found, but its model loading of these .osim files is not wired here yet; column skipped")
-    except ImportError:
-        print("nimblephysics not importable in this environment (needs numpy 1.x in its own venv): column skipped")
+    if not args.nimble_python:
+        print("nimblephysics: no --nimble-python (a venv with nimblephysics and numpy 1.x): column skipped")
     torch.set_num_threads(max(1, torch.get_num_threads()))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, GPU: {torch.cuda.is_available()}")
     rng = np.random.default_rng(0)
@@ -106,30 +130,35 @@ def main() -> int:
         if osim is not None:
             with torch.no_grad():
                 sample = model(torch.tensor(q_np[: args.opensim_frames]))
-            ref = opensim_fk(path, sample.coordinates.numpy(), model.coordinate_names, model.marker_names, [])
-            osim_fps = args.opensim_frames / ref.loop_seconds
+            runs = [opensim_fk(path, sample.coordinates.numpy(), model.coordinate_names, model.marker_names, []) for _ in range(3)]
+            ref = runs[0]
+            osim_fps = args.opensim_frames / min(r.loop_seconds for r in runs)  # OpenSim's best of three
             ours, ref = sample.markers.numpy(), ref.markers
-            print(f"  {'OpenSim per-frame loop':34s} {osim_fps:12.0f} frames/s   (1.0x)   max |kinelift - OpenSim| = {np.abs(ours - ref).max():.1e} m")
+            print(f"  {'OpenSim per-frame loop (best of 3)':70s} {osim_fps:12.0f} frames/s   (1.0x)   max |kinelift - OpenSim| = {np.abs(ours - ref).max():.1e} m")
         rows = []
+        if args.nimble_python:
+            fps, error = nimble_peer(args.nimble_python, path, model, q_np[: args.opensim_frames])
+            rows.append((f"nimblephysics per-frame loop (max |kinelift - nimble| = {error:.1e} m)", fps))
         for dtype in (torch.float32, torch.float64):
             q = torch.tensor(q_np, dtype=dtype)
             rows.append((f"kinelift CPU {str(dtype)[6:]} batch 1", time_kinelift(model, q[: args.single_frames], batch=1)))
             rows.append((f"kinelift CPU {str(dtype)[6:]} batch {args.frames}", time_kinelift(model, q, batch=args.frames)))
             if not args.no_compile:
-                fk = model.compiled_fk(outputs=("markers",))
-                start = time.perf_counter()
-                with torch.no_grad():
-                    compiled = fk(q)["markers"]
-                seconds = time.perf_counter() - start
-                error = (compiled - model(q).markers).abs().max().item()
-                rows.append((f"kinelift CPU {str(dtype)[6:]} compiled ({seconds:.0f} s)", time_compiled(fk, q)))
-                print(f"  (compiled {str(dtype)[6:]}: max difference to eager {error:.1e} m)")
+                for contiguous, layout in ((True, "row-major"), (False, "component-major view")):
+                    fk = model.compiled_fk(outputs=("markers",), contiguous=contiguous)
+                    start = time.perf_counter()
+                    with torch.no_grad():
+                        compiled = fk(q)["markers"]
+                    seconds = time.perf_counter() - start
+                    error = (compiled - model(q).markers).abs().max().item()
+                    rows.append((f"kinelift CPU {str(dtype)[6:]} compiled, {layout} ({seconds:.0f} s to compile)", time_compiled(fk, q)))
+                    print(f"  (compiled {str(dtype)[6:]}, {layout}: max difference to eager {error:.1e} m)")
             if torch.cuda.is_available():
                 qc = q.cuda()
                 rows.append((f"kinelift GPU {str(dtype)[6:]} batch {args.frames}", time_kinelift(model, qc, batch=args.frames)))
         for name, fps in rows:
             ratio = f"{fps / osim_fps:8.1f}x" if osim_fps else ""
-            print(f"  {name:34s} {fps:12.0f} frames/s {ratio}")
+            print(f"  {name:70s} {fps:12.0f} frames/s {ratio}")
     return 0
 
 

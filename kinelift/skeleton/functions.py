@@ -45,6 +45,10 @@ class OpenSimFunction:
     def _arrays(self) -> tuple[np.ndarray, ...]:
         return ()
 
+    def _set_constants(self) -> None:
+        """``_arrays()`` as tuples of Python floats, for the forms ``torch.compile`` fuses."""
+        self._constants = tuple(tuple(float(v) for v in a) for a in self._arrays())
+
     def _like(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """This function's arrays as tensors on ``x``'s device and dtype (cached)."""
         key = (x.dtype, x.device)
@@ -194,11 +198,29 @@ class _CubicPieces(OpenSimFunction):
         return self.x, self.y, self.b, self.c, self.d
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.compiler.is_compiling():
+            return self._call_fusable(x)
         kx, ky, kb, kc, kd = self._like(x)
         n = kx.shape[0]
         k = torch.clamp(torch.searchsorted(kx, x.detach().contiguous(), right=True) - 1, 0, n - 2)
         dx = x - kx[k]
         inside = ky[k] + dx * (kb[k] + dx * (kc[k] + dx * kd[k]))
+        below = ky[0] + (x - kx[0]) * kb[0]
+        above = ky[n - 1] + (x - kx[n - 1]) * kb[n - 1]
+        return torch.where(x < kx[0], below, torch.where(x > kx[n - 1], above, inside))
+
+    def _call_fusable(self, x: torch.Tensor) -> torch.Tensor:
+        """The same values with each piece selected by comparisons against the knots instead of
+        ``searchsorted`` and indexing: element-wise operations only, which ``torch.compile`` fuses
+        into the surrounding kernel (in eager mode the search is faster)."""
+        kx, ky, kb, kc, kd = self._constants
+        n = len(kx)
+        xk, yk, bk, ck, dk = (torch.full_like(x, a[0]) for a in self._constants)
+        for i in range(1, n - 1):
+            above_knot = x >= kx[i]
+            xk, yk, bk, ck, dk = (torch.where(above_knot, a[i], s) for a, s in zip(self._constants, (xk, yk, bk, ck, dk)))
+        dx = x - xk
+        inside = yk + dx * (bk + dx * (ck + dx * dk))
         below = ky[0] + (x - kx[0]) * kb[0]
         above = ky[n - 1] + (x - kx[n - 1]) * kb[n - 1]
         return torch.where(x < kx[0], below, torch.where(x > kx[n - 1], above, inside))
@@ -228,6 +250,7 @@ class SimmSpline(_CubicPieces):
         super().__init__()
         self.x, self.y = _check_knots("SimmSpline", x, y, 2)
         self.b, self.c, self.d = _simm_coefficients(self.x, self.y)
+        self._set_constants()
 
 
 def _simm_coefficients(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -288,11 +311,19 @@ class PiecewiseLinearFunction(OpenSimFunction):
         super().__init__()
         self.x, self.y = _check_knots("PiecewiseLinearFunction", x, y, 2)
         self.slope = np.diff(self.y) / np.maximum(np.diff(self.x), _TINY)
+        self._set_constants()
 
     def _arrays(self) -> tuple[np.ndarray, ...]:
         return self.x, self.y, self.slope
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.compiler.is_compiling():  # comparisons instead of a search, as in _CubicPieces
+            kx, ky, ks = self._constants
+            xk, yk, sk = (torch.full_like(x, a[0]) for a in (kx, ky, ks))
+            for i in range(1, len(kx) - 1):
+                above_knot = x >= kx[i]
+                xk, yk, sk = torch.where(above_knot, kx[i], xk), torch.where(above_knot, ky[i], yk), torch.where(above_knot, ks[i], sk)
+            return yk + (x - xk) * sk
         kx, ky, ks = self._like(x)
         k = torch.clamp(torch.searchsorted(kx, x.detach().contiguous(), right=True) - 1, 0, kx.shape[0] - 2)
         return ky[k] + (x - kx[k]) * ks[k]

@@ -72,6 +72,15 @@ class FKResult:
         self._parts = {"rotations": rotations, "positions": positions, "centers": centers, "markers": markers}
         self.coordinates = coordinates
 
+    def component_columns(self, name: str) -> list[torch.Tensor]:
+        """The ``(B,)`` columns of an output (``"markers"``, ``"joint_centers"``, ``"body_positions"``
+        or ``"body_rotations"``), each entry's x, y, z (rotations: row by row) in turn: the
+        component-major form that :meth:`SkeletalModel.compiled_fk` assembles."""
+        part = self._parts[{"joint_centers": "centers", "body_positions": "positions", "body_rotations": "rotations"}.get(name, name)]
+        if name == "body_rotations":
+            return [C.materialize(c, self._like) for r in part for row in r for c in row]
+        return [C.materialize(c, self._like) for p in part for c in p]
+
     def _points(self, points: list[C.Vector]) -> torch.Tensor:
         flat = C.stack([c for p in points for c in p], self._like)
         return flat.reshape(self._batch + (len(points), 3))
@@ -271,24 +280,56 @@ class SkeletalModel(nn.Module):
         values = q.detach().cpu().numpy() if torch.is_tensor(q) else np.asarray(q)
         return TimeSeriesTable(time, values, list(self.coordinate_names), [units[n] for n in self.coordinate_names], name=name)
 
-    def compiled_fk(self, *, outputs: Sequence[str] = ("markers", "joint_centers"), **compile_options: Any):
-        """Forward kinematics compiled by ``torch.compile`` into fused loops: a function
+    def compiled_fk(self, *, outputs: Sequence[str] = ("markers", "joint_centers"), contiguous: bool = True, **compile_options: Any):
+        """Forward kinematics compiled by ``torch.compile`` into one fused, vectorised loop: a function
         ``fk(q, scales=None) -> dict`` of the named ``outputs`` (``FKResult`` attribute names).
 
-        Compiling takes about a minute on a 2-core CPU, once per input shape and dtype; after that,
-        large batches run about 3x faster than calling the model (see ``benchmarks/fk.py``).
-        Results equal the model's to float rounding.
+        The compiled kernel reads the coordinates component-major (``q`` is transposed once on the
+        way in), evaluates splines by comparisons instead of searches so that nothing breaks the
+        fusion, and writes each output component as one contiguous column. With
+        ``contiguous=False`` the point outputs are returned as ``(..., n, 3)`` views of that
+        component-major storage (strides ``(1, 3B, B)``: valid tensors for any torch operation, and
+        no transposing copy); the default copies them into the usual row-major layout.
+
+        Compiling takes about half a minute on a 2-core CPU, once per input shape and dtype
+        (and needs a C++ compiler, as ``torch.compile`` on CPU does). Results equal the model's
+        to float rounding. See ``benchmarks/fk.py`` for the speed.
         """
-        known = ("markers", "joint_centers", "body_positions", "body_rotations", "coordinates")
+        known = {"markers": (len(self.marker_names), 3), "joint_centers": (len(self.joint_names), 3),
+                 "body_positions": (len(self.body_names), 3), "body_rotations": (len(self.body_names), 3, 3), "coordinates": None}  # fmt: skip
         unknown = [o for o in outputs if o not in known]
         if unknown:
-            raise UnknownNameError("FK output", unknown, known=known)
+            raise UnknownNameError("FK output", unknown, known=tuple(known))
+        options = {"max_fusion_size": 1 << 16, **compile_options.pop("options", {})}
+
+        def columns_fk(q_columns: torch.Tensor, scales: torch.Tensor | None) -> dict[str, Any]:
+            out = self._evaluate(q_columns.T, scales, None, None)
+            return {name: out.coordinates if name == "coordinates" else out.component_columns(name) for name in outputs}
+
+        compiled = torch.compile(columns_fk, dynamic=False, options=options, **compile_options)
+
+        def assemble(parts: dict[str, Any], shape: tuple[int, ...]) -> dict[str, torch.Tensor]:
+            batch = shape[:-1]
+            result = {}
+            for name, value in parts.items():
+                # coordinates come back as a transposed view, the rest as component columns
+                shaped = value.reshape(shape) if name == "coordinates" else torch.stack(value, dim=0).T.reshape(batch + known[name])
+                result[name] = shaped.contiguous() if contiguous else shaped
+            return result
+
+        # The transposing copies are compiled too: run eagerly next to the compiled kernel, torch's own
+        # parallel copy competes with the kernel's still-spinning OpenMP threads and takes 3x longer.
+        layout = torch.compile(assemble, dynamic=False, **compile_options) if contiguous else assemble
+        n = self.n_coordinates
+        to_columns = torch.compile(lambda q: q.reshape(-1, n).T.contiguous(), dynamic=False, **compile_options)  # likewise
 
         def fk(q: torch.Tensor, scales: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-            out = self(q, scales=scales)
-            return {name: getattr(out, name) for name in outputs}
+            if not torch.is_tensor(q) or q.shape[-1:] != (self.n_coordinates,):
+                raise ShapeError("q", expected=f"a tensor (..., {self.n_coordinates}) of coordinates of {self.spec.name}", got=getattr(q, "shape", type(q).__name__))
+            flat_scales = None if scales is None else scales.reshape((-1,) + tuple(scales.shape[-2:])) if scales.dim() > 2 else scales
+            return layout(compiled(to_columns(q), flat_scales), tuple(q.shape))
 
-        return torch.compile(fk, dynamic=False, **compile_options)
+        return fk
 
     def extra_repr(self) -> str:
         return f"name={self.spec.name!r}, bodies={len(self.body_names)}, coordinates={self.n_coordinates}, markers={len(self.marker_names)}"

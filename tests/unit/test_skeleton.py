@@ -152,13 +152,33 @@ def test_coupler_sets_the_dependent_coordinate():
 
 @pytest.mark.slow
 def test_compiled_fk_equals_the_model():
-    """torch.compile of the component-form FK (about a minute to compile on 2 cores)."""
+    """torch.compile of the component-form FK (compiles for about a minute on 2 cores)."""
     model = SkeletalModel.from_osim_string(_model_xml(CUSTOM))
-    fk = model.compiled_fk(outputs=("markers", "joint_centers"))
-    q = torch.rand(64, model.n_coordinates, dtype=torch.float64)
-    out = fk(q)
-    ref = model(q)
-    torch.testing.assert_close(out["markers"], ref.markers)
-    torch.testing.assert_close(out["joint_centers"], ref.joint_centers)
+    outputs = ("markers", "joint_centers", "body_rotations", "coordinates")
+    fk = model.compiled_fk(outputs=outputs)
+    q = 3.0 * torch.rand(4, 16, model.n_coordinates, dtype=torch.float64) - 1.5  # every spline piece and both extrapolations
+    scales = 0.9 + 0.2 * torch.rand(4, 16, len(model.body_names), 3, dtype=torch.float64)
+    out = fk(q, scales)
+    ref = model(q, scales=scales)
+    for name in outputs:
+        torch.testing.assert_close(out[name], getattr(ref, name))
+        assert out[name].is_contiguous()
+    view = model.compiled_fk(outputs=("markers",), contiguous=False)(q)["markers"]
+    torch.testing.assert_close(view, model(q).markers)
+    assert not view.is_contiguous() and view.shape == (4, 16, len(model.marker_names), 3)
     with pytest.raises(UnknownNameError, match="FK output"):
         model.compiled_fk(outputs=("elbows",))
+    with pytest.raises(ShapeError):
+        fk(q[..., :-1])
+
+
+def test_spline_forms_for_compilation_equal_the_searched_ones():
+    """The comparison form the compiler fuses gives the same values as searchsorted + indexing."""
+    x = torch.linspace(-3.0, 3.0, 241, dtype=torch.float64)
+    for name in ("SimmSpline", "NaturalCubicSpline", "MultiplierFunction"):
+        f = FUNCTIONS[name]
+        f = f.inner if name == "MultiplierFunction" else f
+        torch.testing.assert_close(f._call_fusable(x), f(x), rtol=0, atol=1e-15)
+    f = FUNCTIONS["PiecewiseLinearFunction"]
+    compiled = torch.compile(lambda t: f(t), backend="eager")  # dynamo traces the comparison branch
+    torch.testing.assert_close(compiled(x), f(x), rtol=0, atol=1e-15)

@@ -286,7 +286,7 @@ class SkeletalModel(nn.Module):
 
         The compiled kernel reads the coordinates component-major (``q`` is transposed once on the
         way in), evaluates splines by comparisons instead of searches so that nothing breaks the
-        fusion, and writes each output component as one contiguous column. With
+        fusion, and writes each output as one component-major ``(components, B)`` block. With
         ``contiguous=False`` the point outputs are returned as ``(..., n, 3)`` views of that
         component-major storage (strides ``(1, 3B, B)``: valid tensors for any torch operation, and
         no transposing copy); the default copies them into the usual row-major layout.
@@ -304,7 +304,7 @@ class SkeletalModel(nn.Module):
 
         def columns_fk(q_columns: torch.Tensor, scales: torch.Tensor | None) -> dict[str, Any]:
             out = self._evaluate(q_columns.T, scales, None, None)
-            return {name: out.coordinates if name == "coordinates" else out.component_columns(name) for name in outputs}
+            return {name: out.coordinates if name == "coordinates" else torch.stack(out.component_columns(name), dim=0) for name in outputs}
 
         compiled = torch.compile(columns_fk, dynamic=False, options=options, **compile_options)
 
@@ -312,8 +312,8 @@ class SkeletalModel(nn.Module):
             batch = shape[:-1]
             result = {}
             for name, value in parts.items():
-                # coordinates come back as a transposed view, the rest as component columns
-                shaped = value.reshape(shape) if name == "coordinates" else torch.stack(value, dim=0).T.reshape(batch + known[name])
+                # coordinates come back as a transposed view, the rest as (components, B) blocks
+                shaped = value.reshape(shape) if name == "coordinates" else value.T.reshape(batch + known[name])
                 result[name] = shaped.contiguous() if contiguous else shaped
             return result
 

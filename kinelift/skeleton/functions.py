@@ -7,8 +7,10 @@ arguments, on the argument's device and dtype. Supported: ``Constant``, ``Linear
 ``SimmSpline`` (SIMM's cubic spline: end conditions from third divided differences,
 linear extrapolation with the end slopes), ``NaturalCubicSpline`` (computed by OpenSim
 with the same SIMM end conditions, despite its name), ``PiecewiseLinearFunction``
-(linear extrapolation with the end segments' slopes) and ``MultiplierFunction``
-(``scale * f(x)``).
+(linear extrapolation with the end segments' slopes), ``GCVSpline`` (OpenSim's spline of odd
+degree ``2 m - 1`` fitted with no smoothing: the natural interpolating spline, extended beyond the
+knots by its Taylor polynomial of degree ``m - 1``, as SimTK's ``SplineFitter`` builds it) and
+``MultiplierFunction`` (``scale * f(x)``).
 
 Examples
 --------
@@ -20,6 +22,7 @@ tensor([0.0000, 0.5000, 1.0000], dtype=torch.float64)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +32,7 @@ import torch
 from kinelift.errors import ValueRangeError
 
 __all__ = [
-    "Constant", "LinearFunction", "MultiplierFunction", "NaturalCubicSpline", "OpenSimFunction",
+    "Constant", "GCVSpline", "LinearFunction", "MultiplierFunction", "NaturalCubicSpline", "OpenSimFunction",
     "PiecewiseLinearFunction", "PolynomialFunction", "SimmSpline",
 ]  # fmt: skip
 
@@ -332,3 +335,88 @@ class PiecewiseLinearFunction(OpenSimFunction):
         kx, ky, ks = self._like(x)
         k = torch.clamp(torch.searchsorted(kx, x.detach().contiguous(), right=True) - 1, 0, kx.shape[0] - 2)
         return ky[k] + (x - kx[k]) * ks[k], ks[k]
+
+
+class GCVSpline(OpenSimFunction):
+    """OpenSim's ``GCVSpline`` of ``half_order`` ``m`` (degree ``2 m - 1``; OpenSim's default 3, quintic).
+
+    OpenSim fits it with zero smoothing, so it is the natural interpolating spline of that degree:
+    it passes through every knot, its derivatives of orders ``m`` to ``2 m - 2`` vanish at both
+    ends, and outside the knots it continues as its Taylor polynomial of degree ``m - 1`` at the end
+    knot (quadratic for the quintic). Checked against OpenSim 4.6's ``GCVSpline.calcValue`` inside
+    and outside the knots (tests/integration/test_fk_against_opensim.py). Needs at least ``2 m``
+    knots, as OpenSim's fitter does.
+    """
+
+    def __init__(self, x: Sequence[float], y: Sequence[float], half_order: int = 3) -> None:
+        super().__init__()
+        if half_order not in (1, 2, 3, 4):
+            raise ValueRangeError("GCVSpline half_order", expected="1, 2, 3 or 4 (degree 1, 3, 5 or 7, as OpenSim allows)", got=half_order)
+        self.half_order = int(half_order)
+        self.x, self.y = _check_knots("GCVSpline", x, y, 2 * self.half_order)
+        if np.any(np.diff(self.x) <= 0):
+            raise ValueRangeError("GCVSpline x", expected="strictly increasing knots", got=self.x.tolist())
+        self.base, self.coefficients = _gcv_pieces(self.x, self.y, self.half_order)
+        self._set_constants()
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        return (self.x, self.base, *self.coefficients)
+
+    def _horner(self, dx: torch.Tensor, coefficients: Sequence[Any]) -> torch.Tensor:
+        out = coefficients[0]
+        for c in coefficients[1:]:
+            out = out * dx + c
+        return out
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.compiler.is_compiling():
+            return self._horner(*self._selected_fusable(x))
+        return self._horner(*self._selected(x))
+
+    def _selected(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``x`` minus its piece's base point and the piece's coefficients (highest power first)."""
+        knots, base, *coefficients = self._like(x)
+        row = torch.searchsorted(knots, x.detach().contiguous(), right=True)
+        return x - base[row], [c[row] for c in coefficients]
+
+    def _selected_fusable(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """As :meth:`_selected`, by comparisons against the knots (fused by ``torch.compile``)."""
+        knots, base, *coefficients = self._constants
+        chosen = [torch.full_like(x, a[0]) for a in (base, *coefficients)]
+        for i, knot in enumerate(knots):
+            above_knot = x >= knot
+            chosen = [torch.where(above_knot, a[i + 1], c) for a, c in zip((base, *coefficients), chosen)]
+        return x - chosen[0], chosen[1:]
+
+    def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        dx, coefficients = self._selected(x)
+        degree = len(coefficients) - 1
+        slope = self._horner(dx, [c * (degree - i) for i, c in enumerate(coefficients[:-1])])
+        return self._horner(dx, coefficients), slope
+
+    def __repr__(self) -> str:
+        return f"GCVSpline(half_order={self.half_order}, knots={self.x.size})"
+
+
+def _gcv_pieces(x: np.ndarray, y: np.ndarray, half_order: int) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Base points ``(n + 1,)`` and polynomial coefficients (``2 m`` arrays, highest power first) of the
+    pieces: the Taylor extension left of the knots, the ``n - 1`` intervals, the extension right."""
+    from scipy.interpolate import PPoly, make_interp_spline
+
+    degree = 2 * half_order - 1
+    natural = [(order, 0.0) for order in range(half_order, degree)] or None
+    spline = make_interp_spline(x, y, k=degree, bc_type=(natural, natural) if natural else None)
+    inner = PPoly.from_spline(spline)
+    # PPoly.from_spline keeps the padded end knots: keep the intervals that start at the data knots
+    starts = [int(np.flatnonzero(np.isclose(inner.x[:-1], xi, rtol=0, atol=0) & (np.diff(inner.x) > 0))[0]) for xi in x[:-1]]
+    pieces = inner.c[:, starts]  # (degree + 1, n - 1)
+
+    def extension(at: float) -> np.ndarray:
+        taylor = np.zeros(degree + 1)
+        for order in range(half_order):  # degree m - 1: value, then derivatives over order!
+            taylor[degree - order] = spline.derivative(order)(at) / math.factorial(order) if order else spline(at)
+        return taylor[:, None]
+
+    coefficients = np.concatenate([extension(x[0]), pieces, extension(x[-1])], axis=1)
+    base = np.concatenate([[x[0]], x[:-1], [x[-1]]])
+    return base, tuple(coefficients)

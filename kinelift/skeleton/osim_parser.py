@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kinelift.errors import FileFormatError, UnsupportedModelFeatureError
+from kinelift.errors import FileFormatError, UnsupportedModelFeatureError, ValueRangeError
 from kinelift.skeleton import functions as fn
 from kinelift.skeleton.spec import (
     GROUND, CoordinateSpec, CouplerSpec, FrameRef, JointSpec, MarkerSpec, ModelSpec, OffsetLink, TransformAxisSpec,
@@ -113,6 +113,12 @@ class _Parser:
         return fn.Constant(0.0)
 
     def function_element(self, f: ET.Element, where: str) -> fn.OpenSimFunction:
+        try:
+            return self._function_element(f, where)
+        except ValueRangeError as exc:  # knots, coefficients: name the file and the place
+            raise FileFormatError(self.source, f"<{f.tag}> ({where}): {exc}") from exc
+
+    def _function_element(self, f: ET.Element, where: str) -> fn.OpenSimFunction:
         tag = f.tag
         if tag == "Constant":
             return fn.Constant(float(self.text(f, "value", "0") or 0))
@@ -123,6 +129,13 @@ class _Parser:
             x, y = self.numbers(f, "x"), self.numbers(f, "y")
             cls = {"SimmSpline": fn.SimmSpline, "NaturalCubicSpline": fn.NaturalCubicSpline, "PiecewiseLinearFunction": fn.PiecewiseLinearFunction}[tag]
             return cls(x, y)
+        if tag == "GCVSpline":
+            half_order = self.text(f, "half_order", "3") or "3"
+            try:
+                order = int(half_order)
+            except ValueError as exc:
+                raise FileFormatError(self.source, f"GCVSpline half_order {half_order!r} ({where})", expected="an integer") from exc
+            return fn.GCVSpline(self.numbers(f, "x"), self.numbers(f, "y"), order)
         if tag == "PolynomialFunction":
             return fn.PolynomialFunction(self.numbers(f, "coefficients"))
         if tag == "MultiplierFunction":

@@ -51,6 +51,11 @@ def _function(parent: ET.Element, f: fn.OpenSimFunction, name: str) -> None:
         e = ET.SubElement(parent, tag, name=name)
         _text(e, "x", f.x)
         _text(e, "y", f.y)
+    elif isinstance(f, fn.GCVSpline):
+        e = ET.SubElement(parent, "GCVSpline", name=name)
+        _text(e, "half_order", [f.half_order])
+        _text(e, "x", f.x)
+        _text(e, "y", f.y)
     elif isinstance(f, fn.MultiplierFunction):
         e = ET.SubElement(parent, "MultiplierFunction", name=name)
         _function(ET.SubElement(e, "function"), f.inner, "function")  # OpenSim wants the inner function wrapped

@@ -111,3 +111,50 @@ def test_fk_command_writes_a_trc_opensim_reads(tmp_path):
     rows = range(0, table.getNumRows(), 50)
     got = np.array([[[table.getRowAtIndex(i)[j][k] for k in range(3)] for j in range(len(labels))] for i in rows]) / 1000.0
     np.testing.assert_allclose(got, np.concatenate([ref_markers, ref_joints], axis=1), atol=1e-6)
+
+
+_GCV_KNOTS = np.array([-1.5, -1.1, -0.6, -0.2, 0.1, 0.5, 0.8, 1.3, 1.7, 2.2])
+_GCV_VALUES = np.array([0.02, -0.01, 0.03, 0.05, 0.0, -0.04, 0.01, 0.06, 0.02, -0.03])
+
+
+def _gcv_xml(half_order: int, name: str = "function") -> str:
+    numbers = (" ".join(map(repr, a.tolist())) for a in (_GCV_KNOTS, _GCV_VALUES))
+    return '<GCVSpline name="{}"><half_order>{}</half_order><x>{}</x><y>{}</y></GCVSpline>'.format(name, half_order, *numbers)
+
+
+@pytest.mark.parametrize("half_order", [1, 2, 3, 4])
+def test_gcvspline_values_equal_opensims_inside_and_beyond_the_knots(tmp_path, half_order):
+    from kinelift.skeleton.functions import GCVSpline
+
+    path = tmp_path / "f.xml"
+    path.write_text(f'<?xml version="1.0" encoding="UTF-8" ?><OpenSimDocument Version="40000">{_gcv_xml(half_order, "f")}</OpenSimDocument>')
+    theirs = osim.GCVSpline.safeDownCast(osim.OpenSimObject.makeObjectFromFile(str(path)))
+    x = np.linspace(-2.5, 3.2, 229)
+    ref = np.array([theirs.calcValue(osim.Vector(1, float(v))) for v in x])
+    ours = GCVSpline(_GCV_KNOTS, _GCV_VALUES, half_order)(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-12)
+
+
+def test_gcvspline_joint_functions_give_opensims_markers(tmp_path):
+    body = "<Body name='{}'><mass>1</mass><mass_center>0 0 0</mass_center><inertia>0.1 0.1 0.1 0 0 0</inertia></Body>"
+    axis = "<TransformAxis name='{}'><coordinates>{}</coordinates><axis>{}</axis>{}</TransformAxis>"
+    linear = '<LinearFunction name="function"><coefficients>1 0</coefficients></LinearFunction>'
+    zero = '<Constant name="function"><value>0</value></Constant>'
+    axes = [axis.format("rotation1", "q0", "0 0 1", linear), axis.format("rotation2", "q1", "1 0 0", _gcv_xml(3)),
+            axis.format("rotation3", "", "0 1 0", zero), axis.format("translation1", "q1", "1 0 0", _gcv_xml(2)),
+            axis.format("translation2", "q0", "0 1 0", _gcv_xml(4)), axis.format("translation3", "", "0 0 1", zero)]  # fmt: skip
+    xml = f"""<?xml version="1.0" encoding="UTF-8" ?><OpenSimDocument Version="40000"><Model name="gcv">
+      <BodySet><objects>{body.format("thigh")}</objects></BodySet>
+      <JointSet><objects><CustomJoint name="hip"><socket_parent_frame>/ground</socket_parent_frame><socket_child_frame>/bodyset/thigh</socket_child_frame>
+        <coordinates><Coordinate name="q0"><range>-3 3</range></Coordinate><Coordinate name="q1"><range>-3 3</range></Coordinate></coordinates>
+        <SpatialTransform>{"".join(axes)}</SpatialTransform></CustomJoint></objects></JointSet>
+      <MarkerSet><objects><Marker name="knee"><socket_parent_frame>/bodyset/thigh</socket_parent_frame><location>0.03 -0.4 0.02</location></Marker>
+      </objects></MarkerSet></Model></OpenSimDocument>"""
+    path = tmp_path / "gcv.osim"
+    path.write_text(xml)
+    model = SkeletalModel.from_osim(path)
+    q = np.random.default_rng(5).uniform(-2.6, 3.0, size=(300, 2))  # inside and beyond the knots
+    ours = model(torch.tensor(q))
+    ref_markers, ref_joints = opensim_fk(osim, str(path), q, list(model.coordinate_names), ["knee"], ["hip"])
+    assert np.abs(ours.markers.numpy() - ref_markers).max() <= 1e-9
+    assert np.abs(ours.joint_centers.numpy() - ref_joints).max() <= 1e-9

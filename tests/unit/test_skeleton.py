@@ -1,9 +1,10 @@
 """Skeletal layer units: gradients of every joint and function type, errors, shapes, dtype/device."""
 
+import numpy as np
 import pytest
 import torch
 
-from kinelift.errors import FileFormatError, ShapeError, UnknownNameError, UnsupportedModelFeatureError
+from kinelift.errors import FileFormatError, ShapeError, UnknownNameError, UnsupportedModelFeatureError, ValueRangeError
 from kinelift.skeleton import SkeletalModel, parse_osim_string
 from kinelift.skeleton import functions as fn
 from kinelift.skeleton.osim_parser import MINIMAL_OSIM
@@ -16,6 +17,7 @@ FUNCTIONS = {
     "NaturalCubicSpline": fn.NaturalCubicSpline([-1.0, 0.0, 1.0], [0.0, 0.5, 0.2]),
     "PiecewiseLinearFunction": fn.PiecewiseLinearFunction([-1.0, 0.0, 1.0], [0.0, 0.5, 0.2]),
     "MultiplierFunction": fn.MultiplierFunction(fn.SimmSpline([-1.0, 0.0, 1.0, 2.0], [0.0, 0.5, 0.2, 0.1]), 1.3),
+    "GCVSpline": fn.GCVSpline([-2.0, -1.4, -0.5, 0.0, 0.6, 1.2, 2.0, 2.5], [0.1, 0.3, -0.2, 0.0, 0.4, 0.2, -0.1, 0.3]),
 }
 
 
@@ -120,7 +122,7 @@ def test_named_access_and_shape_errors():
     "xml,match",
     [
         (_model_xml(_simple_joint("EllipsoidJoint", 3)), "EllipsoidJoint 'g_b'"),
-        (_model_xml(CUSTOM.replace('<Constant name="function"><value>0.2</value></Constant>', '<GCVSpline name="function"/>')), "GCVSpline"),
+        (_model_xml(CUSTOM.replace('<Constant name="function"><value>0.2</value></Constant>', '<Sine name="function"/>')), "Sine"),
         (_model_xml(CUSTOM, '<ConstraintSet><objects><WeldConstraint name="w"/></objects></ConstraintSet>'), "WeldConstraint 'w'"),
     ],
 )
@@ -132,6 +134,9 @@ def test_unsupported_features_fail_by_name(xml, match):
 def test_malformed_models_fail_clearly():
     with pytest.raises(FileFormatError, match="invalid XML"):
         parse_osim_string("<OpenSimDocument><Model>")
+    short = '<GCVSpline name="function"><half_order>3</half_order><x>0 1 2</x><y>0 1 0</y></GCVSpline>'
+    with pytest.raises(FileFormatError, match="GCVSpline.*g_b.*6"):
+        parse_osim_string(_model_xml(CUSTOM.replace('<Constant name="function"><value>0.2</value></Constant>', short)))
     with pytest.raises(FileFormatError, match="frame 'nowhere'"):
         parse_osim_string(_model_xml(CUSTOM).replace("<socket_child_frame>/bodyset/c</socket_child_frame>", "<socket_child_frame>nowhere</socket_child_frame>"))
     with pytest.raises(FileFormatError, match="2 numbers"):
@@ -175,10 +180,27 @@ def test_compiled_fk_equals_the_model():
 def test_spline_forms_for_compilation_equal_the_searched_ones():
     """The comparison form the compiler fuses gives the same values as searchsorted + indexing."""
     x = torch.linspace(-3.0, 3.0, 241, dtype=torch.float64)
-    for name in ("SimmSpline", "NaturalCubicSpline", "MultiplierFunction"):
+    for name in ("SimmSpline", "NaturalCubicSpline", "MultiplierFunction"):  # the cubic pieces
         f = FUNCTIONS[name]
         f = f.inner if name == "MultiplierFunction" else f
         torch.testing.assert_close(f._call_fusable(x), f(x), rtol=0, atol=1e-15)
-    f = FUNCTIONS["PiecewiseLinearFunction"]
-    compiled = torch.compile(lambda t: f(t), backend="eager")  # dynamo traces the comparison branch
-    torch.testing.assert_close(compiled(x), f(x), rtol=0, atol=1e-15)
+    for name in ("PiecewiseLinearFunction", "GCVSpline"):
+        f = FUNCTIONS[name]
+        compiled = torch.compile(lambda t, f=f: f(t), backend="eager")  # dynamo traces the comparison branch
+        torch.testing.assert_close(compiled(x), f(x), rtol=0, atol=1e-14)
+
+
+def test_gcvspline_is_the_natural_interpolating_spline():
+    knots = np.array([-2.0, -1.4, -0.5, 0.0, 0.6, 1.2, 2.0, 2.5])
+    values = np.array([0.1, 0.3, -0.2, 0.0, 0.4, 0.2, -0.1, 0.3])
+    for half_order in (1, 2, 3, 4):
+        f = fn.GCVSpline(knots, values, half_order)
+        x = torch.tensor(knots)
+        torch.testing.assert_close(f(x), x.new_tensor(values), rtol=0, atol=1e-12)  # passes through the knots
+        # beyond the knots: a polynomial of degree m - 1, so its m-th finite difference vanishes
+        far = torch.linspace(3.0, 4.0, half_order + 2, dtype=torch.float64)
+        assert abs(float(torch.diff(f(far), n=half_order)[0])) < 1e-9
+    with pytest.raises(ValueRangeError):
+        fn.GCVSpline(knots[:5], values[:5], 3)  # a quintic needs 6 knots
+    with pytest.raises(ValueRangeError):
+        fn.GCVSpline(knots, values, 5)  # OpenSim's degrees: 1, 3, 5, 7

@@ -177,6 +177,18 @@ class MultiplierFunction(OpenSimFunction):
         return None if c is None else self.scale * c
 
 
+def _select_by_knots(x: torch.Tensor, thresholds: Sequence[float], rows: Sequence[Sequence[float]]) -> list[torch.Tensor]:
+    """For each array of ``rows``, its entry ``k`` at every element of ``x``, where ``k`` is the number
+    of ``thresholds`` (ascending) that ``x`` reaches: ``searchsorted`` and indexing written as
+    comparisons and selections, which ``torch.compile`` fuses into the surrounding kernel (in eager
+    mode the search is faster, and the callers use it there)."""
+    chosen = [torch.full_like(x, r[0]) for r in rows]
+    for i, threshold in enumerate(thresholds):
+        reached = x >= threshold
+        chosen = [torch.where(reached, r[i + 1], c) for r, c in zip(rows, chosen)]
+    return chosen
+
+
 def _check_knots(name: str, x: Sequence[float], y: Sequence[float], minimum: int) -> tuple[np.ndarray, np.ndarray]:
     xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if xs.ndim != 1 or xs.shape != ys.shape or xs.size < minimum:
@@ -213,15 +225,10 @@ class _CubicPieces(OpenSimFunction):
         return torch.where(x < kx[0], below, torch.where(x > kx[n - 1], above, inside))
 
     def _call_fusable(self, x: torch.Tensor) -> torch.Tensor:
-        """The same values with each piece selected by comparisons against the knots instead of
-        ``searchsorted`` and indexing: element-wise operations only, which ``torch.compile`` fuses
-        into the surrounding kernel (in eager mode the search is faster)."""
+        """The same values with each piece chosen by :func:`_select_by_knots` (for ``torch.compile``)."""
         kx, ky, kb, kc, kd = self._constants
         n = len(kx)
-        xk, yk, bk, ck, dk = (torch.full_like(x, a[0]) for a in self._constants)
-        for i in range(1, n - 1):
-            above_knot = x >= kx[i]
-            xk, yk, bk, ck, dk = (torch.where(above_knot, a[i], s) for a, s in zip(self._constants, (xk, yk, bk, ck, dk)))
+        xk, yk, bk, ck, dk = _select_by_knots(x, kx[1 : n - 1], self._constants)
         dx = x - xk
         inside = yk + dx * (bk + dx * (ck + dx * dk))
         below = ky[0] + (x - kx[0]) * kb[0]
@@ -320,12 +327,9 @@ class PiecewiseLinearFunction(OpenSimFunction):
         return self.x, self.y, self.slope
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.compiler.is_compiling():  # comparisons instead of a search, as in _CubicPieces
-            kx, ky, ks = self._constants
-            xk, yk, sk = (torch.full_like(x, a[0]) for a in (kx, ky, ks))
-            for i in range(1, len(kx) - 1):
-                above_knot = x >= kx[i]
-                xk, yk, sk = torch.where(above_knot, kx[i], xk), torch.where(above_knot, ky[i], yk), torch.where(above_knot, ks[i], sk)
+        if torch.compiler.is_compiling():  # comparisons instead of a search (see _select_by_knots)
+            kx = self._constants[0]
+            xk, yk, sk = _select_by_knots(x, kx[1 : len(kx) - 1], self._constants)
             return yk + (x - xk) * sk
         kx, ky, ks = self._like(x)
         k = torch.clamp(torch.searchsorted(kx, x.detach().contiguous(), right=True) - 1, 0, kx.shape[0] - 2)
@@ -381,12 +385,9 @@ class GCVSpline(OpenSimFunction):
 
     def _selected_fusable(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """As :meth:`_selected`, by comparisons against the knots (fused by ``torch.compile``)."""
-        knots, base, *coefficients = self._constants
-        chosen = [torch.full_like(x, a[0]) for a in (base, *coefficients)]
-        for i, knot in enumerate(knots):
-            above_knot = x >= knot
-            chosen = [torch.where(above_knot, a[i + 1], c) for a, c in zip((base, *coefficients), chosen)]
-        return x - chosen[0], chosen[1:]
+        knots, *rows = self._constants
+        base, *coefficients = _select_by_knots(x, knots, rows)
+        return x - base, coefficients
 
     def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         dx, coefficients = self._selected(x)
@@ -408,7 +409,7 @@ def _gcv_pieces(x: np.ndarray, y: np.ndarray, half_order: int) -> tuple[np.ndarr
     spline = make_interp_spline(x, y, k=degree, bc_type=(natural, natural) if natural else None)
     inner = PPoly.from_spline(spline)
     # PPoly.from_spline keeps the padded end knots: keep the intervals that start at the data knots
-    starts = [int(np.flatnonzero(np.isclose(inner.x[:-1], xi, rtol=0, atol=0) & (np.diff(inner.x) > 0))[0]) for xi in x[:-1]]
+    starts = [int(np.flatnonzero((inner.x[:-1] == xi) & (np.diff(inner.x) > 0))[0]) for xi in x[:-1]]
     pieces = inner.c[:, starts]  # (degree + 1, n - 1)
 
     def extension(at: float) -> np.ndarray:

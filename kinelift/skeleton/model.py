@@ -326,8 +326,9 @@ class SkeletalModel(nn.Module):
         def fk(q: torch.Tensor, scales: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
             if not torch.is_tensor(q) or q.shape[-1:] != (self.n_coordinates,):
                 raise ShapeError("q", expected=f"a tensor (..., {self.n_coordinates}) of coordinates of {self.spec.name}", got=getattr(q, "shape", type(q).__name__))
-            flat_scales = None if scales is None else scales.reshape((-1,) + tuple(scales.shape[-2:])) if scales.dim() > 2 else scales
-            return layout(compiled(to_columns(q), flat_scales), tuple(q.shape))
+            if scales is not None and scales.dim() > 2:  # per-frame scales follow q's flattened frames
+                scales = scales.reshape((-1,) + tuple(scales.shape[-2:]))
+            return layout(compiled(to_columns(q), scales), tuple(q.shape))
 
         return fk
 

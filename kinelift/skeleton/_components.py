@@ -51,12 +51,35 @@ def const_vector(v: np.ndarray) -> Vector:
     return [const(x) for x in v]
 
 
+def dot(pairs) -> Component:
+    """``sum(x * y for x, y in pairs)`` with the products folded into the sum: a tensor times a
+    constant is added by ``torch.add(..., alpha=)`` and a tensor times a tensor by ``torch.addcmul``,
+    one operation per term instead of two (and no Python float wrapped into a tensor)."""
+    out: Component = None
+    for x, y in pairs:
+        if x is None or y is None:
+            continue
+        if isinstance(x, float) and isinstance(y, float):
+            term: Component = x * y
+        elif out is None or isinstance(out, float):
+            term = mul(x, y)
+        elif isinstance(x, float) or isinstance(y, float):
+            c, t = (x, y) if isinstance(x, float) else (y, x)
+            out = torch.add(out, t, alpha=c)
+            continue
+        else:
+            out = torch.addcmul(out, x, y)
+            continue
+        out = term if out is None else out + term
+    return out
+
+
 def matmul(a: Matrix, b: Matrix) -> Matrix:
-    return [[add(*(mul(a[i][k], b[k][j]) for k in range(3))) for j in range(3)] for i in range(3)]
+    return [[dot((a[i][k], b[k][j]) for k in range(3)) for j in range(3)] for i in range(3)]
 
 
 def matvec(a: Matrix, v: Vector) -> Vector:
-    return [add(*(mul(a[i][k], v[k]) for k in range(3))) for i in range(3)]
+    return [dot((a[i][k], v[k]) for k in range(3)) for i in range(3)]
 
 
 def vec_add(a: Vector, b: Vector) -> Vector:

@@ -286,10 +286,10 @@ class SkeletalModel(nn.Module):
 
         The compiled kernel reads the coordinates component-major (``q`` is transposed once on the
         way in), evaluates splines by comparisons instead of searches so that nothing breaks the
-        fusion, and writes each output as one component-major ``(components, B)`` block. With
-        ``contiguous=False`` the point outputs are returned as ``(..., n, 3)`` views of that
-        component-major storage (strides ``(1, 3B, B)``: valid tensors for any torch operation, and
-        no transposing copy); the default copies them into the usual row-major layout.
+        fusion, and writes each output as one component-major ``(components, B)`` block, copied into
+        the usual row-major layout in the same graph. With ``contiguous=False`` the outputs are
+        returned as ``(..., n, 3)`` views of the blocks instead (strides ``(1, 3B, B)``: valid
+        tensors for any torch operation, and no transposing copy).
 
         Compiling takes about half a minute on a 2-core CPU, once per input shape and dtype
         (and needs a C++ compiler, as ``torch.compile`` on CPU does). Results equal the model's
@@ -302,24 +302,14 @@ class SkeletalModel(nn.Module):
             raise UnknownNameError("FK output", unknown, known=tuple(known))
         options = {"max_fusion_size": 1 << 16, **compile_options.pop("options", {})}
 
-        def columns_fk(q_columns: torch.Tensor, scales: torch.Tensor | None) -> dict[str, Any]:
+        def columns_fk(q_columns: torch.Tensor, scales: torch.Tensor | None) -> dict[str, torch.Tensor]:
             out = self._evaluate(q_columns.T, scales, None, None)
-            return {name: out.coordinates if name == "coordinates" else torch.stack(out.component_columns(name), dim=0) for name in outputs}
+            # (components, B) blocks; the row-major copies in the same graph: run eagerly next to the
+            # compiled kernel, torch's parallel copy competes with its still-spinning OpenMP threads
+            blocks = {name: out.coordinates.T if name == "coordinates" else torch.stack(out.component_columns(name), dim=0) for name in outputs}
+            return {name: block.T.contiguous() for name, block in blocks.items()} if contiguous else blocks
 
         compiled = torch.compile(columns_fk, dynamic=False, options=options, **compile_options)
-
-        def assemble(parts: dict[str, Any], shape: tuple[int, ...]) -> dict[str, torch.Tensor]:
-            batch = shape[:-1]
-            result = {}
-            for name, value in parts.items():
-                # coordinates come back as a transposed view, the rest as (components, B) blocks
-                shaped = value.reshape(shape) if name == "coordinates" else value.T.reshape(batch + known[name])
-                result[name] = shaped.contiguous() if contiguous else shaped
-            return result
-
-        # The transposing copies are compiled too: run eagerly next to the compiled kernel, torch's own
-        # parallel copy competes with the kernel's still-spinning OpenMP threads and takes 3x longer.
-        layout = torch.compile(assemble, dynamic=False, **compile_options) if contiguous else assemble
         n = self.n_coordinates
         to_columns = torch.compile(lambda q: q.reshape(-1, n).T.contiguous(), dynamic=False, **compile_options)  # likewise
 
@@ -328,7 +318,10 @@ class SkeletalModel(nn.Module):
                 raise ShapeError("q", expected=f"a tensor (..., {self.n_coordinates}) of coordinates of {self.spec.name}", got=getattr(q, "shape", type(q).__name__))
             if scales is not None and scales.dim() > 2:  # per-frame scales follow q's flattened frames
                 scales = scales.reshape((-1,) + tuple(scales.shape[-2:]))
-            return layout(compiled(to_columns(q), scales), tuple(q.shape))
+            batch = tuple(q.shape[:-1])
+            parts = compiled(to_columns(q), scales)
+            # row-major (B, k) results reshape as views; component-major (k, B) blocks as transposed views
+            return {name: (value if contiguous else value.T).reshape(batch + (known[name] or (n,))) for name, value in parts.items()}
 
         return fk
 

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from _timing import best_time  # benchmarks/_timing.py (scripts run from benchmarks/ on sys.path)
 from kinelift.skeleton import SkeletalModel
 from kinelift.skeleton.opensim_reference import opensim_fk
 
@@ -49,33 +50,23 @@ def random_q(model: SkeletalModel, n: int, rng: np.random.Generator) -> np.ndarr
 
 
 def time_kinelift(model: SkeletalModel, q: torch.Tensor, *, batch: int, repeat: int = 3) -> float:
-    best = np.inf
+    """Frames per second of the model over ``q``, ``batch`` frames per call (1: a Python loop of single frames)."""
+
+    def run() -> None:
+        chunks = q.unbind(0) if batch == 1 else q.split(batch)
+        for chunk in chunks:
+            _ = model(chunk).markers
+        if q.is_cuda:
+            torch.cuda.synchronize()
+
     with torch.no_grad():
-        _ = model(q[:batch]).markers  # warm-up
-        for _ in range(repeat):
-            if q.is_cuda:
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            if batch == 1:
-                for i in range(q.shape[0]):
-                    _ = model(q[i]).markers
-            else:
-                for s in range(0, q.shape[0], batch):
-                    _ = model(q[s : s + batch]).markers
-            if q.is_cuda:
-                torch.cuda.synchronize()
-            best = min(best, time.perf_counter() - start)
-    return q.shape[0] / best
+        return q.shape[0] / best_time(run, repeat)
 
 
 def time_compiled(fk, q: torch.Tensor, repeat: int = 20) -> float:
-    best = np.inf
+    """Frames per second of a compiled FK function (already compiled and run once)."""
     with torch.no_grad():
-        for _ in range(repeat):
-            start = time.perf_counter()
-            _ = fk(q)["markers"]
-            best = min(best, time.perf_counter() - start)
-    return q.shape[0] / best
+        return q.shape[0] / best_time(lambda: fk(q)["markers"], repeat, warmup=False)
 
 
 def nimble_peer(python: str, path: Path, model: SkeletalModel, q: np.ndarray) -> tuple[float, float]:

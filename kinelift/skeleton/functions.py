@@ -212,40 +212,39 @@ class _CubicPieces(OpenSimFunction):
     def _arrays(self) -> tuple[np.ndarray, ...]:
         return self.x, self.y, self.b, self.c, self.d
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    def _pieces(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Knot, value and ``b, c, d`` of the piece each element of ``x`` falls in: by ``searchsorted``
+        and indexing in eager mode, by :func:`_select_by_knots` under ``torch.compile`` (fusable)."""
         if torch.compiler.is_compiling():
-            return self._call_fusable(x)
-        kx, ky, kb, kc, kd = self._like(x)
-        n = kx.shape[0]
-        k = torch.clamp(torch.searchsorted(kx, x.detach().contiguous(), right=True) - 1, 0, n - 2)
-        dx = x - kx[k]
-        inside = ky[k] + dx * (kb[k] + dx * (kc[k] + dx * kd[k]))
-        below = ky[0] + (x - kx[0]) * kb[0]
-        above = ky[n - 1] + (x - kx[n - 1]) * kb[n - 1]
-        return torch.where(x < kx[0], below, torch.where(x > kx[n - 1], above, inside))
+            kx = self._constants[0]
+            return _select_by_knots(x, kx[1 : len(kx) - 1], self._constants)
+        kx, *rest = self._like(x)
+        k = torch.clamp(torch.searchsorted(kx, x.detach().contiguous(), right=True) - 1, 0, kx.shape[0] - 2)
+        return [a[k] for a in (kx, *rest)]
 
-    def _call_fusable(self, x: torch.Tensor) -> torch.Tensor:
-        """The same values with each piece chosen by :func:`_select_by_knots` (for ``torch.compile``)."""
-        kx, ky, kb, kc, kd = self._constants
-        n = len(kx)
-        xk, yk, bk, ck, dk = _select_by_knots(x, kx[1 : n - 1], self._constants)
+    def _ends(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Where ``x`` lies below or above the knots, and the straight lines continuing the ends there."""
+        kx, ky, kb = self._constants[:3]
+        below = ky[0] + (x - kx[0]) * kb[0]
+        above = ky[-1] + (x - kx[-1]) * kb[-1]
+        return x < kx[0], x > kx[-1], below, above
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        xk, yk, bk, ck, dk = self._pieces(x)
         dx = x - xk
         inside = yk + dx * (bk + dx * (ck + dx * dk))
-        below = ky[0] + (x - kx[0]) * kb[0]
-        above = ky[n - 1] + (x - kx[n - 1]) * kb[n - 1]
-        return torch.where(x < kx[0], below, torch.where(x > kx[n - 1], above, inside))
+        is_below, is_above, below, above = self._ends(x)
+        return torch.where(is_below, below, torch.where(is_above, above, inside))
 
     def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        kx, ky, kb, kc, kd = self._like(x)
-        n = kx.shape[0]
-        k = torch.clamp(torch.searchsorted(kx, x.detach().contiguous(), right=True) - 1, 0, n - 2)
-        dx = x - kx[k]
-        b, c, d = kb[k], kc[k], kd[k]
-        value = ky[k] + dx * (b + dx * (c + dx * d))
+        xk, yk, b, c, d = self._pieces(x)
+        dx = x - xk
+        value = yk + dx * (b + dx * (c + dx * d))
         slope = b + dx * (2.0 * c + 3.0 * dx * d)
-        below, above = x < kx[0], x > kx[n - 1]
-        value = torch.where(below, ky[0] + (x - kx[0]) * kb[0], torch.where(above, ky[n - 1] + (x - kx[n - 1]) * kb[n - 1], value))
-        slope = torch.where(below, kb[0], torch.where(above, kb[n - 1], slope))
+        is_below, is_above, below, above = self._ends(x)
+        kb = self._constants[2]
+        value = torch.where(is_below, below, torch.where(is_above, above, value))
+        slope = torch.where(is_below, kb[0], torch.where(is_above, kb[-1], slope))
         return value, slope
 
 

@@ -69,39 +69,38 @@ class FKResult:
 
     def __init__(self, batch: tuple[int, ...], like: torch.Tensor, rotations, positions, centers, markers, coordinates) -> None:
         self._batch, self._like = batch, like
-        self._parts = {"rotations": rotations, "positions": positions, "centers": centers, "markers": markers}
+        self._parts = {"body_rotations": rotations, "body_positions": positions, "joint_centers": centers, "markers": markers}
         self.coordinates = coordinates
 
     def component_columns(self, name: str) -> list[torch.Tensor]:
         """The ``(B,)`` columns of an output (``"markers"``, ``"joint_centers"``, ``"body_positions"``
         or ``"body_rotations"``), each entry's x, y, z (rotations: row by row) in turn: the
         component-major form that :meth:`SkeletalModel.compiled_fk` assembles."""
-        part = self._parts[{"joint_centers": "centers", "body_positions": "positions", "body_rotations": "rotations"}.get(name, name)]
+        entries = self._parts[name]
         if name == "body_rotations":
-            return [C.materialize(c, self._like) for r in part for row in r for c in row]
-        return [C.materialize(c, self._like) for p in part for c in p]
+            entries = [row for matrix in entries for row in matrix]
+        return [C.materialize(c, self._like) for vector in entries for c in vector]
 
-    def _points(self, points: list[C.Vector]) -> torch.Tensor:
-        flat = C.stack([c for p in points for c in p], self._like)
-        return flat.reshape(self._batch + (len(points), 3))
+    def _assembled(self, name: str, tail: tuple[int, ...]) -> torch.Tensor:
+        """An output as ``(..., n, *tail)`` from its component columns."""
+        flat = C.stack(self.component_columns(name), self._like)
+        return flat.reshape(self._batch + (len(self._parts[name]),) + tail)
 
     @cached_property
     def markers(self) -> torch.Tensor:
-        return self._points(self._parts["markers"])
+        return self._assembled("markers", (3,))
 
     @cached_property
     def joint_centers(self) -> torch.Tensor:
-        return self._points(self._parts["centers"])
+        return self._assembled("joint_centers", (3,))
 
     @cached_property
     def body_positions(self) -> torch.Tensor:
-        return self._points(self._parts["positions"])
+        return self._assembled("body_positions", (3,))
 
     @cached_property
     def body_rotations(self) -> torch.Tensor:
-        rotations = self._parts["rotations"]
-        flat = C.stack([c for r in rotations for row in r for c in row], self._like)
-        return flat.reshape(self._batch + (len(rotations), 3, 3))
+        return self._assembled("body_rotations", (3, 3))
 
     @property
     def body_transforms(self) -> torch.Tensor:

@@ -182,11 +182,13 @@ def test_spline_forms_for_compilation_equal_the_searched_ones():
     x = torch.linspace(-3.0, 3.0, 241, dtype=torch.float64)
     for name in ("SimmSpline", "NaturalCubicSpline", "MultiplierFunction"):  # the cubic pieces
         f = FUNCTIONS[name]
-        f = f.inner if name == "MultiplierFunction" else f
-        torch.testing.assert_close(f._call_fusable(x), f(x), rtol=0, atol=1e-15)
+        compiled = torch.compile(lambda t, f=f: f(t), backend="eager")  # dynamo traces the comparison branch
+        torch.testing.assert_close(compiled(x), f(x), rtol=0, atol=1e-15)
+        traced_slope = torch.compile(lambda t, f=f: f.value_and_derivative(t)[1], backend="eager")
+        torch.testing.assert_close(traced_slope(x), f.value_and_derivative(x)[1], rtol=0, atol=1e-14)
     for name in ("PiecewiseLinearFunction", "GCVSpline"):
         f = FUNCTIONS[name]
-        compiled = torch.compile(lambda t, f=f: f(t), backend="eager")  # dynamo traces the comparison branch
+        compiled = torch.compile(lambda t, f=f: f(t), backend="eager")
         torch.testing.assert_close(compiled(x), f(x), rtol=0, atol=1e-14)
 
 

@@ -139,20 +139,11 @@ def _read_rows(path: Path, n_columns: int) -> np.ndarray:
     return values
 
 
-def _rotation(axis: int, angle: np.ndarray) -> np.ndarray:
-    """Rotation matrices ``(..., 3, 3)`` about the x, y or z axis by ``angle`` (rad)."""
-    c, s = np.cos(angle), np.sin(angle)
-    R = np.zeros(angle.shape + (3, 3))
-    i, j = [k for k in range(3) if k != axis]
-    R[..., axis, axis] = 1.0
-    R[..., i, i], R[..., j, j] = c, c
-    R[..., i, j], R[..., j, i] = (-s, s) if axis != 1 else (s, -s)
-    return R
-
-
 def uiprmd_kinect_positions(positions: np.ndarray, angles: np.ndarray) -> np.ndarray:
     """Absolute Kinect joint positions ``(frames, 22, 3)`` in metres from UI-PRMD's positions and
     angles rows ``(frames, 66)`` (cm and degrees; see the module docs for the convention)."""
+    from scipy.spatial.transform import Rotation
+
     positions = np.asarray(positions, dtype=np.float64).reshape(-1, 22, 3) / 100.0
     radians = np.deg2rad(np.asarray(angles, dtype=np.float64).reshape(-1, 22, 3))
     if radians.shape != positions.shape:
@@ -160,7 +151,7 @@ def uiprmd_kinect_positions(positions: np.ndarray, angles: np.ndarray) -> np.nda
     out = np.empty_like(positions)
     world: list[np.ndarray] = []
     for j, parent in enumerate(UIPRMD_KINECT_PARENTS):
-        local = _rotation(2, radians[:, j, 2]) @ _rotation(0, radians[:, j, 0]) @ _rotation(1, radians[:, j, 1])
+        local = Rotation.from_euler("ZXY", radians[:, j, [2, 0, 1]]).as_matrix()  # intrinsic: Rz(z) Rx(x) Ry(y)
         if parent < 0:
             world.append(local)
             out[:, j] = positions[:, j]

@@ -26,7 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--size", type=int, nargs=2, default=(256, 192), metavar=("H", "W"))
-    parser.add_argument("--width", type=float, default=1.0, help="backbone channel multiplier (0.5: the shipped compact model)")
+    parser.add_argument("--width", type=float, default=1.0, help="backbone channel multiplier (0.5: the shipped compact model, with --size 192 128 --head-channels 128)")
     parser.add_argument("--head-channels", type=int, default=256)
     parser.add_argument("--threads", type=int)
     parser.add_argument("--repeats", type=int, default=3)

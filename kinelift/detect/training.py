@@ -4,10 +4,12 @@
 names (LSP's first ``lsp_train_last`` images and LSPET train, the next ``lsp_validation`` LSP
 images validate and are never trained on). :func:`train_detector` trains with Adam (decoupled weight decay) and the
 :func:`~kinelift.detect.heatmaps.joints_mse_loss` on augmented crops (scale, rotation, flip with
-left/right swap), evaluates PCK on the validation people after every epoch and writes to
+left/right swap) under a step or cosine learning-rate schedule, optionally keeping an exponential
+moving average of the weights (``ema_decay``: then the average is validated and saved),
+evaluates PCK on the validation people after every epoch and writes to
 ``out_dir``: ``checkpoint.pt`` (resumed from when present), ``log.csv``, ``curves.png`` and
 ``detector.pt`` (:func:`~kinelift.detect.weights.save_detector`, the best validation epoch by
-lower-body PCK@0.2 when there is a validation set). On a GPU: bf16 autocast, channels-last,
+lower-body PCK@0.2 when there is a validation set). Channels-last memory on every device; on a GPU: bf16 autocast,
 optional ``torch.compile``; several GPUs through ``torchrun`` (DistributedDataParallel, each
 process its share of every batch).
 
@@ -39,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from kinelift._distributed import finish_distributed, init_distributed, local_device
@@ -101,7 +104,8 @@ def _plot(rows: list[dict[str, float]], path: Path) -> None:
         if key in rows[0]:
             axes[1].plot(epochs, [r[key] for r in rows], label=label)
     axes[1].set(title="validation", xlabel="epoch", ylim=(0, 1))
-    axes[1].legend()
+    if axes[1].lines:
+        axes[1].legend()
     fig.tight_layout()
     save_png(fig, path, dpi=100, overwrite=True)
 
@@ -130,9 +134,8 @@ def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = 
         if val_samples is not None:
             validation = build_crops(val_samples, cfg.input_size, margin=setup.data.box_margin, extent=1.0, progress=progress and rank == 0)
     log.info("training on %d people, validating on %d, %s", len(train), len(validation) if validation else 0, device)
-    detector = build_detector(cfg).to(device)
-    if device.type == "cuda":
-        detector = detector.to(memory_format=torch.channels_last)
+    detector = build_detector(cfg).to(device).to(memory_format=torch.channels_last)
+    averaged = AveragedModel(detector, multi_avg_fn=get_ema_multi_avg_fn(tcfg.ema_decay), use_buffers=True) if tcfg.ema_decay else None
     # decoupled weight decay (AdamW): coupled L2 swamps the small heatmap-loss gradients and stalls training at "all zero"
     optimizer = torch.optim.AdamW(detector.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
     checkpoint = out_dir / "checkpoint.pt"
@@ -142,6 +145,8 @@ def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = 
         detector.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         epoch, rows, best = int(state["epoch"]), list(state["rows"]), state.get("best")
+        if averaged is not None:
+            averaged.load_state_dict(state["averaged"])
         rng.bit_generator.state = state["rng"]
         log.info("resumed from %s after epoch %d", checkpoint, epoch)
     model = torch.nn.parallel.DistributedDataParallel(detector) if world > 1 else detector
@@ -152,7 +157,7 @@ def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = 
     steps_per_epoch = max(1, len(train) // tcfg.batch_size)
     started = time.perf_counter()
     while epoch < tcfg.epochs:
-        lr = tcfg.lr * 0.1 ** sum(epoch >= s for s in tcfg.lr_steps)
+        lr = tcfg.learning_rate(epoch)
         for group in optimizer.param_groups:
             group["lr"] = lr
         detector.train()
@@ -165,28 +170,33 @@ def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = 
                 continue
             images, target, weight, _ = training_batch(train, index, sigma=cfg.sigma, flip_indices=flip, scale=tcfg.scale,
                                                        rotation_deg=tcfg.rotation, flip=tcfg.flip, rng=rng, device=device)  # fmt: skip
-            if device.type == "cuda":
-                images = images.contiguous(memory_format=torch.channels_last)
+            images = images.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
                 predicted = model(images)
             loss = joints_mse_loss(predicted.float(), target, weight, normalize_by_visible=tcfg.normalize_by_visible)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if averaged is not None:
+                averaged.update_parameters(detector)
             losses.append(float(loss.detach()))
             bar.set_postfix(loss=f"{losses[-1]:.2e}")
         epoch += 1
-        metrics = evaluate_detector(detector, validation) if validation is not None and rank == 0 else {}
+        kept = detector if averaged is None else averaged.module
+        metrics = evaluate_detector(kept, validation) if validation is not None and rank == 0 else {}
         rows.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "lr": lr, "seconds": time.perf_counter() - started, **metrics})
         log.info("epoch %d: loss %.3e, lower-body PCK@0.2 %.3f", epoch, rows[-1]["train_loss"], metrics.get("pck02_torso_lower", float("nan")))
         if rank == 0:
             score = _selection_score(rows[-1])
             if best is None or score >= best:
                 best = score
-                save_detector(detector, out_dir / "detector.pt", metrics=rows[-1], setup=setup.to_dict(), overwrite=True)
+                save_detector(kept, out_dir / "detector.pt", metrics=rows[-1], setup=setup.to_dict(), overwrite=True)
+            state = {"model": detector.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "rows": rows,
+                     "best": best, "rng": rng.bit_generator.state, "setup": setup.to_dict()}  # fmt: skip
+            if averaged is not None:
+                state["averaged"] = averaged.state_dict()
             with atomic_path(checkpoint, overwrite=True) as tmp:
-                torch.save({"model": detector.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "rows": rows,
-                            "best": best, "rng": rng.bit_generator.state, "setup": setup.to_dict()}, tmp)  # fmt: skip
+                torch.save(state, tmp)
             save_rows_csv(rows, out_dir / "log.csv", overwrite=True)
             _plot(rows, out_dir / "curves.png")
         if tcfg.max_hours and (time.perf_counter() - started) / 3600 >= tcfg.max_hours:

@@ -94,7 +94,7 @@ def test_shipped_detector_on_held_out_lsp_images():
     metrics = evaluate_detector(net, crops)
     logged = detector_metadata("LSP-14")["metrics"]["pck02_torso_lower"]
     assert metrics["pck02_torso_lower"] == pytest.approx(logged, abs=0.02)  # float16 weights, same images
-    assert metrics["pck02_torso_lower"] > 0.6
+    assert metrics["pck02_torso_lower"] >= 0.78  # measured 0.802 (target 0.80)
     lower = load_detector("LOWER-6")  # the same network cut to the leg joints
     assert evaluate_detector(lower, crops)["pck02_torso_lower"] == pytest.approx(metrics["pck02_torso_lower"], abs=1e-9)
 

@@ -259,6 +259,57 @@ def test_config_validation_and_toml(tmp_path):
     assert load_detector_config(tmp_path / "c.toml").data.lsp == str(tmp_path / "lsp")
 
 
+def test_cosine_schedule_and_validation_of_the_training_options():
+    from kinelift.detect.config import DetectorTrainingConfig
+
+    cosine = DetectorTrainingConfig(epochs=5, lr=2e-3, lr_schedule="cosine")
+    rates = [cosine.learning_rate(e) for e in range(5)]
+    assert rates[0] == pytest.approx(2e-3) and rates[-1] == pytest.approx(2e-5) and rates[2] == pytest.approx((2e-3 + 2e-5) / 2)
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    step = DetectorTrainingConfig(lr=1e-3, lr_steps=(2, 4))
+    assert [step.learning_rate(e) for e in (0, 1, 2, 4)] == pytest.approx([1e-3, 1e-3, 1e-4, 1e-5])
+    with pytest.raises(ValueRangeError, match="lr_schedule"):
+        DetectorTrainingConfig(lr_schedule="linear")
+    with pytest.raises(ValueRangeError, match="ema_decay"):
+        DetectorTrainingConfig(ema_decay=1.0)
+
+
+def test_training_with_a_weight_average_saves_the_average_and_resumes_it(tmp_path):
+    """With ``ema_decay`` the saved detector is the running average (not the last step's weights),
+    the checkpoint carries it, and a resumed run goes on from it."""
+    import cv2
+
+    from kinelift.detect.crops import build_crops
+    from kinelift.detect.datasets import PoseSamples
+    from kinelift.detect.training import train_detector
+    from kinelift.detect.weights import load_detector
+
+    rng = np.random.default_rng(0)
+    path = str(tmp_path / "a.png")
+    cv2.imwrite(path, rng.integers(0, 255, (100, 80, 3), dtype=np.uint8))
+    points = np.array([[30, 40], [50, 40], [30, 60], [50, 60], [30, 80], [50, 80]], float)
+    samples = PoseSamples((path,) * 4, np.repeat(points[None], 4, 0), np.ones((4, 6), bool), np.ones((4, 6), bool),
+                          np.array([[20.0, 20.0, 40.0, 70.0]] * 4), "LOWER-6")  # fmt: skip
+    crops = build_crops(samples, (64, 64), progress=False)
+
+    def setup(epochs):
+        return detector_config_from_dict({"model": {"keypoints": "LOWER-6", "input_size": [64, 64], "width": 0.25, "head_channels": 16},
+                                          "training": {"epochs": epochs, "batch_size": 2, "out_dir": str(tmp_path / "run"),
+                                                       "ema_decay": 0.5, "lr_schedule": "cosine", "lr": 1e-2}})  # fmt: skip
+
+    train_detector(setup(2), train=crops, validation=None, progress=False)
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    name = "head.weight"
+    averaged = state["averaged"]["module." + name]
+    assert not torch.allclose(averaged, state["model"][name])  # the average lags the last step
+    saved = load_detector(tmp_path / "run" / "detector.pt").state_dict()[name]
+    assert torch.allclose(saved.float(), averaged.float(), atol=1e-3)  # float16 file
+    result = train_detector(setup(3), train=crops, validation=None, progress=False)
+    assert result.epochs == 3
+    log = (tmp_path / "run" / "log.csv").read_text().strip().splitlines()
+    assert len(log) == 4 and float(log[-1].split(",")[2]) == pytest.approx(1e-4)  # cosine ends at lr / 100
+
+
 # --- video and ONNX -------------------------------------------------------------------------------
 
 

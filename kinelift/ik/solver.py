@@ -48,7 +48,8 @@ class LMOptions:
     Attributes
     ----------
     max_iterations : int
-        Jacobian evaluations per problem at most.
+        Linearisations per problem at most (the start and each accepted step; the Jacobian of a
+        rejected trial point is not counted).
     ftol : float
         Stop when an accepted step lowers the objective by less than ``ftol`` times its value.
     xtol : float
@@ -132,23 +133,22 @@ def levenberg_marquardt(
     converged = torch.zeros(B, dtype=torch.bool, device=device)
     damping = torch.full((B,), options.initial_damping, dtype=dtype, device=device)
     active = torch.arange(B, device=device)
-    need_model = torch.ones(B, dtype=torch.bool, device=device)
     H = torch.zeros(B, n, n, dtype=dtype, device=device)
     g = torch.zeros(B, n, dtype=dtype, device=device)
+
+    def linearise(rows: torch.Tensor, e: torch.Tensor, J: torch.Tensor, w: torch.Tensor) -> None:
+        Jw = J * w[..., None, None]
+        H[rows] = torch.einsum("brkn,brkm->bnm", Jw, J)
+        g[rows] = torch.einsum("brkn,brk->bn", Jw, e)
+        iterations[rows] += 1
+
+    e, J = residuals(x, active, jacobian=True)
+    w = weights(active)
+    objective[:] = _objective(e, w)
+    linearise(active, e, J, w)
     for _ in range(options.max_iterations * 4):
         if active.numel() == 0:
             break
-        # (re)linearise the problems whose x moved
-        relin = active[need_model[active]]
-        if relin.numel():
-            e, J = residuals(x[relin], relin, jacobian=True)
-            w = weights(relin)
-            Jw = J * w[..., None, None]
-            H[relin] = torch.einsum("brkn,brkm->bnm", Jw, J)
-            g[relin] = torch.einsum("brkn,brk->bn", Jw, e)
-            objective[relin] = _objective(e, w)
-            iterations[relin] += 1
-            need_model[relin] = False
         xa, Ha, ga, lam = x[active], H[active], g[active], damping[active]
         # projected active set: free, and not pushed out through a bound it sits on
         at_lower = (xa <= lower) & (ga > 0)
@@ -164,17 +164,21 @@ def levenberg_marquardt(
         step = torch.linalg.solve(A, rhs)
         trial = torch.maximum(torch.minimum(xa + step, upper), lower)
         step = trial - xa
-        e_trial, _ = residuals(trial, active, jacobian=False)
-        f_trial = _objective(e_trial, weights(active))
+        # the trial point is linearised in the same pass: most steps are accepted, and one
+        # pass with the Jacobian costs less than a pass without it followed by one with it
+        e_trial, J_trial = residuals(trial, active, jacobian=True)
+        w = weights(active)
+        f_trial = _objective(e_trial, w)
         f_now = objective[active]
         accept = torch.isfinite(f_trial) & (f_trial < f_now)
         small_step = step.abs().amax(-1) < options.xtol
         small_decrease = accept & ((f_now - f_trial) <= options.ftol * f_trial)
         done = (projected_gradient <= options.gtol) | small_step | small_decrease | (lam > 1e16)
-        x[active[accept]] = trial[accept]
-        objective[active[accept]] = f_trial[accept]
+        accepted = active[accept]
+        x[accepted] = trial[accept]
+        objective[accepted] = f_trial[accept]
+        linearise(accepted, e_trial[accept], J_trial[accept], w[accept])
         damping[active] = torch.where(accept, (lam / 3.0).clamp_min(1e-15), lam * 8.0)
-        need_model[active[accept]] = True
         converged[active[done]] = True
         out_of_budget = iterations[active] >= options.max_iterations
         active = active[~done & ~out_of_budget]

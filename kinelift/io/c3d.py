@@ -59,13 +59,52 @@ np.savez(sys.argv[2], points=np.asarray(c["data"]["points"], dtype=np.float64),
 """
 
 
+_BLOCK = 512
+
+
+def check_c3d_header(path: Path) -> None:
+    """Refuse a file that cannot hold what its C3D header says it holds.
+
+    ezc3d does not stop at the end of a truncated file (it loops), so before parsing, the
+    header block is checked against the file size: the key byte ``0x50``, the parameter
+    section's first block and processor type (84 Intel, 85 DEC, 86 MIPS: the byte order of
+    the header words), the data section's first block, and at least ``frames x (points x 4 +
+    analog samples)`` 16-bit words of data (the smallest storage C3D allows; the header's
+    16-bit frame numbers are only used as this lower bound).
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        header = f.read(_BLOCK)
+        if len(header) < _BLOCK or header[1] != 0x50:
+            raise FileFormatError(path, "has no C3D header (the first 512-byte block with key byte 0x50)")
+        parameter_block = header[0]
+        if parameter_block < 2 or (parameter_block - 1) * _BLOCK + 4 > size:
+            raise FileFormatError(path, f"C3D header puts the parameter section at block {parameter_block}, beyond the file's "
+                                        f"{size} bytes (the file is truncated or damaged)")  # fmt: skip
+        f.seek((parameter_block - 1) * _BLOCK)
+        processor = f.read(4)[3]
+    if processor not in (84, 85, 86):
+        raise FileFormatError(path, f"C3D processor type is {processor}", expected="84 (Intel), 85 (DEC) or 86 (MIPS)")
+    words = np.frombuffer(header[:40], dtype=">u2" if processor == 86 else "<u2")
+    points, analog, first, last, data_block = (int(words[i]) for i in (1, 2, 3, 4, 8))
+    frames = last - first + 1 if last >= first else 0
+    needed = (data_block - 1) * _BLOCK + frames * (points * 4 + analog) * 2
+    if frames and (points or analog) and (data_block <= parameter_block or needed > size):
+        raise FileFormatError(path, f"C3D header announces {frames} frames of {points} points and {analog} analog samples "
+                                    f"from block {data_block}, at least {needed} bytes; the file has {size} "
+                                    "(truncated or damaged)")  # fmt: skip
+
+
 def _parse_isolated(path: Path) -> dict[str, np.ndarray]:
+    check_c3d_header(path)
+    # a sound file parses in seconds; the limit only guards against a parser that never ends
+    limit = 60.0 + 2.0 * path.stat().st_size / 1e6
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "c3d.npz"
         try:
-            done = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(out)], capture_output=True, text=True, timeout=600)
+            done = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(out)], capture_output=True, text=True, timeout=limit)
         except subprocess.TimeoutExpired:
-            raise FileFormatError(path, "parsing took over 10 minutes; the file is damaged or not C3D") from None
+            raise FileFormatError(path, f"parsing took over {limit:.0f} s; the file is damaged or not C3D") from None
         if done.returncode != 0 or not out.exists():
             why = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"parser crashed (exit {done.returncode})"
             raise FileFormatError(path, f"not a readable C3D file ({why[:200]})")

@@ -127,3 +127,23 @@ def test_named_errors_for_common_mistakes(tmp_path):
     (tmp_path / "empty_op").mkdir()
     with pytest.raises(FileFormatError, match="keypoints.json"):
         load(tmp_path / "empty_op", fps=30.0)
+
+
+def test_truncated_c3d_is_refused_before_the_parser(tmp_path):
+    """ezc3d loops forever on a C3D cut short (found by the fuzz test above): the header is
+    checked against the file size first, and the error says what the header announced."""
+    blob = samples()["a.c3d"]
+    cut = tmp_path / "cut.c3d"
+    cut.write_bytes(blob[:772])
+    with pytest.raises(FileFormatError, match=r"cut\.c3d.*announces 6 frames of 3 points.*the file has 772"):
+        load(cut)
+    (tmp_path / "no_header.c3d").write_bytes(b"\x02\x00" + blob[2:600])
+    with pytest.raises(FileFormatError, match="key byte 0x50"):
+        load(tmp_path / "no_header.c3d")
+    (tmp_path / "short.c3d").write_bytes(blob[:520])
+    with pytest.raises(FileFormatError, match="parameter section|processor type|announces"):
+        load(tmp_path / "short.c3d")
+    from kinelift.io import read_c3d
+
+    (tmp_path / "whole.c3d").write_bytes(blob)
+    assert read_c3d(tmp_path / "whole.c3d").n_frames == 6  # the uncut file passes the check

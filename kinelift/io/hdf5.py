@@ -1,7 +1,9 @@
 """kinelift's HDF5 layout (read, write, validate).
 
 The layout is documented in ``data_schemas/README.md`` and specified by
-``data_schemas/kinelift-h5.schema.json``. Files are readable with plain h5py.
+``data_schemas/kinelift-h5.schema.json``. Files are readable with plain h5py. They are written
+in the HDF5 1.10 format, whose metadata checksums turn damage into an error (the older format
+lets the HDF5 library crash or loop on some damaged files).
 
 Examples
 --------
@@ -101,7 +103,7 @@ def write_h5(
     for t in tracks:
         if not isinstance(t, Tracks):
             raise ValueRangeError("tracks", expected="a sequence of Tracks", got=type(t).__name__)
-    with atomic_path(Path(path), overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(Path(path), overwrite=overwrite) as tmp, h5py.File(tmp, "w", libver=("v110", "latest")) as f:
         f.attrs["schema"] = SCHEMA_NAME
         f.attrs["schema_version"] = SCHEMA_VERSION
         f.attrs["kinelift_version"] = __version__
@@ -137,14 +139,19 @@ def write_h5(
 
 
 def is_kinelift_h5(path: str | os.PathLike[str]) -> bool:
-    """True when ``path`` is an HDF5 file whose root attribute ``schema`` is ``"kinelift"``."""
+    """True when ``path`` is an HDF5 file whose root attribute ``schema`` is ``"kinelift"``.
+
+    Raises :class:`~kinelift.errors.FileFormatError` when the file is HDF5 but its root cannot
+    be read (a damaged file).
+    """
     import h5py
 
     try:
-        with h5py.File(path, "r") as f:
-            return f.attrs.get("schema") == SCHEMA_NAME
+        f = h5py.File(path, "r")
     except (OSError, ValueError):
-        return False
+        return False  # not HDF5 at all
+    with f, _corrupt_file_errors(Path(path)):  # HDF5, but damaged: say so instead of "unknown format"
+        return f.attrs.get("schema") == SCHEMA_NAME
 
 
 def _open(path: Path) -> Any:

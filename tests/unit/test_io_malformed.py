@@ -147,3 +147,16 @@ def test_truncated_c3d_is_refused_before_the_parser(tmp_path):
 
     (tmp_path / "whole.c3d").write_bytes(blob)
     assert read_c3d(tmp_path / "whole.c3d").n_frames == 6  # the uncut file passes the check
+
+
+def test_kinelift_h5_files_carry_metadata_checksums(tmp_path):
+    """Written in the HDF5 1.10 format: a flipped metadata byte is a FileFormatError naming the
+    file (the older format let the HDF5 library segfault or loop on such files, found by the
+    fuzz test above), and the root attribute check says the file is damaged, not unknown."""
+    blob = samples()["a.h5"]
+    assert blob[8] >= 2  # superblock version 2 or 3: checksummed metadata
+    damaged = bytearray(blob)
+    damaged[60] ^= 0xFF  # inside the superblock / root object header
+    (tmp_path / "damaged.h5").write_bytes(bytes(damaged))
+    with pytest.raises(FileFormatError, match=r"damaged\.h5"):
+        load(tmp_path / "damaged.h5")

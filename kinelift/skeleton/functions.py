@@ -59,6 +59,17 @@ class OpenSimFunction:
             self._tensors[key] = tuple(torch.as_tensor(a, dtype=x.dtype, device=x.device) for a in self._arrays())
         return self._tensors[key]
 
+    def _at_pieces(self, x: torch.Tensor, *, thresholds: slice, rows: slice) -> list[torch.Tensor]:
+        """The entries of ``_arrays()[rows]`` at the piece of every element of ``x``: entry ``k``
+        where ``k`` counts the knots ``_arrays()[0][thresholds]`` that the element reaches. By
+        ``searchsorted`` and indexing in eager mode, by :func:`_select_by_knots` under
+        ``torch.compile`` (comparisons, which it fuses into the surrounding kernel)."""
+        if torch.compiler.is_compiling():
+            return _select_by_knots(x, self._constants[0][thresholds], self._constants[rows])
+        arrays = self._like(x)
+        k = torch.searchsorted(arrays[0][thresholds], x.detach().contiguous(), right=True)
+        return [a[k] for a in arrays[rows]]
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
@@ -213,14 +224,9 @@ class _CubicPieces(OpenSimFunction):
         return self.x, self.y, self.b, self.c, self.d
 
     def _pieces(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Knot, value and ``b, c, d`` of the piece each element of ``x`` falls in: by ``searchsorted``
-        and indexing in eager mode, by :func:`_select_by_knots` under ``torch.compile`` (fusable)."""
-        if torch.compiler.is_compiling():
-            kx = self._constants[0]
-            return _select_by_knots(x, kx[1 : len(kx) - 1], self._constants)
-        kx, *rest = self._like(x)
-        k = torch.clamp(torch.searchsorted(kx, x.detach().contiguous(), right=True) - 1, 0, kx.shape[0] - 2)
-        return [a[k] for a in (kx, *rest)]
+        """Knot, value and ``b, c, d`` of the piece each element of ``x`` falls in (the first piece
+        below the second knot, the last from the second-last knot on)."""
+        return self._at_pieces(x, thresholds=slice(1, -1), rows=slice(None))
 
     def _ends(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Where ``x`` lies below or above the knots, and the straight lines continuing the ends there."""
@@ -326,18 +332,11 @@ class PiecewiseLinearFunction(OpenSimFunction):
         return self.x, self.y, self.slope
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.compiler.is_compiling():  # comparisons instead of a search (see _select_by_knots)
-            kx = self._constants[0]
-            xk, yk, sk = _select_by_knots(x, kx[1 : len(kx) - 1], self._constants)
-            return yk + (x - xk) * sk
-        kx, ky, ks = self._like(x)
-        k = torch.clamp(torch.searchsorted(kx, x.detach().contiguous(), right=True) - 1, 0, kx.shape[0] - 2)
-        return ky[k] + (x - kx[k]) * ks[k]
+        return self.value_and_derivative(x)[0]
 
     def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        kx, ky, ks = self._like(x)
-        k = torch.clamp(torch.searchsorted(kx, x.detach().contiguous(), right=True) - 1, 0, kx.shape[0] - 2)
-        return ky[k] + (x - kx[k]) * ks[k], ks[k]
+        xk, yk, sk = self._at_pieces(x, thresholds=slice(1, -1), rows=slice(None))
+        return yk + (x - xk) * sk, sk
 
 
 class GCVSpline(OpenSimFunction):
@@ -372,20 +371,12 @@ class GCVSpline(OpenSimFunction):
         return out
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.compiler.is_compiling():
-            return self._horner(*self._selected_fusable(x))
         return self._horner(*self._selected(x))
 
     def _selected(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """``x`` minus its piece's base point and the piece's coefficients (highest power first)."""
-        knots, base, *coefficients = self._like(x)
-        row = torch.searchsorted(knots, x.detach().contiguous(), right=True)
-        return x - base[row], [c[row] for c in coefficients]
-
-    def _selected_fusable(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """As :meth:`_selected`, by comparisons against the knots (fused by ``torch.compile``)."""
-        knots, *rows = self._constants
-        base, *coefficients = _select_by_knots(x, knots, rows)
+        """``x`` minus its piece's base point and the piece's coefficients (highest power first):
+        piece 0 left of the knots, ``n`` right of them."""
+        base, *coefficients = self._at_pieces(x, thresholds=slice(None), rows=slice(1, None))
         return x - base, coefficients
 
     def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

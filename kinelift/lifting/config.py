@@ -31,6 +31,7 @@ from typing import Any
 
 from kinelift.errors import ValueRangeError
 from kinelift.io.toml_config import read_toml, tables_to_dataclasses
+from kinelift.lifting.corruption import DetectorNoise
 
 __all__ = ["LifterConfig", "LossWeights", "DataConfig", "TrainingConfig", "LiftTrainingSetup", "config_from_dict", "load_config"]
 
@@ -96,6 +97,9 @@ class DataConfig:
     unit (relative paths are taken from the config file's folder); those whose name contains one of ``test_files`` go to
     the test split only, like ``test_fraction`` of the procedural motions. Files that do not
     exist are skipped with a warning (the shared data is not on every machine).
+    ``clean_rate`` and ``flat_confidence_rate`` are the fractions of clips rendered as careful
+    annotations and with confidences unrelated to the error
+    (:class:`~kinelift.lifting.corruption.DetectorNoise`, :meth:`noise_model`).
     """
 
     n_squats: int = 300
@@ -109,6 +113,8 @@ class DataConfig:
     test_fraction: float = 0.1
     files: tuple[tuple[str, ...], ...] = ()
     test_files: tuple[str, ...] = ("squats1_videoAndMocap", "crouch4")
+    clean_rate: float = 0.0
+    flat_confidence_rate: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -119,6 +125,11 @@ class DataConfig:
         object.__setattr__(self, "test_files", tuple(self.test_files))
         if not 0 <= self.test_fraction < 1:
             raise ValueRangeError("test_fraction", expected="in [0, 1)", got=self.test_fraction)
+        self.noise_model()  # validates clean_rate and flat_confidence_rate
+
+    def noise_model(self) -> DetectorNoise:
+        """The detector-like corruption of the training clips."""
+        return DetectorNoise(clean_rate=self.clean_rate, flat_confidence_rate=self.flat_confidence_rate)
 
 
 @dataclass(frozen=True)

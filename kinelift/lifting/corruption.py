@@ -14,6 +14,16 @@ detector-like confidences in ``[0, 1]``:
 - confidences fall with the error of the point (``1 - error / (4 sigma)``, plus noise), and
   swapped and outlying points get low ones, as a detector's would.
 
+Two options widen that towards inputs other than one detector's (both off by default, on in the
+shipped lifters' training data, :class:`~kinelift.lifting.config.DataConfig`):
+
+- ``clean_rate``: the probability that a clip is a hand annotation or a projected motion
+  capture instead: white noise of at most ``clean_noise`` x the size (drawn per clip), no jitter,
+  outliers or swaps, and confidence 1 for every point (annotations carry no score);
+- ``flat_confidence_rate``: the probability that the confidences of a detector-like clip say
+  nothing about its errors (uniform in ``[0.8, 1]`` per point, swapped and outlying points
+  included), as an overconfident detector's.
+
 The person's size is the 90th percentile over frames of the largest distance between two of
 its keypoints.
 
@@ -68,12 +78,17 @@ class DetectorNoise:
     swap_rate: float = 0.3
     drop_rate: float = 0.04
     gap_rate: float = 0.3
+    clean_rate: float = 0.0
+    clean_noise: float = 0.01
+    flat_confidence_rate: float = 0.0
 
     def __post_init__(self) -> None:
         lo, hi = self.noise
         if not 0 <= lo <= hi:
             raise ValueRangeError("noise", expected="0 <= low <= high", got=self.noise)
-        for name in ("outlier_rate", "swap_rate", "drop_rate", "gap_rate"):
+        if not 0 <= self.clean_noise:
+            raise ValueRangeError("clean_noise", expected="a fraction of the person's size >= 0", got=self.clean_noise)
+        for name in ("outlier_rate", "swap_rate", "drop_rate", "gap_rate", "clean_rate", "flat_confidence_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueRangeError(name, expected="a probability in [0, 1]", got=getattr(self, name))
 
@@ -84,17 +99,18 @@ class DetectorNoise:
             raise ShapeError("points", expected=f"(frames, {len(keypoints)}, 2) pixels", got=points.shape)
         n, k, _ = points.shape
         size = person_size(points)
-        sigma = rng.uniform(*self.noise) * size
+        clean = self.clean_rate > 0 and rng.random() < self.clean_rate  # no draw when off: the default stream is unchanged
+        sigma = rng.uniform(0.0, self.clean_noise) * size if clean else rng.uniform(*self.noise) * size
         t = np.arange(n)[:, None, None]
         drift = sum(np.sin(2 * np.pi * t / rng.uniform(10, 60, (1, k, 2)) + rng.uniform(0, 2 * np.pi, (1, k, 2))) for _ in range(2))
-        error = rng.normal(0.0, sigma, points.shape) + self.jitter * sigma * drift / np.sqrt(2)
+        error = rng.normal(0.0, sigma, points.shape) + (0.0 if clean else self.jitter) * sigma * drift / np.sqrt(2)
         out = points + error
         bad = np.zeros((n, k), dtype=bool)
-        outliers = rng.random((n, k)) < self.outlier_rate
+        outliers = rng.random((n, k)) < (0.0 if clean else self.outlier_rate)
         out[outliers] += rng.normal(0.0, self.outlier_size * size, (int(outliers.sum()), 2))
         bad |= outliers
         pairs = left_right_pairs(keypoints)
-        if len(pairs) and rng.random() < self.swap_rate:
+        if len(pairs) and not clean and rng.random() < self.swap_rate:
             for _ in range(int(rng.integers(1, 4))):
                 start = int(rng.integers(0, n))
                 span = slice(start, min(n, start + int(rng.integers(1, 7))))
@@ -104,6 +120,10 @@ class DetectorNoise:
         err = np.linalg.norm(out - points, axis=-1)
         conf = np.clip(1.0 - err / (4 * sigma + 1e-9) + rng.normal(0.0, 0.05, (n, k)), 0.05, 1.0)
         conf[bad] = np.minimum(conf[bad], rng.uniform(0.1, 0.6, int(bad.sum())))
+        if clean:
+            conf = np.ones((n, k))
+        elif self.flat_confidence_rate > 0 and rng.random() < self.flat_confidence_rate:
+            conf = rng.uniform(0.8, 1.0, (n, k))
         drop = rng.random((n, k)) < rng.uniform(0.0, self.drop_rate)
         if rng.random() < self.gap_rate:
             j, start = int(rng.integers(0, k)), int(rng.integers(0, n))

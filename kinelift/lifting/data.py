@@ -124,8 +124,10 @@ def render_clip(
     noise: DetectorNoise | None = None,
     speed: float | None = None,
 ) -> RenderedClip:
-    """Render ``motion`` with a drawn body, playback speed (``speed`` if given), camera and noise."""
-    data, noise = data or DataConfig(), noise or DetectorNoise()
+    """Render ``motion`` with a drawn body, playback speed (``speed`` if given), camera and noise
+    (``noise``, by default ``data.noise_model()``)."""
+    data = data or DataConfig()
+    noise = noise or data.noise_model()
     ks = get_keypoint_set(keypoints) if isinstance(keypoints, str) else keypoints
     skeleton = _keypoint_skeleton(ks.name)
     n_markers = len(skeleton.marker_names) - len(ks)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from kinelift.lifting.config import DataConfig
+from kinelift.lifting.corruption import DetectorNoise
 from kinelift.lifting.data import LiftingClips, make_clips, motion_split
 from kinelift.lifting.lifter import Lifter, LifterOutput
 from kinelift.lifting.metrics import angle_rmse, mpjpe, pa_mpjpe
@@ -79,13 +80,16 @@ def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool =
 
 
 def held_out_clips(data: DataConfig, keypoints: str, *, fps: float = 30.0, camera_seed: int = 20_000,
-                   clips_per_motion: int = 4) -> dict[str, LiftingClips]:  # fmt: skip
+                   clips_per_motion: int = 4, noise: DetectorNoise | None = None) -> dict[str, LiftingClips]:  # fmt: skip
     """Clips of the test split's motions (never trained on) under cameras from a stream of their own
     (``data.seed + camera_seed``, unseen in training), grouped: ``"procedural"`` and one group per
-    held-out file (by file stem)."""
+    held-out file (by file stem). ``noise``: the corruption, by default a detector's
+    (``DetectorNoise()``, whatever mixture ``data`` trained on)."""
     _, test = motion_split(data, fps)
     rng = np.random.default_rng(data.seed + camera_seed)
     groups: dict[str, list] = {}
     for m in test:
         groups.setdefault("procedural" if m.kind != "file" else Path(m.name).stem, []).append(m)
-    return {name: make_clips(motions, keypoints, clips_per_motion=clips_per_motion, rng=rng, data=data) for name, motions in groups.items()}
+    noise = noise or DetectorNoise()
+    return {name: make_clips(motions, keypoints, clips_per_motion=clips_per_motion, rng=rng, data=data, noise=noise)
+            for name, motions in groups.items()}  # fmt: skip

@@ -1,12 +1,15 @@
 """The lifter's input: 2D keypoints centred on the pelvis and scaled by the person's size.
 
 :func:`normalize_keypoints` turns pixel tracks ``(T, K, 2)`` with confidences ``(T, K)`` into
-features ``(T, K, 3)``: ``((x - root_x) / size, (y - root_y) / size, confidence)``, image axes
-(x right, y down). The root is the midpoint of the two hips in each frame (the visible hip
+features ``(T, K, 3)``: ``((x - root_x) / size, (y - root_y) / size, relative confidence)``,
+image axes (x right, y down). The root is the midpoint of the two hips in each frame (the visible hip
 where one is missing, interpolated over frames where both are); the size is one number per clip,
 the 90th percentile over frames of the largest distance between two keypoints
 (:func:`kinelift.lifting.corruption.person_size`), so that squatting does not change the scale.
-Missing points (NaN) become zeros with confidence zero.
+Missing points (NaN) become zeros with confidence zero. The confidence feature is relative: each
+clip's confidences divided by their 90th percentile over its valid points and clipped to
+``[0, 1]``, because detectors (and hand labels, which are all 1) calibrate their scores
+differently, and a lifter that learnt one scale does worse on another (docs/lift.md).
 
 Examples
 --------
@@ -63,5 +66,7 @@ def normalize_keypoints(points: np.ndarray, confidence: np.ndarray, keypoints: K
     size = person_size(pts)
     feats = np.zeros(points.shape[:2] + (3,))
     feats[..., :2] = np.where(valid[..., None], (pts - root[:, None]) / size, 0.0)
-    feats[..., 2] = np.where(valid, np.clip(confidence, 0.0, 1.0), 0.0)
+    conf = np.clip(confidence, 0.0, 1.0)
+    reference = float(np.percentile(conf[valid], 90))
+    feats[..., 2] = np.where(valid, np.clip(conf / reference, 0.0, 1.0), 0.0)
     return feats, root, size

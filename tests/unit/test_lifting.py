@@ -10,7 +10,7 @@ from kinelift.core.keypoint_sets import get_keypoint_set
 from kinelift.errors import FileFormatError, KeypointConversionError, ShapeError, UnknownNameError, ValueRangeError
 from kinelift.lifting.cameras import look_at, project, random_cameras
 from kinelift.lifting.config import LifterConfig, LossWeights, config_from_dict, load_config
-from kinelift.lifting.corruption import DetectorNoise, left_right_pairs
+from kinelift.lifting.corruption import DetectorNoise, left_right_pairs, person_size
 from kinelift.lifting.data import make_clips, render_clip, sample_windows
 from kinelift.lifting.features import normalize_keypoints
 from kinelift.lifting.lifter import Lifter
@@ -89,6 +89,40 @@ def test_detector_noise_drops_swaps_and_scores_points():
         DetectorNoise().apply(clean[:, :5], COCO, rng)
     with pytest.raises(ValueRangeError):
         DetectorNoise(drop_rate=2.0)
+
+
+def test_clean_clips_and_flat_confidences_are_what_they_say():
+    rng = np.random.default_rng(1)
+    clean = np.cumsum(rng.normal(0, 1, (300, 17, 2)), axis=0) + 300
+    size = person_size(clean)
+    for seed in range(5):
+        noisy, conf = DetectorNoise(clean_rate=1.0, clean_noise=0.004, noise=(0.1, 0.3), swap_rate=1.0, outlier_rate=0.5,
+                                    drop_rate=0.0, gap_rate=0.0).apply(clean, COCO, np.random.default_rng(seed))  # fmt: skip
+        err = np.linalg.norm(noisy - clean, axis=-1)
+        assert err.max() < 6 * 0.004 * size, "a clean clip has no outliers, swaps or noise above clean_noise"
+        assert np.all(conf == 1.0), "annotations carry no score"
+    noisy, conf = DetectorNoise(flat_confidence_rate=1.0, swap_rate=1.0, outlier_rate=0.05, gap_rate=1.0).apply(clean, COCO, rng)
+    seen = ~np.isnan(noisy).any(-1)
+    assert np.all(conf[~seen] == 0) and conf[seen].min() >= 0.8, "flat confidences are high whatever the error"
+    with pytest.raises(ValueRangeError, match="clean_rate"):
+        DetectorNoise(clean_rate=1.5)
+    with pytest.raises(ValueRangeError, match="flat_confidence_rate"):
+        config_from_dict({"data": {"flat_confidence_rate": -0.1}})
+
+
+def test_confidence_features_are_relative_to_the_clip():
+    """A detector that scores every point half as high gives the same input as one that does not."""
+    rng = np.random.default_rng(2)
+    pts = rng.uniform(100, 400, (20, 17, 2))
+    conf = rng.uniform(0.3, 1.0, (20, 17))
+    conf[3, 4] = 0.0
+    feats, _, _ = normalize_keypoints(pts, conf, COCO)
+    halved, _, _ = normalize_keypoints(pts, 0.5 * conf, COCO)
+    np.testing.assert_allclose(feats, halved)
+    assert feats[3, 4, 2] == 0 and feats[..., 2].max() == 1.0
+    np.testing.assert_allclose(feats[..., 2], np.clip(conf / np.percentile(conf[conf > 0], 90), 0, 1))
+    ones, _, _ = normalize_keypoints(pts, np.ones((20, 17)), COCO)
+    assert np.all(ones[..., 2] == 1.0)
 
 
 def test_normalize_keypoints_centres_on_the_hips_and_interpolates_missing_hips():

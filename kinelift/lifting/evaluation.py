@@ -84,7 +84,7 @@ def held_out_clips(data: DataConfig, keypoints: str, *, fps: float = 30.0, camer
     """Clips of the test split's motions (never trained on) under cameras from a stream of their own
     (``data.seed + camera_seed``, unseen in training), grouped: ``"procedural"`` and one group per
     held-out file (by file stem). ``noise``: the corruption, by default a detector's
-    (``DetectorNoise()``, whatever mixture ``data`` trained on)."""
+    (``DetectorNoise()``), not the training mixture of ``data`` (:meth:`DataConfig.noise_model`)."""
     _, test = motion_split(data, fps)
     rng = np.random.default_rng(data.seed + camera_seed)
     groups: dict[str, list] = {}

@@ -6,9 +6,10 @@ with a bound-constrained Levenberg-Marquardt solver (:mod:`kinelift.ik.solver`) 
 Jacobians (:meth:`SkeletalModel.point_jacobian`), in float64 by default.
 
 Warm start along time, in parallel: the first frame starts from the model's default pose (as
-OpenSim assembles it), the last from the first's solution; then, level by level, every
-frame midway between two solved frames starts from the linear interpolation of their
-solutions, and all frames of a level are solved as one batch. ``log2(frames)`` batched
+OpenSim assembles it), the last from the first's solution; then, level by level, the intervals
+between solved frames are split into ``IKOptions.warm_start_branching`` parts (short intervals
+are taken whole), each new frame starts from the linear interpolation of its interval's ends,
+and all frames of a level are solved as one batch (:func:`warm_start_levels`): a few batched
 solves replace ``frames`` sequential ones.
 
 Examples
@@ -68,6 +69,10 @@ class IKOptions:
         Torch device (default CPU).
     batch_size : int
         Most frames solved in one batch.
+    warm_start_branching : int
+        Each warm-start level splits the intervals between solved frames into this many parts
+        (see :func:`warm_start_levels`): more parts, fewer levels (fewer sequential solves)
+        but starting points interpolated across longer intervals.
     progress : bool
         Show a progress bar.
     """
@@ -78,6 +83,7 @@ class IKOptions:
     dtype: torch.dtype = torch.float64
     device: str | None = None
     batch_size: int = 4096
+    warm_start_branching: int = 8
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -85,27 +91,46 @@ class IKOptions:
             raise ValueRangeError("min_markers", expected="an integer >= 1", got=self.min_markers)
         if self.batch_size < 1:
             raise ValueRangeError("batch_size", expected="an integer >= 1", got=self.batch_size)
+        if self.warm_start_branching < 2:
+            raise ValueRangeError("warm_start_branching", expected="an integer >= 2", got=self.warm_start_branching)
         if self.dtype not in (torch.float32, torch.float64):
             raise ValueRangeError("dtype", expected="torch.float32 or torch.float64", got=self.dtype)
 
 
-def warm_start_levels(n: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+def warm_start_levels(n: int, branching: int = 2) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """The order of the warm start for ``n`` frames: per level, ``(frames, left, right, alpha)`` where each
     frame starts from ``(1 - alpha) q[left] + alpha q[right]`` (frames solved at earlier levels).
 
-    >>> [lv[0].tolist() for lv in warm_start_levels(6)]
-    [[5], [2], [1, 3], [4]]
+    Frame 0 comes first (not listed), then the last frame; each further level splits every interval
+    between solved frames into ``branching`` parts (as evenly as the frames allow), or, when the
+    interval is at most ``2 * branching`` frames long, takes every frame inside it.
+
+    >>> [lv[0].tolist() for lv in warm_start_levels(12)]
+    [[11], [5], [2, 8], [1, 3, 4, 6, 7, 9, 10]]
+    >>> [lv[0].tolist() for lv in warm_start_levels(30, branching=4)]
+    [[29], [7, 14, 21], [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 15, 16, 17, 18, 19, 20, 22, 23, 24, 25, 26, 27, 28]]
     """
+    if branching < 2:
+        raise ValueRangeError("branching", expected="an integer >= 2", got=branching)
     levels = []
     if n > 1:
         levels.append((np.array([n - 1]), np.array([0]), np.array([0]), np.array([0.0])))
     intervals = [(0, n - 1)] if n > 2 else []
     while intervals:
-        mids = [(a, (a + b) // 2, b) for a, b in intervals]
-        f = np.array([m for _, m, _ in mids])
-        left, right = np.array([a for a, _, _ in mids]), np.array([b for _, _, b in mids])
+        parts = []  # (left, frame, right) of every new frame, and the intervals that remain
+        remaining = []
+        for a, b in intervals:
+            if b - a <= 2 * branching:  # a short interval: every frame in it at once
+                cuts = list(range(a + 1, b))
+            else:
+                cuts = sorted({a + (b - a) * k // branching for k in range(1, branching)})
+            parts.extend((a, f, b) for f in cuts)
+            bounds = [a, *cuts, b]
+            remaining.extend((u, v) for u, v in zip(bounds[:-1], bounds[1:]) if v - u > 1)
+        f = np.array([m for _, m, _ in parts])
+        left, right = np.array([a for a, _, _ in parts]), np.array([b for _, _, b in parts])
         levels.append((f, left, right, (f - left) / (right - left)))
-        intervals = [iv for a, m, b in mids for iv in ((a, m), (m, b)) if iv[1] - iv[0] > 1]
+        intervals = remaining
     return levels
 
 
@@ -115,22 +140,21 @@ class _Residuals:
     def __init__(self, model: SkeletalModel, problem: IKProblem, subset: torch.Tensor) -> None:
         self.model, self.p = model, problem
         self.measured = torch.nan_to_num(problem.measured[subset])
-        self.w_markers = problem.marker_weights[subset]
+        w_markers = problem.marker_weights[subset]
+        self.w = torch.cat([w_markers, problem.coordinate_weights.expand(len(w_markers), -1)], dim=1)
         self.targets = problem.coordinate_targets[subset]
         dependent = {model.coordinate_index(cp.dependent) for cp in model.spec.couplers}
         self.coupled_tasks = [j for j, c in enumerate(problem.coordinate_index.tolist()) if c in dependent]
+        self.all_markers = problem.marker_index.tolist() == list(range(len(model.marker_names)))
 
     def weights(self, rows: torch.Tensor) -> torch.Tensor:
-        w_c = self.p.coordinate_weights.expand(len(rows), -1)
-        return torch.cat([self.w_markers[rows], w_c], dim=1)
+        return self.w[rows]
 
     def __call__(self, q: torch.Tensor, rows: torch.Tensor, jacobian: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         p, model = self.p, self.model
-        if jacobian:
-            x, J = model.point_jacobian(q)
-            x, J = x[:, p.marker_index], J[:, p.marker_index]
-        else:
-            x, J = model(q).markers[:, p.marker_index], None
+        x, J = model.point_jacobian(q, jacobian=jacobian)
+        if not self.all_markers:
+            x, J = x[:, p.marker_index], (None if J is None else J[:, p.marker_index])
         e = x - self.measured[rows]
         if p.coordinate_index.numel() == 0:
             return e, J
@@ -218,14 +242,14 @@ def inverse_kinematics(
         from tqdm.auto import tqdm
 
         with tqdm(total=len(valid), desc="IK", unit="frame", disable=not options.progress) as bar:
-            for level, (frames, init) in enumerate(_levels(valid, q, first, start[None], options.batch_size)):
+            for level, (frames, init) in enumerate(_levels(valid, q, first, start[None], options)):
                 sol = _solve(model, problem, frames, init(), lm_first if level == 0 else options.solver)
                 q[frames], objective[frames] = sol.x, sol.objective
                 iterations[frames], converged[frames] = sol.iterations, sol.converged
                 bar.update(len(frames))
     q_np = q.detach().cpu().numpy().astype(np.float64)
     q_np[failed] = np.nan
-    model_markers = model(q).markers[:, problem.marker_index].detach().cpu().numpy().astype(np.float64)
+    model_markers = model.point_jacobian(q, jacobian=False)[0][:, problem.marker_index].detach().cpu().numpy().astype(np.float64)
     model_markers[failed] = np.nan
     measured = problem.measured.cpu().numpy().astype(np.float64)
     not_converged = int((~converged[torch.as_tensor(valid, device=device, dtype=torch.long)]).sum()) if len(valid) else 0
@@ -250,14 +274,14 @@ def _initial(initial: torch.Tensor, model: SkeletalModel, dtype: torch.dtype, de
     return initial
 
 
-def _levels(valid: np.ndarray, q: torch.Tensor, first: torch.Tensor, start: torch.Tensor, batch_size: int):
+def _levels(valid: np.ndarray, q: torch.Tensor, first: torch.Tensor, start: torch.Tensor, options: IKOptions):
     """Batches of problem frames with a function giving their starting points (see the module docs):
     the ``first`` frame from ``start``, then the warm-start levels from the solutions in ``q``."""
     yield first, lambda: start
     device = q.device
-    for frames, left, right, alpha in warm_start_levels(len(valid)):
-        for lo in range(0, len(frames), batch_size):
-            sl = slice(lo, lo + batch_size)
+    for frames, left, right, alpha in warm_start_levels(len(valid), options.warm_start_branching):
+        for lo in range(0, len(frames), options.batch_size):
+            sl = slice(lo, lo + options.batch_size)
             f, lt, rt = (torch.as_tensor(valid[a[sl]], device=device) for a in (frames, left, right))
             a = torch.as_tensor(alpha[sl], dtype=q.dtype, device=device)[:, None]
             yield f, (lambda lt=lt, rt=rt, a=a: (1 - a) * q[lt] + a * q[rt])

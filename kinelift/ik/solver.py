@@ -136,16 +136,19 @@ def levenberg_marquardt(
     H = torch.zeros(B, n, n, dtype=dtype, device=device)
     g = torch.zeros(B, n, dtype=dtype, device=device)
 
-    def linearise(rows: torch.Tensor, e: torch.Tensor, J: torch.Tensor, w: torch.Tensor) -> None:
-        Jw = J * w[..., None, None]
-        H[rows] = torch.einsum("brkn,brkm->bnm", Jw, J)
-        g[rows] = torch.einsum("brkn,brk->bn", Jw, e)
-        iterations[rows] += 1
+    def normal_equations(e: torch.Tensor, J: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``J^T W J`` and ``J^T W e`` of a batch: products of flat ``(b, r * k, n)`` views, no copies of ``J``
+        but the weighted one."""
+        b = J.shape[0]
+        J_flat = J.reshape(b, -1, n)
+        Jw = J_flat * w[:, :, None].expand(-1, -1, J.shape[2]).reshape(b, -1, 1)
+        return torch.bmm(Jw.transpose(1, 2), J_flat), torch.bmm(Jw.transpose(1, 2), e.reshape(b, -1, 1))[..., 0]
 
     e, J = residuals(x, active, jacobian=True)
     w = weights(active)
     objective[:] = _objective(e, w)
-    linearise(active, e, J, w)
+    H[:], g[:] = normal_equations(e, J, w)
+    iterations += 1
     for _ in range(options.max_iterations * 4):
         if active.numel() == 0:
             break
@@ -177,7 +180,11 @@ def levenberg_marquardt(
         accepted = active[accept]
         x[accepted] = trial[accept]
         objective[accepted] = f_trial[accept]
-        linearise(accepted, e_trial[accept], J_trial[accept], w[accept])
+        # every trial point is linearised (most are accepted): selecting the small H and g of the
+        # accepted ones costs less than selecting their Jacobians
+        H_trial, g_trial = normal_equations(e_trial, J_trial, w)
+        H[accepted], g[accepted] = H_trial[accept], g_trial[accept]
+        iterations[accepted] += 1
         damping[active] = torch.where(accept, (lam / 3.0).clamp_min(1e-15), lam * 8.0)
         converged[active[done]] = True
         out_of_budget = iterations[active] >= options.max_iterations

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,10 +34,27 @@ from kinelift.errors import ValueRangeError
 
 __all__ = [
     "Constant", "GCVSpline", "LinearFunction", "MultiplierFunction", "NaturalCubicSpline", "OpenSimFunction",
-    "PiecewiseLinearFunction", "PolynomialFunction", "SimmSpline",
+    "PiecewiseLinearFunction", "PiecewisePolynomial", "PolynomialFunction", "SimmSpline",
 ]  # fmt: skip
 
 _TINY = 1e-12  # SIMM's TINY_NUMBER guard for coincident knots
+
+
+@dataclass(frozen=True)
+class PiecewisePolynomial:
+    """A function as polynomial pieces: at ``x``, piece ``k`` is used, where ``k`` counts the
+    ``thresholds`` (ascending, ``(P - 1,)``) that ``x`` reaches, and its value is
+    ``sum_i coefficients[k, i] (x - bases[k])^(D - i)`` (``coefficients`` ``(P, D + 1)``, highest
+    power first; ``bases`` ``(P,)``)."""
+
+    thresholds: np.ndarray
+    bases: np.ndarray
+    coefficients: np.ndarray
+
+    @classmethod
+    def single(cls, coefficients: Sequence[float]) -> PiecewisePolynomial:
+        """One polynomial in ``x`` for every ``x``."""
+        return cls(np.zeros(0), np.zeros(1), np.asarray(coefficients, dtype=np.float64)[None])
 
 
 class OpenSimFunction:
@@ -82,6 +100,12 @@ class OpenSimFunction:
             value, slope = fwAD.unpack_dual(self(fwAD.make_dual(x, torch.ones_like(x))))
         return value, slope
 
+    def piecewise_polynomial(self) -> PiecewisePolynomial | None:
+        """The function as polynomial pieces (exactly: every class here has this form), or None for a
+        function that has no such form; what :class:`~kinelift.skeleton.jacobian.PointJacobian` evaluates
+        for many functions at once."""
+        return None
+
     @property
     def constant_value(self) -> float | None:
         """The value when the function ignores its argument, else None."""
@@ -103,6 +127,9 @@ class Constant(OpenSimFunction):
 
     def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
         return self(x), None
+
+    def piecewise_polynomial(self) -> PiecewisePolynomial:
+        return PiecewisePolynomial.single([self.value])
 
     @property
     def constant_value(self) -> float:
@@ -126,6 +153,9 @@ class LinearFunction(OpenSimFunction):
 
     def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, float | None]:
         return self(x), (self.slope or None)
+
+    def piecewise_polynomial(self) -> PiecewisePolynomial:
+        return PiecewisePolynomial.single([self.slope, self.intercept])
 
     @property
     def constant_value(self) -> float | None:
@@ -163,6 +193,9 @@ class PolynomialFunction(OpenSimFunction):
             slope = slope * x + (n - i) * c
         return self(x), slope
 
+    def piecewise_polynomial(self) -> PiecewisePolynomial:
+        return PiecewisePolynomial.single(self.coefficients)
+
     @property
     def constant_value(self) -> float | None:
         return self.coefficients[-1] if all(c == 0.0 for c in self.coefficients[:-1]) else None
@@ -181,6 +214,10 @@ class MultiplierFunction(OpenSimFunction):
     def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | float | None]:
         value, slope = self.inner.value_and_derivative(x)
         return self.scale * value, (None if slope is None else self.scale * slope)
+
+    def piecewise_polynomial(self) -> PiecewisePolynomial | None:
+        inner = self.inner.piecewise_polynomial()
+        return None if inner is None else PiecewisePolynomial(inner.thresholds, inner.bases, self.scale * inner.coefficients)
 
     @property
     def constant_value(self) -> float | None:
@@ -252,6 +289,17 @@ class _CubicPieces(OpenSimFunction):
         value = torch.where(is_below, below, torch.where(is_above, above, value))
         slope = torch.where(is_below, kb[0], torch.where(is_above, kb[-1], slope))
         return value, slope
+
+    def piecewise_polynomial(self) -> PiecewisePolynomial:
+        """Pieces: the line below the first knot, the cubics of the ``n - 1`` intervals, the line from the
+        last knot on (where the last cubic ends with the same value and slope)."""
+        x, y, b, c, d = self._arrays()
+        zero = np.zeros(1)
+        coefficients = np.stack([
+            np.concatenate([zero, d[:-1], zero]), np.concatenate([zero, c[:-1], zero]),
+            np.concatenate([b[:1], b[:-1], b[-1:]]), np.concatenate([y[:1], y[:-1], y[-1:]]),
+        ], axis=1)  # fmt: skip
+        return PiecewisePolynomial(x.copy(), np.concatenate([x[:1], x[:-1], x[-1:]]), coefficients)
 
 
 class SimmSpline(_CubicPieces):
@@ -338,6 +386,9 @@ class PiecewiseLinearFunction(OpenSimFunction):
         xk, yk, sk = self._at_pieces(x, thresholds=slice(1, -1), rows=slice(None))
         return yk + (x - xk) * sk, sk
 
+    def piecewise_polynomial(self) -> PiecewisePolynomial:
+        return PiecewisePolynomial(self.x[1:-1].copy(), self.x[:-1].copy(), np.stack([self.slope, self.y[:-1]], axis=1))
+
 
 class GCVSpline(OpenSimFunction):
     """OpenSim's ``GCVSpline`` of ``half_order`` ``m`` (degree ``2 m - 1``; OpenSim's default 3, quintic).
@@ -384,6 +435,9 @@ class GCVSpline(OpenSimFunction):
         degree = len(coefficients) - 1
         slope = self._horner(dx, [c * (degree - i) for i, c in enumerate(coefficients[:-1])])
         return self._horner(dx, coefficients), slope
+
+    def piecewise_polynomial(self) -> PiecewisePolynomial:
+        return PiecewisePolynomial(self.x.copy(), self.base.copy(), np.stack(self.coefficients, axis=1))
 
     def __repr__(self) -> str:
         return f"GCVSpline(half_order={self.half_order}, knots={self.x.size})"

@@ -41,6 +41,7 @@ from torch import nn
 from kinelift.core.table import TimeSeriesTable, coordinate_name
 from kinelift.errors import FileFormatError, ShapeError, UnknownNameError, ValueRangeError
 from kinelift.skeleton import _components as C
+from kinelift.skeleton.jacobian import PointJacobian
 from kinelift.skeleton.osim_parser import parse_osim, parse_osim_string
 from kinelift.skeleton.rotations import euler_xyz_to_matrix_np
 from kinelift.skeleton.spec import GROUND, FrameRef, JointSpec, ModelSpec
@@ -302,7 +303,7 @@ class SkeletalModel(nn.Module):
         options = {"max_fusion_size": 1 << 16, **compile_options.pop("options", {})}
 
         def columns_fk(q_columns: torch.Tensor, scales: torch.Tensor | None) -> dict[str, torch.Tensor]:
-            out = self._evaluate(q_columns.T, scales, None, None)
+            out = self._evaluate(q_columns.T, scales, None)
             # (components, B) blocks; the row-major copies in the same graph: run eagerly next to the
             # compiled kernel, torch's parallel copy competes with its still-spinning OpenMP threads
             blocks = {name: out.coordinates.T if name == "coordinates" else torch.stack(out.component_columns(name), dim=0) for name in outputs}
@@ -347,51 +348,33 @@ class SkeletalModel(nn.Module):
         return R, p
 
     def _joint_motion(
-        self, joint: JointSpec, axis_consts: list, cols: list[torch.Tensor], s_parent: C.Vector, like: torch.Tensor,
-        axes: list | None = None,
+        self, joint: JointSpec, axis_consts: list, cols: list[torch.Tensor], s_parent: C.Vector, like: torch.Tensor
     ) -> tuple[C.Matrix, C.Vector]:
-        """``R_FM``, ``p_FM`` of ``joint`` from the coordinate columns.
-
-        With ``axes`` (a list), appends for each coordinate-driven axis ``(kind, coordinate index,
-        direction in F per unit of the coordinate)``: the derivative of the joint's motion with
-        respect to that coordinate value, for :meth:`point_jacobian`.
-        """
+        """``R_FM``, ``p_FM`` of ``joint`` from the coordinate columns."""
         R: C.Matrix | None = None
         p: C.Vector = list(C.ZERO_VECTOR)
         for axis, (unit, abs_unit, k, kk) in zip(joint.axes, axis_consts):
-            slope = None
             if axis.coordinates:
-                x = cols[self._coord_index[axis.coordinates[0]]]
-                value, slope = _value_and_slope(axis.function, x) if axes is not None else (axis.function(x), None)
+                value = axis.function(cols[self._coord_index[axis.coordinates[0]]])
             elif axis.function.constant_value == 0.0:
                 continue
             else:
                 value = torch.full_like(like, axis.function.constant_value)
             if axis.kind == "rotation":
-                if slope is not None:
-                    direction = unit if R is None else C.matvec(R, unit)
-                    axes.append(("rotation", self._coord_index[axis.coordinates[0]], [C.mul(slope, d) for d in direction]))
                 Ra = C.axis_rotation(k, kk, torch.cos(value), torch.sin(value))
                 R = Ra if R is None else C.matmul(R, Ra)
             else:
                 if joint.type == "CustomJoint" and not axis.function.is_identity:
                     # OpenSim scales joint kinematics by the parent body: sum_k |axis_k| s_k
-                    factor = C.add(*(C.mul(u, sk) for u, sk in zip(abs_unit, s_parent)))
-                    value = C.mul(value, factor)
-                    slope = None if slope is None else C.mul(slope, factor)
-                if slope is not None:
-                    axes.append(("translation", self._coord_index[axis.coordinates[0]], [C.mul(slope, u) for u in unit]))
+                    value = C.mul(value, C.add(*(C.mul(u, sk) for u, sk in zip(abs_unit, s_parent))))
                 p = C.vec_add(p, [C.mul(value, u) for u in unit])
         return (C.IDENTITY if R is None else R), p
 
     def forward(self, q: torch.Tensor, scales: torch.Tensor | None = None, marker_offsets: torch.Tensor | None = None) -> FKResult:
-        return self._evaluate(q, scales, marker_offsets, None)
+        return self._evaluate(q, scales, marker_offsets)
 
-    def _evaluate(
-        self, q: torch.Tensor, scales: torch.Tensor | None, marker_offsets: torch.Tensor | None, axes: list | None
-    ) -> FKResult:
-        """The forward pass; with ``axes`` (a list) it also appends, per joint in tree order, the joint's
-        plan index and its coordinate-driven axes in ground: ``(kind, coordinate index, direction, centre)``."""
+    def _evaluate(self, q: torch.Tensor, scales: torch.Tensor | None, marker_offsets: torch.Tensor | None) -> FKResult:
+        """The forward pass, one ``(B,)`` column per matrix and vector entry."""
         if not torch.is_tensor(q):
             raise ShapeError("q", expected=f"a tensor (..., {self.n_coordinates})", got=type(q).__name__)
         if q.shape[-1:] != (self.n_coordinates,):
@@ -416,12 +399,9 @@ class SkeletalModel(nn.Module):
         centers: dict[str, C.Vector] = {}
         for joint, pi, ci, parent_links, child_links, axis_consts in self._joint_plan:
             R_F, p_F = self._frame_on_body(R_G[pi], p_G[pi], body_scale[pi], parent_links)
-            local: list | None = None if axes is None else []
-            R_FM, p_FM = self._joint_motion(joint, axis_consts, cols, body_scale[pi], like, local)
+            R_FM, p_FM = self._joint_motion(joint, axis_consts, cols, body_scale[pi], like)
             R_M = C.matmul(R_F, R_FM)
             p_M = C.vec_add(p_F, C.matvec(R_F, p_FM))
-            if local:
-                axes.extend((ci, kind, col, C.matvec(R_F, d), p_M if kind == "rotation" else None) for kind, col, d in local)
             # child body from its frame M: X_GB = X_GM * inverse(X_BM)
             R_BM, p_BM = self._frame_on_body(C.IDENTITY, list(C.ZERO_VECTOR), body_scale[ci], child_links)
             R_B = C.matmul(R_M, C.transpose(R_BM))
@@ -450,8 +430,13 @@ class SkeletalModel(nn.Module):
         points: str = "markers",
         scales: torch.Tensor | None = None,
         marker_offsets: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+        jacobian: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Positions of model points and their Jacobian with respect to the coordinates, analytically.
+
+        Evaluated by :class:`~kinelift.skeleton.jacobian.PointJacobian`, batched over the joints and the
+        tree's levels (a few hundred tensor operations whatever the model's size): what solvers
+        should call, for a few frames or many. Its positions equal the model's forward pass.
 
         Parameters
         ----------
@@ -461,12 +446,15 @@ class SkeletalModel(nn.Module):
             Which points.
         scales, marker_offsets : Tensor, optional
             As for the forward call.
+        jacobian : bool
+            False: positions only (and None), which for small batches is cheaper than the
+            forward call.
 
         Returns
         -------
         positions : Tensor, shape (..., n_points, 3)
             Points in ground (m).
-        jacobian : Tensor, shape (..., n_points, 3, n_coordinates)
+        jacobian : Tensor, shape (..., n_points, 3, n_coordinates), or None
             ``d position / d q``: for a rotation axis ``a`` (unit ``w`` in ground, about the joint
             centre ``c``) it is ``f'(q) w x (x - c)``, for a translation ``f'(q) t``; a coupled
             coordinate's column is zero and its effect is carried into its independent coordinate's
@@ -481,51 +469,11 @@ class SkeletalModel(nn.Module):
         >>> jac.shape
         torch.Size([1, 3, 1])
         """
-        if points not in ("markers", "joint_centers"):
-            raise ValueRangeError("points", expected="'markers' or 'joint_centers'", got=points)
-        axes: list = []
-        result = self._evaluate(q, scales, marker_offsets, axes)
-        positions = getattr(result, points)
-        batch = positions.shape[:-2]
-        flat = positions.reshape(int(np.prod(batch, dtype=np.int64)), positions.shape[-2], 3)
-        like = flat[:, 0, 0] if flat.shape[1] else flat.new_zeros(flat.shape[0])
-        n_points = flat.shape[1]
-        if not axes or n_points == 0:
-            return positions, flat.new_zeros(positions.shape + (self.n_coordinates,))
-        # (axis, point) pairs where the axis moves the point, and each axis's column: its coordinate,
-        # or for a coupled coordinate its independent one (chain rule through the coupler)
-        pair_axis, pair_point, pair_column, pair_rotates = (
-            t.to(flat.device) for t in self._jacobian_plan(points, tuple((body, kind, col) for body, kind, col, _, _ in axes))
-        )
-        directions = torch.stack([C.stack(d, like) for _, _, _, d, _ in axes], dim=1)  # (B, A, 3)
-        chain = self._coupler_slopes(q.reshape(-1, self.n_coordinates))
-        for a, (_, _, col, _, _) in enumerate(axes):
-            if col in chain:
-                directions[:, a] *= chain[col][1][:, None]
-        centers = torch.stack([C.stack(c, like) if c is not None else torch.zeros_like(flat[:, 0]) for *_, c in axes], dim=1)
-        d = directions[:, pair_axis]  # (B, pairs, 3)
-        lever = flat[:, pair_point] - centers[:, pair_axis]
-        per_pair = torch.where(pair_rotates[None, :, None], torch.linalg.cross(d, lever, dim=-1), d)
-        jac = flat.new_zeros((flat.shape[0], n_points * self.n_coordinates, 3))
-        jac.index_add_(1, pair_point * self.n_coordinates + pair_column, per_pair)
-        jac = jac.reshape(flat.shape[0], n_points, self.n_coordinates, 3).transpose(-1, -2)
-        return positions, jac.reshape(batch + jac.shape[1:])
+        return self._point_jacobian(q, points=points, scales=scales, marker_offsets=marker_offsets, jacobian=jacobian)
 
-    def _jacobian_plan(self, points: str, axes_key: tuple) -> tuple[torch.Tensor, ...]:
-        """Cached per-pair arrays for :meth:`point_jacobian` (they depend only on the model's structure):
-        axis index, point index, coordinate column, and whether the axis is a rotation."""
-        cache = self.__dict__.setdefault("_jacobian_plans", {})
-        if (points, axes_key) not in cache:
-            body_of = self._marker_bodies if points == "markers" else self._joint_child_bodies
-            pairs = [(a, p) for a, (axis_body, _, _) in enumerate(axes_key) for p, b in enumerate(body_of) if self._is_ancestor(axis_body, b)]
-            independent = {self._coord_index[cp.dependent]: self._coord_index[cp.independent[0]] for cp in self.spec.couplers}
-            cache[(points, axes_key)] = (
-                torch.tensor([a for a, _ in pairs], dtype=torch.long),
-                torch.tensor([p for _, p in pairs], dtype=torch.long),
-                torch.tensor([independent.get(axes_key[a][2], axes_key[a][2]) for a, _ in pairs], dtype=torch.long),
-                torch.tensor([axes_key[a][1] == "rotation" for a, _ in pairs], dtype=torch.bool),
-            )
-        return cache[(points, axes_key)]
+    @cached_property
+    def _point_jacobian(self) -> PointJacobian:
+        return PointJacobian(self)
 
     def _coupler_slopes(self, flat_q: torch.Tensor) -> dict[int, tuple[int, torch.Tensor]]:
         """``{dependent index: (independent index, d dependent / d independent)}`` per coupler."""
@@ -535,27 +483,6 @@ class SkeletalModel(nn.Module):
             _, slope = _value_and_slope(cp.function, flat_q[:, independent].contiguous())
             out[self._coord_index[cp.dependent]] = (independent, cp.scale_factor * C.materialize(slope, flat_q[:, 0]))
         return out
-
-    @cached_property
-    def _marker_bodies(self) -> list[int]:
-        return [b for b, _, _ in self._marker_plan]
-
-    @cached_property
-    def _joint_child_bodies(self) -> list[int]:
-        return [self._body_slot(self.spec.joints[self.joint_names.index(n)].child.body) for n in self.joint_names]
-
-    @cached_property
-    def _parent_slot(self) -> dict[int, int]:
-        return {ci: pi for _, pi, ci, *_ in self._joint_plan}
-
-    def _is_ancestor(self, body: int, of: int) -> bool:
-        """Whether body slot ``body`` is ``of`` or on its path to ground."""
-        while True:
-            if of == body:
-                return True
-            if of not in self._parent_slot:
-                return False
-            of = self._parent_slot[of]
 
 
 def _value_and_slope(function: Any, x: torch.Tensor) -> tuple[torch.Tensor, C.Component]:

@@ -35,6 +35,29 @@ def test_markers_and_joint_centres_equal_opensim(relative):
         assert np.abs(out32.markers.numpy() - ref_markers).max() <= 1e-4
 
 
+@pytest.mark.parametrize("relative", MODELS)
+def test_point_jacobian_positions_equal_opensim_and_its_jacobian_equals_autograd(relative):
+    """The solvers' level-batched kinematics (PointJacobian) on every real model: positions against
+    OpenSim, the Jacobian against autograd through the model's forward pass (couplers, splines,
+    patellae and all)."""
+    path = shared_file(relative)
+    model = SkeletalModel.from_osim(path)
+    q = random_coordinates(model, 20, np.random.default_rng(abs(hash(relative)) % 2**32 + 1))
+    q_used = model(torch.tensor(q)).coordinates.numpy()
+    ref_markers, ref_joints = opensim_fk(
+        osim, str(path), q_used, list(model.coordinate_names), list(model.marker_names), list(model.joint_names)
+    )
+    for points, ref in (("markers", ref_markers), ("joint_centers", ref_joints)):
+        if points == "markers" and not model.marker_names:
+            continue
+        positions, _ = model.point_jacobian(torch.tensor(q), points=points, jacobian=False)
+        assert np.abs(positions.numpy() - ref).max() <= 1e-6
+        x, jac = model.point_jacobian(torch.tensor(q[:3]), points=points)
+        auto = torch.autograd.functional.jacobian(lambda v, points=points: getattr(model(v), points).sum(0), torch.tensor(q[:3])).permute(2, 0, 1, 3)
+        assert np.abs(x.numpy() - ref[:3]).max() <= 1e-6
+        assert (jac - auto).abs().max() <= 1e-10
+
+
 @pytest.mark.parametrize("relative", [m for m in MODELS if "Rajagopal2016" in m or "LaiArnold" in m or "squatToStand" in m or "leg39" in m])
 def test_coupled_coordinates_equal_opensims_constraint_functions(relative):
     path = shared_file(relative)

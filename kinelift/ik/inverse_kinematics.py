@@ -241,7 +241,8 @@ def inverse_kinematics(
         lm_first = LMOptions(**{**options.solver.__dict__, "max_iterations": options.first_frame_iterations})
         from tqdm.auto import tqdm
 
-        with tqdm(total=len(valid), desc="IK", unit="frame", disable=not options.progress) as bar:
+        # no autograd anywhere in the solve: inference mode spares each small operation some bookkeeping
+        with tqdm(total=len(valid), desc="IK", unit="frame", disable=not options.progress) as bar, torch.inference_mode():
             for level, (frames, init) in enumerate(_levels(valid, q, first, start[None], options)):
                 sol = _solve(model, problem, frames, init(), lm_first if level == 0 else options.solver)
                 q[frames], objective[frames] = sol.x, sol.objective
@@ -249,7 +250,8 @@ def inverse_kinematics(
                 bar.update(len(frames))
     q_np = q.detach().cpu().numpy().astype(np.float64)
     q_np[failed] = np.nan
-    model_markers = model.point_jacobian(q, jacobian=False)[0][:, problem.marker_index].detach().cpu().numpy().astype(np.float64)
+    with torch.inference_mode():
+        model_markers = model.point_jacobian(q, jacobian=False)[0][:, problem.marker_index].cpu().numpy().astype(np.float64)
     model_markers[failed] = np.nan
     measured = problem.measured.cpu().numpy().astype(np.float64)
     not_converged = int((~converged[torch.as_tensor(valid, device=device, dtype=torch.long)]).sum()) if len(valid) else 0

@@ -99,8 +99,9 @@ class _FunctionBatch:
         if self._batched:
             key = (x.dtype, x.device)
             if key not in self._tensors:
-                thresholds, table = (torch.as_tensor(a, dtype=x.dtype, device=x.device) for a in self._numpy)
-                offsets = torch.arange(len(self._batched), device=x.device)[:, None] * self._pieces
+                with torch.inference_mode(False):  # cached: usable outside a caller's inference mode
+                    thresholds, table = (torch.as_tensor(a, dtype=x.dtype, device=x.device) for a in self._numpy)
+                    offsets = torch.arange(len(self._batched), device=x.device)[:, None] * self._pieces
                 self._tensors[key] = (thresholds, table, offsets)
             thresholds, table, offsets = self._tensors[key]
             xs = x[:, self._batched].T.contiguous() if len(self._alone) else x.T.contiguous()  # (S, B)
@@ -287,20 +288,24 @@ class PointJacobian:
     def _const(self, like: torch.Tensor) -> dict[str, Any]:
         key = (like.dtype, like.device)
         if key not in self._constants:
-            c: dict[str, Any] = {k: torch.as_tensor(v, device=like.device, dtype=torch.bool if v.dtype == bool else like.dtype) for k, v in self._numpy.items()}
-            c.update({k: torch.as_tensor(v, dtype=torch.long, device=like.device) for k, v in self._indices.items()})
-            c["jumps"] = [torch.as_tensor(a, dtype=torch.long, device=like.device) for a in self._jumps]
-            # [-[x]_x | I] from (0, x, y, z, 1): entries and signs
-            c["twist_index"] = torch.as_tensor([[0, 3, 2, 4, 0, 0], [3, 0, 1, 0, 4, 0], [2, 1, 0, 0, 0, 4]], device=like.device)
-            c["twist_sign"] = torch.as_tensor(
-                [[0.0, 1.0, -1.0, 1.0, 0.0, 0.0], [-1.0, 0.0, 1.0, 0.0, 1.0, 0.0], [1.0, -1.0, 0.0, 0.0, 0.0, 1.0]], dtype=like.dtype, device=like.device
-            )
-            # unscaled constants: translations with all factors 1
-            c["p_PF"] = c["P_PF"].sum(-1)
-            c["p_MB"] = -(c["R_MB"] @ c["P_BM"].sum(-1)[..., None])[..., 0]
-            c["marker_local"] = c["marker_P"].sum(-1) + (c["marker_R"] @ c["marker_loc"][..., None])[..., 0]
-            self._constants[key] = c
+            with torch.inference_mode(False):  # cached: usable outside a caller's inference mode
+                self._constants[key] = self._build_constants(like)
         return self._constants[key]
+
+    def _build_constants(self, like: torch.Tensor) -> dict[str, Any]:
+        c: dict[str, Any] = {k: torch.as_tensor(v, device=like.device, dtype=torch.bool if v.dtype == bool else like.dtype) for k, v in self._numpy.items()}
+        c.update({k: torch.as_tensor(v, dtype=torch.long, device=like.device) for k, v in self._indices.items()})
+        c["jumps"] = [torch.as_tensor(a, dtype=torch.long, device=like.device) for a in self._jumps]
+        # [-[x]_x | I] from (0, x, y, z, 1): entries and signs
+        c["twist_index"] = torch.as_tensor([[0, 3, 2, 4, 0, 0], [3, 0, 1, 0, 4, 0], [2, 1, 0, 0, 0, 4]], device=like.device)
+        c["twist_sign"] = torch.as_tensor(
+            [[0.0, 1.0, -1.0, 1.0, 0.0, 0.0], [-1.0, 0.0, 1.0, 0.0, 1.0, 0.0], [1.0, -1.0, 0.0, 0.0, 0.0, 1.0]], dtype=like.dtype, device=like.device
+        )
+        # unscaled constants: translations with all factors 1
+        c["p_PF"] = c["P_PF"].sum(-1)
+        c["p_MB"] = -(c["R_MB"] @ c["P_BM"].sum(-1)[..., None])[..., 0]
+        c["marker_local"] = c["marker_P"].sum(-1) + (c["marker_R"] @ c["marker_loc"][..., None])[..., 0]
+        return c
 
     def _plan(self, points: str, device: Any, dtype: Any) -> tuple[torch.Tensor, ...]:
         """The driven slots grouped by (coordinate column, joint). Group ``i < n`` is column ``i``'s
@@ -322,12 +327,13 @@ class PointJacobian:
             point_slots = self._indices["marker_slot"].tolist() if points == "markers" else [int(j) + 1 for j in self._indices["joint_order"]]
             mask = np.array([[joint is not None and self._moves[joint, b] for _, joint in groups] for b in point_slots], dtype=np.float64)
             as_long = lambda v: torch.as_tensor(v, dtype=torch.long, device=device)  # noqa: E731
-            self._plans[key] = (
-                as_long([group_of[(self._slot_column[s], s // _SLOTS)] for s in self._driven]),
-                torch.as_tensor([s % _SLOTS < 3 for s in self._driven], dtype=torch.bool, device=device)[:, None],
-                as_long([joint or 0 for _, joint in groups]), as_long([column for column, _ in groups[n:]]),
-                torch.as_tensor(mask.reshape(len(point_slots), 1, len(groups)), dtype=dtype, device=device),
-            )  # fmt: skip
+            with torch.inference_mode(False):  # cached: usable outside a caller's inference mode
+                self._plans[key] = (
+                    as_long([group_of[(self._slot_column[s], s // _SLOTS)] for s in self._driven]),
+                    torch.as_tensor([s % _SLOTS < 3 for s in self._driven], dtype=torch.bool, device=device)[:, None],
+                    as_long([0 if joint is None else joint for _, joint in groups]), as_long([column for column, _ in groups[n:]]),
+                    torch.as_tensor(mask.reshape(len(point_slots), 1, len(groups)), dtype=dtype, device=device),
+                )  # fmt: skip
         return self._plans[key]
 
     def _coordinates(self, q: torch.Tensor, c: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None]:

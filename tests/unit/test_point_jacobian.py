@@ -153,3 +153,14 @@ def test_warm_start_branching_is_validated():
         IKOptions(warm_start_branching=1)
     with pytest.raises(ValueRangeError, match="branching"):
         warm_start_levels(10, 1)
+
+
+def test_constants_cached_during_inference_mode_still_serve_autograd():
+    model = builtin_model(arms=False)
+    q = _random_q(model, 2, seed=7)
+    with torch.inference_mode():  # the first call builds and caches the constants (as IK does)
+        model.point_jacobian(q.clone())
+    q = q.clone().requires_grad_()
+    x, jac = model.point_jacobian(q)
+    (x.sum() + jac.sum()).backward()
+    assert q.grad is not None and torch.isfinite(q.grad).all()

@@ -11,6 +11,8 @@ from typing import Union
 import numpy as np
 import torch
 
+from kinelift.skeleton.rotations import cross_product_matrix_np
+
 Component = Union[None, float, torch.Tensor]
 Matrix = list[list[Component]]
 Vector = list[Component]
@@ -101,7 +103,7 @@ def negate(v: Vector) -> Vector:
 
 def axis_constants(axis: np.ndarray) -> tuple[Vector, Vector, Matrix, Matrix]:
     """For a unit axis: the axis, its absolute components, its cross-product matrix ``K`` and ``K @ K``."""
-    k = -np.cross(np.eye(3), axis).T  # k @ v = axis x v
+    k = cross_product_matrix_np(axis)
     return const_vector(axis), const_vector(np.abs(axis)), const_matrix(k), const_matrix(k @ k)
 
 

@@ -38,7 +38,7 @@ import torch
 
 from kinelift.errors import FileFormatError, ShapeError, ValueRangeError
 from kinelift.skeleton.functions import LinearFunction, MultiplierFunction, OpenSimFunction
-from kinelift.skeleton.rotations import euler_xyz_to_matrix_np
+from kinelift.skeleton.rotations import cross_product_matrix_np, euler_xyz_to_matrix_np
 from kinelift.skeleton.spec import GROUND, FrameRef
 
 if TYPE_CHECKING:
@@ -57,13 +57,6 @@ def _offset(ref: FrameRef) -> tuple[np.ndarray, np.ndarray]:
         P = P + R @ np.diag(np.asarray(link.translation, dtype=np.float64))
         R = R @ euler_xyz_to_matrix_np(link.orientation)
     return R, P
-
-
-def _cross_matrices(axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``K`` with ``K @ v = axis x v``, and ``K @ K``."""
-    a, b, c = (float(v) for v in axis)
-    k = np.array([[0.0, -c, b], [c, 0.0, -a], [-b, a, 0.0]])
-    return k, k @ k
 
 
 class _FunctionBatch:
@@ -208,7 +201,8 @@ class PointJacobian:
                     slot = i * _SLOTS + first + k
                     if first == 0:
                         U_r[i, k] = unit
-                        K[i, k], KK[i, k] = _cross_matrices(unit)
+                        K[i, k] = cross_product_matrix_np(unit)
+                        KK[i, k] = K[i, k] @ K[i, k]
                     else:
                         U_t[i, k] = unit
                         scaled_translation[i, k] = joint.type == "CustomJoint" and not axis.function.is_identity

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["euler_xyz_to_matrix_np"]
+__all__ = ["cross_product_matrix_np", "euler_xyz_to_matrix_np"]
 
 
 def euler_xyz_to_matrix_np(angles: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -28,3 +28,9 @@ def euler_xyz_to_matrix_np(angles: Sequence[float] | np.ndarray) -> np.ndarray:
     ry = np.array([[np.cos(b), 0, np.sin(b)], [0, 1, 0], [-np.sin(b), 0, np.cos(b)]])
     rz = np.array([[np.cos(c), -np.sin(c), 0], [np.sin(c), np.cos(c), 0], [0, 0, 1]])
     return rx @ ry @ rz
+
+
+def cross_product_matrix_np(v: Sequence[float] | np.ndarray) -> np.ndarray:
+    """``K`` with ``K @ u = v x u``."""
+    a, b, c = (float(x) for x in v)
+    return np.array([[0.0, -c, b], [c, 0.0, -a], [-b, a, 0.0]])

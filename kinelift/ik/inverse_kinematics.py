@@ -6,11 +6,11 @@ with a bound-constrained Levenberg-Marquardt solver (:mod:`kinelift.ik.solver`) 
 Jacobians (:meth:`SkeletalModel.point_jacobian`), in float64 by default.
 
 Warm start along time, in parallel: the first frame starts from the model's default pose (as
-OpenSim assembles it), the last from the first's solution; then, level by level, the intervals
-between solved frames are split into ``IKOptions.warm_start_branching`` parts (short intervals
-are taken whole), each new frame starts from the linear interpolation of its interval's ends,
-and all frames of a level are solved as one batch (:func:`warm_start_levels`): a few batched
-solves replace ``frames`` sequential ones.
+OpenSim assembles it); then, level by level, the intervals between solved frames are split into
+``IKOptions.warm_start_branching`` parts (short intervals are taken whole), and all frames of a
+level are solved as one batch (:func:`warm_start_levels`): the first level's frames (the last
+frame among them) start from the first frame's solution, later ones from the linear
+interpolation of their interval's ends. A few batched solves replace ``frames`` sequential ones.
 
 Examples
 --------
@@ -101,21 +101,21 @@ def warm_start_levels(n: int, branching: int = 2) -> list[tuple[np.ndarray, np.n
     """The order of the warm start for ``n`` frames: per level, ``(frames, left, right, alpha)`` where each
     frame starts from ``(1 - alpha) q[left] + alpha q[right]`` (frames solved at earlier levels).
 
-    Frame 0 comes first (not listed), then the last frame; each further level splits every interval
-    between solved frames into ``branching`` parts (as evenly as the frames allow), or, when the
-    interval is at most ``2 * branching`` frames long, takes every frame inside it.
+    Frame 0 comes first (not listed). The first level splits the trial into ``branching`` parts
+    (as evenly as the frames allow) and solves their ends, the last frame included, from frame 0's
+    solution; each further level splits every interval between solved frames the same way, its
+    frames starting from the interpolation of their interval's ends. An interval at most
+    ``2 * branching`` frames long is taken whole.
 
     >>> [lv[0].tolist() for lv in warm_start_levels(12)]
-    [[11], [5], [2, 8], [1, 3, 4, 6, 7, 9, 10]]
+    [[5, 11], [2, 8], [1, 3, 4, 6, 7, 9, 10]]
     >>> [lv[0].tolist() for lv in warm_start_levels(30, branching=4)]
-    [[29], [7, 14, 21], [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 15, 16, 17, 18, 19, 20, 22, 23, 24, 25, 26, 27, 28]]
+    [[7, 14, 21, 29], [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 15, 16, 17, 18, 19, 20, 22, 23, 24, 25, 26, 27, 28]]
     """
     if branching < 2:
         raise ValueRangeError("branching", expected="an integer >= 2", got=branching)
     levels = []
-    if n > 1:
-        levels.append((np.array([n - 1]), np.array([0]), np.array([0]), np.array([0.0])))
-    intervals = [(0, n - 1)] if n > 2 else []
+    intervals = [(0, n - 1)] if n > 1 else []
     while intervals:
         parts = []  # (left, frame, right) of every new frame, and the intervals that remain
         remaining = []
@@ -127,9 +127,11 @@ def warm_start_levels(n: int, branching: int = 2) -> list[tuple[np.ndarray, np.n
             parts.extend((a, f, b) for f in cuts)
             bounds = [a, *cuts, b]
             remaining.extend((u, v) for u, v in zip(bounds[:-1], bounds[1:]) if v - u > 1)
+        if not levels:  # the first level: the last frame too, and every frame from frame 0
+            parts = [(0, f, 0) for _, f, _ in parts] + [(0, n - 1, 0)]
         f = np.array([m for _, m, _ in parts])
         left, right = np.array([a for a, _, _ in parts]), np.array([b for _, _, b in parts])
-        levels.append((f, left, right, (f - left) / (right - left)))
+        levels.append((f, left, right, np.where(right > left, (f - left) / np.maximum(right - left, 1), 0.0)))
         intervals = remaining
     return levels
 

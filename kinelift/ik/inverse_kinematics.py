@@ -97,7 +97,7 @@ class IKOptions:
             raise ValueRangeError("dtype", expected="torch.float32 or torch.float64", got=self.dtype)
 
 
-def warm_start_levels(n: int, branching: int = 2) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+def warm_start_levels(n: int, branching: int = 8) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """The order of the warm start for ``n`` frames: per level, ``(frames, left, right, alpha)`` where each
     frame starts from ``(1 - alpha) q[left] + alpha q[right]`` (frames solved at earlier levels).
 
@@ -107,7 +107,7 @@ def warm_start_levels(n: int, branching: int = 2) -> list[tuple[np.ndarray, np.n
     frames starting from the interpolation of their interval's ends. An interval at most
     ``2 * branching`` frames long is taken whole.
 
-    >>> [lv[0].tolist() for lv in warm_start_levels(12)]
+    >>> [lv[0].tolist() for lv in warm_start_levels(12, branching=2)]
     [[5, 11], [2, 8], [1, 3, 4, 6, 7, 9, 10]]
     >>> [lv[0].tolist() for lv in warm_start_levels(30, branching=4)]
     [[7, 14, 21, 29], [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 15, 16, 17, 18, 19, 20, 22, 23, 24, 25, 26, 27, 28]]

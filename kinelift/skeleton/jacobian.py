@@ -1,4 +1,4 @@
-"""Positions of model points and their Jacobian, batched over the kinematic tree's levels.
+"""Positions of model points and their Jacobian, batched over the joints of the kinematic tree.
 
 :class:`PointJacobian` is what solvers call once per iteration (inverse kinematics, marker
 placement): it evaluates the same forward kinematics as :class:`~kinelift.skeleton.model.SkeletalModel`
@@ -7,16 +7,18 @@ scaling) and the analytic Jacobian ``d x / d q`` of markers or joint centres, in
 of tensor operations whatever the model's size. Every joint's motion ``X_FM(q)`` and its offset
 frames are computed for all joints at once, as ``(B, joints, 3, 3)`` tensors (the spline
 functions of all axes by one search and one Horner scheme); the bodies are then placed in
-ground by pointer jumping, ``ceil(log2(depth))`` rounds (three for a whole-body model). The forward pass in :class:`SkeletalModel` instead works on
-one ``(B,)`` column per matrix entry, which is fastest for large batches and for training but
-costs thousands of small operations; solvers call with a few to a few hundred frames at a
-time, where the number of operations sets the time.
+ground by pointer jumping, ``ceil(log2(depth))`` rounds (three for a whole-body model). The
+forward pass in :class:`SkeletalModel` instead works on one ``(B,)`` column per matrix entry,
+which suits training and ``torch.compile`` but costs thousands of small operations; solvers call
+with a few to a few hundred frames at a time, where the number of operations sets the time.
 
 Jacobian: for a rotation axis with unit ``w`` (ground) through the joint centre ``c`` (origin
 of the joint's child frame ``M``) driven by ``f(q_i)``, the column of coordinate ``i`` gets
 ``f'(q_i) w x (x - c)`` for every point ``x`` downstream of the joint; a translation axis ``t``
-gives ``f'(q_i) t``. A coupled coordinate's column is zero; its effect is carried into its
-independent coordinate's column through the coupler function's derivative.
+gives ``f'(q_i) t``. The axes of one joint and coordinate add up to one twist ``(w, c x w + t)``,
+applied to all points by one batched product. A coupled coordinate's column is zero; its effect
+is carried into the column of the independent coordinate at the root of its couplers, through
+each coupler function's derivative.
 
 Examples
 --------
@@ -445,12 +447,13 @@ class PointJacobian:
         B, P, G, n = x.shape[0], x.shape[1], mask.shape[-1], self.model.n_coordinates
         v_slot = torch.where(rotates, torch.linalg.cross(centers[:, group_joint[group]], d, dim=-1), d)
         twists = torch.cat([x.new_zeros(B, G, 3).index_add_(1, group, d * rotates), x.new_zeros(B, G, 3).index_add_(1, group, v_slot)], dim=-1)
+        twists = twists.transpose(1, 2).contiguous()  # (B, 6, G): a contiguous right operand halves the product's time
         # w x x + v = [-[x]_x | I] (w, v): one product for every point and group, then the mask
         x_map = torch.cat([x.new_zeros(B, P, 1), x, x.new_ones(B, P, 1)], dim=-1)[..., c["twist_index"]] * c["twist_sign"]
         x_map = x_map.view(B, P * 3, 6)
-        jac = torch.bmm(x_map, twists[:, :n].transpose(1, 2)).view(B, P, 3, n).mul_(mask[..., :n])
+        jac = torch.bmm(x_map, twists[..., :n]).view(B, P, 3, n).mul_(mask[..., :n])
         if G > n:  # further joints of a column
-            extra = torch.bmm(x_map, twists[:, n:].transpose(1, 2)).view(B, P, 3, G - n).mul_(mask[..., n:])
+            extra = torch.bmm(x_map, twists[..., n:]).view(B, P, 3, G - n).mul_(mask[..., n:])
             jac.index_add_(-1, extra_columns, extra)
         return jac
 

@@ -434,9 +434,9 @@ class SkeletalModel(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Positions of model points and their Jacobian with respect to the coordinates, analytically.
 
-        Evaluated by :class:`~kinelift.skeleton.jacobian.PointJacobian`, batched over the joints and the
-        tree's levels (a few hundred tensor operations whatever the model's size): what solvers
-        should call, for a few frames or many. Its positions equal the model's forward pass.
+        Evaluated by :class:`~kinelift.skeleton.jacobian.PointJacobian`, batched over the joints (about
+        150 tensor operations whatever the model's size): what solvers should call, for a few frames
+        or many. Its positions equal the model's forward pass.
 
         Parameters
         ----------
@@ -457,8 +457,8 @@ class SkeletalModel(nn.Module):
         jacobian : Tensor, shape (..., n_points, 3, n_coordinates), or None
             ``d position / d q``: for a rotation axis ``a`` (unit ``w`` in ground, about the joint
             centre ``c``) it is ``f'(q) w x (x - c)``, for a translation ``f'(q) t``; a coupled
-            coordinate's column is zero and its effect is carried into its independent coordinate's
-            column (chain rule through the coupler function). Equal to autograd's Jacobian.
+            coordinate's column is zero and its effect is carried into the column of the independent
+            coordinate at the root of its couplers (chain rule). Equal to autograd's Jacobian.
 
         Examples
         --------

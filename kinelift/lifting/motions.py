@@ -16,7 +16,8 @@ backwards, ``lumbar_extension`` positive in extension):
 - :func:`procedural_standing`: quiet standing with sway and weight shifts.
 - :func:`procedural_stepping`: stepping in place (hip flexion 30-80, knee 40-100, 0.5-1.1 Hz).
 
-Every motion turns to a random heading (``pelvis_rotation``) and gets slow random variation of
+Every motion turns to a random heading (about the ground's vertical, so that the pelvis tilt stays
+a forward tilt whatever the heading) and gets slow random variation of
 all coordinates; the pelvis translation keeps the lowest foot point on the floor (``y = 0``) and
 the mean of the two ankles in place horizontally. :func:`motion_from_file` maps a real ``.mot``/``.sto`` onto the built-in
 model by coordinate name, with the knee sign of the model it came from (found by forward
@@ -41,6 +42,7 @@ import numpy as np
 import torch
 
 from kinelift.errors import ValueRangeError
+from kinelift.lifting.rotations import matrix_to_pelvis_angles, pelvis_angles_to_matrix
 from kinelift.skeleton.builtin import builtin_model, foot_marker_indices
 from kinelift.skeleton.model import SkeletalModel
 
@@ -119,11 +121,28 @@ def _arms(rng: np.random.Generator, q: np.ndarray, phase: np.ndarray, fps: float
         q[:, idx[f"elbow_flex_{s}"]] = np.clip(elbow + smooth_noise(rng, n, fps, amplitude=6), 0, 150) * _D
 
 
+def _turn(q: np.ndarray, heading: np.ndarray) -> None:
+    """Turn the body about the ground's vertical by ``heading`` (rad, per frame), in place.
+
+    The pelvis joint rotates body-fixed about z (tilt), x (list), then y (rotation), so adding the
+    heading to ``pelvis_rotation`` would turn the body about its own tilted long axis, and the
+    tilt would stay about the ground's z axis: a forward tilt would become a sideways or backward
+    lean for most headings. Instead the pelvis orientation is pre-multiplied by ``Ry(heading)`` and
+    decomposed back into the three angles (unwrapped along time)."""
+    idx = _index()
+    cols = [idx["pelvis_tilt"], idx["pelvis_list"], idx["pelvis_rotation"]]
+    turn = pelvis_angles_to_matrix(torch.as_tensor(np.stack([np.zeros_like(heading), np.zeros_like(heading), heading], axis=-1)))
+    angles = matrix_to_pelvis_angles(turn @ pelvis_angles_to_matrix(torch.as_tensor(q[:, cols]))).numpy()
+    q[:, cols] = np.unwrap(angles, axis=0)
+
+
 def _finish(rng: np.random.Generator, q: np.ndarray, fps: float, name: str, kind: str, **metadata) -> Motion:
-    """Heading, slow variation of the axial coordinates, arms where unset, then the feet on the floor."""
+    """Heading (about the ground's vertical), slow variation of the axial coordinates, arms where
+    unset, then the feet on the floor."""
     idx, n = _index(), len(q)
-    q[:, idx["pelvis_rotation"]] += rng.uniform(-np.pi, np.pi) + smooth_noise(rng, n, fps, amplitude=3 * _D)
+    heading = rng.uniform(-np.pi, np.pi) + smooth_noise(rng, n, fps, amplitude=3 * _D)
     q[:, idx["pelvis_list"]] += smooth_noise(rng, n, fps, amplitude=2 * _D)
+    _turn(q, heading)
     for c in ("lumbar_bending", "lumbar_rotation", "neck_bending", "neck_rotation", "neck_flexion"):
         q[:, idx[c]] += smooth_noise(rng, n, fps, amplitude=4 * _D)
     for s in ("r", "l"):

@@ -43,10 +43,10 @@ def _squat_clips(n: int = 6, noise: DetectorNoise | None = None):
 
 # Issue 5 asks for knee flexion within 5 deg RMSE on a generated clip. One clip's figure swings by
 # several degrees between trainings of equal held-out accuracy (the first of these clips: 4.9 deg from
-# the previous COCO-17 weights, 8.0 from the current ones), so the check is on the median clip of six.
-# COCO-17 meets 5 deg (median 4.4); LOWER-6 does not (5.1), and its bound of 5.5 deg is a regression
-# guard, not a claim that the target is met (figures in docs/lift.md).
-@pytest.mark.parametrize("keypoints,bound", [("COCO-17", 5.0), ("LOWER-6", 5.5)])
+# one COCO-17 training, 8.0 from the next), so the check is on the median clip of six. Both lifters meet
+# 5 deg: COCO-17 median 4.7, LOWER-6 4.4 (retrained on squats whose pelvis tilts forward whatever the
+# heading; figures in docs/lift.md).
+@pytest.mark.parametrize("keypoints,bound", [("COCO-17", 5.0), ("LOWER-6", 5.0)])
 def test_shipped_lifters_recover_knee_flexion(keypoints, bound):
     rmses = []
     for clip in _squat_clips():
@@ -135,6 +135,22 @@ def test_held_out_opencap_squat(tmp_path):
     clip = render_clip(motion, "COCO-17", rng=np.random.default_rng(11), speed=1.0)
     result = lift(clip.tracks)
     assert _knee_rmse_deg(result, clip) < 6.5  # 6.10 deg here; benchmarks/lift_eval.py: 6.86 deg over four renderings
+
+
+@pytest.mark.skipif(not OPENCAP.exists(), reason="../shared/data/opencap-squat is not on this machine")
+def test_held_out_opencap_squat_hip_flexion_from_lower6():
+    """Hip flexion needs the pelvis tilt, which LOWER-6 cannot see: the lifter's prior must tilt the
+    pelvis forward with depth, as the real squat does (39 deg at the bottom). Median of six renderings:
+    16.2 deg RMSE; the weights trained on sideways-leaning generated pelvises gave 19.7."""
+    motion = motion_from_file(OPENCAP / "exampleSquat" / "squats1_videoAndMocap.mot",
+                              source_model=OPENCAP / "models" / "LaiArnoldModified2017_contacts.osim")  # fmt: skip
+    rmses = []
+    for seed in range(11, 17):
+        clip = render_clip(motion, "COCO-17", rng=np.random.default_rng(seed), speed=1.0)
+        result = lift(clip.tracks.to_keypoint_set("LOWER-6"))
+        cols = [result.coordinate_names.index(f"hip_flexion_{s}") for s in ("r", "l")]
+        rmses.append(float(np.rad2deg(np.sqrt(np.mean((result.coordinates[:, cols] - clip.coordinates[:, cols]) ** 2)))))
+    assert np.median(rmses) < 18.0, np.round(rmses, 1)
 
 
 def test_cli_lift_writes_opensim_files(squat_clip, tmp_path, capsys):

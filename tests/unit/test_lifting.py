@@ -155,6 +155,26 @@ def test_procedural_motions_stand_on_the_floor(make):
     assert np.mean((q >= lo - 0.2) & (q <= hi + 0.2)) > 0.99
 
 
+def test_squats_tilt_the_pelvis_forward_whatever_the_heading():
+    """The generated pelvis tilt is a forward tilt in the subject's own sagittal plane: at the bottom of
+    every squat the pelvis's forward axis points down by the anterior tilt and hardly rolls, for
+    headings all round (adding the heading to ``pelvis_rotation`` turned the tilt into sideways and
+    backward leans)."""
+    model = builtin_model()
+    pitches, headings = [], []
+    for seed in range(12):
+        motion = procedural_squats(np.random.default_rng(seed))
+        with torch.no_grad():
+            R = model(torch.as_tensor(motion.coordinates)).body_rotations[:, 0].numpy()
+        bottom = int(np.argmax(motion.coordinates[:, model.coordinate_index("knee_angle_r")]))
+        forward, lateral = R[bottom][:, 0], R[bottom][:, 2]
+        pitches.append(np.rad2deg(np.arcsin(forward[1])))
+        headings.append(np.rad2deg(np.arctan2(-forward[2], forward[0])))
+        assert abs(np.rad2deg(np.arcsin(lateral[1]))) < 8.0  # list: weight-shift noise only
+    assert max(pitches) < 3.0 and np.median(pitches) < -5.0
+    assert np.ptp(headings) > 180.0  # the headings do go all round
+
+
 def test_rendered_clips_reproject_their_targets():
     """The targets put through the lifter's own skeletal layer land on the noise-free 2D input."""
     clips = make_clips([procedural_squats(np.random.default_rng(0))], "COCO-17", clips_per_motion=2, rng=np.random.default_rng(5))

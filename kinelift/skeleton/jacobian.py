@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from kinelift.errors import FileFormatError, ShapeError, ValueRangeError
-from kinelift.skeleton.functions import LinearFunction, MultiplierFunction, OpenSimFunction
+from kinelift.skeleton.functions import LinearFunction, OpenSimFunction
 from kinelift.skeleton.rotations import cross_product_matrix_np, euler_xyz_to_matrix_np
 from kinelift.skeleton.spec import GROUND, FrameRef
 
@@ -150,7 +150,6 @@ class PointJacobian:
         self._read_joints(order)
         self._read_couplers()
         self._read_markers()
-        self._couplers = self._coupler_plan(model)
         self._plans: dict[tuple[str, Any, Any], tuple[torch.Tensor, ...]] = {}
         self._constants: dict[tuple[Any, Any], dict[str, Any]] = {}
 
@@ -267,20 +266,6 @@ class PointJacobian:
         self._numpy.update(marker_R=marker_R, marker_P=marker_P, marker_loc=marker_loc)
         self._indices["marker_slot"] = np.array([self._slot_of_body[m.frame.body] for m in markers], dtype=np.int64)
 
-    @staticmethod
-    def _coupler_plan(model: SkeletalModel) -> tuple[list[int], list[int], _FunctionBatch] | None:
-        """Dependent and independent columns of the couplers and their functions (scale factors
-        included), or None when there are none or when one coupler depends on another's result (then
-        the model's own coupler code, which runs them in order, is used)."""
-        couplers = model.spec.couplers
-        if not couplers:
-            return None
-        dependent = [model.coordinate_index(cp.dependent) for cp in couplers]
-        independent = [model.coordinate_index(cp.independent[0]) for cp in couplers]
-        if set(dependent) & set(independent):
-            return None
-        return dependent, independent, _FunctionBatch([MultiplierFunction(cp.function, cp.scale_factor) for cp in couplers])
-
     def _const(self, like: torch.Tensor) -> dict[str, Any]:
         key = (like.dtype, like.device)
         if key not in self._constants:
@@ -332,20 +317,15 @@ class PointJacobian:
                 )  # fmt: skip
         return self._plans[key]
 
-    def _coordinates(self, q: torch.Tensor, c: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``(B, n)`` coordinates with the coupled ones from their constraints, and each coupler's
-        derivative ``(B, couplers)`` (None without couplers)."""
+    def _coordinates(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(B, n)`` coordinates with the coupled ones from their constraints (the model's own
+        :meth:`~SkeletalModel.apply_couplers`), and each coupler's derivative ``(B, couplers)``
+        (None without couplers)."""
         if not self.model.spec.couplers:
             return q, None
-        if self._couplers is None:  # couplers that feed each other: in order, by the model's own code
-            q = self.model.apply_couplers(q)
-            chain = self.model._coupler_slopes(q)
-            return q, torch.stack([chain[self.model.coordinate_index(cp.dependent)][1] for cp in self.model.spec.couplers], dim=1)
-        dependent, independent, functions = self._couplers
-        values, chain = functions(q[:, independent])
-        q = q.clone()
-        q[:, dependent] = values
-        return q, chain
+        q = self.model.apply_couplers(q)
+        slopes = self.model._coupler_slopes(q)
+        return q, torch.stack([slopes[self.model.coordinate_index(cp.dependent)][1] for cp in self.model.spec.couplers], dim=1)
 
     def _slot_values(self, q: torch.Tensor, chain: torch.Tensor | None, c: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """Every slot's value ``f(q)`` and slope ``f'(q)`` (chain rule through couplers included), ``(B, J * 6)``."""
@@ -382,7 +362,7 @@ class PointJacobian:
             q = q.to(torch.get_default_dtype())
         batch = tuple(q.shape[:-1])
         c = self._const(q)
-        q, chain = self._coordinates(q.reshape(-1, n), c)
+        q, chain = self._coordinates(q.reshape(-1, n))
         B, J = q.shape[0], self._n_joints
         s = None if scales is None else self._internal_scales(scales, batch, q, c)
         values, slopes = self._slot_values(q, chain, c)

@@ -22,10 +22,16 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 OPENCAP = SHARED / "opencap-squat" / "Moco"
 
 
-def _knee_rmse_deg(result, clip) -> float:
+def _rmse_deg(result, clip, angle: str = "knee_angle") -> float:
+    """RMSE (deg) of ``angle`` (both sides pooled) between a lift result and the clip's truth."""
     names = result.coordinate_names
-    cols = [names.index("knee_angle_r"), names.index("knee_angle_l")]
+    cols = [names.index(f"{angle}_r"), names.index(f"{angle}_l")]
     return float(np.rad2deg(np.sqrt(np.mean((result.coordinates[:, cols] - clip.coordinates[:, cols]) ** 2))))
+
+
+def _opencap_squat():
+    return motion_from_file(OPENCAP / "exampleSquat" / "squats1_videoAndMocap.mot",
+                            source_model=OPENCAP / "models" / "LaiArnoldModified2017_contacts.osim")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +59,7 @@ def test_shipped_lifters_recover_knee_flexion(keypoints, bound):
         tracks = clip.tracks if keypoints == "COCO-17" else clip.tracks.to_keypoint_set("LOWER-6")
         result = lift(tracks)
         assert result.coordinates.shape == (clip.tracks.n_frames, 32)
-        rmses.append(_knee_rmse_deg(result, clip))
+        rmses.append(_rmse_deg(result, clip))
     assert np.median(rmses) < bound and max(rmses) < 10.0, f"{keypoints}: knee flexion RMSE per clip {np.round(rmses, 2)} deg"
 
 
@@ -71,8 +77,8 @@ def test_exact_points_with_confidence_one_are_lifted_as_well_as_noisy_ones(keypo
         assert np.all(labelled.confidence == 1.0)
         if keypoints == "LOWER-6":
             labelled, tracks = labelled.to_keypoint_set("LOWER-6"), tracks.to_keypoint_set("LOWER-6")
-        rmse_exact.append(_knee_rmse_deg(lift(labelled), clip))
-        rmse_noisy.append(_knee_rmse_deg(lift(tracks), clip))
+        rmse_exact.append(_rmse_deg(lift(labelled), clip))
+        rmse_noisy.append(_rmse_deg(lift(tracks), clip))
     exact_mean, noisy_mean = np.mean(rmse_exact), np.mean(rmse_noisy)
     assert exact_mean < noisy_mean + 0.5, f"{keypoints}: knee RMSE {exact_mean:.2f} deg exact, {noisy_mean:.2f} deg noisy"
 
@@ -98,7 +104,7 @@ def test_other_frame_rates_are_resampled_and_bad_input_refused(squat_clip):
     result = lift(t60)
     np.testing.assert_array_equal(result.time, t60.time)
     # resampled to the lifter's 30 Hz and back: the knee as lifted at 30 Hz, within a degree or so
-    assert abs(_knee_rmse_deg(result, squat_clip) - _knee_rmse_deg(lift(squat_clip.tracks), squat_clip)) < 1.0
+    assert abs(_rmse_deg(result, squat_clip) - _rmse_deg(lift(squat_clip.tracks), squat_clip)) < 1.0
     with pytest.raises(ShapeError, match="2D"):
         lift(squat_clip.tracks.replace(positions=np.zeros((t60.n_frames, 17, 3)), units="m", coordinate_frame="lab"))
     with pytest.raises(ValueRangeError, match="height"):
@@ -130,11 +136,9 @@ def test_written_files_load_in_opensim(squat_clip, tmp_path):
 @pytest.mark.skipif(not OPENCAP.exists(), reason="../shared/data/opencap-squat is not on this machine")
 def test_held_out_opencap_squat(tmp_path):
     """The real squat the lifters never saw in training, rendered through a camera with detector noise."""
-    motion = motion_from_file(OPENCAP / "exampleSquat" / "squats1_videoAndMocap.mot",
-                              source_model=OPENCAP / "models" / "LaiArnoldModified2017_contacts.osim")  # fmt: skip
-    clip = render_clip(motion, "COCO-17", rng=np.random.default_rng(11), speed=1.0)
+    clip = render_clip(_opencap_squat(), "COCO-17", rng=np.random.default_rng(11), speed=1.0)
     result = lift(clip.tracks)
-    assert _knee_rmse_deg(result, clip) < 6.5  # 6.10 deg here; benchmarks/lift_eval.py: 6.86 deg over four renderings
+    assert _rmse_deg(result, clip) < 6.5  # 6.10 deg here; benchmarks/lift_eval.py: 6.86 deg over four renderings
 
 
 @pytest.mark.skipif(not OPENCAP.exists(), reason="../shared/data/opencap-squat is not on this machine")
@@ -142,14 +146,11 @@ def test_held_out_opencap_squat_hip_flexion_from_lower6():
     """Hip flexion needs the pelvis tilt, which LOWER-6 cannot see: the lifter's prior must tilt the
     pelvis forward with depth, as the real squat does (39 deg at the bottom). Median of six renderings:
     16.2 deg RMSE; the weights trained on sideways-leaning generated pelvises gave 19.7."""
-    motion = motion_from_file(OPENCAP / "exampleSquat" / "squats1_videoAndMocap.mot",
-                              source_model=OPENCAP / "models" / "LaiArnoldModified2017_contacts.osim")  # fmt: skip
+    motion = _opencap_squat()
     rmses = []
     for seed in range(11, 17):
         clip = render_clip(motion, "COCO-17", rng=np.random.default_rng(seed), speed=1.0)
-        result = lift(clip.tracks.to_keypoint_set("LOWER-6"))
-        cols = [result.coordinate_names.index(f"hip_flexion_{s}") for s in ("r", "l")]
-        rmses.append(float(np.rad2deg(np.sqrt(np.mean((result.coordinates[:, cols] - clip.coordinates[:, cols]) ** 2)))))
+        rmses.append(_rmse_deg(lift(clip.tracks.to_keypoint_set("LOWER-6")), clip, "hip_flexion"))
     assert np.median(rmses) < 18.0, np.round(rmses, 1)
 
 

@@ -10,7 +10,10 @@ kinelift.lifting.corruption. Printed per group: frames, root-relative MPJPE and 
 input keypoints (mm), and the RMSE (deg) of hip flexion, hip adduction, knee flexion and ankle
 angle (both sides pooled) and their mean. Targets (issue 5): MPJPE <= 35 mm, mean angle RMSE <= 3.5 deg.
 Each group is evaluated twice: with the lifter's own size estimate, and with the subject's true
-height given (as `kinelift.lift(tracks, height=...)`), since one camera cannot fix absolute size.
+height given (as `kinelift.lift(tracks, height=...)`), since one camera cannot fix absolute size;
+a line under each group gives the RMSE of the pelvis's tilt to the floor (hip flexion is measured
+from the pelvis, whose tilt the keypoints hardly show) and compares the estimated standing
+heights with the true ones.
 Predictions average the input and its mirror image, as `kinelift.lift` does by default (--no-flip: without).
 The procedural motions are also lifted from exact 2D points with every confidence 1 (as hand labels
 or projected motion capture give them): group "procedural, exact 2D".
@@ -22,11 +25,12 @@ import argparse
 import logging
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from kinelift.lifting.config import load_config
 from kinelift.lifting.corruption import DetectorNoise
-from kinelift.lifting.evaluation import EVALUATED_ANGLES, evaluate_lifter, held_out_clips, predict_clips
+from kinelift.lifting.evaluation import EVALUATED_ANGLES, evaluate_lifter, height_estimates, held_out_clips, predict_clips
 from kinelift.lifting.weights import SHIPPED_WEIGHTS, lifter_metadata, load_lifter
 
 CONFIGS = Path(__file__).resolve().parents[1] / "kinelift" / "lifting" / "configs"
@@ -61,6 +65,11 @@ def main() -> None:
                 angles = " ".join(f"{r[f'{a}_rmse_deg']:9.2f}" for a in EVALUATED_ANGLES)
                 label = f"{name}{' (height given)' if height_given else ''}"
                 print(f"{ks:<9} {label:<36} {int(r['frames']):7d} {r['mpjpe_mm']:7.1f} {r['pa_mpjpe_mm']:9.1f} {angles} {r['mean_angle_rmse_deg']:6.2f}")
+            estimated, true = height_estimates(outputs, clips)
+            r_est = f"{np.corrcoef(estimated, true)[0, 1]:.2f}" if len(true) >= 10 and true.std() > 0 else "(too few bodies)"
+            print(f"{'':<9}   pelvis tilt to the floor: RMSE {r['pelvis_tilt_rmse_deg']:.2f} deg; height estimate: RMS error "
+                  f"{100 * np.sqrt(np.mean((estimated - true) ** 2)):.1f} cm, correlation with the truth {r_est} "
+                  f"({len(true)} bodies, true heights {true.mean():.2f} +- {true.std():.2f} m)")  # fmt: skip
         trained = lifter_metadata(source).get("metrics", {})
         if trained:
             print(f"{'':<9} (training's last held-out check: MPJPE {trained.get('mpjpe_mm', float('nan')):.1f} mm, "

@@ -89,9 +89,17 @@ def reading(path: Path) -> Iterator[None]:
         raise FileFormatError(path, str(err)) from err
 
 
-def format_float(value: float) -> str:
-    """Shortest text that reads back as the same float; ``NaN`` for missing values (OpenSim's spelling)."""
-    return "NaN" if value != value else repr(float(value))
+def format_rows(values: np.ndarray) -> list[str]:
+    """Each row of a 2D array as tab-separated numbers, one string per row: the shortest text that
+    reads back as the same float, ``NaN`` for missing values (OpenSim's spelling).
+
+    Examples
+    --------
+    >>> format_rows(np.array([[0.1, np.nan], [2.0, -1e-20]]))
+    ['0.1\\tNaN', '2.0\\t-1e-20']
+    """
+    rows = ["\t".join(map(repr, row)) for row in np.asarray(values, dtype=np.float64).tolist()]
+    return [r.replace("nan", "NaN") if "nan" in r else r for r in rows]  # repr spells no other float with "nan"
 
 
 MAX_SPARSE_SPAN = 1_000_000

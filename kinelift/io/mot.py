@@ -34,7 +34,7 @@ import numpy as np
 from kinelift.core.table import TimeSeriesTable, unit_for_coordinate_name
 from kinelift.errors import FileFormatError, UnknownNameError, ValueRangeError
 from kinelift.io._atomic import atomic_path
-from kinelift.io._common import existing_path, format_float, parse_float, read_text_lines, reading
+from kinelift.io._common import existing_path, format_rows, parse_float, read_text_lines, reading
 
 __all__ = ["read_mot", "write_mot", "read_sto", "write_sto"]
 
@@ -163,7 +163,7 @@ def write_mot(
         "endheader",
         "time\t" + "\t".join(table.column_names),
     ]
-    body = [format_float(table.time[i]) + "\t" + "\t".join(format_float(v) for v in values[i]) for i in range(n)]
+    body = format_rows(np.column_stack([table.time, values]))
     with atomic_path(Path(path), overwrite=overwrite) as tmp:
         tmp.write_text("\n".join(head + body) + "\n", encoding="utf-8")
 

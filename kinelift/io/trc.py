@@ -37,7 +37,7 @@ import numpy as np
 from kinelift.core.tracks import Tracks
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_path
-from kinelift.io._common import existing_path, format_float, parse_float, read_text_lines, reading, writing_rate
+from kinelift.io._common import existing_path, format_rows, parse_float, read_text_lines, reading, writing_rate
 
 __all__ = ["read_trc", "write_trc"]
 
@@ -155,8 +155,6 @@ def write_trc(tracks: Tracks, path: str | os.PathLike[str], *, units: str = "mm"
         "",
     ]
     flat = xyz.reshape(n, 3 * k)
-    body = [
-        f"{i + 1}\t{format_float(tracks.time[i])}\t" + "\t".join(format_float(v) for v in flat[i]) for i in range(n)
-    ]
+    body = [f"{i}\t{row}" for i, row in enumerate(format_rows(np.column_stack([tracks.time, flat])), start=1)]
     with atomic_path(out, overwrite=overwrite) as tmp:
         tmp.write_text("\n".join(head + body) + "\n", encoding="utf-8")

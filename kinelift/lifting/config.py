@@ -134,8 +134,16 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Optimisation: Adam with ``lr`` decaying by ``lr_decay`` per 1,000 steps, batches of
-    ``batch_size`` windows of ``chunk`` output frames, checkpoints every ``checkpoint_every`` steps."""
+    """Optimisation: Adam with ``lr`` decaying by ``lr_decay`` per 1,000 steps, multiplied by
+    ``warm_restart_factor`` at each step of ``warm_restarts`` (:meth:`learning_rate`), batches of
+    ``batch_size`` windows of ``chunk`` output frames, checkpoints every ``checkpoint_every`` steps.
+
+    Examples
+    --------
+    >>> cfg = TrainingConfig(lr=1e-3, lr_decay=0.5, warm_restarts=(2000,), warm_restart_factor=4.0)
+    >>> [round(cfg.learning_rate(s), 7) for s in (0, 1000, 1999, 2000, 3000)]
+    [0.001, 0.0005, 0.0002502, 0.001, 0.0005]
+    """
 
     steps: int = 3000
     batch_size: int = 64
@@ -149,11 +157,24 @@ class TrainingConfig:
     bf16: bool = True
     checkpoint_every: int = 500
     eval_every: int = 250
+    warm_restarts: tuple[int, ...] = ()
+    warm_restart_factor: float = 1.0
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.chunk < 1 or self.lr <= 0:
             raise ValueRangeError("training", expected="steps, batch_size, chunk >= 1 and lr > 0",
                                   got=(self.steps, self.batch_size, self.chunk, self.lr))  # fmt: skip
+        object.__setattr__(self, "warm_restarts", tuple(self.warm_restarts))
+        if any(not isinstance(r, int) or r < 1 for r in self.warm_restarts) or list(self.warm_restarts) != sorted(set(self.warm_restarts)):
+            raise ValueRangeError("training.warm_restarts", expected="increasing whole step numbers >= 1", got=self.warm_restarts)
+        if not self.warm_restart_factor > 0:
+            raise ValueRangeError("training.warm_restart_factor", expected="a factor > 0", got=self.warm_restart_factor)
+
+    def learning_rate(self, step: int) -> float:
+        """The rate of step ``step`` (0-based): ``lr * lr_decay ** (step / 1000)``, times
+        ``warm_restart_factor`` for each restart at or before ``step``."""
+        restarts = sum(1 for r in self.warm_restarts if r <= step)
+        return self.lr * self.lr_decay ** (step / 1000.0) * self.warm_restart_factor**restarts
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kinelift.errors import ShapeError
 from kinelift.lifting.config import DataConfig
 from kinelift.lifting.corruption import DetectorNoise
 from kinelift.lifting.data import LiftingClips, make_clips, motion_split
 from kinelift.lifting.lifter import Lifter, LifterOutput
-from kinelift.lifting.metrics import angle_rmse, mpjpe, pa_mpjpe
+from kinelift.lifting.metrics import angle_rmse, mpjpe, pa_mpjpe, pelvis_pitch
 from kinelift.lifting.predict import predict_sequences
 from kinelift.lifting.segments import standing_height
 
-__all__ = ["EVALUATED_ANGLES", "evaluate_lifter", "held_out_clips", "predict_clips"]
+__all__ = ["EVALUATED_ANGLES", "evaluate_lifter", "height_estimates", "held_out_clips", "predict_clips"]
 
 EVALUATED_ANGLES = ("hip_flexion", "hip_adduction", "knee_angle", "ankle_angle")
 """Coordinates (both sides pooled) whose RMSE the evaluation reports."""
@@ -42,25 +43,26 @@ def predict_clips(lifter: Lifter, clips: LiftingClips, *, flip: bool = False) ->
 
 def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool = False, flip: bool = False,
                     outputs: list[LifterOutput] | None = None) -> dict[str, float]:  # fmt: skip
-    """Root-relative MPJPE and PA-MPJPE of the input keypoints (mm), and the RMSE (deg) of each of
-    :data:`EVALUATED_ANGLES` and their mean, over every frame of ``clips``.
+    """Root-relative MPJPE and PA-MPJPE of the input keypoints (mm), the RMSE (deg) of each of
+    :data:`EVALUATED_ANGLES` and their mean, and of the pelvis's tilt to the floor
+    (:func:`kinelift.lifting.metrics.pelvis_pitch`, ``pelvis_tilt_rmse_deg``), over every frame of ``clips``.
 
-    With ``height_given``, each clip's body is the lifter's clip-averaged segment scales rescaled
-    to the true standing height, as :func:`kinelift.lifting.lift` does with ``height=``; otherwise
-    the per-frame predicted scales are used (the size is the lifter's own estimate). ``flip``
+    Each clip's body is the lifter's segment scales averaged over the clip, as
+    :func:`kinelift.lifting.lift` builds it; with ``height_given`` they are rescaled to the true
+    standing height, as ``lift(..., height=)`` does (otherwise the size is the lifter's own
+    estimate: see :func:`height_estimates`). ``flip``
     averages with the mirrored input's prediction (see :func:`kinelift.lifting.predict.predict_sequences`).
     ``outputs`` from :func:`predict_clips` are scored as they are (``flip`` is then not used).
     """
     outs = predict_clips(lifter, clips, flip=flip) if outputs is None else outputs
-    if height_given:
-        rescaled = []
-        for c, o in enumerate(outs):
-            seg = o.segment_scales.mean(0).cpu()
-            true = torch.as_tensor(clips.segment_scales[clips.starts[c]])
-            seg = seg * (standing_height(true) / standing_height(seg))
-            with torch.no_grad():
-                rescaled.append(lifter.assemble(o.coordinates, o.root_rotation, o.up, seg.to(o.coordinates).expand_as(o.segment_scales)))
-        outs = rescaled
+    bodies = []
+    for c, o in enumerate(outs):
+        seg = o.segment_scales.mean(0).cpu()
+        if height_given:
+            seg = seg * (standing_height(_true_scales(clips, c)) / standing_height(seg))
+        with torch.no_grad():
+            bodies.append(lifter.assemble(o.coordinates, o.root_rotation, o.up, seg.to(o.coordinates).expand_as(o.segment_scales)))
+    outs = bodies
     pred_kp = torch.cat([o.keypoints for o in outs]).cpu().numpy()
     pred_q = torch.cat([o.coordinates for o in outs]).cpu().numpy()
     device = next(lifter.parameters()).device
@@ -76,7 +78,41 @@ def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool =
         result[f"{angle}_rmse_deg"] = float(rmse)
         rmses.append(rmse)
     result["mean_angle_rmse_deg"] = float(np.mean(rmses))
+    pred_rot = torch.cat([o.root_rotation for o in outs]).cpu().numpy()
+    pred_up = torch.cat([o.up for o in outs]).cpu().numpy()
+    tilt_error = pelvis_pitch(pred_rot, pred_up) - pelvis_pitch(clips.root_rotation, clips.up)
+    result["pelvis_tilt_rmse_deg"] = float(np.rad2deg(angle_rmse(tilt_error, np.zeros_like(tilt_error))))
     return result
+
+
+def _true_scales(clips: LiftingClips, clip: int) -> torch.Tensor:
+    return torch.as_tensor(clips.segment_scales[clips.starts[clip]])
+
+
+def height_estimates(outputs: list[LifterOutput], clips: LiftingClips) -> tuple[np.ndarray, np.ndarray]:
+    """Each clip's standing height (m) from the lifter's clip-averaged segment scales, and the true one.
+
+    One camera cannot tell a tall person far away from a short one near; comparing the two
+    (error, correlation, the spread of the true heights) shows how much of the MPJPE is size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kinelift.lifting.config import LifterConfig
+    >>> from kinelift.lifting.data import make_clips
+    >>> from kinelift.lifting.motions import procedural_standing
+    >>> clips = make_clips([procedural_standing(np.random.default_rng(0), seconds=2.0)], "LOWER-6",
+    ...                    clips_per_motion=2, rng=np.random.default_rng(0))
+    >>> lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(3,), channels=8))
+    >>> estimated, true = height_estimates(predict_clips(lifter, clips), clips)
+    >>> estimated.shape, bool(np.all((true > 1.3) & (true < 2.2)))
+    ((2,), True)
+    """
+    if len(outputs) != clips.n_clips:
+        raise ShapeError("outputs", expected=f"one lifter output per clip ({clips.n_clips},)", got=(len(outputs),))
+    estimated = [float(standing_height(o.segment_scales.mean(0).cpu())) for o in outputs]
+    true = [float(standing_height(_true_scales(clips, c))) for c in range(clips.n_clips)]
+    return np.asarray(estimated), np.asarray(true)
 
 
 def held_out_clips(data: DataConfig, keypoints: str, *, fps: float = 30.0, camera_seed: int = 20_000,

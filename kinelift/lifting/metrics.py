@@ -17,7 +17,7 @@ import numpy as np
 
 from kinelift.errors import ShapeError
 
-__all__ = ["mpjpe", "pa_mpjpe", "angle_rmse"]
+__all__ = ["mpjpe", "pa_mpjpe", "angle_rmse", "pelvis_pitch"]
 
 
 def _check(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -66,3 +66,26 @@ def angle_rmse(pred: np.ndarray, gt: np.ndarray) -> float:
     d = np.asarray(pred, dtype=np.float64) - np.asarray(gt, dtype=np.float64)
     d = np.arctan2(np.sin(d), np.cos(d))
     return float(np.sqrt(np.nanmean(d**2)))
+
+
+def pelvis_pitch(rotation: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """The pelvis's tilt to the floor (rad): the angle of its forward axis above the plane normal to ``up``.
+
+    ``rotation`` ``(..., 3, 3)`` maps pelvis axes (OpenSim's: x forward, y up, z right) to the
+    camera (or any) frame, whose ``up`` ``(..., 3)`` need not be unit length. Positive when the
+    front of the pelvis is raised (posterior tilt), as OpenSim's ``pelvis_tilt`` on level ground.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tilt = np.deg2rad(-30.0)  # anterior tilt: rotation about the pelvis z axis
+    >>> R = np.array([[np.cos(tilt), -np.sin(tilt), 0], [np.sin(tilt), np.cos(tilt), 0], [0, 0, 1]])
+    >>> round(float(np.rad2deg(pelvis_pitch(R, np.array([0.0, 2.0, 0.0])))), 6)
+    -30.0
+    """
+    rotation, up = np.asarray(rotation, dtype=np.float64), np.asarray(up, dtype=np.float64)
+    if rotation.shape[-2:] != (3, 3) or up.shape[-1] != 3 or rotation.shape[:-2] != up.shape[:-1]:
+        raise ShapeError("rotation, up", expected="(..., 3, 3) and (..., 3) with the same leading dimensions",
+                         got=(rotation.shape, up.shape))  # fmt: skip
+    unit = up / np.linalg.norm(up, axis=-1, keepdims=True)
+    return np.arcsin(np.clip(np.einsum("...i,...i->...", rotation[..., :, 0], unit), -1.0, 1.0))

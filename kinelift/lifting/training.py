@@ -107,6 +107,8 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
         optimizer.load_state_dict(state["optimizer"])
         step, rows = int(state["step"]), list(state["rows"])
         rng.bit_generator.state = state["rng"]
+        if "torch_rng" in state:  # dropout's stream (checkpoints before it was saved reseed it)
+            torch.set_rng_state(state["torch_rng"])
         log.info("resumed from %s at step %d", checkpoint, step)
     if world > 1:
         rng = np.random.default_rng([tcfg.seed, rank, step])  # each process its own windows
@@ -118,7 +120,7 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
     while step < tcfg.steps:
         lifter.train()
         for group in optimizer.param_groups:
-            group["lr"] = tcfg.lr * tcfg.lr_decay ** (step / 1000.0)
+            group["lr"] = tcfg.learning_rate(step)
         idx_in, idx_out = sample_windows(train, batch=tcfg.batch_size, chunk=tcfg.chunk, receptive_field=lifter.receptive_field,
                                          causal=cfg.causal, rng=rng)  # fmt: skip
         x = _batch(train, idx_in, device)
@@ -144,7 +146,7 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
         if rank == 0 and (step % tcfg.checkpoint_every == 0 or step == tcfg.steps):
             with atomic_path(checkpoint, overwrite=True) as tmp:
                 torch.save({"model": lifter.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "rows": rows,
-                            "rng": rng.bit_generator.state, "setup": setup.to_dict()}, tmp)  # fmt: skip
+                            "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "setup": setup.to_dict()}, tmp)  # fmt: skip
     bar.close()
     if rank != 0:
         finish_distributed(world)

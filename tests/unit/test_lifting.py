@@ -12,10 +12,11 @@ from kinelift.lifting.cameras import look_at, project, random_cameras
 from kinelift.lifting.config import LifterConfig, LossWeights, config_from_dict, load_config
 from kinelift.lifting.corruption import DetectorNoise, left_right_pairs, person_size
 from kinelift.lifting.data import make_clips, render_clip, sample_windows
+from kinelift.lifting.evaluation import evaluate_lifter, height_estimates
 from kinelift.lifting.features import normalize_keypoints
 from kinelift.lifting.lifter import Lifter
 from kinelift.lifting.loss import d3ke_loss, reprojection_error
-from kinelift.lifting.metrics import mpjpe, pa_mpjpe
+from kinelift.lifting.metrics import mpjpe, pa_mpjpe, pelvis_pitch
 from kinelift.lifting.motions import procedural_squats, procedural_standing, procedural_stepping
 from kinelift.lifting.networks import TemporalConvNet, TemporalTransformer
 from kinelift.lifting.rotations import (
@@ -36,6 +37,26 @@ def test_pelvis_angles_match_the_skeletal_models_pelvis_rotation():
     R = model(q).body_rotations[:, 0]
     torch.testing.assert_close(pelvis_angles_to_matrix(q[:, :3]), R, atol=1e-7, rtol=0)
     torch.testing.assert_close(matrix_to_pelvis_angles(R), q[:, :3], atol=1e-6, rtol=0)
+
+
+def test_pelvis_pitch_is_the_tilt_on_level_ground_whatever_the_heading():
+    """The skeletal model's pelvis (tilt, no list) turned about the vertical: its pitch is the tilt;
+    turned about its own long axis instead (heading in ``pelvis_rotation``), it is not."""
+    model = builtin_model()
+    rng = np.random.default_rng(1)
+    tilt, heading = rng.uniform(-1.2, 0.5, 40), rng.uniform(-3.1, 3.1, 40)
+    q = model.default_coordinates()[None].repeat(40, 1)
+    q[:, 0] = torch.as_tensor(tilt)
+    R = model(q).body_rotations[:, 0].numpy()
+    c, s = np.cos(heading), np.sin(heading)
+    turn = np.zeros((40, 3, 3))
+    turn[:, 0, 0], turn[:, 0, 2], turn[:, 1, 1], turn[:, 2, 0], turn[:, 2, 2] = c, s, 1.0, -s, c
+    up = np.tile([0.0, 3.0, 0.0], (40, 1))
+    np.testing.assert_allclose(pelvis_pitch(turn @ R, up), tilt, atol=1e-9)
+    q[:, 2] = torch.as_tensor(heading)
+    assert np.abs(pelvis_pitch(model(q).body_rotations[:, 0].numpy(), up) - tilt).max() > 0.1
+    with pytest.raises(ShapeError, match="rotation, up"):
+        pelvis_pitch(R, up[:3])
 
 
 def test_rotation_6d_round_trip_and_gradcheck():
@@ -264,6 +285,23 @@ def test_pa_mpjpe_removes_similarity_and_mpjpe_does_not():
     assert abs(mpjpe(gt + [0.0, 0.003, 0.004], gt) - 0.005) < 1e-12
 
 
+
+def test_evaluation_of_the_truth_scores_zero_and_its_heights_are_the_true_ones():
+    """The targets given as the lifter's outputs: zero errors with and without the height, exact heights."""
+    clips = make_clips([procedural_squats(np.random.default_rng(3))], "LOWER-6", clips_per_motion=3, rng=np.random.default_rng(4))
+    lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(1,), channels=1))
+    truth = [lifter.assemble(*(torch.as_tensor(a[clips.clip(c)]) for a in (clips.coordinates, clips.root_rotation, clips.up, clips.segment_scales)))
+             for c in range(clips.n_clips)]  # fmt: skip
+    for height_given in (False, True):
+        r = evaluate_lifter(lifter, clips, outputs=truth, height_given=height_given)
+        assert r["mpjpe_mm"] < 1e-3 and r["pa_mpjpe_mm"] < 1e-3 and r["mean_angle_rmse_deg"] < 1e-6 and r["pelvis_tilt_rmse_deg"] < 1e-4
+    estimated, true = height_estimates(truth, clips)
+    np.testing.assert_allclose(estimated, true, rtol=1e-6)
+    assert true.std() > 0.005  # three different bodies
+    with pytest.raises(ShapeError, match="one lifter output per clip"):
+        height_estimates(truth[:2], clips)
+
+
 # ------------------------------------------------------------------ config and weights
 def test_config_from_toml_and_its_errors(tmp_path):
     path = tmp_path / "c.toml"
@@ -283,6 +321,30 @@ def test_config_from_toml_and_its_errors(tmp_path):
     with pytest.raises(FileFormatError, match="TOML"):
         load_config(bad)
 
+
+def test_a_warm_restart_is_a_resumed_run_with_a_larger_rate(tmp_path):
+    """One run with ``warm_restarts`` gives the weights of a run stopped there and resumed with the
+    rate multiplied (how the shipped weights were made), and the schedule's options are validated."""
+    from kinelift.lifting.training import train_lifter
+
+    def setup(out, steps, lr, **extra):
+        return config_from_dict({"model": {"keypoints": "LOWER-6", "filter_widths": [3], "channels": 8},
+                                 "data": {"n_squats": 2, "n_standing": 1, "n_stepping": 1, "clips_per_motion": 1, "test_fraction": 0.5},
+                                 "training": {"steps": steps, "batch_size": 2, "chunk": 4, "lr": lr, "lr_decay": 0.5, "eval_every": 2,
+                                              "checkpoint_every": 2, "out_dir": str(out), "device": "cpu", **extra}})  # fmt: skip
+
+    one = train_lifter(setup(tmp_path / "one", 4, 1e-3, warm_restarts=[2], warm_restart_factor=3.0), progress=False)
+    train_lifter(setup(tmp_path / "two", 2, 1e-3), progress=False)
+    two = train_lifter(setup(tmp_path / "two", 4, 3e-3), progress=False)  # resumes at step 2
+    a, b = (torch.load(r.out_dir / "checkpoint.pt", weights_only=True)["model"] for r in (one, two))
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], rtol=1e-5, atol=1e-7) for k in a)
+    plain = train_lifter(setup(tmp_path / "plain", 4, 1e-3), progress=False)  # no restart: other weights
+    c = torch.load(plain.out_dir / "checkpoint.pt", weights_only=True)["model"]
+    assert not all(torch.allclose(a[k], c[k], rtol=1e-5, atol=1e-7) for k in a)
+    with pytest.raises(ValueRangeError, match="warm_restarts"):
+        config_from_dict({"training": {"warm_restarts": [3000, 1000]}})
+    with pytest.raises(ValueRangeError, match="warm_restart_factor"):
+        config_from_dict({"training": {"warm_restart_factor": 0.0}})
 
 def test_weights_round_trip_and_bad_files(tmp_path):
     lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(3, 3), channels=8)).eval()

@@ -109,6 +109,8 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
         rng.bit_generator.state = state["rng"]
         if "torch_rng" in state:  # dropout's stream (checkpoints before it was saved reseed it)
             torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and "cuda_rng" in state:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
         log.info("resumed from %s at step %d", checkpoint, step)
     if world > 1:
         rng = np.random.default_rng([tcfg.seed, rank, step])  # each process its own windows
@@ -146,7 +148,8 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
         if rank == 0 and (step % tcfg.checkpoint_every == 0 or step == tcfg.steps):
             with atomic_path(checkpoint, overwrite=True) as tmp:
                 torch.save({"model": lifter.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "rows": rows,
-                            "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "setup": setup.to_dict()}, tmp)  # fmt: skip
+                            "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "setup": setup.to_dict(),
+                            **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {})}, tmp)  # fmt: skip
     bar.close()
     if rank != 0:
         finish_distributed(world)

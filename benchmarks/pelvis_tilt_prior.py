@@ -50,6 +50,7 @@ def pitch_deg(pelvis_angles: np.ndarray) -> np.ndarray:
 def uiprmd(root: Path) -> dict[str, np.ndarray]:
     """``{label: (repetitions, 2)}`` of (knee flexion, anterior pelvis tilt) at depth, degrees."""
     from kinelift.analysis.classify import load_uiprmd
+    from kinelift.analysis.geometry import included_angle
     from kinelift.analysis.marker_sets import plug_in_gait_keypoints
 
     data = load_uiprmd(root, as_tracks=True)
@@ -62,9 +63,7 @@ def uiprmd(root: Path) -> dict[str, np.ndarray]:
         knees = []
         for side in ("right", "left"):
             hip, knee, ankle = (np.asarray(kp.select([f"{side}_{j}"]).positions[:, 0]) for j in ("hip", "knee", "ankle"))
-            a, b = hip - knee, ankle - knee
-            cos = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
-            knees.append(180.0 - np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+            knees.append(180.0 - np.degrees(included_angle(hip, knee, ankle)))
         knee = np.nanmean(knees, axis=0)
         deepest = int(np.nanargmax(knee))
         out.setdefault(str(label), []).append((knee[deepest] - knee[0], pitch[0] - pitch[deepest]))

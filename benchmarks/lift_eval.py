@@ -15,6 +15,9 @@ a line under each group gives the RMSE of the pelvis's tilt to the floor (hip fl
 from the pelvis, whose tilt the keypoints hardly show) and compares the estimated standing
 heights with the true ones.
 Predictions average the input and its mirror image, as `kinelift.lift` does by default (--no-flip: without).
+Each group is also scored with the camera's intrinsics given: the lifted poses fitted back to the
+2D keypoints through the camera (kinelift.lifting.refinement), as `kinelift.lift(tracks,
+intrinsics=...)` does by default (--no-refine: skipped).
 The procedural motions are also lifted from exact 2D points with every confidence 1 (as hand labels
 or projected motion capture give them): group "procedural, exact 2D".
 """
@@ -30,7 +33,7 @@ import torch
 
 from kinelift.lifting.config import load_config
 from kinelift.lifting.corruption import DetectorNoise
-from kinelift.lifting.evaluation import EVALUATED_ANGLES, evaluate_lifter, height_estimates, held_out_clips, predict_clips
+from kinelift.lifting.evaluation import EVALUATED_ANGLES, evaluate_lifter, height_estimates, held_out_clips, predict_clips, refine_clips
 from kinelift.lifting.weights import SHIPPED_WEIGHTS, lifter_metadata, load_lifter
 
 CONFIGS = Path(__file__).resolve().parents[1] / "kinelift" / "lifting" / "configs"
@@ -38,16 +41,22 @@ EXACT = DetectorNoise(noise=(0.0, 0.0), jitter=0.0, outlier_rate=0.0, swap_rate=
 CONFIG_FOR = {"COCO-17": CONFIGS / "lifter_coco17.toml", "LOWER-6": CONFIGS / "lifter_lower6.toml"}
 
 
+def _print_row(ks: str, label: str, r: dict[str, float]) -> None:
+    angles = " ".join(f"{r[f'{a}_rmse_deg']:9.2f}" for a in EVALUATED_ANGLES)
+    print(f"{ks:<9} {label:<44} {int(r['frames']):7d} {r['mpjpe_mm']:7.1f} {r['pa_mpjpe_mm']:9.1f} {angles} {r['mean_angle_rmse_deg']:6.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lifter", nargs="+", default=list(SHIPPED_WEIGHTS))
     parser.add_argument("--config", help="training TOML for a lifter given as a file (default: by its keypoint set)")
     parser.add_argument("--clips", type=int, default=4, help="renderings (body, camera, noise) per held-out motion")
+    parser.add_argument("--no-refine", action="store_true", help="skip the evaluation with the intrinsics given (fit to the 2D keypoints)")
     parser.add_argument("--no-flip", action="store_true", help="no flip test-time augmentation (kinelift.lift uses it by default)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    header = f"{'lifter':<9} {'group':<36} {'frames':>7} {'MPJPE':>7} {'PA-MPJPE':>9} " + " ".join(f"{a[:9]:>9}" for a in EVALUATED_ANGLES) + f" {'mean':>6}"
+    header = f"{'lifter':<9} {'group':<44} {'frames':>7} {'MPJPE':>7} {'PA-MPJPE':>9} " + " ".join(f"{a[:9]:>9}" for a in EVALUATED_ANGLES) + f" {'mean':>6}"
     print(header)
     print("-" * len(header))
     for source in args.lifter:
@@ -62,14 +71,17 @@ def main() -> None:
             outputs = predict_clips(lifter, clips, flip=not args.no_flip)
             for height_given in (False, True):
                 r = evaluate_lifter(lifter, clips, height_given=height_given, outputs=outputs)
-                angles = " ".join(f"{r[f'{a}_rmse_deg']:9.2f}" for a in EVALUATED_ANGLES)
-                label = f"{name}{' (height given)' if height_given else ''}"
-                print(f"{ks:<9} {label:<36} {int(r['frames']):7d} {r['mpjpe_mm']:7.1f} {r['pa_mpjpe_mm']:9.1f} {angles} {r['mean_angle_rmse_deg']:6.2f}")
+                _print_row(ks, f"{name}{' (height given)' if height_given else ''}", r)
             estimated, true = height_estimates(outputs, clips)
             r_est = f"{np.corrcoef(estimated, true)[0, 1]:.2f}" if len(true) >= 10 and true.std() > 0 else "(too few bodies)"
             print(f"{'':<9}   pelvis tilt to the floor: RMSE {r['pelvis_tilt_rmse_deg']:.2f} deg; height estimate: RMS error "
                   f"{100 * np.sqrt(np.mean((estimated - true) ** 2)):.1f} cm, correlation with the truth {r_est} "
                   f"({len(true)} bodies, true heights {true.mean():.2f} +- {true.std():.2f} m)")  # fmt: skip
+            if not args.no_refine:
+                refined = refine_clips(lifter, clips, outputs)
+                for height_given in (False, True):
+                    r = evaluate_lifter(lifter, clips, height_given=height_given, outputs=refined)
+                    _print_row(ks, f"  intrinsics given: refined{', height given' if height_given else ''}", r)
         trained = lifter_metadata(source).get("metrics", {})
         if trained:
             print(f"{'':<9} (training's last held-out check: MPJPE {trained.get('mpjpe_mm', float('nan')):.1f} mm, "

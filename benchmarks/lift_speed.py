@@ -7,7 +7,9 @@ kinematics of the built-in model for every output frame) for the dilated convolu
 receptive fields 27, 81 and 243 (256 channels, COCO-17 input) and the transformer option, on CPU
 and on the GPU when there is one, with untrained weights (speed does not depend on them). The
 peer in the same run is kinelift's own IK on the same number of frames' keypoints (the classical
-route from keypoints to coordinates, kinelift.ik.keypoint_ik), for the ratio.
+route from keypoints to coordinates, kinelift.ik.keypoint_ik), for the ratio. Last, the fit of
+lifted poses to the 2D keypoints that `kinelift.lift` runs when the intrinsics are given
+(kinelift.lifting.refinement, default settings, the same frames in one batch).
 Target (issue 5): at least 10,000 frames per second on CPU for the 243-frame model in batch.
 """
 
@@ -61,6 +63,27 @@ def main() -> None:
             n = length * args.sequences
             print(f"{name:<26} {device:<6} {n / best_time(network_only, 3):12,.0f} {n / best_time(full, 3):10,.0f}")
     _peer(args, length)
+    _refinement(args, length, devices)
+
+
+def _refinement(args: argparse.Namespace, length: int, devices: list[str]) -> None:
+    from kinelift.lifting.refinement import refine_to_image
+
+    for device in devices:
+        lifter = Lifter(LifterConfig()).to(device).eval()
+        n = length * args.sequences
+        feats = torch.as_tensor(np.random.default_rng(1).normal(0, 0.3, (n, 17, 3)), dtype=torch.float32, device=device)
+        out = predict_sequences(lifter, [feats])[0]
+        seen = out.keypoints + torch.tensor([0.0, 0.0, 4.0], device=device)
+        image = seen[..., :2] / seen[..., 2:] + 0.003 * torch.randn(seen.shape[:-1] + (2,), device=device)
+        starts = list(range(0, n, length))
+
+        def fit(lifter=lifter, out=out, image=image, device=device, starts=starts):
+            refine_to_image(lifter, out, image, torch.ones(image.shape[:2], device=device), focal_over_size=4.0, clip_starts=starts)
+            if device == "cuda":
+                torch.cuda.synchronize()
+
+        print(f"{'refinement (60 iterations)':<26} {device:<6} {n / best_time(fit, 2):12,.0f}   (fit to the 2D keypoints, {n} frames)")
 
 
 def _peer(args: argparse.Namespace, length: int) -> None:

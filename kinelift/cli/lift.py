@@ -20,6 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--height", type=float, help="subject height in metres (sets the body size; else estimated)")
     p.add_argument("--focal", type=float, help="camera focal length in pixels (with --principal-point: follows the pelvis translation)")
     p.add_argument("--principal-point", type=float, nargs=2, metavar=("CX", "CY"), help="principal point in pixels")
+    p.add_argument("--no-refine", action="store_true",
+                   help="with --focal: do not fit the lifted pose back to the keypoints through the camera (kinelift.lifting.refinement)")
     p.add_argument("--person", type=int, default=0, help="which person of a multi-person file (index, default 0)")
     p.add_argument("--fps", type=float, help="frame rate for files that do not store one")
     p.add_argument("--overwrite", action="store_true")
@@ -45,7 +47,7 @@ def run_lift(args: argparse.Namespace) -> int:
     if (args.focal is None) != (args.principal_point is None):
         raise ValueRangeError("--focal/--principal-point", expected="both or neither", got=(args.focal, args.principal_point))
     intrinsics = Intrinsics(args.focal, tuple(args.principal_point)) if args.focal is not None else None
-    result = lift(tracks[args.person], lifter=args.lifter, height=args.height, intrinsics=intrinsics)
+    result = lift(tracks[args.person], lifter=args.lifter, height=args.height, intrinsics=intrinsics, refine=None if not args.no_refine else False)
     paths = result.write(args.out, stem=Path(args.input).stem, overwrite=args.overwrite)
     print(f"lifted {result.n_frames} frames; height {result.height:.2f} m")
     for kind, path in paths.items():

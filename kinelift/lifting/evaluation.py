@@ -28,9 +28,10 @@ from kinelift.lifting.data import LiftingClips, make_clips, motion_split
 from kinelift.lifting.lifter import Lifter, LifterOutput
 from kinelift.lifting.metrics import angle_rmse, mpjpe, pa_mpjpe, pelvis_pitch
 from kinelift.lifting.predict import predict_sequences
+from kinelift.lifting.refinement import RefinementConfig, refine_to_image
 from kinelift.lifting.segments import standing_height
 
-__all__ = ["EVALUATED_ANGLES", "evaluate_lifter", "height_estimates", "held_out_clips", "predict_clips"]
+__all__ = ["EVALUATED_ANGLES", "evaluate_lifter", "height_estimates", "held_out_clips", "predict_clips", "refine_clips"]
 
 EVALUATED_ANGLES = ("hip_flexion", "hip_adduction", "knee_angle", "ankle_angle")
 """Coordinates (both sides pooled) whose RMSE the evaluation reports."""
@@ -39,6 +40,49 @@ EVALUATED_ANGLES = ("hip_flexion", "hip_adduction", "knee_angle", "ankle_angle")
 def predict_clips(lifter: Lifter, clips: LiftingClips, *, flip: bool = False) -> list[LifterOutput]:
     """The lifter's outputs for every clip of ``clips`` (see :func:`kinelift.lifting.predict.predict_sequences`)."""
     return predict_sequences(lifter, [torch.as_tensor(clips.features[clips.clip(c)]) for c in range(clips.n_clips)], flip=flip)
+
+
+def refine_clips(lifter: Lifter, clips: LiftingClips, outputs: list[LifterOutput], *,
+                 config: RefinementConfig | None = None) -> list[LifterOutput]:  # fmt: skip
+    """Each clip's ``outputs`` with its clip-averaged body, fitted to its 2D keypoints through its
+    own camera (:func:`kinelift.lifting.refinement.refine_to_image`), as ``kinelift.lift(...,
+    intrinsics=)`` does: the evaluation with the camera's intrinsics given.
+
+    The keypoints in normalised image coordinates come from the clips' features and their camera
+    (``(features - d) / F`` with ``F = focal / size`` and ``d`` the principal point's offset from
+    the normalisation root, over the size).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kinelift.lifting.config import LifterConfig
+    >>> from kinelift.lifting.data import make_clips
+    >>> from kinelift.lifting.motions import procedural_standing
+    >>> clips = make_clips([procedural_standing(np.random.default_rng(0), seconds=2.0)], "LOWER-6",
+    ...                    clips_per_motion=2, rng=np.random.default_rng(0))
+    >>> lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(3,), channels=8))
+    >>> refined = refine_clips(lifter, clips, predict_clips(lifter, clips), config=RefinementConfig(iterations=2))
+    >>> [tuple(r.coordinates.shape) for r in refined] == [(int(n), 32 - 6) for n in clips.lengths]
+    True
+    """
+    if len(outputs) != clips.n_clips:
+        raise ShapeError("outputs", expected=f"one lifter output per clip ({clips.n_clips},)", got=(len(outputs),))
+    fields = ("coordinates", "root_rotation", "up", "segment_scales")
+    joined = [torch.cat([o.segment_scales.mean(0, keepdim=True).expand_as(o.segment_scales) if f == "segment_scales" else getattr(o, f)
+                         for o in outputs]) for f in fields]  # fmt: skip
+    with torch.no_grad():
+        start = lifter.assemble(*joined)
+    scale = clips.focal_over_size.astype(np.float64)
+    offset = clips.root_offset - scale[:, None] * clips.root_camera[:, :2] / clips.root_camera[:, 2:3]
+    image = (clips.features[..., :2] - offset[:, None]) / scale[:, None, None]
+    device, dtype = start.coordinates.device, start.coordinates.dtype
+    refined = refine_to_image(lifter, start, torch.as_tensor(image, dtype=dtype, device=device),
+                              torch.as_tensor(clips.features[..., 2], dtype=dtype, device=device),
+                              focal_over_size=torch.as_tensor(scale, dtype=dtype, device=device), clip_starts=clips.starts.tolist(),
+                              config=config)  # fmt: skip
+    bounds = np.r_[clips.starts, clips.n_frames]
+    return [LifterOutput(*(getattr(refined, f)[a:b] for f in ("coordinates", "root_rotation", "up", "segment_scales", "joints", "markers", "keypoints")))
+            for a, b in zip(bounds[:-1], bounds[1:])]  # fmt: skip
 
 
 def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool = False, flip: bool = False,

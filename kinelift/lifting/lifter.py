@@ -131,6 +131,12 @@ class Lifter(nn.Module):
         segments = torch.exp(0.3 * torch.tanh(raw[..., n + 9 :]))
         return coords, rotation, up, segments
 
+    def clamp_coordinates(self, coords: torch.Tensor) -> torch.Tensor:
+        """Pose coordinates ``(..., n_pose)`` (rad) clipped to the built-in model's ranges, the
+        ones the network's outputs lie in (used after a fit that moved them)."""
+        low, high = self._coord_centre - self._coord_half_range, self._coord_centre + self._coord_half_range
+        return torch.minimum(torch.maximum(coords, low.to(coords)), high.to(coords))
+
     def decode(self, raw: torch.Tensor) -> LifterOutput:
         """Head values ``(..., n_out)`` -> :class:`LifterOutput` through forward kinematics."""
         return self.assemble(*self.heads(raw))

@@ -25,7 +25,7 @@ import torch
 
 from kinelift.errors import ShapeError
 
-__all__ = ["rotation_6d_to_matrix", "matrix_to_rotation_6d", "pelvis_angles_to_matrix", "matrix_to_pelvis_angles"]
+__all__ = ["rotation_6d_to_matrix", "matrix_to_rotation_6d", "axis_angle_to_matrix", "pelvis_angles_to_matrix", "matrix_to_pelvis_angles"]
 
 
 def rotation_6d_to_matrix(d6: torch.Tensor) -> torch.Tensor:
@@ -44,6 +44,32 @@ def matrix_to_rotation_6d(R: torch.Tensor) -> torch.Tensor:
     if R.shape[-2:] != (3, 3):
         raise ShapeError("R", expected="(..., 3, 3) rotation matrices", got=tuple(R.shape))
     return torch.cat([R[..., :, 0], R[..., :, 1]], dim=-1)
+
+
+def axis_angle_to_matrix(v: torch.Tensor) -> torch.Tensor:
+    """``(..., 3)`` rotation vectors (axis times angle, rad) -> ``(..., 3, 3)`` by Rodrigues' formula.
+
+    Smooth at zero (the series of ``sin(t) / t`` and ``(1 - cos(t)) / t**2`` below 1e-4 rad), so
+    that a correction that starts at zero has a gradient.
+
+    Examples
+    --------
+    >>> import math, torch
+    >>> axis_angle_to_matrix(torch.tensor([0.0, 0.0, math.pi / 2])).round(decimals=6).tolist()
+    [[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+    """
+    if v.shape[-1] != 3:
+        raise ShapeError("v", expected="(..., 3) rotation vectors", got=tuple(v.shape))
+    theta2 = (v * v).sum(-1, keepdim=True)[..., None]
+    small = theta2 < 1e-8
+    theta = torch.sqrt(torch.where(small, torch.ones_like(theta2), theta2))
+    a = torch.where(small, 1 - theta2 / 6, torch.sin(theta) / theta)
+    b = torch.where(small, 0.5 - theta2 / 24, (1 - torch.cos(theta)) / torch.where(small, torch.ones_like(theta2), theta2))
+    zero = torch.zeros_like(v[..., 0])
+    k = torch.stack([torch.stack([zero, -v[..., 2], v[..., 1]], -1), torch.stack([v[..., 2], zero, -v[..., 0]], -1),
+                     torch.stack([-v[..., 1], v[..., 0], zero], -1)], dim=-2)  # fmt: skip
+    eye = torch.eye(3, dtype=v.dtype, device=v.device)
+    return eye + a * k + b * (k @ k)
 
 
 def pelvis_angles_to_matrix(angles: torch.Tensor) -> torch.Tensor:

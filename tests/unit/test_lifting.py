@@ -19,8 +19,9 @@ from kinelift.lifting.loss import d3ke_loss, reprojection_error
 from kinelift.lifting.metrics import mpjpe, pa_mpjpe, pelvis_pitch
 from kinelift.lifting.motions import procedural_squats, procedural_standing, procedural_stepping
 from kinelift.lifting.networks import TemporalConvNet, TemporalTransformer
+from kinelift.lifting.refinement import RefinementConfig, refine_to_image, root_translation
 from kinelift.lifting.rotations import (
-    matrix_to_pelvis_angles, matrix_to_rotation_6d, pelvis_angles_to_matrix, rotation_6d_to_matrix,
+    axis_angle_to_matrix, matrix_to_pelvis_angles, matrix_to_rotation_6d, pelvis_angles_to_matrix, rotation_6d_to_matrix,
 )  # fmt: skip
 from kinelift.lifting.weights import load_lifter, save_lifter
 from kinelift.skeleton.builtin import builtin_model, foot_marker_indices
@@ -392,3 +393,68 @@ def test_mirrored_prediction_is_the_mirror_image():
     twice = mirror_features(mirror_features(feats, COCO), COCO)
     torch.testing.assert_close(twice, feats)
 
+
+
+# ------------------------------------------------------------------ refinement
+def test_axis_angle_matches_scipy_and_has_gradients_at_zero():
+    from scipy.spatial.transform import Rotation
+
+    v = torch.as_tensor(np.random.default_rng(0).normal(0, 1.5, (20, 3)))
+    torch.testing.assert_close(axis_angle_to_matrix(v), torch.as_tensor(Rotation.from_rotvec(v.numpy()).as_matrix()), atol=1e-12, rtol=0)
+    for start in (torch.zeros(2, 3), torch.randn(3, 3)):
+        assert torch.autograd.gradcheck(axis_angle_to_matrix, (start.double().requires_grad_(),))
+    with pytest.raises(ShapeError, match="rotation vectors"):
+        axis_angle_to_matrix(torch.zeros(4))
+
+
+def test_root_translation_ignores_missing_and_zero_weight_points():
+    rng = np.random.default_rng(1)
+    points = torch.as_tensor(rng.normal(0, 0.3, (5, 8, 3)))
+    truth = torch.as_tensor(np.c_[rng.normal(0, 0.5, (5, 2)), rng.uniform(2, 6, 5)])
+    seen = points + truth[:, None]
+    image = seen[..., :2] / seen[..., 2:]
+    weights = torch.ones(5, 8)
+    image[:, 0] = float("nan")  # missing
+    image[:, 1] += 0.5  # a wild point with no weight
+    weights[:, 1] = 0.0
+    torch.testing.assert_close(root_translation(points, image, weights), truth, atol=1e-6, rtol=0)
+    with pytest.raises(ShapeError, match="image_points"):
+        root_translation(points, image[:, :4], weights)
+
+
+def test_refinement_config_is_validated():
+    assert RefinementConfig().iterations > 0
+    with pytest.raises(ValueRangeError, match="keypoint_noise"):
+        RefinementConfig(keypoint_noise=0.0)
+    with pytest.raises(ValueRangeError, match="iterations"):
+        RefinementConfig(iterations=2.5)
+
+
+def test_refinement_pulls_a_wrong_visible_angle_towards_the_image():
+    """A frontal view shows hip adduction: started 0.15 rad off, the fit to the true pose's image
+    must remove most of the error, while a coordinate the image cannot show (the pelvis's tilt) stays."""
+    lifter = Lifter(LifterConfig(keypoints="COCO-17", filter_widths=(3,), channels=8))
+    n = 10
+    q = torch.zeros(n, lifter.n_pose)
+    names = lifter.pose_coordinate_names
+    q[:, names.index("knee_angle_r")] = q[:, names.index("knee_angle_l")] = torch.linspace(0.2, 1.0, n)
+    facing = torch.tensor([[0.0, 0.0, -1.0], [0.0, -1.0, 0.0], [-1.0, 0.0, 0.0]]).expand(n, 3, 3)  # pelvis x towards the camera
+    up, seg = torch.tensor([0.0, -1.0, 0.0]).expand(n, 3), torch.ones(n, 8)
+    with torch.no_grad():
+        truth = lifter.assemble(q, facing, up, seg)
+    seen = truth.keypoints + torch.tensor([0.1, -0.2, 3.5])
+    image = seen[..., :2] / seen[..., 2:]
+    wrong = q.clone()
+    col = names.index("hip_adduction_r")
+    wrong[:, col] += 0.15
+    with torch.no_grad():
+        start = lifter.assemble(wrong, facing, up, seg)
+    refined = refine_to_image(lifter, start, image, torch.ones(n, 17), focal_over_size=1000.0 / 300.0,
+                              config=RefinementConfig(iterations=150))  # fmt: skip
+    error = (refined.coordinates[:, col] - q[:, col]).abs().mean()
+    assert error < 0.05, f"hip adduction still {float(error):.3f} rad off"
+    assert refined.segment_scales.equal(seg) and refined.up.equal(up)
+    with pytest.raises(ShapeError, match="image_points"):
+        refine_to_image(lifter, start, image[:, :5], torch.ones(n, 17), focal_over_size=3.0)
+    with pytest.raises(ValueRangeError, match="focal_over_size"):
+        refine_to_image(lifter, start, image, torch.ones(n, 17), focal_over_size=-1.0)

@@ -1,0 +1,202 @@
+"""Fitting the lifter's output to the 2D keypoints through the camera (needs the intrinsics).
+
+The network's 3D pose is a regression: its projection misses the keypoints it was lifted from
+by about 1.5-3 % of the person's size even on exact 2D. With the camera's intrinsics the pose
+can be fitted back to them. :func:`refine_to_image` moves, per frame, the pose coordinates, the
+pelvis orientation and the pelvis position in the camera to minimise
+
+``sum_k w_k log(1 + |r_k|^2 / s^2)`` (Cauchy, robust to outliers and left-right swaps)
+``+ |dq / sd_q|^2 + |omega / sd_R|^2 + |second difference of dq / sd_a|^2``
+
+where ``r_k`` is the reprojection error of keypoint ``k`` in units of the person's size
+(``focal / size`` times the error in normalised image coordinates), ``w_k`` its relative
+confidence, ``dq`` the change of the pose coordinates, ``omega`` the pelvis's rotation change
+(rotation vector in the pelvis frame) and the second difference is over consecutive frames of
+one clip. The priors keep what the image cannot tell (depth, the pelvis's tilt) at the network's
+estimate; the body (segment scales) and the up direction are kept. Coordinates end inside the
+model's ranges.
+
+On held-out generated motions (``benchmarks/lift_eval.py``) it lowered the mean RMSE of hip
+flexion, hip adduction, knee flexion and ankle angle by 0.2 deg from detector-like 2D and by
+0.4-0.5 deg from exact 2D, knee flexion by 0.45-1.1 deg and PA-MPJPE by 3-9 mm; on the real
+opencap squat knee flexion went from 5.5 to 4.4 deg (LOWER-6) and from 5.2 to 4.7 (COCO-17).
+A focal length 30-40 % off still gave most of the gain (docs/lift.md).
+
+Examples
+--------
+>>> import torch
+>>> from kinelift.lifting.config import LifterConfig
+>>> from kinelift.lifting.lifter import Lifter
+>>> lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(3,), channels=8)).eval()
+>>> with torch.no_grad():
+...     out = lifter(torch.zeros(1, 6, 6, 3))
+>>> out = lifter.assemble(*(x[0] for x in (out.coordinates, out.root_rotation, out.up, out.segment_scales)))
+>>> seen = out.keypoints + torch.tensor([0.0, 0.0, 4.0])  # the pose 4 m in front of the camera
+>>> image = seen[..., :2] / seen[..., 2:]
+>>> refined = refine_to_image(lifter, out, image, torch.ones(4, 6), focal_over_size=4.0)
+>>> bool(torch.allclose(refined.coordinates, out.coordinates, atol=0.01))  # an exact image: the pose stays
+True
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from kinelift.errors import ShapeError, ValueRangeError
+from kinelift.lifting.lifter import Lifter, LifterOutput
+from kinelift.lifting.rotations import axis_angle_to_matrix
+
+__all__ = ["RefinementConfig", "refine_to_image", "root_translation"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RefinementConfig:
+    """Settings of :func:`refine_to_image` (see the module docs for the objective).
+
+    ``keypoint_noise``: the 2D error scale ``s`` of the Cauchy term, in fractions of the person's
+    size; ``coordinate_sd``, ``rotation_sd`` (rad): how far the fit may move the pose coordinates
+    and the pelvis orientation from the network's; ``smoothness_sd`` (rad per frame squared): the
+    second difference of the coordinate change; ``iterations`` and ``learning_rate`` of Adam.
+    The defaults were chosen on generated training-split-like clips (docs/lift.md).
+    """
+
+    iterations: int = 60
+    learning_rate: float = 0.02
+    keypoint_noise: float = 0.015
+    coordinate_sd: float = 0.2
+    rotation_sd: float = 0.2
+    smoothness_sd: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.iterations, int) or self.iterations < 0:
+            raise ValueRangeError("iterations", expected="an integer >= 0", got=self.iterations)
+        for name in ("learning_rate", "keypoint_noise", "coordinate_sd", "rotation_sd", "smoothness_sd"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ValueRangeError(name, expected="a number > 0", got=value)
+
+
+def root_translation(points: torch.Tensor, image_points: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Per-frame camera-frame position ``(T, 3)`` (m) of the origin of root-relative camera-frame
+    points ``(T, K, 3)`` whose projection best matches ``image_points`` ``(T, K, 2)``
+    (normalised image coordinates ``(u - cx) / f``, ``(v - cy) / f``), by linear least squares
+    on ``X + tx - x (Z + tz) = 0`` and ``Y + ty - y (Z + tz) = 0`` weighted by ``weights`` ``(T, K)``.
+    Points with a weight of 0 (or not finite) do not count.
+
+    Examples
+    --------
+    >>> import torch
+    >>> pts = torch.tensor([[[0.0, -0.5, 0.0], [0.1, 0.4, 0.1], [-0.2, 0.3, 0.0]]], dtype=torch.float64)
+    >>> true = torch.tensor([0.3, 0.1, 3.0], dtype=torch.float64)
+    >>> seen = pts + true
+    >>> root_translation(pts, seen[..., :2] / seen[..., 2:], torch.ones(1, 3)).round(decimals=6).tolist()
+    [[0.3, 0.1, 3.0]]
+    """
+    if points.ndim != 3 or points.shape[-1] != 3:
+        raise ShapeError("points", expected="(frames, keypoints, 3) camera-frame points", got=tuple(points.shape))
+    if image_points.shape != points.shape[:2] + (2,) or weights.shape != points.shape[:2]:
+        raise ShapeError("image_points, weights", expected=f"{tuple(points.shape[:2]) + (2,)} and {tuple(points.shape[:2])}",
+                         got=(tuple(image_points.shape), tuple(weights.shape)))  # fmt: skip
+    finite = torch.isfinite(image_points).all(-1)
+    w = torch.where(finite, weights.to(points), torch.zeros_like(weights, dtype=points.dtype))
+    xn = torch.where(finite[..., None], image_points.to(points), torch.zeros_like(image_points, dtype=points.dtype))
+    a = torch.zeros(points.shape[:2] + (2, 3), dtype=points.dtype, device=points.device)
+    a[..., 0, 0] = a[..., 1, 1] = 1.0
+    a[..., 0, 2], a[..., 1, 2] = -xn[..., 0], -xn[..., 1]
+    b = torch.stack([xn[..., 0] * points[..., 2] - points[..., 0], xn[..., 1] * points[..., 2] - points[..., 1]], dim=-1)
+    sw = torch.sqrt(w)[..., None, None]
+    a = (a * sw).reshape(len(points), -1, 3)
+    b = (b * sw[..., 0]).reshape(len(points), -1, 1)
+    ata = a.transpose(1, 2) @ a + 1e-9 * torch.eye(3, dtype=points.dtype, device=points.device)
+    return torch.linalg.solve(ata, a.transpose(1, 2) @ b)[..., 0]
+
+
+def refine_to_image(
+    lifter: Lifter,
+    output: LifterOutput,
+    image_points: torch.Tensor,
+    weights: torch.Tensor,
+    *,
+    focal_over_size: float | torch.Tensor,
+    clip_starts: Sequence[int] | None = None,
+    config: RefinementConfig | None = None,
+    progress: bool = False,
+) -> LifterOutput:
+    """The lifter's per-frame ``output`` fitted to the keypoints it was lifted from (module docs).
+
+    Parameters
+    ----------
+    lifter : Lifter
+        The lifter that made ``output`` (its skeletal layer; its weights are not used or changed).
+    output : LifterOutput
+        ``(T, ...)`` per-frame outputs, the body as it should stay (e.g. the clip's mean segment scales).
+    image_points : Tensor
+        ``(T, K, 2)`` the keypoints in normalised image coordinates, ``(u - cx) / f``,
+        ``(v - cy) / f`` (x right, y down); NaN where missing.
+    weights : Tensor
+        ``(T, K)`` per keypoint weights (relative confidences in ``[0, 1]``, 0 for missing).
+    focal_over_size : float or Tensor
+        Focal length over the person's size in pixels, one number or one per frame ``(T,)``:
+        turns normalised image errors into fractions of the person's size.
+    clip_starts : sequence of int, optional
+        First frames of the clips laid end to end in ``output`` (smoothness stops at their edges);
+        default one clip.
+    config : RefinementConfig, optional
+    progress : bool, default False
+        Show a progress bar over the iterations.
+
+    Returns
+    -------
+    LifterOutput
+        Refined coordinates and pelvis orientation (``root_rotation``, camera <- pelvis), the same
+        up vector and segment scales, and the joints, markers and keypoints they give
+        (camera axes, relative to the pelvis origin), without gradients.
+    """
+    config = config or RefinementConfig()
+    n, k = output.keypoints.shape[:2]
+    if output.keypoints.ndim != 3:
+        raise ShapeError("output", expected="per-frame outputs (frames, keypoints, 3)", got=tuple(output.keypoints.shape))
+    if image_points.shape != (n, k, 2) or weights.shape != (n, k):
+        raise ShapeError("image_points, weights", expected=f"({n}, {k}, 2) and ({n}, {k})", got=(tuple(image_points.shape), tuple(weights.shape)))
+    dtype, device = output.coordinates.dtype, output.coordinates.device
+    scale = torch.as_tensor(focal_over_size, dtype=dtype, device=device).expand(n)
+    if not bool(torch.all(scale > 0)):
+        raise ValueRangeError("focal_over_size", expected="> 0", got=float(scale.min()))
+    finite = torch.isfinite(image_points).all(-1)
+    w = torch.where(finite, weights.to(dtype=dtype, device=device), torch.zeros((), dtype=dtype, device=device))
+    target = torch.where(finite[..., None], image_points.to(dtype=dtype, device=device), torch.zeros((), dtype=dtype, device=device))
+    q0, r0, up, seg = (t.detach() for t in (output.coordinates, output.root_rotation, output.up, output.segment_scales))
+    starts = torch.as_tensor([0] if clip_starts is None else list(clip_starts), dtype=torch.long, device=device)
+    inside = torch.ones(max(n - 2, 0), dtype=torch.bool, device=device)  # second differences within one clip
+    cut = torch.cat([starts - 1, starts - 2])
+    inside[cut[(cut >= 0) & (cut < len(inside))]] = False
+    with torch.no_grad():
+        t0 = root_translation(output.keypoints.detach(), target, w)
+    t0[:, 2] = t0[:, 2].clamp_min(0.1)
+    dq = torch.zeros_like(q0, requires_grad=True)
+    omega = torch.zeros(n, 3, dtype=dtype, device=device, requires_grad=True)
+    dt = torch.zeros_like(t0, requires_grad=True)
+    optimizer = torch.optim.Adam([dq, omega, dt], lr=config.learning_rate)
+    s2 = config.keypoint_noise**2
+    with torch.enable_grad():
+        for _ in tqdm(range(config.iterations), desc="refining", disable=not progress, leave=False):
+            rotation = r0 @ axis_angle_to_matrix(omega)
+            points = lifter.assemble(q0 + dq, rotation, up, seg).keypoints + (t0 + dt)[:, None]
+            projected = points[..., :2] / points[..., 2:].clamp_min(0.05)
+            r2 = (((projected - target) * scale[:, None, None]) ** 2).sum(-1)
+            acc = dq[2:] - 2 * dq[1:-1] + dq[:-2]
+            loss = ((w * torch.log1p(r2 / s2)).sum() + (dq**2).sum() / config.coordinate_sd**2
+                    + (omega**2).sum() / config.rotation_sd**2 + (acc[inside] ** 2).sum() / config.smoothness_sd**2)  # fmt: skip
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        coords = lifter.clamp_coordinates(q0 + dq)
+        return lifter.assemble(coords, r0 @ axis_angle_to_matrix(omega), up, seg)

@@ -52,6 +52,25 @@ class Intrinsics:
         self.focal = float(focal)
         self.principal_point = (float(principal_point[0]), float(principal_point[1]))
 
+    @classmethod
+    def from_field_of_view(cls, horizontal_fov_deg: float, image_size: tuple[int, int]) -> Intrinsics:
+        """Intrinsics from the horizontal field of view (deg) and the image size (width, height; px),
+        principal point at the image centre: for a camera whose calibration is not known (phone
+        video: about 60-75 deg; the fit of ``lift`` kept most of its gain with a focal length
+        30-40 % off, docs/lift.md).
+
+        Examples
+        --------
+        >>> round(Intrinsics.from_field_of_view(90.0, (1920, 1080)).focal, 6)
+        960.0
+        """
+        if not 1.0 <= horizontal_fov_deg <= 179.0:
+            raise ValueRangeError("horizontal_fov_deg", expected="a horizontal field of view in degrees, 1 to 179", got=horizontal_fov_deg)
+        width, height = image_size
+        if not (width > 0 and height > 0):
+            raise ValueRangeError("image_size", expected="(width, height) in pixels, both > 0", got=image_size)
+        return cls((width / 2.0) / np.tan(np.deg2rad(horizontal_fov_deg) / 2.0), (width / 2.0, height / 2.0))
+
 
 def _resample_back(values: np.ndarray, from_time: np.ndarray, to_time: np.ndarray) -> np.ndarray:
     flat = values.reshape(len(from_time), -1)

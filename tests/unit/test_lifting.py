@@ -458,3 +458,15 @@ def test_refinement_pulls_a_wrong_visible_angle_towards_the_image():
         refine_to_image(lifter, start, image[:, :5], torch.ones(n, 17), focal_over_size=3.0)
     with pytest.raises(ValueRangeError, match="focal_over_size"):
         refine_to_image(lifter, start, image, torch.ones(n, 17), focal_over_size=-1.0)
+
+
+def test_intrinsics_from_a_field_of_view():
+    from kinelift.lifting import Intrinsics
+
+    intr = Intrinsics.from_field_of_view(60.0, (1280, 720))
+    assert intr.principal_point == (640.0, 360.0)
+    assert np.degrees(2 * np.arctan(640.0 / intr.focal)) == pytest.approx(60.0)
+    with pytest.raises(ValueRangeError, match="field of view"):
+        Intrinsics.from_field_of_view(0.0, (1280, 720))
+    with pytest.raises(ValueRangeError, match="image_size"):
+        Intrinsics.from_field_of_view(60.0, (0, 720))

@@ -64,7 +64,7 @@ class RefinementConfig:
     size; ``coordinate_sd``, ``rotation_sd`` (rad): how far the fit may move the pose coordinates
     and the pelvis orientation from the network's; ``smoothness_sd`` (rad per frame squared): the
     second difference of the coordinate change; ``iterations`` and ``learning_rate`` of Adam.
-    The defaults were chosen on generated training-split-like clips (docs/lift.md).
+    The defaults were chosen on 150 training-split motions under new cameras (docs/lift.md).
     """
 
     iterations: int = 60

@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -65,13 +66,8 @@ def refine_clips(lifter: Lifter, clips: LiftingClips, outputs: list[LifterOutput
     >>> [tuple(r.coordinates.shape) for r in refined] == [(int(n), 32 - 6) for n in clips.lengths]
     True
     """
-    if len(outputs) != clips.n_clips:
-        raise ShapeError("outputs", expected=f"one lifter output per clip ({clips.n_clips},)", got=(len(outputs),))
-    fields = ("coordinates", "root_rotation", "up", "segment_scales")
-    joined = [torch.cat([o.segment_scales.mean(0, keepdim=True).expand_as(o.segment_scales) if f == "segment_scales" else getattr(o, f)
-                         for o in outputs]) for f in fields]  # fmt: skip
-    with torch.no_grad():
-        start = lifter.assemble(*joined)
+    bodies = _clip_bodies(lifter, clips, outputs)
+    start = LifterOutput(**{f.name: torch.cat([getattr(b, f.name) for b in bodies]) for f in fields(LifterOutput)})
     scale = clips.focal_over_size.astype(np.float64)
     offset = clips.root_offset - scale[:, None] * clips.root_camera[:, :2] / clips.root_camera[:, 2:3]
     image = (clips.features[..., :2] - offset[:, None]) / scale[:, None, None]
@@ -81,8 +77,7 @@ def refine_clips(lifter: Lifter, clips: LiftingClips, outputs: list[LifterOutput
                               focal_over_size=torch.as_tensor(scale, dtype=dtype, device=device), clip_starts=clips.starts.tolist(),
                               config=config)  # fmt: skip
     bounds = np.r_[clips.starts, clips.n_frames]
-    return [LifterOutput(*(getattr(refined, f)[a:b] for f in ("coordinates", "root_rotation", "up", "segment_scales", "joints", "markers", "keypoints")))
-            for a, b in zip(bounds[:-1], bounds[1:])]  # fmt: skip
+    return [LifterOutput(**{f.name: getattr(refined, f.name)[a:b] for f in fields(LifterOutput)}) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool = False, flip: bool = False,
@@ -98,15 +93,7 @@ def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool =
     averages with the mirrored input's prediction (see :func:`kinelift.lifting.predict.predict_sequences`).
     ``outputs`` from :func:`predict_clips` are scored as they are (``flip`` is then not used).
     """
-    outs = predict_clips(lifter, clips, flip=flip) if outputs is None else outputs
-    bodies = []
-    for c, o in enumerate(outs):
-        seg = o.segment_scales.mean(0).cpu()
-        if height_given:
-            seg = seg * (standing_height(_true_scales(clips, c)) / standing_height(seg))
-        with torch.no_grad():
-            bodies.append(lifter.assemble(o.coordinates, o.root_rotation, o.up, seg.to(o.coordinates).expand_as(o.segment_scales)))
-    outs = bodies
+    outs = _clip_bodies(lifter, clips, predict_clips(lifter, clips, flip=flip) if outputs is None else outputs, height_given=height_given)
     pred_kp = torch.cat([o.keypoints for o in outs]).cpu().numpy()
     pred_q = torch.cat([o.coordinates for o in outs]).cpu().numpy()
     device = next(lifter.parameters()).device
@@ -133,6 +120,25 @@ def _true_scales(clips: LiftingClips, clip: int) -> torch.Tensor:
     return torch.as_tensor(clips.segment_scales[clips.starts[clip]])
 
 
+def _check_one_output_per_clip(outputs: list[LifterOutput], clips: LiftingClips) -> None:
+    if len(outputs) != clips.n_clips:
+        raise ShapeError("outputs", expected=f"one lifter output per clip ({clips.n_clips},)", got=(len(outputs),))
+
+
+def _clip_bodies(lifter: Lifter, clips: LiftingClips, outputs: list[LifterOutput], *, height_given: bool = False) -> list[LifterOutput]:
+    """Each clip's outputs on one body, the segment scales averaged over the clip as
+    :func:`kinelift.lifting.lift` builds it (with ``height_given``, rescaled to the true standing height)."""
+    _check_one_output_per_clip(outputs, clips)
+    bodies = []
+    for c, o in enumerate(outputs):
+        seg = o.segment_scales.mean(0).cpu()
+        if height_given:
+            seg = seg * (standing_height(_true_scales(clips, c)) / standing_height(seg))
+        with torch.no_grad():
+            bodies.append(lifter.assemble(o.coordinates, o.root_rotation, o.up, seg.to(o.coordinates).expand_as(o.segment_scales)))
+    return bodies
+
+
 def height_estimates(outputs: list[LifterOutput], clips: LiftingClips) -> tuple[np.ndarray, np.ndarray]:
     """Each clip's standing height (m) from the lifter's clip-averaged segment scales, and the true one.
 
@@ -152,8 +158,7 @@ def height_estimates(outputs: list[LifterOutput], clips: LiftingClips) -> tuple[
     >>> estimated.shape, bool(np.all((true > 1.3) & (true < 2.2)))
     ((2,), True)
     """
-    if len(outputs) != clips.n_clips:
-        raise ShapeError("outputs", expected=f"one lifter output per clip ({clips.n_clips},)", got=(len(outputs),))
+    _check_one_output_per_clip(outputs, clips)
     estimated = [float(standing_height(o.segment_scales.mean(0).cpu())) for o in outputs]
     true = [float(standing_height(_true_scales(clips, c))) for c in range(clips.n_clips)]
     return np.asarray(estimated), np.asarray(true)

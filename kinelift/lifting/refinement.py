@@ -160,9 +160,9 @@ def refine_to_image(
         (camera axes, relative to the pelvis origin), without gradients.
     """
     config = config or RefinementConfig()
-    n, k = output.keypoints.shape[:2]
     if output.keypoints.ndim != 3:
         raise ShapeError("output", expected="per-frame outputs (frames, keypoints, 3)", got=tuple(output.keypoints.shape))
+    n, k = output.keypoints.shape[:2]
     if image_points.shape != (n, k, 2) or weights.shape != (n, k):
         raise ShapeError("image_points, weights", expected=f"({n}, {k}, 2) and ({n}, {k})", got=(tuple(image_points.shape), tuple(weights.shape)))
     dtype, device = output.coordinates.dtype, output.coordinates.device

@@ -286,7 +286,6 @@ def test_pa_mpjpe_removes_similarity_and_mpjpe_does_not():
     assert abs(mpjpe(gt + [0.0, 0.003, 0.004], gt) - 0.005) < 1e-12
 
 
-
 def test_evaluation_of_the_truth_scores_zero_and_its_heights_are_the_true_ones():
     """The targets given as the lifter's outputs: zero errors with and without the height, exact heights."""
     clips = make_clips([procedural_squats(np.random.default_rng(3))], "LOWER-6", clips_per_motion=3, rng=np.random.default_rng(4))
@@ -347,6 +346,7 @@ def test_a_warm_restart_is_a_resumed_run_with_a_larger_rate(tmp_path):
     with pytest.raises(ValueRangeError, match="warm_restart_factor"):
         config_from_dict({"training": {"warm_restart_factor": 0.0}})
 
+
 def test_weights_round_trip_and_bad_files(tmp_path):
     lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(3, 3), channels=8)).eval()
     path = tmp_path / "w.pt"
@@ -394,7 +394,6 @@ def test_mirrored_prediction_is_the_mirror_image():
     torch.testing.assert_close(twice, feats)
 
 
-
 # ------------------------------------------------------------------ refinement
 def test_axis_angle_matches_scipy_and_has_gradients_at_zero():
     from scipy.spatial.transform import Rotation
@@ -432,7 +431,7 @@ def test_refinement_config_is_validated():
 
 def test_refinement_pulls_a_wrong_visible_angle_towards_the_image():
     """A frontal view shows hip adduction: started 0.15 rad off, the fit to the true pose's image
-    must remove most of the error, while a coordinate the image cannot show (the pelvis's tilt) stays."""
+    must remove most of the error, and leave the body and the up direction as they were."""
     lifter = Lifter(LifterConfig(keypoints="COCO-17", filter_widths=(3,), channels=8))
     n = 10
     q = torch.zeros(n, lifter.n_pose)

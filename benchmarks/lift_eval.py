@@ -1,6 +1,6 @@
 """Accuracy of the shipped lifters on held-out motions under unseen cameras and detector-like noise.
 
-Usage: python benchmarks/lift_eval.py [--lifter COCO-17 LOWER-6 | PATH.pt ...] [--clips 4]
+Usage: python benchmarks/lift_eval.py [--lifter COCO-17 LOWER-6 | PATH.pt ...] [--clips 1] [--file-clips 4]
 
 For each lifter, the test split of its training configuration (kinelift/lifting/configs/): the
 procedural motions held out by motion source, the opencap squat and crouch4 (never trained on,
@@ -50,7 +50,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lifter", nargs="+", default=list(SHIPPED_WEIGHTS))
     parser.add_argument("--config", help="training TOML for a lifter given as a file (default: by its keypoint set)")
-    parser.add_argument("--clips", type=int, default=4, help="renderings (body, camera, noise) per held-out motion")
+    parser.add_argument("--clips", type=int, default=1, help="renderings (body, camera, noise) per held-out procedural motion")
+    parser.add_argument("--file-clips", type=int, default=4, help="renderings per held-out motion file (the opencap squat, crouch4)")
     parser.add_argument("--no-refine", action="store_true", help="skip the evaluation with the intrinsics given (fit to the 2D keypoints)")
     parser.add_argument("--no-flip", action="store_true", help="no flip test-time augmentation (kinelift.lift uses it by default)")
     args = parser.parse_args()
@@ -63,7 +64,7 @@ def main() -> None:
         lifter = load_lifter(source)
         ks = lifter.config.keypoints
         setup = load_config(args.config or CONFIG_FOR[ks])
-        groups = held_out_clips(setup.data, ks, fps=lifter.config.fps, clips_per_motion=args.clips)
+        groups = held_out_clips(setup.data, ks, fps=lifter.config.fps, clips_per_motion=args.clips, clips_per_file=args.file_clips)
         exact = held_out_clips(setup.data, ks, fps=lifter.config.fps, clips_per_motion=args.clips, noise=EXACT)["procedural"]
         exact.features[..., 2] = exact.features[..., 2] > 0  # every seen point at confidence 1
         groups["procedural, exact 2D"] = exact

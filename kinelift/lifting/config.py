@@ -135,14 +135,18 @@ class DataConfig:
 @dataclass(frozen=True)
 class TrainingConfig:
     """Optimisation: Adam with ``lr`` decaying by ``lr_decay`` per 1,000 steps, multiplied by
-    ``warm_restart_factor`` at each step of ``warm_restarts`` (:meth:`learning_rate`), batches of
-    ``batch_size`` windows of ``chunk`` output frames, checkpoints every ``checkpoint_every`` steps.
+    ``warm_restart_factor`` at each step of ``warm_restarts`` (:meth:`learning_rate`; one factor for
+    every restart, or a sequence of one factor per restart), batches of ``batch_size`` windows of
+    ``chunk`` output frames, checkpoints every ``checkpoint_every`` steps.
 
     Examples
     --------
     >>> cfg = TrainingConfig(lr=1e-3, lr_decay=0.5, warm_restarts=(2000,), warm_restart_factor=4.0)
     >>> [round(cfg.learning_rate(s), 7) for s in (0, 1000, 1999, 2000, 3000)]
     [0.001, 0.0005, 0.0002502, 0.001, 0.0005]
+    >>> cfg = TrainingConfig(lr=1e-3, lr_decay=0.5, warm_restarts=(1000, 2000), warm_restart_factor=(2.0, 8.0))
+    >>> [round(cfg.learning_rate(s), 7) for s in (0, 1000, 2000, 3000)]
+    [0.001, 0.001, 0.004, 0.002]
     """
 
     steps: int = 3000
@@ -158,7 +162,7 @@ class TrainingConfig:
     checkpoint_every: int = 500
     eval_every: int = 250
     warm_restarts: tuple[int, ...] = ()
-    warm_restart_factor: float = 1.0
+    warm_restart_factor: float | tuple[float, ...] = 1.0
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.chunk < 1 or self.lr <= 0:
@@ -167,14 +171,24 @@ class TrainingConfig:
         object.__setattr__(self, "warm_restarts", tuple(self.warm_restarts))
         if any(not isinstance(r, int) or r < 1 for r in self.warm_restarts) or list(self.warm_restarts) != sorted(set(self.warm_restarts)):
             raise ValueRangeError("training.warm_restarts", expected="increasing whole step numbers >= 1", got=self.warm_restarts)
-        if not self.warm_restart_factor > 0:
-            raise ValueRangeError("training.warm_restart_factor", expected="a factor > 0", got=self.warm_restart_factor)
+        if isinstance(self.warm_restart_factor, list):
+            object.__setattr__(self, "warm_restart_factor", tuple(self.warm_restart_factor))
+        per_restart = isinstance(self.warm_restart_factor, tuple)
+        factors = self.warm_restart_factor if per_restart else (self.warm_restart_factor,)
+        if (per_restart and len(factors) != len(self.warm_restarts)) or not all(isinstance(f, (int, float)) and f > 0 for f in factors):
+            raise ValueRangeError("training.warm_restart_factor", expected=f"a factor > 0, or one for each of the {len(self.warm_restarts)} warm restarts",
+                                  got=self.warm_restart_factor)  # fmt: skip
+
+    def restart_factors(self) -> tuple[float, ...]:
+        """The factor of each warm restart, in the order of ``warm_restarts``."""
+        if isinstance(self.warm_restart_factor, tuple):
+            return self.warm_restart_factor
+        return (self.warm_restart_factor,) * len(self.warm_restarts)
 
     def learning_rate(self, step: int) -> float:
-        """The rate of step ``step`` (0-based): ``lr * lr_decay ** (step / 1000)``, times
-        ``warm_restart_factor`` for each restart at or before ``step``."""
-        restarts = sum(1 for r in self.warm_restarts if r <= step)
-        return self.lr * self.lr_decay ** (step / 1000.0) * self.warm_restart_factor**restarts
+        """The rate of step ``step`` (0-based): ``lr * lr_decay ** (step / 1000)``, times the factor
+        of each restart at or before ``step``."""
+        return self.lr * self.lr_decay ** (step / 1000.0) * math.prod(f for r, f in zip(self.warm_restarts, self.restart_factors()) if r <= step)
 
 
 @dataclass(frozen=True)

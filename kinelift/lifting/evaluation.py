@@ -165,16 +165,19 @@ def height_estimates(outputs: list[LifterOutput], clips: LiftingClips) -> tuple[
 
 
 def held_out_clips(data: DataConfig, keypoints: str, *, fps: float = 30.0, camera_seed: int = 20_000,
-                   clips_per_motion: int = 4, noise: DetectorNoise | None = None) -> dict[str, LiftingClips]:  # fmt: skip
+                   clips_per_motion: int = 4, clips_per_file: int | None = None, noise: DetectorNoise | None = None) -> dict[str, LiftingClips]:  # fmt: skip
     """Clips of the test split's motions (never trained on) under cameras from a stream of their own
     (``data.seed + camera_seed``, unseen in training), grouped: ``"procedural"`` and one group per
-    held-out file (by file stem). ``noise``: the corruption, by default a detector's
-    (``DetectorNoise()``), not the training mixture of ``data`` (:meth:`DataConfig.noise_model`)."""
+    held-out file (by file stem). ``clips_per_motion`` renderings (body, camera, noise) of each
+    procedural motion and ``clips_per_file`` (default: as many) of each file. ``noise``: the
+    corruption, by default a detector's (``DetectorNoise()``), not the training mixture of ``data``
+    (:meth:`DataConfig.noise_model`)."""
     _, test = motion_split(data, fps)
     rng = np.random.default_rng(data.seed + camera_seed)
     groups: dict[str, list] = {}
     for m in test:
         groups.setdefault("procedural" if m.kind != "file" else Path(m.name).stem, []).append(m)
     noise = noise or DetectorNoise()
-    return {name: make_clips(motions, keypoints, clips_per_motion=clips_per_motion, rng=rng, data=data, noise=noise)
-            for name, motions in groups.items()}  # fmt: skip
+    per_file = clips_per_motion if clips_per_file is None else clips_per_file
+    return {name: make_clips(motions, keypoints, clips_per_motion=clips_per_motion if name == "procedural" else per_file, rng=rng, data=data,
+                             noise=noise) for name, motions in groups.items()}  # fmt: skip

@@ -70,6 +70,7 @@ def _plot(rows: list[dict[str, float]], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     steps = [r["step"] for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
@@ -81,6 +82,8 @@ def _plot(rows: list[dict[str, float]], path: Path) -> None:
     axes[1].legend()
     axes[2].plot(steps, [r["mean_angle_rmse_deg"] for r in rows])
     axes[2].set(title="held-out mean angle RMSE", xlabel="step", ylabel="deg")
+    for ax in axes:  # thousands: long runs' step numbers would run into each other
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
     fig.tight_layout()
     save_png(fig, path, dpi=100, overwrite=True)
 

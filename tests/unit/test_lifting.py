@@ -347,6 +347,18 @@ def test_a_warm_restart_is_a_resumed_run_with_a_larger_rate(tmp_path):
         config_from_dict({"training": {"warm_restart_factor": 0.0}})
 
 
+def test_warm_restarts_take_one_factor_each_or_one_for_all():
+    """A list of factors gives each restart its own; it must name one per restart."""
+    each = config_from_dict({"training": {"lr": 1e-3, "lr_decay": 1.0, "warm_restarts": [10, 20], "warm_restart_factor": [2.0, 5.0]}}).training
+    assert each.warm_restart_factor == (2.0, 5.0)  # a tuple: the configuration stays hashable
+    assert [each.learning_rate(s) for s in (9, 10, 19, 20)] == pytest.approx([1e-3, 2e-3, 2e-3, 1e-2])
+    same = config_from_dict({"training": {"lr": 1e-3, "lr_decay": 1.0, "warm_restarts": [10, 20], "warm_restart_factor": 2.0}}).training
+    assert [same.learning_rate(s) for s in (9, 10, 20)] == pytest.approx([1e-3, 2e-3, 4e-3])
+    for bad in ([2.0], [2.0, 3.0, 4.0], [2.0, -1.0]):
+        with pytest.raises(ValueRangeError, match="one for each of the 2 warm restarts"):
+            config_from_dict({"training": {"warm_restarts": [10, 20], "warm_restart_factor": bad}})
+
+
 def test_weights_round_trip_and_bad_files(tmp_path):
     lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(3, 3), channels=8)).eval()
     path = tmp_path / "w.pt"

@@ -91,7 +91,7 @@ def test_intrinsics_refine_the_pose_towards_the_keypoints():
     of view of 60 deg; the cameras' are 40-69), knee RMSE 3.12 -> 3.08 deg (3.08); LOWER-6, which
     sees less, 14.5 -> 14.3 mm and 3.91 -> 3.86 deg (held-out figures in docs/lift.md)."""
     for keypoints, least_gain_mm in (("COCO-17", 2.0), ("LOWER-6", -1.0)):
-        runs = {"plain": [], "refined": [], "guessed": []}  # (PA-MPJPE mm, knee RMSE deg) per clip
+        runs: dict[str, list[tuple[float, float]]] = {}  # (PA-MPJPE mm, knee RMSE deg) per clip
         for clip in _squat_clips():
             tracks = clip.tracks if keypoints == "COCO-17" else clip.tracks.to_keypoint_set("LOWER-6")
             truth = Tracks(clip.keypoints_3d, keypoints="COCO-17", fps=tracks.fps).to_keypoint_set(keypoints).positions
@@ -101,10 +101,10 @@ def test_intrinsics_refine_the_pose_towards_the_keypoints():
             if keypoints == "COCO-17":
                 results["guessed"] = lift(tracks, intrinsics=Intrinsics.from_field_of_view(60.0, clip.camera.image_size))
             for name, result in results.items():
-                runs[name].append((1000 * pa_mpjpe(result.keypoints.positions, truth), _rmse_deg(result, clip)))
-        plain = np.mean(runs["plain"], axis=0)
-        for name in ("refined", "guessed") if keypoints == "COCO-17" else ("refined",):
-            fitted = np.mean(runs[name], axis=0)
+                runs.setdefault(name, []).append((1000 * pa_mpjpe(result.keypoints.positions, truth), _rmse_deg(result, clip)))
+        plain = np.mean(runs.pop("plain"), axis=0)
+        for name, scores in runs.items():  # refined; and guessed for COCO-17
+            fitted = np.mean(scores, axis=0)
             assert plain[0] - fitted[0] > least_gain_mm and fitted[1] < plain[1] + 0.2, f"{keypoints} {name}: PA-MPJPE, knee {plain} -> {fitted}"
     with pytest.raises(ValueRangeError, match="intrinsics"):
         lift(clip.tracks, refine=True)

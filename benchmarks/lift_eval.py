@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/lift_eval.py [--lifter COCO-17 LOWER-6 | PATH.pt ...] [--clips 1] [--file-clips 4]
 
-For each lifter, the test split of its training configuration (kinelift/lifting/configs/): the
+For each lifter, the test split of its training configuration's last data stage (kinelift/lifting/configs/): the
 procedural motions held out by motion source, the opencap squat and crouch4 (never trained on,
 read from ../shared/data when present). Each motion is rendered with new bodies and cameras from
 a random stream that training never drew from, with the noise model of
@@ -64,8 +64,8 @@ def main() -> None:
         lifter = load_lifter(source)
         ks = lifter.config.keypoints
         setup = load_config(args.config or CONFIG_FOR[ks])
-        groups = held_out_clips(setup.data, ks, fps=lifter.config.fps, clips_per_motion=args.clips, clips_per_file=args.file_clips)
-        exact = held_out_clips(setup.data, ks, fps=lifter.config.fps, clips_per_motion=args.clips, noise=EXACT)["procedural"]
+        groups = held_out_clips(setup.final_data(), ks, fps=lifter.config.fps, clips_per_motion=args.clips, clips_per_file=args.file_clips)
+        exact = held_out_clips(setup.final_data(), ks, fps=lifter.config.fps, clips_per_motion=args.clips, noise=EXACT)["procedural"]
         exact.features[..., 2] = exact.features[..., 2] > 0  # every seen point at confidence 1
         groups["procedural, exact 2D"] = exact
         for name, clips in groups.items():

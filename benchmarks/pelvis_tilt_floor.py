@@ -10,7 +10,7 @@ This script measures the best such inference on the lifters' own held-out motion
 advantage a lifter does not have: the true 3D keypoints (no camera, no noise), their motion over
 an 81-frame window (the shipped receptive field), and a flexible regressor
 (scikit-learn's histogram gradient boosting) fitted on the training motions of the shipped
-configuration (kinelift/lifting/configs/lifter_lower6.toml; the held-out split is the one
+configuration's last data stage (kinelift/lifting/configs/lifter_lower6.toml; the held-out split is the one
 ``benchmarks/lift_eval.py`` scores). Per frame, the features are the thigh and shank directions
 (and for COCO-17 the trunk's, hip midpoint to shoulder midpoint) in a frame of the hip line and the
 vertical, both knee flexions, and their maxima and minima over the window.
@@ -77,7 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     setup = load_config(CONFIG)
-    train, test = motion_split(setup.data, setup.model.fps)
+    train, test = motion_split(setup.final_data(), setup.model.fps)
     test = [m for m in test if m.kind != "file"]
     rng = np.random.default_rng(0)
     train = [train[i] for i in rng.choice(len(train), min(args.train_motions, len(train)), replace=False)]

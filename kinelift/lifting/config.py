@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from kinelift.errors import ValueRangeError
+from kinelift.errors import UnknownNameError, ValueRangeError
 from kinelift.io.toml_config import read_toml, tables_to_dataclasses
 from kinelift.lifting.corruption import DetectorNoise
 
-__all__ = ["LifterConfig", "LossWeights", "DataConfig", "TrainingConfig", "LiftTrainingSetup", "config_from_dict", "load_config"]
+__all__ = ["LifterConfig", "LossWeights", "DataStage", "DataConfig", "TrainingConfig", "LiftTrainingSetup", "config_from_dict", "load_config"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,51 @@ class LossWeights:
 
 
 @dataclass(frozen=True)
+class DataStage:
+    """A change of the training data from step ``from_step`` (0-based, like
+    :meth:`TrainingConfig.learning_rate`): the motion and rendering counts it gives replace those in
+    force before it; the ones it leaves as ``None`` carry over.
+
+    Only counts can change. The seed, the test fraction and the files stay those of the
+    :class:`DataConfig`, so that a motion keeps its split in every stage (the procedural motions
+    are drawn in order from one seed: squat ``i`` is the same motion in every stage, and a
+    standing or stepping motion behind a changed count is a new draw).
+    """
+
+    from_step: int
+    n_squats: int | None = None
+    n_standing: int | None = None
+    n_stepping: int | None = None
+    clips_per_motion: int | None = None
+    clips_per_file: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.from_step, int) or self.from_step < 1:
+            raise ValueRangeError("data.stages.from_step", expected="a whole step number >= 1", got=self.from_step)
+        bad = {k: v for k, v in self.changes().items() if not isinstance(v, int) or v < 0}
+        if bad:
+            raise ValueRangeError(f"data.stages (from step {self.from_step})", expected="whole counts >= 0", got=bad)
+
+    def changes(self) -> dict[str, int]:
+        """The counts this stage sets."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "from_step" and getattr(self, f.name) is not None}
+
+
+def _stage(value: Any, index: int) -> DataStage:
+    if isinstance(value, DataStage):
+        return value
+    if not isinstance(value, dict):
+        raise ValueRangeError(f"data.stages[{index}]", expected="a table (TOML [[data.stages]]) with from_step and counts", got=value)
+    known = {f.name for f in fields(DataStage)}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise UnknownNameError(f"key (in data.stages[{index}])", unknown, known=sorted(known))
+    if "from_step" not in value:
+        raise ValueRangeError(f"data.stages[{index}]", expected="a from_step key", got=value)
+    return DataStage(**value)
+
+
+@dataclass(frozen=True)
 class DataConfig:
     """Generated training data: procedural motions per kind, clips per motion, held-out files.
 
@@ -100,6 +145,16 @@ class DataConfig:
     ``clean_rate`` and ``flat_confidence_rate`` are the fractions of clips rendered as careful
     annotations and with confidences unrelated to the error
     (:class:`~kinelift.lifting.corruption.DetectorNoise`, :meth:`noise_model`).
+
+    ``stages`` grows the data during training (:class:`DataStage`, TOML ``[[data.stages]]``): the
+    counts above hold from step 0, and each stage changes some of them from its ``from_step``
+    (:meth:`at_step`); ``kinelift train-lifter`` rebuilds the clips there.
+
+    Examples
+    --------
+    >>> data = DataConfig(n_squats=100, stages=[{"from_step": 2000, "n_squats": 400}, {"from_step": 3000, "clips_per_motion": 2}])
+    >>> [(d.n_squats, d.clips_per_motion) for d in (data.at_step(0), data.at_step(2000), data.at_step(5000))]
+    [(100, 3), (400, 3), (400, 2)]
     """
 
     n_squats: int = 300
@@ -116,8 +171,13 @@ class DataConfig:
     clean_rate: float = 0.0
     flat_confidence_rate: float = 0.0
     seed: int = 0
+    stages: tuple[DataStage, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "stages", tuple(_stage(v, i) for i, v in enumerate(self.stages)))
+        starts = [stage.from_step for stage in self.stages]
+        if starts != sorted(set(starts)):
+            raise ValueRangeError("data.stages", expected="stages in increasing order of from_step", got=starts)
         object.__setattr__(self, "files", tuple(tuple(str(v) for v in entry) for entry in self.files))
         bad = [e for e in self.files if len(e) not in (2, 3) or (len(e) == 3 and e[2] not in ("degrees", "radians"))]
         if bad:
@@ -130,6 +190,18 @@ class DataConfig:
     def noise_model(self) -> DetectorNoise:
         """The detector-like corruption of the training clips."""
         return DetectorNoise(clean_rate=self.clean_rate, flat_confidence_rate=self.flat_confidence_rate)
+
+    def at_step(self, step: int) -> DataConfig:
+        """The data in force at (0-based) step ``step``: the counts of the last stage begun by then, no stages."""
+        values = {}
+        for stage in self.stages:
+            if stage.from_step <= step:
+                values.update(stage.changes())
+        return replace(self, stages=(), **values)
+
+    def stage_starts(self) -> tuple[int, ...]:
+        """The steps at which the data changes."""
+        return tuple(stage.from_step for stage in self.stages)
 
 
 @dataclass(frozen=True)
@@ -202,6 +274,10 @@ class LiftTrainingSetup:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def final_data(self) -> DataConfig:
+        """The data of the last training step (its test split is the one the held-out evaluation scores)."""
+        return self.data.at_step(self.training.steps - 1)
 
 
 _TABLES = {"model": LifterConfig, "loss": LossWeights, "data": DataConfig, "training": TrainingConfig}

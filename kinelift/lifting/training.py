@@ -1,6 +1,8 @@
 """Training the lifter on generated data: seeded, checkpointed, logged, resumable.
 
-:func:`train_lifter` builds the data (:func:`kinelift.lifting.data.build_datasets`), trains with
+:func:`train_lifter` builds the data (:func:`kinelift.lifting.data.build_datasets`; again at each
+step where ``data.stages`` changes it, as a run resumed at that step would, and held-out
+evaluations from there score the new test split), trains with
 Adam on random windows (the D3KE-style loss of :mod:`kinelift.lifting.loss`, bf16 autocast of the
 network on a GPU), evaluates on the held-out motions every ``eval_every`` steps, and writes to
 ``out_dir``: ``checkpoint.pt`` (resumed from when present), ``log.csv`` (one row per evaluation),
@@ -88,6 +90,15 @@ def _plot(rows: list[dict[str, float]], path: Path) -> None:
     save_png(fig, path, dpi=100, overwrite=True)
 
 
+def _datasets(setup: LiftTrainingSetup, step: int, *, progress: bool, device: torch.device) -> tuple[LiftingClips, LiftingClips]:
+    data = setup.data.at_step(step)
+    train, test = build_datasets(data, setup.model.keypoints, fps=setup.model.fps, progress=progress)
+    log.info("from step %d: training on %d frames (%d clips of %d squats, %d standing, %d stepping motions and the files), "
+             "testing on %d frames (%d clips), %s", step, train.n_frames, train.n_clips, data.n_squats, data.n_standing,
+             data.n_stepping, test.n_frames, test.n_clips, device)  # fmt: skip
+    return train, test
+
+
 def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: bool = True) -> TrainingResult:
     """Train a lifter as ``setup`` says (see the module docs); returns where the results are."""
     cfg, tcfg = setup.model, setup.training
@@ -97,18 +108,15 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
     torch.manual_seed(tcfg.seed)
     rng = np.random.default_rng(tcfg.seed)
     device = local_device(tcfg.device, world)
-    train, test = build_datasets(setup.data, cfg.keypoints, fps=cfg.fps, progress=progress and rank == 0)
-    log.info("training on %d frames (%d clips), testing on %d frames (%d clips), %s",
-             train.n_frames, train.n_clips, test.n_frames, test.n_clips, device)  # fmt: skip
+    checkpoint, log_path = out_dir / "checkpoint.pt", out_dir / "log.csv"
+    state = torch.load(checkpoint, map_location=device, weights_only=True) if resume and checkpoint.exists() else None
+    step, rows = (int(state["step"]), list(state["rows"])) if state else (0, [])
+    train, test = _datasets(setup, step, progress=progress and rank == 0, device=device)
     lifter = Lifter(cfg).to(device)
     optimizer = torch.optim.Adam(lifter.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
-    checkpoint, log_path = out_dir / "checkpoint.pt", out_dir / "log.csv"
-    step, rows = 0, []
-    if resume and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=True)
+    if state:
         lifter.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        step, rows = int(state["step"]), list(state["rows"])
         rng.bit_generator.state = state["rng"]
         if "torch_rng" in state:  # dropout's stream (checkpoints before it was saved reseed it)
             torch.set_rng_state(state["torch_rng"])
@@ -120,9 +128,15 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
     network = torch.nn.parallel.DistributedDataParallel(lifter.network) if world > 1 else lifter.network
     autocast = device.type == "cuda" and tcfg.bf16
     reprojection_keys = ("root_camera", "focal_over_size", "root_offset", "clean_2d")
+    stage_starts, first_step = set(setup.data.stage_starts()), step
     started, running = time.perf_counter(), []
     bar = tqdm(total=tcfg.steps, initial=step, desc="training lifter", disable=not progress or rank != 0)
     while step < tcfg.steps:
+        if step in stage_starts and step != first_step:  # the data grows here: as a resume from this step would build it
+            train = test = None
+            torch_state = torch.get_rng_state()  # building must not move dropout's stream
+            train, test = _datasets(setup, step, progress=progress and rank == 0, device=device)
+            torch.set_rng_state(torch_state)
         lifter.train()
         for group in optimizer.param_groups:
             group["lr"] = tcfg.learning_rate(step)

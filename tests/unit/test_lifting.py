@@ -359,6 +359,59 @@ def test_warm_restarts_take_one_factor_each_or_one_for_all():
             config_from_dict({"training": {"warm_restarts": [10, 20], "warm_restart_factor": bad}})
 
 
+def test_data_stages_grow_the_data_as_a_resume_would(tmp_path):
+    """A run whose data grows at a step gives the weights and log of a run stopped there and resumed
+    on the larger data (how the shipped weights were made)."""
+    from kinelift.lifting.training import train_lifter
+
+    def setup(out, steps, **data):
+        return config_from_dict({"model": {"keypoints": "LOWER-6", "filter_widths": [3], "channels": 8},
+                                 "data": {"n_squats": 2, "n_standing": 1, "n_stepping": 1, "clips_per_motion": 1, "test_fraction": 0.5, **data},
+                                 "training": {"steps": steps, "batch_size": 2, "chunk": 4, "eval_every": 2, "checkpoint_every": 2,
+                                              "out_dir": str(out), "device": "cpu"}})  # fmt: skip
+
+    grown = {"n_squats": 4, "n_standing": 2, "clips_per_motion": 2}
+    one = train_lifter(setup(tmp_path / "one", 4, stages=[{"from_step": 2, **grown}]), progress=False)
+    train_lifter(setup(tmp_path / "two", 2), progress=False)
+    two = train_lifter(setup(tmp_path / "two", 4, **grown), progress=False)  # resumes at step 2 on the grown data
+    a, b = (torch.load(r.out_dir / "checkpoint.pt", weights_only=True) for r in (one, two))
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    strip = [{k: v for k, v in row.items() if k != "seconds"} for row in a["rows"]]
+    assert strip == [{k: v for k, v in row.items() if k != "seconds"} for row in b["rows"]]
+    assert [row["frames"] for row in a["rows"]][0] < a["rows"][-1]["frames"]  # evaluated on the grown test split
+    plain = train_lifter(setup(tmp_path / "plain", 4), progress=False)  # no stage: other weights
+    c = torch.load(plain.out_dir / "checkpoint.pt", weights_only=True)["model"]
+    assert not all(torch.equal(a["model"][k], c[k]) for k in c)
+
+
+def test_data_stages_keep_every_motion_in_its_split():
+    """No test motion of a later stage was a training motion of an earlier one, and the stages are validated."""
+    from kinelift.lifting.config import DataConfig
+    from kinelift.lifting.data import motion_split
+
+    data = DataConfig(n_squats=20, n_standing=4, n_stepping=4, stages=[{"from_step": 10, "n_squats": 40, "n_standing": 8},
+                                                                       {"from_step": 20, "n_stepping": 12}])  # fmt: skip
+    assert data.at_step(9).n_squats == 20 and data.at_step(10).n_squats == 40 and data.at_step(25).n_stepping == 12
+    assert data.at_step(25).n_standing == 8 and data.at_step(25).stages == ()
+
+    def key(motion):
+        return motion.coordinates.tobytes()
+
+    splits = [motion_split(data.at_step(step), 30.0) for step in (0, 10, 20)]
+    for i, (_, test) in enumerate(splits):
+        for train, _ in splits[: i + 1]:
+            assert not {key(m) for m in test} & {key(m) for m in train}
+    assert {key(m) for m in splits[0][0][:18]} <= {key(m) for m in splits[2][0]}  # the first squats stay in training
+    with pytest.raises(ValueRangeError, match="increasing order"):
+        DataConfig(stages=[{"from_step": 20, "n_squats": 4}, {"from_step": 10, "n_squats": 8}])
+    with pytest.raises(ValueRangeError, match="from_step"):
+        DataConfig(stages=[{"n_squats": 4}])
+    with pytest.raises(ValueRangeError, match="whole counts"):
+        DataConfig(stages=[{"from_step": 10, "n_squats": -4}])
+    with pytest.raises(UnknownNameError, match="seed"):
+        config_from_dict({"data": {"stages": [{"from_step": 10, "seed": 3}]}})
+
+
 def test_weights_round_trip_and_bad_files(tmp_path):
     lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(3, 3), channels=8)).eval()
     path = tmp_path / "w.pt"

@@ -64,8 +64,9 @@ def main() -> None:
         lifter = load_lifter(source)
         ks = lifter.config.keypoints
         setup = load_config(args.config or CONFIG_FOR[ks])
-        groups = held_out_clips(setup.final_data(), ks, fps=lifter.config.fps, clips_per_motion=args.clips, clips_per_file=args.file_clips)
-        exact = held_out_clips(setup.final_data(), ks, fps=lifter.config.fps, clips_per_motion=args.clips, noise=EXACT)["procedural"]
+        data = setup.final_data()
+        groups = held_out_clips(data, ks, fps=lifter.config.fps, clips_per_motion=args.clips, clips_per_file=args.file_clips)
+        exact = held_out_clips(data, ks, fps=lifter.config.fps, clips_per_motion=args.clips, noise=EXACT)["procedural"]
         exact.features[..., 2] = exact.features[..., 2] > 0  # every seen point at confidence 1
         groups["procedural, exact 2D"] = exact
         for name, clips in groups.items():

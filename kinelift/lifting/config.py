@@ -29,7 +29,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from kinelift.errors import UnknownNameError, ValueRangeError
+from kinelift.errors import ValueRangeError
 from kinelift.io.toml_config import read_toml, tables_to_dataclasses
 from kinelift.lifting.corruption import DetectorNoise
 
@@ -122,15 +122,12 @@ class DataStage:
 def _stage(value: Any, index: int) -> DataStage:
     if isinstance(value, DataStage):
         return value
+    name = f"data.stages[{index}]"
     if not isinstance(value, dict):
-        raise ValueRangeError(f"data.stages[{index}]", expected="a table (TOML [[data.stages]]) with from_step and counts", got=value)
-    known = {f.name for f in fields(DataStage)}
-    unknown = sorted(set(value) - known)
-    if unknown:
-        raise UnknownNameError(f"key (in data.stages[{index}])", unknown, known=sorted(known))
+        raise ValueRangeError(name, expected="a table (TOML [[data.stages]]) with from_step and counts", got=value)
     if "from_step" not in value:
-        raise ValueRangeError(f"data.stages[{index}]", expected="a from_step key", got=value)
-    return DataStage(**value)
+        raise ValueRangeError(name, expected="a from_step key", got=value)
+    return tables_to_dataclasses({name: value}, {name: DataStage})[name]  # unknown keys raise there
 
 
 @dataclass(frozen=True)

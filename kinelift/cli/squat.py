@@ -20,7 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, help="frame rate for files that do not store one")
     p.add_argument("--view", choices=("auto", "sagittal", "frontal", "3d"), default="auto")
     p.add_argument("--up", choices=("x", "y", "z"), default="y", help="vertical axis of 3D tracks (default y, OpenSim)")
-    p.add_argument("--classifier", help="a classifier saved by kinelift.analysis.classify.save_classifier (trusted file)")
+    p.add_argument("--classifier", help="a classifier saved by kinelift.analysis.classify.save_classifier (loading runs no code)")
+    p.add_argument("--trust-classifier", action="store_true",
+                   help="also read an old pickled classifier file, which runs the code it holds: only a file you made yourself")
     p.add_argument("--no-report", action="store_true", help="skip the PNG report")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=run)
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.classifier:
         from kinelift.analysis.classify import load_classifier
 
-        saved = load_classifier(args.classifier)
+        saved = load_classifier(args.classifier, trusted=args.trust_classifier)
         if result.repetitions:
             labels, proba = saved.classify(tracks, [(r.start, r.end) for r in result.repetitions])
             feedback = result.feedback.assign(classifier_label=labels, classifier_probability=proba.max(axis=1))

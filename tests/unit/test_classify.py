@@ -147,7 +147,7 @@ def test_uiprmd_loader_reads_its_layout(tmp_path, rng):
 def test_saved_classifier_round_trip_and_bad_files(tmp_path, good_vs_shallow):
     data = synthetic_squats(n_per_class=4, classes=("good", "bad_shallow"), n_subjects=2, seed=3)
     clf = SummaryFeatureClassifier().fit([temporal_distance_matrix(s) for s in data.sequences], data.labels)
-    path = tmp_path / "clf.pkl"
+    path = tmp_path / "clf.pt"
     names = [f"j{i}" for i in range(19)]
     save_classifier(clf, path, keypoints=names)
     saved = load_classifier(path)
@@ -165,6 +165,81 @@ def test_saved_classifier_round_trip_and_bad_files(tmp_path, good_vs_shallow):
         load_classifier(junk)
     with pytest.raises(FileFormatError):
         load_classifier(tmp_path / "missing.pkl")
+
+
+@pytest.mark.parametrize("estimator", [
+    SummaryFeatureClassifier(C="auto", group_normalization="both"),
+    SummaryFeatureClassifier(),  # three classes: a multinomial coefficient matrix
+    SequenceClassifier("resnet-simple", epochs=2, n_frames=16),
+    SequenceClassifier("bilstm", epochs=2, n_frames=16, group_normalization="group"),
+])  # fmt: skip
+def test_saved_classifiers_predict_exactly_as_fitted(tmp_path, estimator):
+    classes = ("good", "bad_shallow", "bad_toe") if estimator.get_params().get("C") == 1.0 else ("good", "bad_shallow")
+    data = synthetic_squats(n_per_class=4, classes=classes, n_subjects=2, seed=5)
+    X = [temporal_distance_matrix(s) for s in data.sequences]
+    clf = clone(estimator).fit(X, data.labels, groups=data.groups)
+    names = [f"j{i}" for i in range(19)]
+    save_classifier(clf, tmp_path / "clf.pt", keypoints=names)
+    loaded = load_classifier(tmp_path / "clf.pt").estimator
+    assert type(loaded) is type(clf) and loaded.get_params() == clf.get_params()
+    assert np.array_equal(loaded.classes_, clf.classes_) and loaded.classes_.dtype.kind == "U"
+    np.testing.assert_allclose(loaded.predict_proba(X, groups=data.groups), clf.predict_proba(X, groups=data.groups), rtol=0, atol=1e-12)
+
+
+def test_classifier_files_cannot_run_code(tmp_path, good_vs_shallow):
+    """A pickle payload (the old format, or planted in a file) never runs without trusted=True; a
+    torch file that names anything but plain data is refused by the weights-only reader."""
+    import pickle
+
+    witness = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(witness), "w"))
+
+    planted = tmp_path / "evil.pkl"
+    planted.write_bytes(pickle.dumps({"format": "kinelift-squat-classifier", "estimator": Payload()}, protocol=4))
+    with pytest.raises(FileFormatError, match="trusted=True"):
+        load_classifier(planted)
+    assert not witness.exists()
+    in_torch = tmp_path / "evil.pt"
+    torch.save({"format": "kinelift-squat-classifier", "estimator": Payload()}, in_torch)
+    with pytest.raises(FileFormatError, match="not a readable classifier"):
+        load_classifier(in_torch)
+    assert not witness.exists()
+    # an old pickled classifier of one's own still loads when trusted
+    X, y, _ = good_vs_shallow
+    clf = SummaryFeatureClassifier().fit(X, y)
+    old = tmp_path / "old.pkl"
+    old.write_bytes(pickle.dumps({"format": "kinelift-squat-classifier", "estimator": clf, "keypoints": ("a",), "normalization": "sequence"}))
+    with pytest.raises(FileFormatError, match="pickled classifier"):
+        load_classifier(old)
+    assert load_classifier(old, trusted=True).estimator.predict(X[:2]).shape == (2,)
+
+
+def test_classifier_files_with_wrong_fields_are_refused(tmp_path, good_vs_shallow):
+    X, y, _ = good_vs_shallow
+    path = tmp_path / "clf.pt"
+    save_classifier(SummaryFeatureClassifier().fit(X, y), path, keypoints=["a"])
+    good = torch.load(path, weights_only=True)
+    cases = {
+        "unknown class": {**good, "estimator": {**good["estimator"], "class": "os.system"}},
+        "wrong shape": {**good, "estimator": {**good["estimator"], "fitted": {**good["estimator"]["fitted"], "coef": torch.zeros(3)}}},
+        "unknown parameter": {**good, "estimator": {**good["estimator"], "params": {"evil": 1}}},
+        "no keypoints": {k: v for k, v in good.items() if k != "keypoints"},
+        "bad recipe": {**good, "features": "angles"},
+        "not a classifier": {"format": "something else"},
+    }
+    for name, payload in cases.items():
+        torch.save(payload, tmp_path / f"{name}.pt")
+        with pytest.raises(FileFormatError):
+            load_classifier(tmp_path / f"{name}.pt")
+    with pytest.raises(ValueRangeError, match="kinelift's classifiers"):
+        from sklearn.linear_model import LogisticRegression
+
+        save_classifier(LogisticRegression().fit(np.eye(2), [0, 1]), tmp_path / "lr.pt", keypoints=["a"])
+    with pytest.raises(FileFormatError, match="not a file"):
+        load_classifier(tmp_path)
 
 
 def _subject_offset_data(rng, n_subjects=5, per_class=6):
@@ -238,7 +313,7 @@ def test_saved_kinematics_classifier_classifies_a_session(tmp_path):
     table = squat_feature_series(tracks[0])
     X = [squat_feature_series(t).values for t in tracks]
     clf = SummaryFeatureClassifier(group_normalization="group").fit(X, data.labels, groups=data.groups)
-    path = tmp_path / "kinematics.pkl"
+    path = tmp_path / "kinematics.pt"
     save_classifier(clf, path, keypoints=names, features="kinematics", columns=table.column_names)
     saved = load_classifier(path)
     assert saved.features_kind == "kinematics" and saved.columns == tuple(table.column_names)

@@ -139,6 +139,32 @@ def _check_labels(y: Any, n: int) -> np.ndarray:
     return y
 
 
+def _labels_to_list(classes: np.ndarray) -> dict[str, Any]:
+    """Class labels as plain values that any reader can check: strings, integers, floats or booleans."""
+    kind = classes.dtype.kind
+    if kind == "O" and all(isinstance(c, str) for c in classes):
+        kind = "U"
+    if kind not in "USiubf":
+        raise ValueRangeError("classes_", expected="labels that are strings, integers, floats or booleans", got=classes.dtype)
+    convert = {"U": str, "S": lambda c: c.decode(), "i": int, "u": int, "b": bool, "f": float}[kind]
+    return {"kind": "U" if kind == "S" else kind, "values": [convert(c) for c in classes]}
+
+
+def _labels_from_list(state: dict[str, Any]) -> np.ndarray:
+    dtypes = {"U": str, "i": np.int64, "u": np.uint64, "b": bool, "f": np.float64}
+    if state.get("kind") not in dtypes or not isinstance(state.get("values"), list):
+        raise ValueRangeError("state classes_", expected=f"kind one of {sorted(dtypes)} and a list of values", got=state)
+    return np.asarray(state["values"], dtype=dtypes[state["kind"]])
+
+
+def _array(state: dict[str, Any], name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """``state[name]`` as a float64 array of ``shape`` (a tensor or a nested list in the state)."""
+    value = np.asarray(state.get(name), dtype=np.float64)
+    if value.shape != shape:
+        raise ShapeError(f"state {name}", expected=str(shape), got=value.shape)
+    return value
+
+
 class _SequenceBase(ClassifierMixin, BaseEstimator):
     def _encode(self, y: np.ndarray) -> np.ndarray:
         self.classes_, codes = np.unique(y, return_inverse=True)
@@ -149,6 +175,29 @@ class _SequenceBase(ClassifierMixin, BaseEstimator):
     def predict(self, X: Sequence[np.ndarray], groups: Any = None) -> np.ndarray:
         """Class labels ``(n,)``; ``groups`` as for ``predict_proba``."""
         return self.classes_[np.argmax(self.predict_proba(X, groups), axis=1)]
+
+    def fitted_state(self) -> dict[str, Any]:
+        """The fitted classifier as plain data: parameters, labels and arrays, nothing executable.
+
+        The inverse of :meth:`from_fitted_state`; :func:`~kinelift.analysis.classify.save_classifier`
+        stores it in a file that loading cannot run code from.
+        """
+        check_is_fitted(self, "classes_")
+        return {"class": type(self).__name__, "params": self.get_params(), "classes": _labels_to_list(self.classes_),
+                "fitted": self._fitted_arrays()}  # fmt: skip
+
+    @classmethod
+    def from_fitted_state(cls, state: dict[str, Any]) -> _SequenceBase:
+        """The fitted classifier that :meth:`fitted_state` described (parameters validated again)."""
+        if not isinstance(state, dict) or state.get("class") != cls.__name__:
+            raise ValueRangeError("state", expected=f"the fitted state of a {cls.__name__}", got=state.get("class") if isinstance(state, dict) else type(state).__name__)
+        params = state.get("params")
+        if not isinstance(params, dict) or set(params) - set(cls._get_param_names()):
+            raise ValueRangeError("state params", expected=f"parameters among {cls._get_param_names()}", got=params)
+        estimator = cls(**params)
+        estimator.classes_ = _labels_from_list(state.get("classes", {}))
+        estimator._restore(state.get("fitted", {}))
+        return estimator
 
 
 class SummaryFeatureClassifier(_SequenceBase):
@@ -235,6 +284,31 @@ class SummaryFeatureClassifier(_SequenceBase):
         """Class probabilities ``(n, classes)``; ``groups`` as for ``fit`` (default: one group)."""
         check_is_fitted(self, "pipeline_")
         return self.pipeline_.predict_proba(self._features(X, _predict_groups(groups, len(X))))
+
+    def _fitted_arrays(self) -> dict[str, Any]:
+        import torch
+
+        imputer, scaler, logistic = (self.pipeline_[i] for i in range(3))
+        arrays = {"statistics": imputer.statistics_, "mean": scaler.mean_, "scale": scaler.scale_, "var": scaler.var_,
+                  "coef": logistic.coef_, "intercept": logistic.intercept_}  # fmt: skip
+        return {"C": float(self.C_), "n_samples_seen": int(np.max(scaler.n_samples_seen_)),
+                **{k: torch.as_tensor(np.asarray(v, dtype=np.float64)) for k, v in arrays.items()}}  # fmt: skip
+
+    def _restore(self, fitted: dict[str, Any]) -> None:
+        """Rebuild ``pipeline_`` from :meth:`_fitted_arrays` (public fitted attributes only)."""
+        n = int(np.asarray(fitted.get("statistics")).size)
+        rows = 1 if len(self.classes_) == 2 else len(self.classes_)
+        self.C_ = float(fitted.get("C", np.nan))
+        if not self.C_ > 0:
+            raise ValueRangeError("state C", expected="a positive number", got=fitted.get("C"))
+        pipeline = self._pipeline(self.C_)
+        imputer, scaler, logistic = (pipeline[i] for i in range(3))
+        imputer.fit(_array(fitted, "statistics", (n,))[None, :])  # the mean of one row is that row
+        scaler.mean_, scaler.scale_, scaler.var_ = (_array(fitted, k, (n,)) for k in ("mean", "scale", "var"))
+        scaler.n_samples_seen_, scaler.n_features_in_ = int(fitted.get("n_samples_seen", 1)), n
+        logistic.coef_, logistic.intercept_ = _array(fitted, "coef", (rows, n)), _array(fitted, "intercept", (rows,))
+        logistic.classes_, logistic.n_features_in_ = np.arange(len(self.classes_)), n
+        self.pipeline_ = pipeline
 
 
 class SequenceClassifier(_SequenceBase):
@@ -373,3 +447,27 @@ class SequenceClassifier(_SequenceBase):
         inputs = self._inputs(self._resampled(X, _predict_groups(groups, len(X))))
         with torch.no_grad():
             return torch.softmax(self.network_(inputs), dim=1).cpu().numpy().astype(np.float64)
+
+    def _fitted_arrays(self) -> dict[str, Any]:
+        import torch
+
+        return {"n_features": int(self.n_features_in_), "loss_curve": [float(v) for v in self.loss_curve_],
+                "mean": torch.as_tensor(self.mean_), "scale": torch.as_tensor(self.scale_),
+                "network": {k: v.detach().cpu() for k, v in self.network_.state_dict().items()}}  # fmt: skip
+
+    def _restore(self, fitted: dict[str, Any]) -> None:
+        """Rebuild ``network_`` (on ``device``) from :meth:`_fitted_arrays`."""
+        self._validate()
+        n = fitted.get("n_features")
+        if not isinstance(n, int) or n < 1:
+            raise ValueRangeError("state n_features", expected="a positive integer", got=n)
+        self.n_features_in_ = n
+        self.mean_, self.scale_ = _array(fitted, "mean", (n,)), _array(fitted, "scale", (n,))
+        self.loss_curve_ = [float(v) for v in fitted.get("loss_curve", [])]
+        net = self._network(n, len(self.classes_))
+        try:
+            net.load_state_dict(fitted.get("network", {}))
+        except (RuntimeError, TypeError, AttributeError) as err:
+            raise ValueRangeError("state network", expected=f"the weights of a {self.architecture} network with {n} features "
+                                  f"and {len(self.classes_)} classes", got=str(err)[:200]) from None  # fmt: skip
+        self.network_ = net.to(self.device).eval()

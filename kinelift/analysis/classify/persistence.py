@@ -1,12 +1,18 @@
 """Saving a trained squat classifier with what it needs to classify new repetitions.
 
-A saved classifier is a pickle of a dict: the fitted estimator, its feature recipe and the
-kinelift version. Two recipes: ``features="distances"`` (the temporal distance matrix of the
-named keypoints, in order, with a normalisation) and ``features="kinematics"`` (the columns of
+A saved classifier holds the fitted estimator as plain data (its parameters, class labels and
+arrays; a network's weights as tensors), its feature recipe and the kinelift version, in a file
+that :func:`torch.load` reads with ``weights_only=True``: loading one cannot run code, whoever
+made it. Two recipes: ``features="distances"`` (the temporal distance matrix of the named
+keypoints, in order, with a normalisation) and ``features="kinematics"`` (the columns of
 :func:`~kinelift.analysis.squat_features.squat_feature_series` with the lab's ``up`` axis; the
 column names are saved and checked). A classifier with group normalisation classifies the
-repetitions of one recording as one group. Pickles run code when loaded: load only files you
-made or trust (as with ``torch.load`` or joblib).
+repetitions of one recording as one group. kinelift's own estimators are saved this way
+(:class:`~kinelift.analysis.classify.SummaryFeatureClassifier`,
+:class:`~kinelift.analysis.classify.SequenceClassifier`); other estimators are refused.
+
+Files from kinelift 0.1 before this format were pickles, which run code when loaded: they are
+refused unless ``load_classifier(path, trusted=True)`` is asked for (then save them again).
 
 Examples
 --------
@@ -16,7 +22,7 @@ Examples
 >>> rng = np.random.default_rng(0)
 >>> reps = [rng.normal(size=(30, 4, 3)) * s for s in (1.0, 1.1, 3.0, 3.1)]
 >>> clf = SummaryFeatureClassifier().fit([temporal_distance_matrix(r, method="none") for r in reps], ["a", "a", "b", "b"])
->>> path = pathlib.Path(tempfile.mkdtemp()) / "clf.pkl"
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "squat_classifier.pt"
 >>> save_classifier(clf, path, keypoints=["p0", "p1", "p2", "p3"], normalization="none")
 >>> load_classifier(path).keypoints
 ('p0', 'p1', 'p2', 'p3')
@@ -24,8 +30,10 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +48,18 @@ from kinelift.errors import FileFormatError, UnknownNameError, ValueRangeError
 
 __all__ = ["FEATURE_RECIPES", "SavedClassifier", "load_classifier", "save_classifier"]
 
+log = logging.getLogger(__name__)
+
 _FORMAT = "kinelift-squat-classifier"
+_FORMAT_VERSION = 2  # 1: a pickle (before the safe format)
 FEATURE_RECIPES = ("distances", "kinematics")
+
+
+def _estimator_classes() -> dict[str, Any]:
+    """The estimators a file may name: only these are rebuilt from a file's plain data."""
+    from kinelift.analysis.classify.estimators import SequenceClassifier, SummaryFeatureClassifier
+
+    return {cls.__name__: cls for cls in (SummaryFeatureClassifier, SequenceClassifier)}
 
 
 @dataclass(frozen=True)
@@ -117,26 +135,85 @@ def save_classifier(
         raise ValueRangeError("columns", expected='the feature column names (features="kinematics")', got=tuple(columns))
     if up not in ("x", "y", "z"):
         raise ValueRangeError("up", expected="one of 'x', 'y', 'z'", got=up)
-    payload = {"format": _FORMAT, "kinelift_version": __version__, "estimator": estimator, "keypoints": tuple(keypoints),
-               "normalization": normalization, "features": features, "columns": tuple(columns), "up": up}  # fmt: skip
+    if type(estimator).__name__ not in _estimator_classes() or not isinstance(estimator, tuple(_estimator_classes().values())):
+        raise ValueRangeError("estimator", expected=f"one of kinelift's classifiers {sorted(_estimator_classes())} (saved without pickle)",
+                              got=type(estimator).__name__)  # fmt: skip
+    import torch
+
+    payload = {"format": _FORMAT, "format_version": _FORMAT_VERSION, "kinelift_version": __version__,
+               "estimator": estimator.fitted_state(), "keypoints": [str(k) for k in keypoints], "normalization": normalization,
+               "features": features, "columns": [str(c) for c in columns], "up": up}  # fmt: skip
     with atomic_path(path, overwrite=overwrite) as tmp:
-        with open(tmp, "wb") as fh:
-            pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        torch.save(payload, tmp)
 
 
-def load_classifier(path: str | os.PathLike[str]) -> SavedClassifier:
-    """Load a classifier saved by :func:`save_classifier` (a trusted file: see the module docs)."""
-    path = Path(path)
+def _is_pickle(path: Path) -> bool:
+    """A bare pickle (the old format): protocol 2+ opcode, not a zip archive as torch.save writes."""
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+    return head[:1] == b"\x80" and not zipfile.is_zipfile(path)
+
+
+def _load_pickle(path: Path) -> dict[str, Any]:
+    """The old pickled format: runs whatever the file holds (``trusted=True`` only)."""
+    log.warning("%s: loading a pickled classifier (trusted=True); save it again to get the format that runs no code", path)
     try:
         with open(path, "rb") as fh:
-            payload = pickle.load(fh)  # noqa: S301 - documented: trusted files only
-    except FileNotFoundError as exc:
-        raise FileFormatError(path, "no such file") from exc
+            payload = pickle.load(fh)  # noqa: S301 - only with trusted=True, documented
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
         raise FileFormatError(path, f"not a readable classifier file ({exc})") from exc
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise FileFormatError(path, "not a kinelift squat classifier", expected=f"a file written by save_classifier ({_FORMAT})")
-    return SavedClassifier(
-        payload["estimator"], tuple(payload["keypoints"]), payload["normalization"],
-        payload.get("features", "distances"), tuple(payload.get("columns", ())), payload.get("up", "y"),
-    )  # fmt: skip
+    estimator = payload.get("estimator")
+    if not hasattr(estimator, "predict_proba") or not hasattr(estimator, "classes_"):
+        raise FileFormatError(path, "field 'estimator' is not a fitted classifier", expected="an estimator with predict_proba and classes_",)
+    return {**payload, "estimator": estimator}
+
+
+def load_classifier(path: str | os.PathLike[str], *, trusted: bool = False) -> SavedClassifier:
+    """Load a classifier saved by :func:`save_classifier`; loading runs no code from the file.
+
+    Parameters
+    ----------
+    path : path
+    trusted : bool, default False
+        Also read the old pickled files (kinelift 0.1), which run whatever code they hold: only
+        for files you made yourself or trust as you would a program.
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(path, "no such file" if not path.exists() else "not a file", expected="a classifier file")
+    if _is_pickle(path):
+        if not trusted:
+            raise FileFormatError(path, "a pickled classifier of an older kinelift: pickles run code when loaded, so it is refused",
+                                  expected="a file saved by this kinelift's save_classifier, or load_classifier(path, trusted=True) "
+                                  "for a pickle you made yourself (then save it again)")  # fmt: skip
+        payload = _load_pickle(path)
+        return SavedClassifier(payload["estimator"], tuple(payload["keypoints"]), payload["normalization"],
+                               payload.get("features", "distances"), tuple(payload.get("columns", ())), payload.get("up", "y"))  # fmt: skip
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+        raise FileFormatError(path, f"not a readable classifier file ({type(exc).__name__}: {str(exc)[:200]})",
+                              expected="a file written by save_classifier") from None  # fmt: skip
+    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+        raise FileFormatError(path, "not a kinelift squat classifier", expected=f"a file written by save_classifier ({_FORMAT})")
+    state = payload.get("estimator")
+    classes = _estimator_classes()
+    name = state.get("class") if isinstance(state, dict) else None
+    if name not in classes:
+        raise FileFormatError(path, f"field 'estimator' names class {name!r}", expected=f"one of {sorted(classes)}")
+    try:
+        estimator = classes[name].from_fitted_state(state)
+        recipe = SavedClassifier(estimator, tuple(str(k) for k in payload["keypoints"]), str(payload["normalization"]),
+                                 str(payload["features"]), tuple(str(c) for c in payload["columns"]), str(payload["up"]))  # fmt: skip
+    except KeyError as exc:
+        raise FileFormatError(path, f"field {exc} is missing", expected="a file written by save_classifier") from None
+    except ValueError as exc:  # ValueRangeError / ShapeError naming the state field
+        raise FileFormatError(path, f"field 'estimator': {exc}") from None
+    if recipe.features_kind not in FEATURE_RECIPES or recipe.normalization not in NORMALIZATIONS or recipe.up not in ("x", "y", "z"):
+        raise FileFormatError(path, f"feature recipe {recipe.features_kind!r}/{recipe.normalization!r}/{recipe.up!r}",
+                              expected=f"features in {FEATURE_RECIPES}, normalization in {NORMALIZATIONS}, up in x/y/z")  # fmt: skip
+    return recipe

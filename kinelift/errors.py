@@ -127,10 +127,11 @@ class SignalProcessingError(KineliftError, ValueError):
 class OutputExistsError(KineliftError, FileExistsError):
     """An output file exists and overwriting was not asked for."""
 
-    def __init__(self, path: str | PathLike[str]) -> None:
+    def __init__(self, path: str | PathLike[str], *, reason: str | None = None) -> None:
         self.path = str(path)
-        super().__init__(f"{self.path}: exists; pass overwrite=True (or --overwrite) to replace it")
-
+        self.reason = reason
+        detail = f" ({reason})" if reason else ""
+        super().__init__(f"{self.path}: exists{detail}; pass overwrite=True (or --overwrite) to replace it")
 
 
 class UnsupportedModelFeatureError(KineliftError, NotImplementedError):

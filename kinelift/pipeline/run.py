@@ -24,8 +24,14 @@ Steps (each logged; long ones show progress bars):
    ===================  ===============================================================
 
 Outputs are written to a temporary folder and moved into place file by file, ``summary.json``
-last: a run that stops midway leaves no summary, and the next run redoes it. A folder with a
-complete summary is not recomputed unless ``overwrite=True``.
+last: a run that stops midway leaves no summary, and the next run redoes it. Every result
+carries a fingerprint (:mod:`kinelift.pipeline.fingerprint`: the input's bytes, every setting,
+the files settings name, the kinelift version) in ``summary.json``, and the 2D cache carries the
+part of it that detection depends on. A folder whose complete result has the same fingerprint
+is reused; a folder that holds the result of another input or other settings (or outputs of
+unknown origin) is refused with what differs named, unless ``overwrite=True``. The 2D cache is
+used only when its fingerprint matches, and is recomputed otherwise. A failed run removes the
+folder it created when nothing is in it; staging folders of killed runs are removed by the next run.
 
 Examples
 --------
@@ -38,6 +44,10 @@ Examples
 (2, True)
 >>> run(folder / "squat.json", folder / "out", progress=False).reused
 True
+>>> run(folder / "squat.json", folder / "out", config=RunConfig(height=1.9), progress=False)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+kinelift.errors.OutputExistsError: ...out: exists (it holds the result of another job: setting height: None -> 1.9); pass overwrite=True (or --overwrite) to replace it
 """
 
 from __future__ import annotations
@@ -56,9 +66,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from kinelift.core.tracks import Tracks
-from kinelift.errors import FileFormatError, ValueRangeError
+from kinelift.errors import FileFormatError, OutputExistsError, ValueRangeError
 from kinelift.io._atomic import atomic_path
 from kinelift.pipeline.config import RunConfig
+from kinelift.pipeline.fingerprint import detection_fingerprint, differences, run_fingerprint
 
 __all__ = ["RunSummary", "run", "VIDEO_SUFFIXES", "OUTPUT_FILES"]
 
@@ -68,6 +79,8 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 OUTPUT_FILES = ("result.h5", "kinematics.mot", "markers.trc", "coordinates.csv", "joint_angles.csv", "squat_metrics.csv",
                 "squat_feedback.csv")  # fmt: skip
 _FIGURES = ("angles.png", "skeleton.png", "distances.png", "squat_report.png")
+_PENDING = ".kinelift-pending.json"  # the fingerprint of a run whose outputs are being moved into place
+_STAGING_PREFIX = ".kinelift-run."
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,7 @@ class RunSummary:
     outputs: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     reused: bool = False
+    fingerprint: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_text(self) -> str:
         """A few lines for a terminal."""
@@ -107,12 +121,41 @@ def _load_summary(out: Path) -> RunSummary | None:
         return None
     try:
         data = json.loads(path.read_text())
-        summary = RunSummary(**{**data, "verdicts": tuple(data["verdicts"]), "reused": True})
+        return RunSummary(**{**data, "verdicts": tuple(data["verdicts"]), "reused": True})
     except (ValueError, TypeError, KeyError):
-        log.warning("%s is unreadable: recomputing", path)
+        log.warning("%s is unreadable: its folder counts as holding outputs of unknown origin", path)
         return None
-    if all(Path(p).exists() for p in summary.outputs.values()):
-        return summary
+
+
+def _earlier_result(out: Path, fingerprint: dict[str, Any], overwrite: bool) -> RunSummary | None:
+    """A complete earlier result of this very job in ``out`` (to reuse), or None to compute.
+
+    Raises OutputExistsError when ``out`` holds another job's result, or outputs of unknown
+    origin, and ``overwrite`` is False.
+    """
+    for stale in out.glob(_STAGING_PREFIX + "*"):
+        shutil.rmtree(stale, ignore_errors=True)  # a killed run's staging folder
+    if overwrite:
+        return None
+    summary = _load_summary(out)
+    if summary is not None:
+        changed = differences(summary.fingerprint, fingerprint)
+        if changed:
+            raise OutputExistsError(out, reason="it holds the result of another job: " + "; ".join(changed))
+        if all(Path(p).exists() for p in summary.outputs.values()):
+            return summary
+        log.info("%s: the earlier result of this job lacks files; recomputing", out)
+        return None
+    present = [n for n in (*OUTPUT_FILES, *_FIGURES, "summary.json", "model.osim") if (out / n).exists()]
+    if present:
+        pending = out / _PENDING
+        try:
+            interrupted = json.loads(pending.read_text()) == fingerprint if pending.exists() else False
+        except ValueError:
+            interrupted = False
+        if not interrupted:
+            raise OutputExistsError(out, reason=f"it holds {', '.join(present)} without a summary of the same job")
+        log.info("%s: an interrupted run of this job left part of its outputs; recomputing", out)
     return None
 
 
@@ -120,25 +163,43 @@ def _is_video(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() in VIDEO_SUFFIXES
 
 
-def _read_2d(source: Path, config: RunConfig, cache: Path, overwrite: bool, progress: bool) -> list[Tracks]:
-    """The people of a track file, or of a video through the detector (its output cached in ``cache``)."""
+def _read_2d(source: Path, config: RunConfig, cache: Path, fingerprint: dict[str, Any], progress: bool) -> list[Tracks]:
+    """The people of a track file, or of a video through the detector (its output cached in
+    ``cache`` with ``fingerprint``, and reused only while the fingerprint matches)."""
     from kinelift.io import read_tracks, save
 
     if not _is_video(source):
         people = read_tracks(source, fps=config.fps)
-    elif cache.exists() and not overwrite:
+    elif cache.exists() and (cached := _cached_people(cache, fingerprint)) is not None:
         log.info("2D tracks: reusing %s", cache)
-        people = read_tracks(cache)
+        people = cached
     else:
         from kinelift.detect import detect_tracks
 
         people = detect_tracks(source, detector=config.detector, boxes=config.boxes, fps=config.fps, progress=progress)
         if not people:
             raise ValueRangeError("people", expected=f"at least one person found in {source}", got=0)
-        save(cache, tracks=[t.replace(person_id=i) for i, t in enumerate(people)], format="h5", overwrite=True)
+        save(cache, tracks=[t.replace(person_id=i, metadata={**t.metadata, "detection_fingerprint": fingerprint})
+                            for i, t in enumerate(people)], format="h5", overwrite=True)  # fmt: skip
     people = [t for t in people if t.n_dims == 2]
     if not people:
         raise FileFormatError(source, "no 2D keypoint track", expected="image keypoints (pixels) to lift")
+    return people
+
+
+def _cached_people(cache: Path, fingerprint: dict[str, Any]) -> list[Tracks] | None:
+    """The cached detections when they were made from the same input with the same settings."""
+    from kinelift.errors import KineliftError
+    from kinelift.io import read_tracks
+
+    try:
+        people = read_tracks(cache)
+    except KineliftError as err:
+        log.warning("2D cache %s unreadable (%s): detecting again", cache, err)
+        return None
+    if any(t.metadata.get("detection_fingerprint") != fingerprint for t in people):
+        log.info("2D cache %s was made from another input or with other settings: detecting again", cache)
+        return None
     return people
 
 
@@ -191,23 +252,36 @@ def run(input: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, confi
     progress : bool, default True
         Progress bars.
     """
+    config = config or RunConfig()
+    source, out = Path(input), Path(out_dir)
+    if not source.exists():
+        raise FileFormatError(source, "not found", expected="a video, a folder of frames or a track file")
+    if out.exists() and not out.is_dir():
+        raise FileFormatError(out, "is a file", expected="an output folder (new or existing)")
+    fingerprint = run_fingerprint(source, config)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        if (done := _earlier_result(out, fingerprint, overwrite)) is not None:
+            log.info("%s: complete result of the same input and settings in %s, not recomputed (overwrite=True to redo)", source, out)
+            return done
+        return _run(source, out, config, fingerprint, progress)
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a failed run leaves no empty folder behind
+        raise
+
+
+def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any], progress: bool) -> RunSummary:
     from kinelift.analysis import analyze_squat, coordinate_angles, model_keypoints
     from kinelift.io import validate_h5
     from kinelift.io.hdf5 import write_h5
     from kinelift.lifting import Intrinsics, lift
     from kinelift.skeleton import SkeletalModel
 
-    config = config or RunConfig()
-    source, out = Path(input), Path(out_dir)
-    if not source.exists():
-        raise FileFormatError(source, "not found", expected="a video, a folder of frames or a track file")
-    out.mkdir(parents=True, exist_ok=True)
-    if not overwrite and (done := _load_summary(out)) is not None:
-        log.info("%s: complete result in %s, not recomputed (overwrite=True to redo)", source, out)
-        return done
     started = time.perf_counter()
     steps = tqdm(total=5, desc=f"kinelift run {source.name}", disable=not progress)
-    people = _read_2d(source, config, out / "tracks_2d.h5", overwrite, progress)
+    people = _read_2d(source, config, out / "tracks_2d.h5", detection_fingerprint(fingerprint), progress)
     raw = _choose(people, config.person, source)
     steps.update()
     processed = _process(raw, config)
@@ -227,7 +301,7 @@ def run(input: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, confi
     points = model_keypoints(model, coordinates)
     squat = analyze_squat(points, view="3d", up="y", progress=False)
     steps.update()
-    outputs = _write(out, raw, processed, lifted, coordinates, angles, points, squat, config, write_h5)
+    outputs = _write(out, raw, processed, lifted, coordinates, angles, points, squat, config, write_h5, fingerprint)
     validate_h5(outputs["result.h5"])
     steps.update()
     steps.close()
@@ -235,21 +309,24 @@ def run(input: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, confi
         input=str(source), out_dir=str(out), frames=processed.n_frames, duration_s=float(processed.time[-1] - processed.time[0]),
         people=len(people), keypoints=processed.keypoint_set.name, lifter=lifted.keypoints.keypoint_set.name,
         height_m=lifted.height, repetitions=len(squat.repetitions), verdicts=tuple(str(v) for v in squat.feedback.get("verdict", [])),
-        outputs=outputs, seconds=time.perf_counter() - started,
+        outputs=outputs, seconds=time.perf_counter() - started, fingerprint=fingerprint,
     )  # fmt: skip
     with atomic_path(out / "summary.json", overwrite=True) as tmp:
         tmp.write_text(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in asdict(summary).items() if k != "reused"}, indent=2))
+    (out / _PENDING).unlink(missing_ok=True)
     log.info("%s", summary.to_text())
     return summary
 
 
-def _write(out: Path, raw, processed, lifted, coordinates, angles, points, squat, config: RunConfig, write_h5) -> dict[str, str]:
-    """Write every output into a temporary folder, then move each file into ``out``."""
+def _write(out: Path, raw, processed, lifted, coordinates, angles, points, squat, config: RunConfig, write_h5,
+           fingerprint: dict[str, Any]) -> dict[str, str]:  # fmt: skip
+    """Write every output into a temporary folder, then move each file into ``out`` (after a note
+    of the job's fingerprint, so that a run killed among the moves is recognised as this job's)."""
     from kinelift.analysis.report import plot_squat_report
     from kinelift.io.mot import write_mot
     from kinelift.pipeline.figures import plot_angle_curves, plot_distance_matrices, plot_skeleton_snapshots
 
-    staging = Path(tempfile.mkdtemp(prefix=".kinelift-run.", dir=out))
+    staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=out))
     try:
         analysis_tables = {f"squat_{k}" if k == "joint_angles" else k: v for k, v in squat.to_tables().items()}
         write_h5(staging / "result.h5",
@@ -275,6 +352,8 @@ def _write(out: Path, raw, processed, lifted, coordinates, angles, points, squat
             plot_distance_matrices(lifted.keypoints, deepest, staging / "distances.png")
             plot_squat_report(squat, staging / "squat_report.png")
         outputs = {}
+        with atomic_path(out / _PENDING, overwrite=True) as tmp:
+            tmp.write_text(json.dumps(fingerprint))
         for item in sorted(staging.iterdir()):
             os.replace(item, out / item.name)
             outputs[item.name] = str(out / item.name)

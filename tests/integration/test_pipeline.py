@@ -9,7 +9,7 @@ import pytest
 
 from kinelift.batch import dask_executor, output_folders, process_many
 from kinelift.cli import main
-from kinelift.errors import FileFormatError, UnknownNameError, ValueRangeError
+from kinelift.errors import FileFormatError, OutputExistsError, UnknownNameError, ValueRangeError
 from kinelift.io import read_h5, read_mot, read_trc
 from kinelift.pipeline import RunConfig, run
 from kinelift.pipeline.config import load_run_config
@@ -42,6 +42,71 @@ def test_run_outputs_and_resume(clip_files, tmp_path):
     assert again.reused and (out / "result.h5").stat().st_mtime_ns == stamp
     (out / "result.h5").unlink()  # an incomplete folder is redone
     assert not run(clip_files / "subject_a.json", out, progress=False).reused
+
+
+def test_run_never_answers_a_changed_job_from_old_results(clip_files, tmp_path):
+    """Another input under the same name, another setting, or outputs of unknown origin: refused
+    with what differs named; overwrite recomputes; a killed run's staging folder goes away."""
+    import shutil
+
+    source = tmp_path / "clip.json"
+    shutil.copy(clip_files / "subject_a.json", source)
+    out = tmp_path / "out"
+    first = run(source, out, config=RunConfig(figures=False), progress=False)
+    assert first.repetitions == 2 and first.fingerprint["input_sha256"]
+    (out / ".kinelift-run.killed").mkdir()
+    assert run(source, out, config=RunConfig(figures=False), progress=False).reused
+    assert not (out / ".kinelift-run.killed").exists()
+    with pytest.raises(OutputExistsError, match="setting height: None -> 1.8"):
+        run(source, out, config=RunConfig(figures=False, height=1.8), progress=False)
+    shutil.copy(clip_files / "subject_b.json", source)  # same name, other content
+    with pytest.raises(OutputExistsError, match="input file content"):
+        run(source, out, config=RunConfig(figures=False), progress=False)
+    redone = run(source, out, config=RunConfig(figures=False), overwrite=True, progress=False)
+    assert not redone.reused and redone.repetitions == 1
+    assert json.loads((out / "summary.json").read_text())["fingerprint"] == redone.fingerprint
+    assert not (out / ".kinelift-pending.json").exists()
+    (out / "summary.json").unlink()  # outputs without a summary: not ours to replace silently
+    with pytest.raises(OutputExistsError, match="result.h5"):
+        run(source, out, config=RunConfig(figures=False), progress=False)
+    with pytest.raises(ValueRangeError):  # a failed run leaves no empty folder behind
+        run(source, tmp_path / "new", config=RunConfig(person=7), progress=False)
+    assert not (tmp_path / "new").exists()
+
+
+def test_batch_inputs_in_another_order_are_not_answered_from_each_others_folders(tmp_path, clip_files):
+    import shutil
+
+    for sub, name in (("x", "subject_a.json"), ("y", "subject_b.json")):
+        (tmp_path / sub).mkdir()
+        shutil.copy(clip_files / name, tmp_path / sub / "clip.json")
+    inputs = [tmp_path / "x" / "clip.json", tmp_path / "y" / "clip.json"]
+    config = RunConfig(figures=False)
+    first = process_many(inputs, tmp_path / "out", config=config, progress=False)
+    assert [o.summary.repetitions for o in first.succeeded] == [2, 1]
+    swapped = process_many(inputs[::-1], tmp_path / "out", config=config, progress=False)
+    assert len(swapped.failed) == 2 and all("another job" in o.error for o in swapped.failed)
+    redone = process_many(inputs[::-1], tmp_path / "out", config=config, overwrite=True, progress=False)
+    assert [o.summary.repetitions for o in redone.succeeded] == [1, 2]
+
+
+def test_the_2d_cache_is_used_only_for_the_same_input_and_settings(tmp_path):
+    from kinelift import Tracks
+    from kinelift.io import save
+    from kinelift.pipeline.fingerprint import detection_fingerprint, run_fingerprint
+    from kinelift.pipeline.run import _cached_people
+
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"frames")
+    made = detection_fingerprint(run_fingerprint(video, RunConfig()))
+    people = [Tracks(np.ones((3, 14, 2)), keypoints="LSP-14", fps=30.0, metadata={"detection_fingerprint": made})]
+    save(tmp_path / "tracks_2d.h5", tracks=people)
+    assert _cached_people(tmp_path / "tracks_2d.h5", made) is not None
+    assert made == detection_fingerprint(run_fingerprint(video, RunConfig(height=1.8)))  # lifting settings: same detections
+    for changed in (RunConfig(detector="LOWER-6"), RunConfig(fps=25.0)):
+        assert _cached_people(tmp_path / "tracks_2d.h5", detection_fingerprint(run_fingerprint(video, changed))) is None
+    video.write_bytes(b"other frames")
+    assert _cached_people(tmp_path / "tracks_2d.h5", detection_fingerprint(run_fingerprint(video, RunConfig()))) is None
 
 
 def test_run_with_a_given_osim_model(clip_files, tmp_path):

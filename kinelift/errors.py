@@ -26,6 +26,7 @@ __all__ = [
     "UnknownNameError",
     "ValueRangeError",
     "KeypointConversionError",
+    "KeypointLayoutError",
     "SignalProcessingError",
     "OutputExistsError",
     "UnsupportedModelFeatureError",
@@ -118,6 +119,26 @@ class ValueRangeError(KineliftError, ValueError):
 
 class KeypointConversionError(KineliftError, ValueError):
     """A conversion between keypoint sets needs points the source does not have."""
+
+
+class KeypointLayoutError(KineliftError, ValueError):
+    """Keypoints declared in one layout fit another clearly better (e.g. BODY_25B read as BODY-25).
+
+    Parameters
+    ----------
+    source : str
+        The file or argument the keypoints came from.
+    declared, likely : str
+        The declared layout and the one the data fits.
+    declared_score, likely_score : float
+        Their plausibility scores (0 to 1; see :mod:`kinelift.core.layout_check`).
+    """
+
+    def __init__(self, source: str, declared: str, declared_score: float, likely: str, likely_score: float) -> None:
+        self.source, self.declared, self.likely = str(source), declared, likely
+        super().__init__(f"{self.source}: the keypoints do not fit the declared {declared} layout (plausibility {declared_score:.2f}: "
+                         f"hips, knees and ankles out of order or proportion); they fit {likely} ({likely_score:.2f}). "
+                         f"Declare {likely} (keypoint_set={likely!r}, --keypoint-set {likely}) if that is what made them")  # fmt: skip
 
 
 class SignalProcessingError(KineliftError, ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kinelift.cli.info import add_degrees_flag, reader_options
+from kinelift.cli.info import add_degrees_flag, add_layout_flag, reader_options
 from kinelift.errors import ValueRangeError
 from kinelift.io import FORMATS, load, save
 
@@ -24,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-derived", action="store_true", help="derive neck/mid_hip as midpoints when converting sets")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     add_degrees_flag(p)
+    add_layout_flag(p)
     p.set_defaults(func=run)
 
 

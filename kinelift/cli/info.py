@@ -17,6 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", help="input format (detected by default)")
     p.add_argument("--fps", type=float, help="frame rate, for formats that store none")
     add_degrees_flag(p)
+    add_layout_flag(p)
     p.set_defaults(func=run)
 
 
@@ -26,8 +27,15 @@ def add_degrees_flag(p: argparse.ArgumentParser) -> None:
     g.add_argument("--in-radians", dest="in_degrees", action="store_const", const=False, help="angles of a header-less .mot are radians")
 
 
+def add_layout_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--keypoint-set", help="the layout of an OpenPose folder's 75 values: BODY-25 or BODY-25B (default: from the data)")
+
+
 def reader_options(args: argparse.Namespace) -> dict:
-    return {} if args.in_degrees is None else {"in_degrees": args.in_degrees}
+    options = {} if args.in_degrees is None else {"in_degrees": args.in_degrees}
+    if getattr(args, "keypoint_set", None):
+        options["keypoint_set"] = args.keypoint_set
+    return options
 
 
 def describe_tracks(t: Tracks) -> list[str]:

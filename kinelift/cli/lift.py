@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import sys
 
+from kinelift.cli.info import add_layout_flag
 from kinelift.errors import ValueRangeError
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--person", type=int, default=0, help="which person of a multi-person file (index, default 0)")
     p.add_argument("--fps", type=float, help="frame rate for files that do not store one")
     p.add_argument("--overwrite", action="store_true")
+    add_layout_flag(p)
     p.set_defaults(func=run_lift)
     t = sub.add_parser("train-lifter", help="train a lifter from a TOML configuration (see kinelift/lifting/configs)")
     t.add_argument("config", help="TOML file with [model], [loss], [data], [training] tables")
@@ -41,7 +43,7 @@ def run_lift(args: argparse.Namespace) -> int:
     from kinelift.io import read_tracks
     from kinelift.lifting import Intrinsics, lift
 
-    tracks = read_tracks(args.input, fps=args.fps)
+    tracks = read_tracks(args.input, fps=args.fps, keypoint_set=args.keypoint_set)
     if not 0 <= args.person < len(tracks):
         raise ValueRangeError("--person", expected=f"an index below {len(tracks)} (persons in {args.input})", got=args.person)
     if (args.focal is None) != (args.principal_point is None):

@@ -16,6 +16,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, help="frame rate of files or frame folders that store none")
     p.add_argument("--workers", type=int, help="run the inputs on a local Dask cluster of N worker processes")
     p.add_argument("--scheduler", help="run the inputs on an existing Dask scheduler (tcp://host:8786)")
+    p.add_argument("--keypoint-set", help="the layout of an OpenPose folder's 75 values: BODY-25 or BODY-25B (default: from the data)")
     p.add_argument("--overwrite", action="store_true", help="recompute results that exist")
     p.set_defaults(func=run)
 
@@ -25,7 +26,7 @@ def _config(args: argparse.Namespace):
     from kinelift.pipeline.config import RunConfig, load_run_config
 
     config = load_run_config(args.config) if args.config else RunConfig()
-    return replace_given(config, model=args.model, height=args.height, fps=args.fps)
+    return replace_given(config, model=args.model, height=args.height, fps=args.fps, keypoint_set=args.keypoint_set)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import logging
 
+from kinelift.cli.info import add_layout_flag
 from kinelift.errors import ValueRangeError
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trust-classifier", action="store_true",
                    help="also read an old pickled classifier file, which runs the code it holds: only a file you made yourself")
     p.add_argument("--no-report", action="store_true", help="skip the PNG report")
+    add_layout_flag(p)
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=run)
 
@@ -40,7 +42,7 @@ def _load_tracks(args: argparse.Namespace):
         from kinelift.skeleton import SkeletalModel
 
         return model_keypoints(SkeletalModel.from_osim(args.model), read_mot(args.input))
-    tracks = read_tracks(args.input, fps=args.fps)
+    tracks = read_tracks(args.input, fps=args.fps, keypoint_set=args.keypoint_set)
     if not 0 <= args.person < len(tracks):
         raise ValueRangeError("--person", expected=f"an index below {len(tracks)} (persons in {args.input})", got=args.person)
     return tracks[args.person]

@@ -15,6 +15,8 @@ name            size  source order
 ``LOWER-6``     6     right ankle, knee, hip; left hip, knee, ankle (LSP's first six)
 ``LSP-14``      14    Leeds Sports Pose joints
 ``BODY-25``     25    OpenPose BODY_25
+``BODY-25B``    25    OpenPose's experimental BODY_25B (Pose2Sim's default): COCO-17 order,
+                      then upper neck, head top and six foot points
 ``HALPE-26``    26    Halpe full-body (AlphaPose, RTMPose body8-halpe26)
 ``MEDIAPIPE-33`` 33   MediaPipe / BlazePose landmarks
 ``H36M-17``     17    Human3.6M 17-joint layout (VideoPose3D order)
@@ -175,6 +177,13 @@ _BODY25_EDGES = (
     (11, 22), (22, 23), (11, 24),
 )  # fmt: skip
 
+# OpenPose's experimental BODY_25B: COCO-17's order, then the upper neck (below the head, not
+# BODY-25's neck between the shoulders), the head top and BODY-25's six foot points.
+_BODY25B = _COCO17 + (
+    "upper_neck", "head_top", "left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel",
+)  # fmt: skip
+_BODY25B_EDGES = _COCO17_EDGES + ((17, 18), (0, 17), (15, 19), (19, 20), (15, 21), (16, 22), (22, 23), (16, 24))
+
 _HALPE26 = _COCO17 + (
     "head_top", "neck", "mid_hip", "left_big_toe", "right_big_toe", "left_small_toe",
     "right_small_toe", "left_heel", "right_heel",
@@ -230,6 +239,7 @@ KEYPOINT_SETS: dict[str, KeypointSet] = {
         KeypointSet("LOWER-6", _LOWER6, _LOWER6_EDGES),
         KeypointSet("LSP-14", _LSP14, _LSP14_EDGES),
         KeypointSet("BODY-25", _BODY25, _BODY25_EDGES),
+        KeypointSet("BODY-25B", _BODY25B, _BODY25B_EDGES),
         KeypointSet("HALPE-26", _HALPE26, _HALPE26_EDGES),
         KeypointSet("MEDIAPIPE-33", _MEDIAPIPE33, _MEDIAPIPE33_EDGES),
         KeypointSet("H36M-17", _H36M17, _H36M17_EDGES),

@@ -107,11 +107,15 @@ def load(path: str | os.PathLike[str], *, format: str | None = None, fps: float 
         Frame rate, for the formats that store none (OpenPose, COCO results, MMPose,
         DeepLabCut, Penn Action; COCO annotations without image times).
     **options
-        Passed to the reader (e.g. ``in_degrees`` for old ``.mot`` files).
+        Passed to the reader (e.g. ``in_degrees`` for old ``.mot`` files, ``keypoint_set`` for
+        OpenPose folders: ``"BODY-25"``, ``"BODY-25B"``).
     """
     fmt = format or detect_format(path)
     if fmt not in FORMATS:
         raise UnknownNameError("file format", fmt, known=FORMATS)
+    if options.get("keypoint_set") is not None and fmt != "openpose":
+        raise ValueRangeError("keypoint_set", expected=f"an OpenPose input (a {fmt} file names its own points)", got=options["keypoint_set"])
+    options = {k: v for k, v in options.items() if not (k == "keypoint_set" and v is None)}
     p = str(path)
     if fmt == "trc":
         return Loaded(p, fmt, tracks=[trc.read_trc(path)])

@@ -2,10 +2,18 @@
 
 OpenPose writes one ``<video>_<frame:012d>_keypoints.json`` per frame, with a
 list of ``people``, each holding ``pose_keypoints_2d`` as ``[x, y, c, x, y, c, ...]``
-in pixels (BODY-25: 75 numbers; the COCO-18 model: 54). A point with ``c == 0``
-is missing (NaN). The frame number comes from the file name, so absent files
-leave gaps in time; people are linked across frames by ``person_id`` when
-OpenPose tracked them, else by :mod:`kinelift.io.linking`.
+in pixels (75 numbers: BODY-25, or the experimental BODY_25B that Pose2Sim uses; the
+COCO-18 model: 54). A point with ``c == 0`` is missing (NaN). The frame number is
+the last number in each file's name, whatever the naming (``video_000000000012_keypoints.json``,
+Pose2Sim's ``cam01.0012.json``), so absent files leave gaps in time; people are
+linked across frames by ``person_id`` when OpenPose tracked them, else by
+:mod:`kinelift.io.linking`.
+
+75 numbers do not say which 25-point layout made them. Without ``keypoint_set`` the
+data decide (:func:`~kinelift.core.layout_check.check_layout`): BODY-25 unless the
+points fit BODY-25B clearly better. A ``keypoint_set`` that is given is checked the same
+way, and refused (:class:`~kinelift.errors.KeypointLayoutError`) when the points fit
+another layout clearly better.
 
 JSON carries no timing: pass ``fps`` (``time = frame_number / fps``).
 
@@ -32,13 +40,14 @@ from pathlib import Path
 import numpy as np
 
 from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
+from kinelift.core.layout_check import check_layout
 from kinelift.core.tracks import Tracks
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_dir
 from kinelift.io._common import check_frame_span, existing_path, frame_numbers, float_array, read_json, reading, require_fps
 from kinelift.io.linking import detections_to_tracks
 
-__all__ = ["read_openpose", "write_openpose", "OPENPOSE_18"]
+__all__ = ["read_openpose", "write_openpose", "frame_files", "OPENPOSE_18"]
 
 OPENPOSE_18 = KeypointSet(
     "OPENPOSE-18",
@@ -50,28 +59,61 @@ OPENPOSE_18 = KeypointSet(
 )  # fmt: skip
 """OpenPose's older 18-point COCO model."""
 
-_FRAME = re.compile(r"(\d+)_keypoints\.json$")
+_FRAME = re.compile(r"^(.*?)(\d+)\D*$")
+_LAYOUTS_BY_LENGTH = {75: ("BODY-25", "BODY-25B"), 54: ("OPENPOSE-18",)}
 
 
-def _set_for_length(n_values: int, path: Path) -> KeypointSet:
-    if n_values == 75:
-        return get_keypoint_set("BODY-25")
-    if n_values == 54:
-        return OPENPOSE_18
-    raise FileFormatError(path, f"pose_keypoints_2d has {n_values} numbers", expected="75 (BODY-25) or 54 (COCO-18 model)")
+def _layouts(n_values: int, path: Path) -> tuple[str, ...]:
+    if n_values not in _LAYOUTS_BY_LENGTH:
+        raise FileFormatError(path, f"pose_keypoints_2d has {n_values} numbers", expected="75 (BODY-25, BODY-25B) or 54 (COCO-18 model)")
+    return _LAYOUTS_BY_LENGTH[n_values]
+
+
+def _keypoint_set(name: str) -> KeypointSet:
+    return OPENPOSE_18 if name == OPENPOSE_18.name else get_keypoint_set(name)
+
+
+def frame_files(folder: Path) -> list[tuple[int, Path]]:
+    """``(frame number, file)`` of a folder of per-frame JSON files, in frame order.
+
+    The frame number is the last number in the name (``_keypoints`` and ``.json`` aside). Files
+    of several recordings (names that differ by more than the number) are refused.
+    """
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".json")
+    if not files:
+        raise FileFormatError(folder, "holds no .json files", expected="an OpenPose --write_json folder (one <name>_<frame>_keypoints.json per frame)")
+    numbered, prefixes = [], set()
+    for f in files:
+        stem = f.name[: -len(".json")]
+        stem = stem[: -len("_keypoints")] if stem.endswith("_keypoints") else stem
+        m = _FRAME.match(stem)
+        if not m:
+            raise FileFormatError(f, "file name has no frame number", expected="a frame number in each name (<name>_<frame>_keypoints.json)")
+        prefixes.add(m.group(1))
+        numbered.append((int(m.group(2)), f))
+    if len(prefixes) > 1:
+        shown = sorted(prefixes)[:4]
+        raise FileFormatError(folder, f"holds the frames of {len(prefixes)} recordings (names starting {shown})",
+                              expected="one folder per recording")  # fmt: skip
+    numbered.sort()
+    return numbered
 
 
 def read_openpose(
-    folder: str | os.PathLike[str], *, fps: float | None = None, max_distance: float = 0.5, max_missing: int = 10
-) -> list[Tracks]:
+    folder: str | os.PathLike[str], *, fps: float | None = None, keypoint_set: str | None = None, max_distance: float = 0.5,
+    max_missing: int = 10,
+) -> list[Tracks]:  # fmt: skip
     """Read an OpenPose JSON folder into one :class:`Tracks` per person.
 
     Parameters
     ----------
     folder : path-like
-        Folder of ``*_keypoints.json`` files (a single such file also works).
+        Folder of per-frame JSON files (a single such file also works).
     fps : float
         Video frame rate (required; OpenPose JSON stores none).
+    keypoint_set : str, optional
+        The layout that made the points: ``"BODY-25"``, ``"BODY-25B"`` or ``"OPENPOSE-18"``.
+        Default: from the number of values, and for 75 from the data (see the module docs).
     max_distance, max_missing
         Linking parameters (see :func:`kinelift.io.linking.link_detections`).
 
@@ -80,23 +122,19 @@ def read_openpose(
     list of Tracks
         2D pixel tracks (``"image"`` frame) spanning the first to the last frame
         number; NaN where a person was not seen. Ordered by person id.
+
+    Raises
+    ------
+    KeypointLayoutError
+        When ``keypoint_set`` is given and the points fit another layout clearly better.
     """
     path = Path(folder)
     if path.is_file():
-        files = [path]
+        numbered = [(0, path)]
     else:
         path = existing_path(folder, kind="dir")
-        files = sorted(path.glob("*_keypoints.json"))
-        if not files:
-            raise FileFormatError(path, "holds no *_keypoints.json files", expected="an OpenPose --write_json folder")
+        numbered = frame_files(path)
     fps = require_fps(fps, path, "OpenPose JSON")
-    numbered = []
-    for f in files:
-        m = _FRAME.search(f.name)
-        if not m:
-            raise FileFormatError(f, "file name has no frame number", expected="<name>_<frame number>_keypoints.json")
-        numbered.append((int(m.group(1)), f))
-    numbered.sort()
     numbers = [n for n, _ in numbered]
     if len(set(numbers)) != len(numbers):
         raise FileFormatError(path, "two files have the same frame number")
@@ -104,7 +142,7 @@ def read_openpose(
     n_frames = check_frame_span(path, first, last, len(numbers))
     frames: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(n_frames)]
     ids: list[list[int | None]] = [[] for _ in range(n_frames)]
-    keypoint_set: KeypointSet | None = None
+    layouts: tuple[str, ...] | None = None
     for number, f in numbered:
         doc = read_json(f)
         people = doc.get("people") if isinstance(doc, dict) else None
@@ -116,11 +154,11 @@ def read_openpose(
             flat = float_array(person["pose_keypoints_2d"], f, f"people[{i}].pose_keypoints_2d")
             if flat.ndim != 1:
                 raise FileFormatError(f, f"people[{i}].pose_keypoints_2d is not a flat list")
-            ks = _set_for_length(flat.size, f)
-            if keypoint_set is None:
-                keypoint_set = ks
-            elif ks is not keypoint_set:
-                raise FileFormatError(f, f"people[{i}] uses {ks.name}, earlier files {keypoint_set.name}")
+            candidates = _layouts(flat.size, f)
+            if layouts is None:
+                layouts = candidates
+            elif candidates != layouts:
+                raise FileFormatError(f, f"people[{i}] has {flat.size} values, earlier files {3 * len(_keypoint_set(layouts[0]))}")
             xyc = flat.reshape(-1, 3)
             conf = xyc[:, 2]
             if not np.all(np.isfinite(conf)) or np.any((conf < 0) | (conf > 1)):
@@ -130,15 +168,21 @@ def read_openpose(
             pid = person.get("person_id", [-1])
             pid = pid[0] if isinstance(pid, list) and pid else pid
             ids[number - first].append(int(pid) if isinstance(pid, (int, float)) and pid >= 0 else None)
-    if keypoint_set is None:
+    if layouts is None:
         raise FileFormatError(path, "no person in any frame")
+    if keypoint_set is not None and _keypoint_set(keypoint_set).name not in layouts:
+        raise ValueRangeError("keypoint_set", expected=f"one of {list(layouts)} for {3 * len(_keypoint_set(layouts[0]))} values per person",
+                              got=keypoint_set)  # fmt: skip
+    everyone = np.stack([pos for frame in frames for pos, _ in frame])  # every detection, as frames
+    declared = _keypoint_set(keypoint_set or layouts[0])
+    chosen = check_layout(everyone, declared, [_keypoint_set(n) for n in layouts], source=str(path), explicit=keypoint_set is not None)
     time = (first + np.arange(n_frames)) / fps
     people = detections_to_tracks(
-        frames, ids, time=time, n_keypoints=len(keypoint_set), n_dims=2, max_distance=max_distance, max_missing=max_missing
+        frames, ids, time=time, n_keypoints=len(chosen), n_dims=2, max_distance=max_distance, max_missing=max_missing
     )
     with reading(path):
         return [
-            Tracks(pos, keypoints=keypoint_set, confidence=conf, time=time, fps=fps, person_id=pid,
+            Tracks(pos, keypoints=chosen, confidence=conf, time=time, fps=fps, person_id=pid,
                    metadata={"source": str(path), "format": "openpose", "first_frame": first})
             for pid, pos, conf in people
         ]  # fmt: skip
@@ -147,7 +191,7 @@ def read_openpose(
 def write_openpose(
     tracks: Sequence[Tracks], folder: str | os.PathLike[str], *, name: str = "video", overwrite: bool = False
 ) -> None:
-    """Write 2D pixel tracks (BODY-25 or OPENPOSE-18) as an OpenPose JSON folder.
+    """Write 2D pixel tracks (BODY-25, BODY-25B or OPENPOSE-18) as an OpenPose JSON folder.
 
     Frame numbers are ``round(time * fps)``; every frame from the first to the last
     gets a file. Missing points are written as ``0, 0, 0`` (OpenPose's convention),
@@ -157,9 +201,9 @@ def write_openpose(
     if not tracks:
         raise ValueRangeError("tracks", expected="at least one Tracks", got=[])
     for t in tracks:
-        if t.n_dims != 2 or t.keypoint_set.name not in ("BODY-25", "OPENPOSE-18"):
+        if t.n_dims != 2 or t.keypoint_set.name not in ("BODY-25", "BODY-25B", "OPENPOSE-18"):
             raise ValueRangeError(
-                "tracks", expected="2D BODY-25 or OPENPOSE-18 tracks (convert first)", got=f"{t.n_dims}D {t.keypoint_set.name}"
+                "tracks", expected="2D BODY-25, BODY-25B or OPENPOSE-18 tracks (convert first)", got=f"{t.n_dims}D {t.keypoint_set.name}"
             )
     numbers = [frame_numbers(t) for t in tracks]
     lo = min(int(n.min()) for n in numbers)

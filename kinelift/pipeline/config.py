@@ -32,8 +32,9 @@ class RunConfig:
     """What :func:`kinelift.run` does at each step.
 
     Input: ``detector`` (shipped name or weights file) and ``boxes`` (COCO detection JSON) for a
-    video or image folder, ``fps`` for files (and folders) without a frame rate, ``person`` (index
-    in the file; ``None``: the person seen in the most frames).
+    video or image folder, ``fps`` for files (and folders) without a frame rate, ``keypoint_set``
+    for an OpenPose folder's layout (``"BODY-25"``, ``"BODY-25B"``; ``None``: from the data),
+    ``person`` (index in the file; ``None``: the person seen in the most frames).
     2D processing: Hampel outlier rejection (``outlier_half_window`` frames each side,
     ``outlier_sigma``; 0 switches it off), gap filling up to ``max_gap`` frames (cubic), and a
     zero-lag Butterworth low-pass at ``cutoff_hz`` (``None``: none).
@@ -46,6 +47,7 @@ class RunConfig:
     detector: str = "LSP-14"
     boxes: str | None = None
     fps: float | None = None
+    keypoint_set: str | None = None
     person: int | None = None
     outlier_half_window: int = 4
     outlier_sigma: float = 3.0

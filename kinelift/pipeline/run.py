@@ -160,7 +160,12 @@ def _earlier_result(out: Path, fingerprint: dict[str, Any], overwrite: bool) -> 
 
 
 def _is_video(path: Path) -> bool:
-    return path.is_dir() or path.suffix.lower() in VIDEO_SUFFIXES
+    """A video file, or a folder of frame images (a folder of per-frame JSON files is a track file)."""
+    if path.is_dir():
+        from kinelift.detect.video import IMAGE_SUFFIXES
+
+        return any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())
+    return path.suffix.lower() in VIDEO_SUFFIXES
 
 
 def _read_2d(source: Path, config: RunConfig, cache: Path, fingerprint: dict[str, Any], progress: bool) -> list[Tracks]:
@@ -169,7 +174,7 @@ def _read_2d(source: Path, config: RunConfig, cache: Path, fingerprint: dict[str
     from kinelift.io import read_tracks, save
 
     if not _is_video(source):
-        people = read_tracks(source, fps=config.fps)
+        people = read_tracks(source, fps=config.fps, keypoint_set=config.keypoint_set)
     elif cache.exists() and (cached := _cached_people(cache, fingerprint)) is not None:
         log.info("2D tracks: reusing %s", cache)
         people = cached

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,8 @@ import numpy as np
 
 from kinelift.errors import FileFormatError, KineliftError, ValueRangeError
 
+
+log = logging.getLogger(__name__)
 
 def existing_path(path: str | os.PathLike[str], *, kind: str = "file") -> Path:
     """``path`` as a Path, with a :class:`FileFormatError` if it is missing."""
@@ -34,6 +37,28 @@ def read_text_lines(path: Path) -> list[str]:
     except UnicodeDecodeError:
         text = data.decode("latin-1")
     return text.splitlines()
+
+
+def ends_unterminated(path: Path) -> bool:
+    """The file's last line has no line end (a copy cut short, or a writer that never finished)."""
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        if fh.tell() == 0:
+            return False
+        fh.seek(-1, 2)
+        return fh.read(1) not in (b"\n", b"\r")
+
+
+def check_row_count(path: Path, field: str, declared: float, found: int, unterminated: bool) -> None:
+    """A header's row count against the rows read: a shortfall in a file whose last line has no
+    line end is a truncated file (refused); otherwise a mismatch is logged, as OpenSim reads the
+    rows present (its own tutorial files state nRows=120 over 101 rows)."""
+    if declared == found:
+        return
+    if unterminated and declared > found:
+        raise FileFormatError(path, f"header field {field} says {declared:g} rows, the file holds {found} and its last line has no "
+                              "line end: the file is cut short", expected="a complete file (a truncated copy?)")  # fmt: skip
+    log.warning("%s: header field %s says %g rows, the file holds %d; reading the rows present", path, field, declared, found)
 
 
 def read_json(path: Path) -> Any:

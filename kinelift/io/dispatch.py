@@ -118,7 +118,7 @@ def load(path: str | os.PathLike[str], *, format: str | None = None, fps: float 
     options = {k: v for k, v in options.items() if not (k == "keypoint_set" and v is None)}
     p = str(path)
     if fmt == "trc":
-        return Loaded(p, fmt, tracks=[trc.read_trc(path)])
+        return Loaded(p, fmt, tracks=[trc.read_trc(path, **{k: v for k, v in options.items() if k == "check_units"})])
     if fmt == "c3d":
         return Loaded(p, fmt, tracks=[c3d.read_c3d(path)])
     if fmt == "mot":

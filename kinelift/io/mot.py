@@ -34,7 +34,8 @@ import numpy as np
 from kinelift.core.table import TimeSeriesTable, unit_for_coordinate_name
 from kinelift.errors import FileFormatError, UnknownNameError, ValueRangeError
 from kinelift.io._atomic import atomic_path
-from kinelift.io._common import existing_path, format_rows, parse_float, read_text_lines, reading
+from kinelift.io._common import check_row_count, ends_unterminated, existing_path, format_rows, parse_float, read_text_lines, reading
+from kinelift.io.plausibility import check_angle_magnitudes
 
 __all__ = ["read_mot", "write_mot", "read_sto", "write_sto"]
 
@@ -44,8 +45,15 @@ def read_mot(
     *,
     in_degrees: bool | None = None,
     column_units: Mapping[str, str] | None = None,
+    check_units: bool = True,
 ) -> TimeSeriesTable:
     """Read an OpenSim ``.mot``/``.sto`` file into a table in SI units.
+
+    A file cut short is refused: fewer rows than ``nRows`` and a last line without a line end
+    (another mismatch is logged: OpenSim reads the rows present, and its own tutorial files
+    state more rows than they hold). Angles are
+    checked against the stated unit (:func:`~kinelift.io.plausibility.check_angle_magnitudes`):
+    a column past one turn under ``inDegrees=no`` holds degrees, and the error says so.
 
     Parameters
     ----------
@@ -58,6 +66,8 @@ def read_mot(
     column_units : mapping of str to str, optional
         Unit of named columns (``"rad"``, ``"m"`` or any other unit string), overriding
         the name rule. Only ``"rad"`` columns are converted when ``inDegrees=yes``.
+    check_units : bool, default True
+        Refuse angles beyond one turn (switch off for angles that really wind further).
 
     Returns
     -------
@@ -99,6 +109,8 @@ def read_mot(
             raise FileFormatError(path, f"line {lineno}: {len(fields)} values", expected=f"{len(labels)} (one per column label)")
         rows.append([parse_float(f, path, f"line {lineno}") for f in fields])
     data = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(labels))
+    if "nRows" in metadata:
+        check_row_count(path, "nRows", parse_float(metadata["nRows"], path, "nRows"), len(rows), ends_unterminated(path))
     header_flag = metadata.get("inDegrees")
     if header_flag is not None and header_flag.strip().lower() not in ("yes", "no"):
         raise FileFormatError(path, f"inDegrees={header_flag!r}", expected="inDegrees=yes or inDegrees=no")
@@ -115,9 +127,11 @@ def read_mot(
         raise UnknownNameError(f"column (in {path})", sorted(unknown), known=columns)
     units = [overrides.get(c, unit_for_coordinate_name(c)) for c in columns]
     values = data[:, 1:]
+    rad = [i for i, u in enumerate(units) if u == "rad"]
     if in_degrees:
-        rad = [i for i, u in enumerate(units) if u == "rad"]
         values[:, rad] = np.deg2rad(values[:, rad])
+    elif check_units:
+        check_angle_magnitudes(path, values[:, rad], [columns[i] for i in rad], "inDegrees", header_flag or "no (in_degrees=False)")
     with reading(path):
         return TimeSeriesTable(
             data[:, 0], values, columns, units, name=name,

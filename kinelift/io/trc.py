@@ -37,7 +37,10 @@ import numpy as np
 from kinelift.core.tracks import Tracks
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_path
-from kinelift.io._common import existing_path, format_rows, parse_float, read_text_lines, reading, writing_rate
+from kinelift.io._common import (
+    check_row_count, ends_unterminated, existing_path, format_rows, parse_float, read_text_lines, reading, writing_rate,
+)
+from kinelift.io.plausibility import check_marker_spread
 
 __all__ = ["read_trc", "write_trc"]
 
@@ -45,13 +48,21 @@ _TO_METRES = {"mm": 1e-3, "cm": 1e-2, "m": 1.0}
 _HEADER_KEYS = ("DataRate", "CameraRate", "NumFrames", "NumMarkers", "Units", "OrigDataRate", "OrigDataStartFrame", "OrigNumFrames")
 
 
-def read_trc(path: str | os.PathLike[str]) -> Tracks:
+def read_trc(path: str | os.PathLike[str], *, check_units: bool = True) -> Tracks:
     """Read a TRC file into 3D tracks in metres (``"lab"`` frame), or 2D ``"px"`` tracks.
+
+    A file cut short is refused: a last line with missing fields and no line end, or fewer
+    rows than ``NumFrames`` and no line end (another mismatch is logged; OpenSim reads the rows
+    present). ``Units`` is checked against the numbers
+    (:func:`~kinelift.io.plausibility.check_marker_spread`): markers that span kilometres
+    under ``m`` are millimetres, and the error says so.
 
     Parameters
     ----------
     path : path-like
         The ``.trc`` file.
+    check_units : bool, default True
+        Refuse marker spreads no human body has (switch off for data that is not a body).
 
     Returns
     -------
@@ -86,16 +97,23 @@ def read_trc(path: str | os.PathLike[str]) -> Tracks:
         raise FileFormatError(path, f"line 4 names {len(names)} markers but NumMarkers is {n_declared}")
     rows = []
     width = 2 + 3 * len(names)
+    last_data = max((i for i, line in enumerate(lines) if line.strip()), default=0) + 1
+    unterminated = ends_unterminated(path)
     for lineno, line in enumerate(lines[5:], start=6):
         if not line.strip():
             continue
         fields = line.rstrip("\r\n").split("\t")
+        if lineno == last_data and unterminated and len(fields) < width:
+            raise FileFormatError(path, f"line {lineno} (the last) has {len(fields)} of {width} fields and no line end: the file is cut short",
+                                  expected="a complete last row (a truncated copy?)")  # fmt: skip
         if len(fields) > width and any(f.strip() for f in fields[width:]):
             raise FileFormatError(path, f"line {lineno}: {len(fields)} fields", expected=f"at most {width} (Frame#, Time, 3 per marker)")
         fields = fields[:width] + [""] * (width - len(fields))
         rows.append([parse_float(f, path, f"line {lineno}") for f in fields])
     if not rows:
         raise FileFormatError(path, "no data rows")
+    if "NumFrames" in header:
+        check_row_count(path, "NumFrames", parse_float(header["NumFrames"], path, "NumFrames"), len(rows), unterminated)
     data = np.asarray(rows)
     time = data[:, 1]
     xyz = data[:, 2:].reshape(len(rows), len(names), 3)
@@ -106,6 +124,8 @@ def read_trc(path: str | os.PathLike[str]) -> Tracks:
                           metadata={"source": str(path), "format": "trc"})  # fmt: skip
         if units == "px":
             raise FileFormatError(path, "Units px with non-zero Z", expected="Z = 0 for 2D image points")
+        if check_units:
+            check_marker_spread(path, xyz * _TO_METRES[units], "Units", units)
         return Tracks(
             xyz * _TO_METRES[units], keypoints=names, time=time, fps=rate, units="m", coordinate_frame="lab",
             metadata={"source": str(path), "format": "trc", "file_units": units},

@@ -169,7 +169,7 @@ def model_keypoints(model, motion: TimeSeriesTable | None = None, *, keypoints: 
     if motion is None:
         q, time = model.default_coordinates()[None], np.zeros(1)
     else:
-        q, time = model.coordinates_from_table(motion), motion.time
+        q, time = model.coordinates_from_table(motion, check_ranges=True), motion.time
     with torch.no_grad():
         pts = kp_model(q).numpy()
     return Tracks(pts, keypoints=keypoints, time=time, units="m", coordinate_frame="lab", metadata={"model": model.spec.name})
@@ -186,6 +186,7 @@ def coordinate_angles(model, motion: TimeSeriesTable) -> TimeSeriesTable:
     """
     from kinelift.skeleton.conventions import knee_flexion_sign
 
+    model.coordinates_from_table(motion, check_ranges=True)  # a motion of another model is refused, not mislabelled
     out_names, columns = [], []
     for s in _SIDES:
         for name, coord in ((f"hip_flexion_{s}", f"hip_flexion_{s}"), (f"hip_adduction_{s}", f"hip_adduction_{s}"),

@@ -63,7 +63,8 @@ from kinelift.analysis.angles_3d import UP_AXES, joint_angles_3d
 from kinelift.analysis.repetitions import Repetition, find_repetitions
 from kinelift.core.table import TimeSeriesTable
 from kinelift.core.tracks import Tracks
-from kinelift.errors import UnknownNameError, ValueRangeError
+from kinelift.core.views import CAMERA_VIEW_KEY, camera_view, hip_width_ratio
+from kinelift.errors import ValueRangeError
 from kinelift.processing import butterworth_lowpass, fill_gaps
 
 __all__ = ["SquatAnalysis", "SquatThresholds", "analyze_squat", "squat_feedback", "squat_metrics"]
@@ -173,20 +174,12 @@ def _view(tracks: Tracks, view: str) -> str:
         raise ValueRangeError("view", expected="'auto', 'sagittal' or 'frontal' for 2D tracks", got=view)
     if view != "auto":
         return view
-    names = tracks.keypoint_names
-    need = ("left_hip", "right_hip", "left_knee", "right_knee")
-    if not all(n in names for n in need):
-        raise UnknownNameError("keypoint (needed to tell the view)", [n for n in need if n not in names], known=names)
-    left, right = (tracks.positions[:, tracks.keypoint_set.index(n)] for n in ("left_hip", "right_hip"))
-    ratio = np.nanmedian(np.linalg.norm(left - right, axis=-1)) / _thigh_length(tracks)
-    # Hip width is about 0.78 thigh lengths seen from the front and 0 from the side.
-    if ratio < 0.3:
+    seen = camera_view(tracks)
+    if seen == "oblique":
+        logger.warning("analyze_squat: oblique view (hip width %.2f thigh lengths); sagittal angles are projections and "
+                       "will be distorted. Pass view='sagittal' or 'frontal' to choose.", hip_width_ratio(tracks))  # fmt: skip
         return "sagittal"
-    if ratio > 0.55:
-        return "frontal"
-    logger.warning("analyze_squat: oblique view (hip width %.2f thigh lengths); sagittal angles are projections and "
-                   "will be distorted. Pass view='sagittal' or 'frontal' to choose.", ratio)  # fmt: skip
-    return "sagittal"
+    return seen
 
 
 def _mean_present(*values: Any) -> Any:
@@ -308,6 +301,7 @@ def analyze_squat(
     min_spacing: float = 0.8,
     cutoff: float | None = 6.0,
     max_gap: int = 5,
+    frontal_plane: bool | None = None,
     progress: bool = True,
 ) -> SquatAnalysis:
     """Repetitions, metrics and feedback of a squatting person's track.
@@ -332,6 +326,13 @@ def analyze_squat(
     max_gap : int, default 5
         Gaps in the angles up to this many frames are bridged linearly before filtering
         (:func:`kinelift.processing.fill_gaps`); longer gaps stay NaN.
+    frontal_plane : bool, optional
+        Whether the data show the frontal plane, so that knee valgus (the frontal-plane projection
+        angle) can be judged. Default: a 2D front view yes, a 2D side view no; 3D yes, except 3D
+        lifted from one camera that did not face the person (tracks whose metadata
+        ``camera_view``, :data:`kinelift.core.views.CAMERA_VIEW_KEY`, is not ``"frontal"``): that
+        camera's depth is the frontal plane's unknown. Without it the FPPA metrics are NaN and the
+        valgus rule is not judged.
     progress : bool, default True
         Log each step at INFO level.
     """
@@ -367,4 +368,10 @@ def analyze_squat(
     if progress:
         logger.info("analyze_squat: %d repetition(s)", len(reps))
     metrics = squat_metrics(angles, reps, heights)
+    if frontal_plane is None:
+        frontal_plane = kind == "frontal" or (kind == "3d" and tracks.metadata.get(CAMERA_VIEW_KEY, "frontal") == "frontal")
+    if not frontal_plane and len(metrics):
+        metrics = metrics.assign(peak_knee_fppa_r=np.nan, peak_knee_fppa_l=np.nan)
+        logger.info("analyze_squat: no knee valgus verdict: the frontal plane is not seen (%s)",
+                    f"3D lifted from a {tracks.metadata.get(CAMERA_VIEW_KEY)} camera view" if kind == "3d" else f"{kind} view")  # fmt: skip
     return SquatAnalysis(tracks, kind, angles, tuple(reps), metrics, squat_feedback(metrics, thresholds), thresholds)

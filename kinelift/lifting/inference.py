@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from kinelift.core.tracks import Tracks
+from kinelift.core.views import CAMERA_VIEW_KEY, camera_view
 from kinelift.errors import KeypointConversionError, ShapeError, ValueRangeError
 from kinelift.lifting.features import normalize_keypoints
 from kinelift.lifting.lifter import N_ROOT_COORDINATES, Lifter
@@ -225,7 +226,8 @@ def lift(
     shift = torch.as_tensor(q[:, None, 3:6])  # the pelvis translation moves every point along ground axes
     joints, markers = fk.joint_centers + shift, fk.markers[:, :n_markers] + shift
     kp = fk.markers[:, n_markers:] + shift
-    meta = {"source": "kinelift.lifting", "lifter": lifter.config.keypoints, "refined": refine is not False, "input": dict(tracks.metadata)}
+    meta = {"source": "kinelift.lifting", "lifter": lifter.config.keypoints, "refined": refine is not False, "input": dict(tracks.metadata),
+            CAMERA_VIEW_KEY: camera_view(tracks)}  # fmt: skip
 
     def as_tracks(points: torch.Tensor, names) -> Tracks:
         return Tracks(points.numpy(), keypoints=names, time=t0, units="m", coordinate_frame="ground", metadata=meta)

@@ -66,6 +66,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from kinelift.core.tracks import Tracks
+from kinelift.core.views import CAMERA_VIEW_KEY
 from kinelift.errors import FileFormatError, OutputExistsError, ValueRangeError
 from kinelift.io._atomic import atomic_path
 from kinelift.pipeline.config import RunConfig
@@ -303,7 +304,9 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
         coordinates = lifted.to_table()
     steps.update()
     angles = coordinate_angles(model, coordinates)
+    view = lifted.keypoints.metadata[CAMERA_VIEW_KEY]  # a side view's depth (the frontal plane) is the lifter's guess
     points = model_keypoints(model, coordinates)
+    points = points.replace(metadata={**points.metadata, CAMERA_VIEW_KEY: view})
     squat = analyze_squat(points, view="3d", up="y", progress=False)
     steps.update()
     outputs = _write(out, raw, processed, lifted, coordinates, angles, points, squat, config, write_h5, fingerprint)

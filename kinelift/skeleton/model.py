@@ -239,14 +239,17 @@ class SkeletalModel(nn.Module):
         units = {"rotational": "rad", "translational": "m"}
         return {c.name: units.get(c.motion_type, "") for c in self.spec.coordinates}
 
-    def coordinates_from_table(self, table: TimeSeriesTable, *, missing: str = "default") -> torch.Tensor:
+    def coordinates_from_table(self, table: TimeSeriesTable, *, missing: str = "default", check_ranges: bool = False) -> torch.Tensor:
         """Coordinates ``(frames, n_coordinates)`` (float64) from a table read by :func:`kinelift.io.read_mot`.
 
         Columns are matched by coordinate name (or the name inside an OpenSim state path).
         OpenSim writes coupled coordinates without degree conversion even in ``inDegrees=yes``
         files; a reader that converted them is undone here, so the values are OpenSim's.
         Coordinates absent from the table take their default value (``missing="default"``) or
-        raise (``missing="error"``); columns that name no coordinate are ignored.
+        raise (``missing="error"``); columns that name no coordinate are ignored. With
+        ``check_ranges``, values far outside the model's ranges are refused
+        (:meth:`coordinate_range_violations`): a motion of another model, whose names match
+        and whose signs do not (OpenCap's knee flexion on gait2392).
         """
         if missing not in ("default", "error"):
             raise ValueRangeError("missing", expected="'default' or 'error'", got=missing)
@@ -266,7 +269,34 @@ class SkeletalModel(nn.Module):
         absent = [n for n in self.coordinate_names if n not in found]
         if absent and missing == "error":
             raise UnknownNameError(f"coordinate column (in {table.name})", absent, known=table.column_names)
+        if check_ranges and not found:
+            raise UnknownNameError(f"coordinate column (in {table.metadata.get('source', table.name)}; none names a coordinate "
+                                   f"of {self.spec.name})", list(table.column_names)[:10], known=self.coordinate_names)  # fmt: skip
+        if check_ranges and (violations := self.coordinate_range_violations(q)):
+            raise ValueRangeError(f"coordinates of {table.metadata.get('source', table.name)} on {self.spec.name}",
+                                  expected="values within the model's coordinate ranges (a motion computed with this model)",
+                                  got="; ".join(violations) + ": a motion of another model (other signs or zero poses), or degrees "
+                                  "read as radians")  # fmt: skip
         return torch.from_numpy(q)
+
+    def coordinate_range_violations(self, q: Any, *, margin: float = float(np.deg2rad(30.0)), fraction: float = 0.1) -> list[str]:
+        """Rotational coordinates of the non-root joints that leave the model's range by more than
+        ``margin`` (rad) in more than ``fraction`` of the frames of ``q`` ``(frames, n_coordinates)``,
+        described in words (empty when none). The root joint (pelvis) is free and not checked."""
+        values = q.detach().cpu().numpy() if torch.is_tensor(q) else np.asarray(q, dtype=np.float64)
+        values = values.reshape(-1, len(self.coordinate_names))
+        roots = {j.name for j in self.spec.joints if j.parent.body == "ground"}
+        out = []
+        for c, (lo, hi) in zip(self.spec.coordinates, self.coordinate_ranges):
+            if c.motion_type != "rotational" or c.joint in roots or not (np.isfinite(lo) and np.isfinite(hi)) or c.locked:
+                continue
+            v = values[:, self._coord_index[c.name]]
+            outside = (v < lo - margin) | (v > hi + margin)
+            if outside.mean() > fraction:
+                worst = v[np.argmax(np.maximum(lo - v, v - hi))]
+                out.append(f"{c.name} reaches {np.degrees(worst):.0f} deg in {100 * outside.mean():.0f} % of frames "
+                           f"(range {np.degrees(lo):.0f} to {np.degrees(hi):.0f} deg)")  # fmt: skip
+        return out
 
     def coordinates_in_degrees(self, q: torch.Tensor) -> torch.Tensor:
         """``q`` with rotational coordinates in degrees (translations stay in metres; coupled ones as they are)."""

@@ -37,10 +37,18 @@ def test_knee_sign_is_found_by_forward_kinematics(opencap):
     from kinelift.analysis import coordinate_angles
     from kinelift.skeleton import SkeletalModel
 
+    from kinelift.errors import ValueRangeError
+
     _, motion = opencap
     gait2392 = SkeletalModel.from_osim(shared_file("opensim-models/Pipelines/Gait2392_Simbody/OutputReference/subject01_simbody.osim"))
-    flipped = coordinate_angles(gait2392, motion).column("knee_flexion_r")
-    assert np.allclose(flipped, -motion.column("knee_angle_r"))  # gait2392 counts knee flexion negative
+    knees = [motion.column_names.index(f"knee_angle_{s}") for s in ("r", "l")]
+    values = motion.values.copy()
+    values[:, knees] *= -1.0  # the same squat in gait2392's convention: knee flexion negative
+    flipped = coordinate_angles(gait2392, motion.replace(values=values)).column("knee_flexion_r")
+    assert np.allclose(flipped, motion.column("knee_angle_r"))  # flexion positive again, found by forward kinematics
+    # OpenCap's own file on gait2392: names match, signs do not; refused instead of a knee hyperextended by 90 deg
+    with pytest.raises(ValueRangeError, match="knee_angle_r reaches 8[0-9] deg"):
+        coordinate_angles(gait2392, motion)
 
 
 @pytest.mark.parametrize("source", ["knee", "pelvis"])

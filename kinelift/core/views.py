@@ -1,0 +1,62 @@
+"""Which way a camera saw a person: side (sagittal), front or back (frontal), or oblique.
+
+From 2D image keypoints alone: the hip width seen in the image relative to the thigh length.
+Seen from the front or back the hips are about 0.78 thigh lengths apart; seen from the side they
+overlap. Below 0.3 thigh lengths the view is
+``"sagittal"``, above 0.55 ``"frontal"``, in between ``"oblique"``.
+
+What a view shows matters downstream: one camera's depth is the lifter's guess, so a frontal-plane
+measure (knee valgus) lifted from a side view, or a sagittal one from a front view, is a guess too.
+:data:`CAMERA_VIEW_KEY` is the metadata key under which lifted tracks carry the view of the 2D
+track they came from.
+
+Examples
+--------
+>>> import numpy as np
+>>> from kinelift import Tracks
+>>> pts = np.full((2, 6, 2), np.nan)    # LOWER-6: right ankle, knee, hip; left hip, knee, ankle
+>>> pts[:, 2], pts[:, 3] = [100, 200], [104, 200]     # hips 4 px apart...
+>>> pts[:, 1], pts[:, 4] = [102, 300], [106, 300]     # ...thighs 100 px long
+>>> camera_view(Tracks(pts, keypoints="LOWER-6", fps=30.0))
+'sagittal'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kinelift.core.tracks import Tracks
+from kinelift.errors import ShapeError, UnknownNameError
+
+__all__ = ["CAMERA_VIEWS", "CAMERA_VIEW_KEY", "camera_view", "hip_width_ratio"]
+
+CAMERA_VIEWS = ("sagittal", "frontal", "oblique")
+CAMERA_VIEW_KEY = "camera_view"
+SAGITTAL_BELOW = 0.3
+FRONTAL_ABOVE = 0.55
+_NEEDED = ("left_hip", "right_hip", "left_knee", "right_knee")
+
+
+def hip_width_ratio(tracks: Tracks) -> float:
+    """Median image hip width over median thigh length (both thighs) of a 2D track; NaN when never seen."""
+    if tracks.n_dims != 2:
+        raise ShapeError("tracks", expected="2D image keypoints (a camera's view)", got=f"{tracks.n_dims}D positions")
+    names = tracks.keypoint_names
+    if not all(n in names for n in _NEEDED):
+        raise UnknownNameError("keypoint (needed to tell the view)", [n for n in _NEEDED if n not in names], known=names)
+    p = {n: tracks.positions[:, tracks.keypoint_set.index(n)] for n in _NEEDED}
+    width = np.linalg.norm(p["left_hip"] - p["right_hip"], axis=-1)
+    thigh = np.concatenate([np.linalg.norm(p[f"{s}_hip"] - p[f"{s}_knee"], axis=-1) for s in ("left", "right")])
+    if not (np.isfinite(width).any() and np.isfinite(thigh).any()):
+        return float("nan")
+    return float(np.nanmedian(width) / np.nanmedian(thigh))
+
+
+def camera_view(tracks: Tracks) -> str:
+    """``"sagittal"``, ``"frontal"`` or ``"oblique"`` (see the module docs); ``"oblique"`` when it cannot be told."""
+    ratio = hip_width_ratio(tracks)
+    if not np.isfinite(ratio):
+        return "oblique"
+    if ratio < SAGITTAL_BELOW:
+        return "sagittal"
+    return "frontal" if ratio > FRONTAL_ABOVE else "oblique"

@@ -36,6 +36,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from kinelift.errors import ValueRangeError
+from kinelift.io._atomic import output_folder
 from kinelift.pipeline.config import RunConfig
 from kinelift.pipeline.run import RunSummary, run
 
@@ -107,7 +108,7 @@ def process_many(inputs: Sequence[str | os.PathLike[str]], out_dir: str | os.Pat
         raise ValueRangeError("inputs", expected="at least one input path", got=0)
     config = config or RunConfig()
     folders = output_folders(inputs, out_dir)
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    output_folder(out_dir)
     args = [(str(Path(i)), str(f), config, overwrite) for i, f in zip(inputs, folders)]
     results: dict[int, tuple[RunSummary | None, str | None]] = {}
     bar = tqdm(total=len(args), desc="kinelift batch", unit="input", disable=not progress)

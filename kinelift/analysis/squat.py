@@ -140,27 +140,23 @@ class SquatAnalysis:
     def write(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False, report: bool = True) -> dict[str, Path]:
         """Write ``squat_metrics.csv`` (degrees), ``squat_feedback.csv``, ``joint_angles.csv`` (degrees),
         ``squat.h5`` (kinelift layout, SI) and, with ``report``, ``squat_report.png``; atomically."""
-        from kinelift.io._atomic import atomic_path
+        from kinelift.io._atomic import staged_outputs
         from kinelift.io.hdf5 import write_h5
 
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {k: out / n for k, n in (("metrics", "squat_metrics.csv"), ("feedback", "squat_feedback.csv"),
-                                          ("angles", "joint_angles.csv"), ("h5", "squat.h5"))}  # fmt: skip
-        with atomic_path(paths["metrics"], overwrite=overwrite) as tmp:
-            self.metrics_in_degrees().to_csv(tmp, index=False, float_format="%.6g")
-        with atomic_path(paths["feedback"], overwrite=overwrite) as tmp:
-            self.feedback.to_csv(tmp, index=False)
-        angles_deg = self.angles.to_dataframe().apply(np.degrees).add_suffix("_deg")
-        with atomic_path(paths["angles"], overwrite=overwrite) as tmp:
-            angles_deg.to_csv(tmp, float_format="%.6g")
-        write_h5(paths["h5"], tracks=[self.tracks], analysis=self.to_tables(), overwrite=overwrite)
+        names = {"metrics": "squat_metrics.csv", "feedback": "squat_feedback.csv", "angles": "joint_angles.csv", "h5": "squat.h5"}
         if report:
-            from kinelift.analysis.report import plot_squat_report
+            names["report"] = "squat_report.png"
+        with staged_outputs(out, list(names.values()), overwrite=overwrite) as stage:
+            self.metrics_in_degrees().to_csv(stage / names["metrics"], index=False, float_format="%.6g")
+            self.feedback.to_csv(stage / names["feedback"], index=False)
+            self.angles.to_dataframe().apply(np.degrees).add_suffix("_deg").to_csv(stage / names["angles"], float_format="%.6g")
+            write_h5(stage / names["h5"], tracks=[self.tracks], analysis=self.to_tables())
+            if report:
+                from kinelift.analysis.report import plot_squat_report
 
-            paths["report"] = out / "squat_report.png"
-            plot_squat_report(self, paths["report"], overwrite=overwrite)
-        return paths
+                plot_squat_report(self, stage / names["report"])
+        return {k: out / n for k, n in names.items()}
 
 
 def _view(tracks: Tracks, view: str) -> str:

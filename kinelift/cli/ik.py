@@ -44,7 +44,16 @@ def run_ik_command(args: argparse.Namespace) -> int:
     from kinelift.ik.tool import read_markers
     from kinelift.skeleton import SkeletalModel
 
+    from kinelift.io._atomic import check_writable
+
     options = IKOptions(progress=True)
+    targets = [args.h5] if args.h5 else []  # every output checked before the solve, so none is written when one is refused
+    if not args.setup and args.out:
+        targets.append(args.out)
+        if args.results_dir:
+            targets.append(Path(args.results_dir) / f"{Path(args.out).stem}_ik_marker_errors.sto")
+    for target in targets:
+        check_writable(target, overwrite=args.overwrite)
     if args.setup:
         if args.markers or args.tasks:
             raise ValueRangeError("--markers/--tasks", expected="no --markers or --tasks with --setup (the setup names them)", got="both")

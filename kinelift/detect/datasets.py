@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from kinelift.core import KeypointSet, get_keypoint_set
-from kinelift.errors import FileFormatError, ShapeError
+from kinelift.errors import FileFormatError, ShapeError, ValueRangeError
 from kinelift.io._common import existing_path, read_json
 
 __all__ = ["PoseSamples", "read_lsp", "read_lspet", "read_coco_keypoints", "concatenate_samples", "LOWER_BODY"]
@@ -137,7 +137,11 @@ def read_lsp(folder: str | os.PathLike[str], *, first: int = 1, last: int | None
     joints = _load_mat(existing_path(folder / "joints.mat"))
     if joints.ndim != 3 or joints.shape[:2] != (3, 14):
         raise FileFormatError(folder / "joints.mat", f"'joints' has shape {joints.shape}", expected="LSP's (3, 14, images)")
-    last = joints.shape[2] if last is None else min(last, joints.shape[2])
+    count = joints.shape[2]
+    last = count if last is None else last
+    if not (isinstance(first, (int, np.integer)) and isinstance(last, (int, np.integer)) and 1 <= first <= last <= count):
+        raise ValueRangeError("first/last", expected=f"image numbers with 1 <= first <= last <= {count} (the images joints.mat labels)",
+                              got=(first, last))  # fmt: skip
     numbers = np.arange(first, last + 1)
     names = [f"im{i:04d}.jpg" for i in numbers]
     present = _existing_images(folder, names)

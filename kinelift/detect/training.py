@@ -74,8 +74,9 @@ class DetectorTrainingResult:
 def training_data(data: DetectorDataConfig, keypoints: str) -> tuple[PoseSamples, PoseSamples | None]:
     """Training people in the set ``keypoints`` and validation people (full labels, for the torso size)."""
     train, validation = [], None
-    if data.lsp:
+    if data.lsp and data.lsp_train_last:
         train.append(read_lsp(data.lsp, first=1, last=data.lsp_train_last))
+    if data.lsp:
         if data.lsp_validation:
             validation = read_lsp(data.lsp, first=data.lsp_train_last + 1, last=data.lsp_train_last + data.lsp_validation)
     if data.lspet:

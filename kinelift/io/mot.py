@@ -108,6 +108,8 @@ def read_mot(
         if len(fields) != len(labels):
             raise FileFormatError(path, f"line {lineno}: {len(fields)} values", expected=f"{len(labels)} (one per column label)")
         rows.append([parse_float(f, path, f"line {lineno}") for f in fields])
+    if not rows:
+        raise FileFormatError(path, f"no data rows after the column labels (line {label_line})", expected="at least one row of numbers")
     data = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(labels))
     if "nRows" in metadata:
         check_row_count(path, "nRows", parse_float(metadata["nRows"], path, "nRows"), len(rows), ends_unterminated(path))

@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import fields, replace
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from kinelift.errors import FileFormatError, UnknownNameError
 
@@ -33,6 +34,12 @@ def read_toml(path: str | os.PathLike[str], *, what: str) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise FileFormatError(path, "file not found", expected=what) from None
+    except IsADirectoryError:
+        raise FileFormatError(path, "is a folder", expected=what) from None
+    except OSError as err:
+        raise FileFormatError(path, f"cannot be read ({err.strerror or err})", expected=what) from None
+    except UnicodeDecodeError:
+        raise FileFormatError(path, "is not UTF-8 text", expected=what) from None
     except tomllib.TOMLDecodeError as err:
         raise FileFormatError(path, f"not valid TOML: {err}", expected=what) from None
 
@@ -41,8 +48,9 @@ def tables_to_dataclasses(values: dict[str, Any], tables: dict[str, type], *, so
     """One dataclass instance per table name in ``tables`` (missing tables take the defaults).
 
     Lists become tuples (the dataclasses are frozen and hashable). Unknown tables and keys raise
-    :class:`~kinelift.errors.UnknownNameError`; a table that is not a table raises
-    :class:`~kinelift.errors.FileFormatError`.
+    :class:`~kinelift.errors.UnknownNameError`; a table that is not a table, or a value whose type
+    does not fit the field's annotation (``steps = "many"`` for an ``int``), raises
+    :class:`~kinelift.errors.FileFormatError` naming the table, key and expected type.
     """
     unknown = [k for k in values if k not in tables]
     if unknown:
@@ -56,8 +64,57 @@ def tables_to_dataclasses(values: dict[str, Any], tables: dict[str, type], *, so
         bad = [k for k in table if k not in known]
         if bad:
             raise UnknownNameError(f"key (in [{name}] of {source})", bad, known=sorted(known))
+        hints = get_type_hints(cls)
+        for key, value in table.items():
+            if not _fits(value, hints.get(key, Any)):
+                raise FileFormatError(source, f"[{name}] {key} = {value!r} is a {_toml_type(value)}", expected=_describe(hints[key]))
         parts[name] = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in table.items()})
     return parts
+
+
+def _toml_type(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "float", str: "string", list: "array", dict: "table"}.get(type(value), type(value).__name__)
+
+
+def _describe(hint: Any) -> str:
+    """A type annotation in words, for the error message."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if origin is tuple:
+        return f"an array of {_describe(args[0])}" if len(args) == 2 and args[1] is Ellipsis else f"an array of {len(args)} values"
+    if origin is Literal:
+        return "one of " + ", ".join(map(repr, args))
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", type(None): "nothing (leave the key out)"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a TOML value can stand for a field annotated ``hint`` (unknown kinds of hint: yes)."""
+    origin, args = get_origin(hint), get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (Union, UnionType):
+        return any(_fits(value, a) for a in args)
+    if origin is Literal:
+        return value in args
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_fits(v, args[0]) for v in value)
+        return len(args) == len(value) and all(_fits(v, a) for v, a in zip(value, args))
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if hint is type(None):
+        return value is None
+    return True
 
 
 def rebase_paths(table: Any, keys: tuple[str, ...], config_path: str | os.PathLike[str]) -> None:

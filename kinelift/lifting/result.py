@@ -111,12 +111,16 @@ class LiftResult:
                  overwrite=overwrite)  # fmt: skip
 
     def write(self, out_dir: str | os.PathLike[str], *, stem: str = "lift", overwrite: bool = False) -> dict[str, str]:
-        """Write ``<stem>.h5``, ``<stem>.mot``, ``<stem>.trc`` and ``<stem>_model.osim`` into ``out_dir``; returns the paths."""
-        os.makedirs(out_dir, exist_ok=True)
-        paths = {kind: os.path.join(out_dir, f"{stem}{suffix}") for kind, suffix in
-                 (("h5", ".h5"), ("mot", ".mot"), ("trc", ".trc"), ("osim", "_model.osim"))}  # fmt: skip
-        self.write_h5(paths["h5"], overwrite=overwrite)
-        self.write_mot(paths["mot"], overwrite=overwrite)
-        self.write_trc(paths["trc"], overwrite=overwrite)
-        self.write_osim(paths["osim"], overwrite=overwrite)
-        return paths
+        """Write ``<stem>.h5``, ``<stem>.mot``, ``<stem>.trc`` and ``<stem>_model.osim`` into ``out_dir``; returns the paths.
+
+        All or nothing: every target is checked before any is written (an existing one without
+        ``overwrite`` is refused with nothing written)."""
+        from kinelift.io._atomic import staged_outputs
+
+        names = {kind: f"{stem}{suffix}" for kind, suffix in (("h5", ".h5"), ("mot", ".mot"), ("trc", ".trc"), ("osim", "_model.osim"))}
+        with staged_outputs(out_dir, list(names.values()), overwrite=overwrite) as stage:
+            self.write_h5(stage / names["h5"])
+            self.write_mot(stage / names["mot"])
+            self.write_trc(stage / names["trc"])
+            self.write_osim(stage / names["osim"])
+        return {kind: os.path.join(out_dir, name) for kind, name in names.items()}

@@ -46,23 +46,21 @@ def export_opensim(h5: str | os.PathLike[str], out_dir: str | os.PathLike[str], 
     from kinelift.io.mot import write_mot
     from kinelift.io.trc import write_trc
 
+    from kinelift.io._atomic import staged_outputs
+
     contents = read_h5(h5)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
-    for group, suffix in ((contents.kinematics, ".mot"), (contents.analysis, ".sto")):
-        for name, table in group.items():
-            path = out / f"{_safe(name)}{suffix}"
-            write_mot(table, path, overwrite=overwrite)
-            written[path.name] = path
-    for track in contents.tracks:
-        if track.n_dims == 3 and track.units == "m":
-            path = out / f"{_safe(track.person_id)}.trc"
-            write_trc(track, path, units="mm", overwrite=overwrite)
-            written[path.name] = path
-    if not written:
+    tables = {f"{_safe(name)}{suffix}": table for group, suffix in ((contents.kinematics, ".mot"), (contents.analysis, ".sto"))
+              for name, table in group.items()}  # fmt: skip
+    tracks = {f"{_safe(t.person_id)}.trc": t for t in contents.tracks if t.n_dims == 3 and t.units == "m"}
+    if not tables and not tracks:
         raise FileFormatError(h5, "no tables and no 3D tracks to export", expected="a kinelift result file (kinelift run)")
-    return written
+    with staged_outputs(out, [*tables, *tracks], overwrite=overwrite) as stage:  # every target checked before any is written
+        for name, table in tables.items():
+            write_mot(table, stage / name)
+        for name, track in tracks.items():
+            write_trc(track, stage / name, units="mm")
+    return {name: out / name for name in [*tables, *tracks]}
 
 
 def to_opensim_tables(h5: str | os.PathLike[str]) -> dict[str, Any]:

@@ -68,7 +68,7 @@ from tqdm.auto import tqdm
 from kinelift.core.tracks import Tracks
 from kinelift.core.views import CAMERA_VIEW_KEY
 from kinelift.errors import FileFormatError, OutputExistsError, ValueRangeError
-from kinelift.io._atomic import atomic_path
+from kinelift.io._atomic import atomic_path, output_folder
 from kinelift.pipeline.config import RunConfig
 from kinelift.pipeline.fingerprint import detection_fingerprint, differences, run_fingerprint
 
@@ -262,11 +262,9 @@ def run(input: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, confi
     source, out = Path(input), Path(out_dir)
     if not source.exists():
         raise FileFormatError(source, "not found", expected="a video, a folder of frames or a track file")
-    if out.exists() and not out.is_dir():
-        raise FileFormatError(out, "is a file", expected="an output folder (new or existing)")
     fingerprint = run_fingerprint(source, config)
     created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
+    output_folder(out)
     try:
         if (done := _earlier_result(out, fingerprint, overwrite)) is not None:
             log.info("%s: complete result of the same input and settings in %s, not recomputed (overwrite=True to redo)", source, out)

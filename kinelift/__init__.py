@@ -1,11 +1,13 @@
 """kinelift: from video or 2D keypoints to OpenSim-grade 3D kinematics and squat assessment.
 
-The data types (``Tracks``, ``KeypointSet``, ``TimeSeriesTable``) load at once; the torch-based
+The data types (``Tracks``, ``KeypointSet``, ``TimeSeriesTable``) and the readers and writers
+(``kinelift.io``) load at once; the torch-based
 layers (``SkeletalModel``, ``builtin_model``, ``lift``, ``run``) load on first use.
 """
 
 from typing import Any
 
+from kinelift import io  # noqa: F401  - kinelift.io.read_mot etc. after a bare `import kinelift`
 from kinelift.core import KEYPOINT_SETS, KeypointSet, TimeSeriesTable, Tracks, get_keypoint_set
 
 __version__ = "0.1.0"

@@ -94,7 +94,6 @@ def output_folders(inputs: Sequence[str | os.PathLike[str]], out_dir: str | os.P
 def _run_one(source: str, out: str, config: RunConfig, overwrite: bool) -> tuple[RunSummary | None, str | None]:
     """Run one input; errors come back as text so that one bad file does not stop a batch (and
     every executor, Dask included, can return them)."""
-    logging.getLogger("kinelift").setLevel(logging.WARNING)
     try:
         return run(source, out, config=config, overwrite=overwrite, progress=False), None
     except Exception as err:  # noqa: BLE001 - a batch reports every input's failure, whatever its type

@@ -126,7 +126,12 @@ def _resolve(detector: nn.Module | str | os.PathLike[str], device: str | torch.d
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if isinstance(detector, nn.Module):
-        return detector.to(device).eval()
+        on_device = all(p.device == torch.device(device) for p in detector.parameters())
+        if on_device and not detector.training:
+            return detector
+        import copy
+
+        return copy.deepcopy(detector).to(device).eval()  # the caller's module stays where and as it was
     return load_detector(detector, device=device)
 
 

@@ -296,7 +296,9 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
         from kinelift.ik.keypoints import keypoint_ik
 
         model = SkeletalModel.from_osim(config.model)
-        coordinates = keypoint_ik(model, lifted.keypoints).to_table()
+        from kinelift.ik import IKOptions
+
+        coordinates = keypoint_ik(model, lifted.keypoints, options=IKOptions(progress=progress)).to_table()
     else:
         model = SkeletalModel.from_spec(lifted.model)
         coordinates = lifted.to_table()

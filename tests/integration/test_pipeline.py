@@ -180,3 +180,20 @@ def test_opensim_tables_load_in_opensim(clip_files, tmp_path):
     export_opensim(tmp_path / "result.h5", tmp_path / "osim")
     storage = osim.Storage(str(tmp_path / "osim" / "coordinates.mot"))
     assert storage.getSize() == coords.getNumRows()
+
+
+def test_a_batch_leaves_the_logging_levels_alone(clip_files, tmp_path):
+    import logging
+
+    logger = logging.getLogger("kinelift")
+    level = logger.level
+    process_many([clip_files / "corrupt.json"], tmp_path / "out", progress=False)
+    assert logger.level == level
+
+
+def test_import_kinelift_gives_the_readers():
+    import subprocess
+    import sys
+
+    code = "import kinelift, sys; kinelift.io.read_mot; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

@@ -390,3 +390,15 @@ def test_cli_detect_on_a_frame_folder_with_boxes(tmp_path, capsys):
     assert main(args) == 2  # exists: refused without --overwrite
     assert main(["detect", str(frames), "--out", str(tmp_path / "u.h5"), "--weights", "NOPE-3"]) == 2
     assert "shipped detector" in capsys.readouterr().err
+
+
+def test_detect_tracks_leaves_the_callers_detector_as_it_was(tmp_path):
+    """No function changes its caller's objects: a detector in training mode stays in training mode."""
+    from kinelift.detect import detect_tracks
+
+    times = [0, 33, 66]
+    write_video(tmp_path / "v.mp4", np.zeros((3, 96, 64, 3), np.uint8), times)
+    net = tiny().train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    detect_tracks(tmp_path / "v.mp4", detector=net, boxes={0: [[5, 5, 20, 40]]}, progress=False, device="cpu")
+    assert net.training and all(torch.equal(before[k], v) for k, v in net.state_dict().items())

@@ -144,6 +144,16 @@ def main() -> int:
                     error = (compiled - model(q).markers).abs().max().item()
                     rows.append((f"kinelift CPU {str(dtype)[6:]} compiled, {layout} ({seconds:.0f} s to compile)", time_compiled(fk, q)))
                     print(f"  (compiled {str(dtype)[6:]}, {layout}: max difference to eager {error:.1e} m)")
+            if dtype == torch.float64:  # the kinematic tree's compiled path, one frame per call (live and streaming use)
+                from kinelift.skeleton.compiled import TreeKinematics
+                from kinelift.skeleton.tree import KinematicTree
+
+                kin = TreeKinematics(KinematicTree.from_spec(model.spec))
+                frames = q_np[: args.single_frames]
+                error = max(np.abs(kin.points(f) - model(torch.tensor(f)[None]).markers[0].numpy()).max() for f in frames[:20])
+                for label_fn, fn in (("markers", kin.points), ("markers + Jacobian", kin.points_and_jacobian)):
+                    seconds = best_time(lambda fn=fn: [fn(f) for f in frames], 3)
+                    rows.append((f"kinelift tree, compiled, one frame per call: {label_fn} (max diff {error:.0e} m)", len(frames) / seconds))
             if torch.cuda.is_available():
                 qc = q.cuda()
                 rows.append((f"kinelift GPU {str(dtype)[6:]} batch {args.frames}", time_kinelift(model, qc, batch=args.frames)))

@@ -1,13 +1,23 @@
 """Inverse-kinematics speed and accuracy: kinelift against OpenSim's InverseKinematicsTool, same run.
 
-Usage: python benchmarks/ik.py [--data ../shared/data] [--long 8]
+Usage: python benchmarks/ik.py [--data ../shared/data] [--repeats 3]
 
-Trials: OpenSim's IK regression test (gait2354, 73 frames) and the Gait2392 walk (121 frames,
-real markers). For each, both tools run the same setup file with the same model; the script
-prints wall time (model loading included for both), frames per second, the ratio, and each
-tool's largest coordinate difference (deg) from OpenSim's reference result. ``--long N`` also
-runs the walk repeated N times end to end (one long trial, the same for both tools), where
-kinelift's batching pays.
+One line per trial: OpenSim's frames/s, kinelift's frames/s (the compiled CPU path; the torch
+path beside it), ``ratio Nx`` (OpenSim's time over kinelift's), the largest difference from
+OpenSim's ``.mot`` (deg, rotational coordinates) and the worst per-frame objective ratio
+(kinelift's objective over that of OpenSim's solution, on the same tasks: <= 1 means kinelift
+found an equal or better fit in every frame).
+
+Trials: OpenSim's IK regression test (gait2354, 73 frames), the Gait2392 walk (121 frames of real
+markers), the walk repeated 8 times (960 frames), and keypoint IK of a lifted clip (kinelift's
+compiled path against its torch path; OpenSim has no keypoint IK). Two figures per trial:
+
+* in-process: both tools in this process, warm (models cached by each tool's loader; the best
+  of ``--repeats`` runs). OpenSim's time is ``InverseKinematicsTool.run()`` with the model
+  object already loaded; kinelift's the solve of :func:`kinelift.ik.inverse_kinematics`, and the
+  whole job (read the TRC, solve, write the ``.mot``) beside it;
+* whole process: ``kinelift ik --setup`` and a Python process that runs OpenSim's tool on the same
+  setup, each started fresh (imports, model loading, numba's cache load included).
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,55 +33,74 @@ from pathlib import Path
 
 import numpy as np
 
-from kinelift.ik import IKOptions, read_ik_setup, run_ik_setup
+from kinelift.ik import IKOptions, inverse_kinematics, read_ik_setup, run_ik_setup
+from kinelift.ik.problem import build_problem, frame_objectives
 from kinelift.io.mot import read_mot
 from kinelift.io.trc import read_trc, write_trc
 from kinelift.skeleton import SkeletalModel
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import best_time  # noqa: E402
+
 TRIALS = {
-    "regression test (gait2354)": (
-        "opensim-core-tests/Applications/IK/tests/resources/subject01_Setup_InverseKinematics.xml", None,
-        "opensim-core-tests/Applications/IK/tests/resources/std_subject01_walk1_ik.mot",
-    ),
-    "Gait2392 walk": (
-        "opensim-models/Pipelines/Gait2392_Simbody/subject01_Setup_IK.xml",
-        "opensim-models/Pipelines/Gait2392_Simbody/OutputReference/subject01_simbody.osim",
-        "opensim-models/Pipelines/Gait2392_Simbody/OutputReference/subject01_walk1_ik.mot",
-    ),
+    "regression test (gait2354)": ("opensim-core-tests/Applications/IK/tests/resources/subject01_Setup_InverseKinematics.xml", None),
+    "Gait2392 walk": ("opensim-models/Pipelines/Gait2392_Simbody/subject01_Setup_IK.xml",
+                      "opensim-models/Pipelines/Gait2392_Simbody/OutputReference/subject01_simbody.osim"),
 }  # fmt: skip
 
+_OPENSIM_CHILD = """
+import sys, opensim as osim
+osim.Logger.setLevelString("error"); osim.Logger.removeFileSink()
+tool = osim.InverseKinematicsTool(sys.argv[1]); tool.set_model_file(sys.argv[2])
+tool.setResultsDir(sys.argv[3]); tool.setOutputMotionFileName(sys.argv[3] + "/os_cli.mot")
+assert tool.run()
+"""
 
-def run_opensim(setup: Path, model: Path, marker_file: Path | None, out: Path, time_range=None) -> float:
+
+def opensim_tool(setup: Path, model_file: Path, out: Path, marker_file: Path | None = None, end: float | None = None):
     import opensim as osim
 
     tool = osim.InverseKinematicsTool(str(setup))
-    tool.set_model_file(str(model))
+    model = osim.Model(str(model_file))
+    model.initSystem()
+    tool.setModel(model)
     if marker_file is not None:
         tool.setMarkerDataFileName(str(marker_file))
-    if time_range is not None:
-        tool.setStartTime(time_range[0])
-        tool.setEndTime(time_range[1])
+        tool.setStartTime(0.0)
+        tool.setEndTime(end)
     tool.setResultsDir(str(out.parent))
     tool.setOutputMotionFileName(str(out))
-    start = time.perf_counter()
-    if not tool.run():
-        raise RuntimeError(f"OpenSim IK failed on {setup}")
-    return time.perf_counter() - start
+
+    def run(keep=(model, tool)) -> None:  # the closure holds the model: OpenSim's tool does not own it
+        if not tool.run():
+            raise RuntimeError(f"OpenSim IK failed on {setup}")
+
+    return run
 
 
-def max_deg_error(model: SkeletalModel, mot: Path, reference, time: np.ndarray) -> float:
-    table = read_mot(mot, in_degrees=True) if "std_" in str(mot) else read_mot(mot)
-    q = model.coordinates_from_table(table).numpy()
-    rows = [int(np.argmin(np.abs(table.time - t))) for t in time]
-    units = model.coordinate_units
-    rot = [i for i, n in enumerate(model.coordinate_names) if units[n] == "rad"]
-    return float(np.rad2deg(np.abs(q[rows] - reference[: len(rows)]))[:, rot].max())
+def compare(model: SkeletalModel, markers, tasks, time_range, result, opensim_mot: Path) -> tuple[float, float]:
+    """Largest rotational difference (deg) from OpenSim's solution and the worst per-frame objective ratio."""
+    table = read_mot(opensim_mot)
+    q_os = model.coordinates_from_table(table).numpy()
+    rows = [int(np.argmin(np.abs(table.time - t))) for t in result.time]
+    q_os = q_os[rows]
+    rot = [i for i, u in enumerate(result.coordinate_units) if u == "rad"]
+    diff = float(np.rad2deg(np.nanmax(np.abs(q_os - result.coordinates)[:, rot])))
+    problem = build_problem(model, markers, tasks, time_range=time_range)
+    theirs = frame_objectives(model, problem, q_os)
+    return diff, float(np.nanmax(result.objective / theirs))
+
+
+def trial_line(name, n, t_os, t_kl, t_job, t_torch, diff, worst) -> str:
+    return (f"{name}: {n} frames | OpenSim {n / t_os:,.0f} fr/s | kinelift {n / t_kl:,.0f} fr/s (job {n / t_job:,.0f}; torch path "
+            f"{n / t_torch:,.0f}) | ratio {t_os / t_kl:.0f}x (job {t_os / t_job:.0f}x) | max diff {diff:.4f} deg | "
+            f"worst objective ratio {worst:.6f}")  # fmt: skip
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data"))
-    parser.add_argument("--long", type=int, default=8, help="repeat the walk this many times for a long trial (0: skip)")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     try:
@@ -81,53 +111,80 @@ def main() -> int:
     osim.Logger.setLevelString("error")
     osim.Logger.removeFileSink()
     data = Path(args.data)
-    print(f"torch threads: {__import__('torch').get_num_threads()}, CPU only")
-    options = IKOptions(progress=False)
+    compiled, torch_path = IKOptions(progress=False, backend="compiled"), IKOptions(progress=False, backend="torch")
+    print(f"in-process, warm, best of {args.repeats}; CPU: {os.cpu_count()} cores, one used by both tools")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for name, (setup_rel, model_rel, ref_rel) in TRIALS.items():
+        cli_jobs = []
+        for name, (setup_rel, model_rel) in TRIALS.items():
             setup = data / setup_rel
-            model_file = data / model_rel if model_rel else read_ik_setup(setup).model_file
-            model = SkeletalModel.from_osim(model_file)
-            ref_table = read_mot(data / ref_rel, in_degrees=True)
-            reference = model.coordinates_from_table(ref_table).numpy()
-            t_os = run_opensim(setup, model_file, None, tmp / "os.mot")
-            run_ik_setup(setup, model_file=model_file, output_motion_file=tmp / "warm.mot", results_directory=tmp, overwrite=True, options=options)
-            start = time.perf_counter()
-            result = run_ik_setup(setup, model_file=model_file, output_motion_file=tmp / "kl.mot", results_directory=tmp, overwrite=True, options=options)
-            t_kl = time.perf_counter() - start
-            rows = [int(np.argmin(np.abs(ref_table.time - t))) for t in result.time]
-            n = result.n_frames
-            e_os = max_deg_error(model, tmp / "os.mot", reference[rows], result.time)
-            e_kl = max_deg_error(model, tmp / "kl.mot", reference[rows], result.time)
-            print(f"{name}: {n} frames | OpenSim {t_os:.3f} s ({n / t_os:,.0f} fr/s), max {e_os:.4f} deg from reference | "
-                  f"kinelift {t_kl:.3f} s ({n / t_kl:,.0f} fr/s; solve {result.seconds:.3f} s), max {e_kl:.4f} deg | ratio {t_os / t_kl:.2f}x")  # fmt: skip
-        if args.long > 0:
-            setup = data / TRIALS["Gait2392 walk"][0]
-            model_file = data / TRIALS["Gait2392 walk"][1]
             s = read_ik_setup(setup)
-            walk = read_trc(s.marker_file).between(*s.time_range)
-            xyz = np.concatenate([np.asarray(walk.positions)] * args.long)
-            dt = 1.0 / walk.fps
-            long = walk.replace(positions=xyz, time=np.arange(len(xyz)) * dt, confidence=np.concatenate([np.asarray(walk.confidence)] * args.long))
-            write_trc(long, tmp / "long.trc")
-            rng = (0.0, float(long.time[-1]))
-            t_os = run_opensim(setup, model_file, tmp / "long.trc", tmp / "os_long.mot", rng)
-            from kinelift.ik import inverse_kinematics
-
+            model_file = data / model_rel if model_rel else s.model_file
             model = SkeletalModel.from_osim(model_file)
+            markers = read_trc(s.marker_file)
+            t_os = best_time(opensim_tool(setup, model_file, tmp / "os.mot"), args.repeats)
+            solve = lambda o=compiled: inverse_kinematics(model, markers, tasks=s.tasks, time_range=s.time_range, options=o)  # noqa: E731
+            t_kl, t_torch = best_time(solve, args.repeats), best_time(lambda: solve(torch_path), 1)
+            job = lambda: run_ik_setup(setup, model_file=model_file, output_motion_file=tmp / "kl.mot", results_directory=tmp,  # noqa: E731
+                                       overwrite=True, options=compiled)  # fmt: skip
+            t_job = best_time(job, args.repeats)
+            result = solve()
+            print(trial_line(name, result.n_frames, t_os, t_kl, t_job, t_torch, *compare(model, markers, s.tasks, s.time_range, result, tmp / "os.mot")))
+            cli_jobs.append((name, setup, model_file, result.n_frames))
+        # the walk eight times over: one long trial, the same for both tools
+        setup, model_file = data / TRIALS["Gait2392 walk"][0], data / TRIALS["Gait2392 walk"][1]
+        s = read_ik_setup(setup)
+        walk = read_trc(s.marker_file).between(*s.time_range)
+        xyz = np.concatenate([np.asarray(walk.positions)] * 8)
+        long = walk.replace(positions=xyz, time=np.arange(len(xyz)) / walk.fps, confidence=np.concatenate([np.asarray(walk.confidence)] * 8))
+        write_trc(long, tmp / "long.trc")
+        long = read_trc(tmp / "long.trc")
+        end = float(long.time[-1])
+        model = SkeletalModel.from_osim(model_file)
+        t_os = best_time(opensim_tool(setup, model_file, tmp / "os_long.mot", tmp / "long.trc", end), args.repeats)
+        solve = lambda o=compiled: inverse_kinematics(model, long, tasks=s.tasks, options=o)  # noqa: E731
+        t_kl, t_torch = best_time(solve, args.repeats), best_time(lambda: solve(torch_path), 1)
+
+        def job() -> None:
+            inverse_kinematics(model, read_trc(tmp / "long.trc"), tasks=s.tasks, options=compiled).write_mot(tmp / "kl_long.mot", overwrite=True)
+
+        t_job = best_time(job, args.repeats)
+        result = solve()
+        print(trial_line(f"walk x8 ({model.spec.name})", result.n_frames, t_os, t_kl, t_job, t_torch,
+                         *compare(model, long, s.tasks, None, result, tmp / "os_long.mot")))  # fmt: skip
+        long_setup = osim.InverseKinematicsTool(str(setup))  # the same setup on the long trial, for the command lines
+        long_setup.setMarkerDataFileName(str(tmp / "long.trc"))
+        long_setup.setStartTime(0.0)
+        long_setup.setEndTime(end)
+        long_setup.printToXML(str(tmp / "long_setup.xml"))
+        cli_jobs.append(("walk x8", tmp / "long_setup.xml", model_file, result.n_frames))
+        # keypoint IK of a lifted clip: compiled against torch (OpenSim has no keypoint IK)
+        from kinelift.ik import keypoint_ik
+        from kinelift.lifting import lift
+        from kinelift.pipeline.demo_clip import demo_clip
+
+        lifted = lift(demo_clip(n_reps=3).tracks)
+        body = SkeletalModel.from_spec(lifted.model)
+        t_kc = best_time(lambda: keypoint_ik(body, lifted.keypoints, options=compiled), args.repeats)
+        t_kt = best_time(lambda: keypoint_ik(body, lifted.keypoints, options=torch_path), 1)
+        a, b = keypoint_ik(body, lifted.keypoints, options=compiled), keypoint_ik(body, lifted.keypoints, options=torch_path)
+        n = a.n_frames
+        print(f"keypoint IK of a lifted clip (built-in model, COCO-17): {n} frames | kinelift compiled {n / t_kc:,.0f} fr/s | torch path "
+              f"{n / t_kt:,.0f} fr/s | ratio {t_kt / t_kc:.0f}x | max diff {np.degrees(np.nanmax(np.abs(a.coordinates - b.coordinates))):.4f} deg | "
+              f"worst objective ratio {np.nanmax(a.objective / b.objective):.6f} (against the torch path)")  # fmt: skip
+        print("whole process (fresh interpreter each: imports, model loading, numba cache):")
+        kinelift_cli = [sys.executable, "-c", "import sys; from kinelift.cli import entry_point; sys.exit(entry_point())"]
+        for name, setup, model_file, n in cli_jobs:
             start = time.perf_counter()
-            result = inverse_kinematics(model, read_trc(tmp / "long.trc"), tasks=s.tasks, options=options)
+            subprocess.run([sys.executable, "-c", _OPENSIM_CHILD, str(setup), str(model_file), str(tmp)], check=True, capture_output=True)
+            t_os = time.perf_counter() - start
+            argv = ["ik", "--setup", str(setup), "--model", str(model_file), "--out", str(tmp / "kl_cli.mot"), "--overwrite"]
+            start = time.perf_counter()
+            subprocess.run([*kinelift_cli, *argv], check=True, capture_output=True)
             t_kl = time.perf_counter() - start
-            n = result.n_frames
-            q_os = model.coordinates_from_table(read_mot(tmp / "os_long.mot")).numpy()
-            rot = [i for i, u in enumerate(result.coordinate_units) if u == "rad"]
-            diff = np.rad2deg(np.abs(q_os - result.coordinates))[:, rot].max()
-            print(f"walk x{args.long} ({n} frames): OpenSim {t_os:.2f} s ({n / t_os:,.0f} fr/s) | kinelift {t_kl:.2f} s "
-                  f"({n / t_kl:,.0f} fr/s) | ratio {t_os / t_kl:.2f}x | max difference {diff:.4f} deg")  # fmt: skip
+            print(f"  {name}: {n} frames | OpenSim {t_os:.2f} s | kinelift ik {t_kl:.2f} s | ratio {t_os / t_kl:.1f}x")
     return 0
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("OMP_NUM_THREADS", "2")
     sys.exit(main())

@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import time as _time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -75,6 +76,11 @@ class IKOptions:
         but starting points interpolated across longer intervals.
     progress : bool
         Show a progress bar.
+    backend : {"auto", "compiled", "torch"}
+        ``"compiled"``: the CPU fast path (:mod:`kinelift.ik.compiled`, frames solved in time
+        order, each from the extrapolation of the two before); ``"torch"``: batched torch (GPUs,
+        float32; frames warm-started level by level, :func:`warm_start_levels`). ``"auto"``:
+        compiled for float64 on the CPU, torch otherwise.
     """
 
     solver: LMOptions = field(default_factory=LMOptions)
@@ -85,8 +91,13 @@ class IKOptions:
     batch_size: int = 4096
     warm_start_branching: int = 8
     progress: bool = True
+    backend: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.backend not in ("auto", "compiled", "torch"):
+            raise ValueRangeError("backend", expected="'auto', 'compiled' or 'torch'", got=self.backend)
+        if self.backend == "compiled" and (self.dtype != torch.float64 or (self.device not in (None, "cpu"))):
+            raise ValueRangeError("backend", expected="'compiled' only with float64 on the CPU (or 'auto')", got=(self.dtype, self.device))
         if self.min_markers < 1:
             raise ValueRangeError("min_markers", expected="an integer >= 1", got=self.min_markers)
         if self.batch_size < 1:
@@ -233,6 +244,8 @@ def inverse_kinematics(
     if len(failed):
         log.warning("%d of %d frames have fewer than %d markers and are not solved (NaN): times %s",
                     len(failed), T, options.min_markers, np.round(problem.time[failed][:10], 4).tolist())  # fmt: skip
+    if _use_compiled(options):
+        return _compiled_ik(model, problem, valid, failed, initial, options, started)
     q = problem.fixed_values.expand(T, n).clone()
     objective = torch.full((T,), float("nan"), dtype=options.dtype, device=device)
     iterations = torch.zeros(T, dtype=torch.long, device=device)
@@ -268,6 +281,49 @@ def inverse_kinematics(
         objective=objective.cpu().numpy().astype(np.float64), iterations=iterations.cpu().numpy(),
         converged=converged.cpu().numpy(), failed_frames=failed, model_name=model.spec.name,
         seconds=_time.perf_counter() - started,
+    )  # fmt: skip
+
+
+def _use_compiled(options: IKOptions) -> bool:
+    return options.backend == "compiled" or (options.backend == "auto" and options.dtype == torch.float64 and options.device in (None, "cpu"))
+
+
+def _compiled_ik(model: SkeletalModel, problem: IKProblem, valid: np.ndarray, failed: np.ndarray, initial: Any,
+                 options: IKOptions, started: float) -> IKResult:  # fmt: skip
+    """:func:`inverse_kinematics` on the compiled CPU path (:mod:`kinelift.ik.compiled`)."""
+    from tqdm.auto import tqdm
+
+    from kinelift.ik.compiled import solve_frames
+    from kinelift.skeleton.compiled import warm_up
+    from kinelift.skeleton.tree import KinematicTree
+
+    warm_up()
+    tree = KinematicTree.from_spec(model.spec)
+    T = problem.n_frames
+    valid_mask = np.zeros(T, bool)
+    valid_mask[valid] = True
+    start = problem.fixed_values.numpy() if initial is None else _initial(initial, model, torch.float64, torch.device("cpu")).numpy()
+    solver = options.solver
+    with tqdm(total=len(valid), desc="IK", unit="frame", disable=not options.progress) as bar:
+        q, objective, iterations, converged, model_markers = solve_frames(
+            tree, point_rows=problem.marker_index.numpy(), measured=problem.measured.numpy(), weights=problem.marker_weights.numpy(),
+            coordinate_index=problem.coordinate_index.numpy(), coordinate_targets=problem.coordinate_targets.numpy(),
+            coordinate_weights=problem.coordinate_weights.numpy(), free=problem.free.numpy(), lower=problem.lower.numpy(),
+            upper=problem.upper.numpy(), fixed=problem.fixed_values.numpy(), valid=valid_mask, start=start,
+            first_iterations=options.first_frame_iterations, max_iterations=solver.max_iterations, ftol=solver.ftol, xtol=solver.xtol,
+            gtol=solver.gtol, initial_damping=solver.initial_damping,
+        )  # fmt: skip
+        bar.update(len(valid))
+    not_converged = int((~converged[valid]).sum())
+    if not_converged:
+        log.warning("%d frames stopped at the iteration limit before meeting the stopping rule", not_converged)
+    units = model.coordinate_units
+    return IKResult(
+        time=problem.time, coordinate_names=model.coordinate_names, coordinates=q,
+        coordinate_units=tuple(units[c] for c in model.coordinate_names), marker_names=problem.marker_names,
+        measured=problem.measured.numpy().astype(np.float64), model_markers=model_markers,
+        marker_weights=problem.marker_weights.numpy().astype(np.float64), objective=objective, iterations=iterations,
+        converged=converged, failed_frames=failed, model_name=model.spec.name, seconds=_time.perf_counter() - started,
     )  # fmt: skip
 
 

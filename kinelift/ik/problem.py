@@ -21,7 +21,7 @@ from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
 from kinelift.ik.tasks import TaskSet
 from kinelift.skeleton.model import SkeletalModel
 
-__all__ = ["IKProblem", "build_problem", "frames_in_range"]
+__all__ = ["IKProblem", "build_problem", "frame_objectives", "frames_in_range"]
 
 log = logging.getLogger(__name__)
 
@@ -175,3 +175,24 @@ def build_problem(
         coordinate_targets=t(targets), coordinate_weights=t([task.weight for task in ctasks]),
         free=t(free, torch.bool), lower=t(lower), upper=t(upper), fixed_values=t(defaults),
     )  # fmt: skip
+
+
+def frame_objectives(model: SkeletalModel, problem: IKProblem, q: np.ndarray) -> np.ndarray:
+    """OpenSim's objective (module docs) of coordinates ``q`` ``(T, n)`` on every frame of ``problem``:
+    how to compare any IK solution (another tool's ``.mot``) with kinelift's on the same tasks."""
+    from kinelift.skeleton.compiled import TreeKinematics
+    from kinelift.skeleton.tree import KinematicTree
+
+    q = np.asarray(q, dtype=np.float64)
+    if q.shape != (problem.n_frames, model.n_coordinates):
+        raise ShapeError("q", expected=f"({problem.n_frames}, {model.n_coordinates}) coordinates per frame", got=q.shape)
+    kinematics = TreeKinematics(KinematicTree.from_spec(model.spec))
+    rows = problem.marker_index.numpy()
+    measured, w = np.nan_to_num(problem.measured.numpy()), problem.marker_weights.numpy()
+    coupled = model.apply_couplers(torch.as_tensor(q)).numpy()
+    c_index, targets, c_weights = problem.coordinate_index.numpy(), problem.coordinate_targets.numpy(), problem.coordinate_weights.numpy()
+    out = np.empty(problem.n_frames)
+    for k in range(problem.n_frames):
+        x = kinematics.points(q[k])[rows]
+        out[k] = np.sum(w[k] * np.sum((x - measured[k]) ** 2, axis=1)) + np.sum(c_weights * (coupled[k, c_index] - targets[k]) ** 2)
+    return out

@@ -19,6 +19,7 @@ from kinelift.skeleton.model import SkeletalModel
 from tests.conftest import shared_file
 
 QUIET = IKOptions(progress=False)
+BACKENDS = pytest.mark.parametrize("backend", ["compiled", "torch"])
 REGRESSION = "opensim-core-tests/Applications/IK/tests/resources"
 GAIT2392 = "opensim-models/Pipelines/Gait2392_Simbody"
 GAIT2354 = "opensim-models/Pipelines/Gait2354_Simbody"
@@ -37,10 +38,11 @@ def _rotational(result) -> list[int]:
     return [i for i, u in enumerate(result.coordinate_units) if u == "rad"]
 
 
-def test_opensim_ik_regression_test(tmp_path):
+@BACKENDS
+def test_opensim_ik_regression_test(tmp_path, backend):
     setup = shared_file(f"{REGRESSION}/subject01_Setup_InverseKinematics.xml")
     reference = read_mot(shared_file(f"{REGRESSION}/std_subject01_walk1_ik.mot"), in_degrees=True)
-    result = run_ik_setup(setup, output_motion_file=tmp_path / "ik.mot", results_directory=tmp_path, options=QUIET)
+    result = run_ik_setup(setup, output_motion_file=tmp_path / "ik.mot", results_directory=tmp_path, options=IKOptions(progress=False, backend=backend))
     model = SkeletalModel.from_osim(read_ik_setup(setup).model_file)
     ref_q = model.coordinates_from_table(reference).numpy()
     assert np.allclose(reference.time, result.time, atol=1e-6)
@@ -52,12 +54,13 @@ def test_opensim_ik_regression_test(tmp_path):
     assert (tmp_path / "ik.mot").exists() and not (tmp_path / "subject01_ik_marker_errors.sto").exists()  # report_errors false
 
 
-def test_gait2392_walk_matches_opensim(tmp_path):
+@BACKENDS
+def test_gait2392_walk_matches_opensim(tmp_path, backend):
     osim = pytest.importorskip("opensim", reason="OpenSim's marker errors are computed with the opensim package")
     setup = shared_file(f"{GAIT2392}/subject01_Setup_IK.xml")
     model_file = shared_file(f"{GAIT2392}/OutputReference/subject01_simbody.osim")
     reference = read_mot(shared_file(f"{GAIT2392}/OutputReference/subject01_walk1_ik.mot"), in_degrees=True)
-    result = run_ik_setup(setup, model_file=model_file, output_motion_file=tmp_path / "walk.mot", results_directory=tmp_path, options=QUIET)
+    result = run_ik_setup(setup, model_file=model_file, output_motion_file=tmp_path / "walk.mot", results_directory=tmp_path, options=IKOptions(progress=False, backend=backend))
     model = SkeletalModel.from_osim(model_file)
     rows = [int(np.argmin(np.abs(reference.time - t))) for t in result.time]
     ref_q = model.coordinates_from_table(reference).numpy()[rows]
@@ -90,10 +93,11 @@ def _scale_inputs():
     )
 
 
-def test_gait2354_scaling_matches_opensims_scale_set(tmp_path):
+@BACKENDS
+def test_gait2354_scaling_matches_opensims_scale_set(tmp_path, backend):
     setup = shared_file(f"{GAIT2354}/subject01_Setup_Scale.xml")
     reference = shared_file(f"{GAIT2354}/OutputReference/subject01_scaleSet_applied.xml")
-    result = run_scale_setup(setup, output_directory=tmp_path, options=QUIET, **_scale_inputs())
+    result = run_scale_setup(setup, output_directory=tmp_path, options=IKOptions(progress=False, backend=backend), **_scale_inputs())
     expected = {s.findtext("segment").strip(): np.array(s.findtext("scales").split(), float) for s in ET.parse(reference).getroot().iter("Scale")}
     for body, factors in result.scale_factors.items():
         assert np.allclose(factors, expected[body], rtol=0.01), body
@@ -108,7 +112,8 @@ def test_gait2354_scaling_matches_opensims_scale_set(tmp_path):
         assert np.linalg.norm(x[result.scaled_model.marker_names.index(name)] - y) < 1e-9, (name, moved)
 
 
-def test_scaling_equals_opensims_scale_tool(tmp_path):
+@BACKENDS
+def test_scaling_equals_opensims_scale_tool(tmp_path, backend):
     osim = pytest.importorskip("opensim", reason="the opensim package is the reference for scaling")
     osim.Logger.setLevelString("error")
     osim.Logger.removeFileSink()
@@ -126,7 +131,7 @@ def test_scaling_equals_opensims_scale_tool(tmp_path):
     placer.setOutputModelFileName(str(tmp_path / "os_placed.osim"))
     placer.setOutputMotionFileName(str(tmp_path / "os_static.mot"))
     assert tool.run()
-    ours = run_scale_setup(setup_file, output_directory=tmp_path / "ours", options=QUIET, **inputs)
+    ours = run_scale_setup(setup_file, output_directory=tmp_path / "ours", options=IKOptions(progress=False, backend=backend), **inputs)
     theirs = {s.findtext("segment").strip(): np.array(s.findtext("scales").split(), float) for s in ET.parse(tmp_path / "os_scales.xml").getroot().iter("Scale")}
     for body, factors in ours.scale_factors.items():
         assert np.allclose(factors, theirs[body], rtol=1e-5), body

@@ -9,7 +9,8 @@ for the step, the same stopping rules), written as scalar numba code over a
 
 * frames are solved in time order; the first from the given start with ``first_frame_iterations``,
   each later one from the linear extrapolation of the two solutions before it (clipped to the
-  bounds), a warm start a few iterations from the answer;
+  bounds), a warm start a few iterations from the answer (``IKOptions.threads`` > 1 cuts long trials
+  into contiguous runs solved side by side, each from the start pose);
 * per iteration: couplers, forward kinematics, the points' Jacobian by twists, ``J^T W J`` and
   ``J^T W e`` on the free coordinates, a Cholesky solve;
 * no Python, no allocation and no torch in the loop: tens of thousands of frames per second for
@@ -137,7 +138,7 @@ def _cholesky_solve(A, rhs, out):  # pragma: no cover
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _solve_all(tree, locals_, rows, measured, weights, c_index, c_targets, c_weight, free_idx, free_pos, cols, n_cols, lower, upper, fixed,
                valid, start, first_iterations, max_iterations, ftol, xtol, gtol, initial_damping, n_bodies, out_q, out_f, out_it,
                out_conv):  # pragma: no cover
@@ -274,6 +275,20 @@ def _points_all(tree, locals_, rows, Q, valid, n_bodies, out):  # pragma: no cov
                             centers, axis_world, axis_slope, out[k], J, False)
 
 
+def _chunks(valid: np.ndarray, threads: int, min_chunk: int) -> list[np.ndarray]:
+    """``valid`` split into at most ``threads`` masks of contiguous runs of at least ``min_chunk`` valid frames."""
+    frames = np.flatnonzero(valid)
+    count = max(1, min(int(threads), len(frames) // max(int(min_chunk), 1)))
+    if count == 1:
+        return [valid]
+    out = []
+    for part in np.array_split(frames, count):
+        mask = np.zeros_like(valid)
+        mask[part] = True
+        out.append(mask)
+    return out
+
+
 def _marker_columns(tree: KinematicTree, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per tracked point, the coordinates its position depends on (ascending, padded): the axes'
     coordinates of the joints between its body and ground, a coupled one replaced by its independent."""
@@ -301,7 +316,7 @@ def _marker_columns(tree: KinematicTree, rows: np.ndarray) -> tuple[np.ndarray, 
 def solve_frames(tree: KinematicTree, *, point_rows: np.ndarray, measured: np.ndarray, weights: np.ndarray, coordinate_index: np.ndarray,
                  coordinate_targets: np.ndarray, coordinate_weights: np.ndarray, free: np.ndarray, lower: np.ndarray, upper: np.ndarray,
                  fixed: np.ndarray, valid: np.ndarray, start: np.ndarray, first_iterations: int, max_iterations: int, ftol: float,
-                 xtol: float, gtol: float, initial_damping: float) -> tuple[np.ndarray, ...]:  # fmt: skip
+                 xtol: float, gtol: float, initial_damping: float, threads: int = 1, min_chunk: int = 120) -> tuple[np.ndarray, ...]:  # fmt: skip
     """Solve every ``valid`` frame (see the module docs); returns coordinates ``(T, n)`` (coupled ones
     set, NaN for frames not solved), objectives, iterations, whether each met a stopping rule, and the
     tracked points' model positions ``(T, M, 3)``.
@@ -310,6 +325,8 @@ def solve_frames(tree: KinematicTree, *, point_rows: np.ndarray, measured: np.nd
     missing, with ``weights`` ``(T, M)`` zero there); coordinate tasks ``coordinate_index`` ``(C,)``
     with per-frame ``coordinate_targets`` ``(T, C)`` and ``coordinate_weights`` ``(C,)``; ``free``,
     ``lower``, ``upper``, ``fixed`` ``(n,)`` as in :class:`~kinelift.ik.problem.IKProblem`.
+    With ``threads`` > 1 a trial of at least ``2 * min_chunk`` valid frames is cut into contiguous
+    runs solved side by side, each run's first frame from ``start`` with ``first_iterations``.
     """
     a = tree.kernel_arrays()
     kernel_tree = tuple(a[:21]) + (tree.point_body, tree.body_joints)
@@ -324,13 +341,22 @@ def solve_frames(tree: KinematicTree, *, point_rows: np.ndarray, measured: np.nd
     out_it = np.zeros(T, np.int64)
     out_conv = np.zeros(T, np.bool_)
     f64 = np.float64
-    _solve_all(kernel_tree, point_locals(tree), rows, np.nan_to_num(np.asarray(measured, f64)),
-               np.ascontiguousarray(weights, f64), np.ascontiguousarray(coordinate_index, np.int64),
-               np.ascontiguousarray(coordinate_targets, f64).reshape(T, len(coordinate_index)), np.ascontiguousarray(coordinate_weights, f64),
-               free_idx, free_pos, cols, n_cols, np.ascontiguousarray(lower, f64), np.ascontiguousarray(upper, f64),
-               np.ascontiguousarray(fixed, f64), np.ascontiguousarray(valid, np.bool_), np.ascontiguousarray(start, f64),
-               int(first_iterations), int(max_iterations), float(ftol), float(xtol), float(gtol), float(initial_damping), tree.n_bodies,
-               out_q, out_f, out_it, out_conv)  # fmt: skip
+    valid = np.ascontiguousarray(valid, np.bool_)
+    inputs = (kernel_tree, point_locals(tree), rows, np.nan_to_num(np.asarray(measured, f64)), np.ascontiguousarray(weights, f64),
+              np.ascontiguousarray(coordinate_index, np.int64), np.ascontiguousarray(coordinate_targets, f64).reshape(T, len(coordinate_index)),
+              np.ascontiguousarray(coordinate_weights, f64), free_idx, free_pos, cols, n_cols, np.ascontiguousarray(lower, f64),
+              np.ascontiguousarray(upper, f64), np.ascontiguousarray(fixed, f64))  # fmt: skip
+    settings = (np.ascontiguousarray(start, f64), int(first_iterations), int(max_iterations), float(ftol), float(xtol), float(gtol),
+                float(initial_damping), tree.n_bodies)  # fmt: skip
+    chunks = _chunks(valid, threads, min_chunk)
+    if len(chunks) == 1:
+        _solve_all(*inputs, valid, *settings, out_q, out_f, out_it, out_conv)
+    else:  # contiguous runs of frames on their own threads (the kernel releases the GIL), each from the start pose
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(chunks)) as pool:
+            for future in [pool.submit(_solve_all, *inputs, mask, *settings, out_q, out_f, out_it, out_conv) for mask in chunks]:
+                future.result()
     points = np.full((T, len(rows), 3), np.nan)
     _points_all(kernel_tree, point_locals(tree), rows, out_q, np.ascontiguousarray(valid, np.bool_), tree.n_bodies, points)
     return out_q, out_f, out_it, out_conv, points

@@ -102,9 +102,16 @@ def negate(v: Vector) -> Vector:
 
 
 def axis_constants(axis: np.ndarray) -> tuple[Vector, Vector, Matrix, Matrix]:
-    """For a unit axis: the axis, its absolute components, its cross-product matrix ``K`` and ``K @ K``."""
+    """For a unit axis: the axis, its scale weights ``|axis_k| / sum |axis|`` (a translation's factor
+    ``sum_k w_k s_k`` is 1 unscaled and ``s_k`` along axis ``k``), its cross-product matrix ``K`` and ``K @ K``."""
     k = cross_product_matrix_np(axis)
-    return const_vector(axis), const_vector(np.abs(axis)), const_matrix(k), const_matrix(k @ k)
+    return const_vector(axis), const_vector(scale_weights(axis)), const_matrix(k), const_matrix(k @ k)
+
+
+def scale_weights(axis: np.ndarray) -> np.ndarray:
+    """``|axis_k| / sum_k |axis_k|``: how a CustomJoint translation along ``axis`` scales with body factors ``s``."""
+    a = np.abs(np.asarray(axis, dtype=np.float64))
+    return a / a.sum() if a.sum() > 0 else a
 
 
 def axis_rotation(k: Matrix, kk: Matrix, c: torch.Tensor, s: torch.Tensor) -> Matrix:

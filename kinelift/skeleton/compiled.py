@@ -134,14 +134,13 @@ def forward(q, parent, child, parent_R, parent_P, child_R, child_P, axis_kind, a
                         tmp[i, 1] = a0 * r01 + a1 * r11 + a2 * r21
                         tmp[i, 2] = a0 * r02 + a1 * r12 + a2 * r22
                     R[:, :] = tmp
-            else:  # translation along u in F (scaled as OpenSim scales a CustomJoint's translation functions)
-                factor = (abs(ux) + abs(uy) + abs(uz)) if axis_scaled[t, s] else 1.0
-                p_FM[0] += value * factor * ux
-                p_FM[1] += value * factor * uy
-                p_FM[2] += value * factor * uz
+            else:  # translation along u in F (unscaled bodies: a scaled translation's factor is 1)
+                p_FM[0] += value * ux
+                p_FM[1] += value * uy
+                p_FM[2] += value * uz
                 for i in range(3):
                     axis_world[t, s, i] = R_F[i, 0] * ux + R_F[i, 1] * uy + R_F[i, 2] * uz
-                axis_slope[t, s] = slope * factor
+                axis_slope[t, s] = slope
         ci = child[t]
         for i in range(3):
             centers[t, i] = p_F[i] + R_F[i, 0] * p_FM[0] + R_F[i, 1] * p_FM[1] + R_F[i, 2] * p_FM[2]

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from kinelift.errors import FileFormatError, ShapeError, ValueRangeError
+from kinelift.skeleton._components import scale_weights
 from kinelift.skeleton.functions import LinearFunction, OpenSimFunction
 from kinelift.skeleton.rotations import cross_product_matrix_np, euler_xyz_to_matrix_np
 from kinelift.skeleton.spec import GROUND, FrameRef
@@ -223,7 +224,7 @@ class PointJacobian:
         self._slot_coordinate = {int(s): int(source[s]) for s in np.flatnonzero(slope != 0)} | {s: c for s, c, _ in nonlinear}
         self._driven = sorted(self._slot_coordinate)
         self._numpy.update(
-            R_PF=R_PF, P_PF=P_PF, R_MB=R_BM.transpose(0, 2, 1), P_BM=P_BM, K=K, KK=KK, U_r=U_r, U_t=U_t, abs_U_t=np.abs(U_t),
+            R_PF=R_PF, P_PF=P_PF, R_MB=R_BM.transpose(0, 2, 1), P_BM=P_BM, K=K, KK=KK, U_r=U_r, U_t=U_t, abs_U_t=np.apply_along_axis(scale_weights, -1, U_t),
             slope=slope, intercept=intercept, scaled_translation=scaled_translation,
         )  # fmt: skip
         self._indices.update(
@@ -374,7 +375,7 @@ class PointJacobian:
         R_01 = R_axes[:, :, 0] @ R_axes[:, :, 1]
         R_FM = R_01 @ R_axes[:, :, 2]
         shift = values[..., 3:]
-        if s is not None:  # CustomJoint translation functions scale with the parent body: sum_k |axis_k| s_k
+        if s is not None:  # CustomJoint translation functions scale with the parent body: sum_k w_k s_k (1 unscaled)
             factor = torch.where(c["scaled_translation"], (c["abs_U_t"] * s[:, c["parent"], None, :]).sum(-1), 1.0)
             shift, slopes = shift * factor, torch.cat([slopes[..., :3], slopes[..., 3:] * factor], dim=-1)
         p_FM = (shift[..., None, :] @ c["U_t"])[..., 0, :]

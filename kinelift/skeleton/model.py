@@ -14,7 +14,8 @@ Body scale factors (``scales``, one (sx, sy, sz) per body, relative to the model
 act as OpenSim's ScaleTool does: offset-frame translations and marker locations scale
 with the factors of the body they are fixed to, and a CustomJoint's translation
 functions scale with the parent body's factors weighted by the absolute axis components
-(``sum_i |axis_i| s_i``), except translations that are a coordinate itself
+(``sum_i |axis_i| s_i / sum_i |axis_i|``: the factor ``s_k`` for an axis along ``k``, and 1 for
+an unscaled model whatever the axis), except translations that are a coordinate itself
 (``LinearFunction(1, 0)``, e.g. ``pelvis_tx``).
 
 Examples

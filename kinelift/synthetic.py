@@ -143,7 +143,7 @@ def squat_tracks(
     px = focal * cam[..., :2] / cam[..., 2:3] + np.array(size) / 2.0
 
     clean = Tracks(px, keypoints=coco, fps=fps, metadata={"source": "kinelift.synthetic.squat_tracks", "seed": seed})
-    truth = Tracks(xyz, keypoints=coco, fps=fps, units="m", coordinate_frame="lab")
+    truth = Tracks(xyz, keypoints=coco, fps=fps, units="m", coordinate_frame="ground")
     person_px = float(np.ptp(px[0, :, 1]))
     noisy = px + rng.normal(0.0, noise * person_px, px.shape)
     conf = np.clip(rng.normal(0.85, 0.08, px.shape[:2]), 0.3, 1.0)

@@ -54,7 +54,7 @@ true_model = builtin_model(height=1.85)
 kp_model = KeypointModel(true_model, "COCO-17")
 with torch.no_grad():
     points = kp_model(q).numpy()
-tracks = Tracks(points, keypoints="COCO-17", fps=50.0, units="m", coordinate_frame="lab")
+tracks = Tracks(points, keypoints="COCO-17", fps=50.0, units="m", coordinate_frame="ground")
 scaling = fit_keypoint_scales(model, tracks, frames=[0, 25, 49])
 result = keypoint_ik(scaling.model, tracks)
 print(f"scaled RMS keypoint error {scaling.rms_error * 1000:.2f} mm; IK mean RMS {np.nanmean(result.rms_error) * 1000:.2f} mm")

@@ -36,7 +36,7 @@ Examples
 >>> names = ["right_hip", "left_hip", "right_knee", "left_knee", "right_ankle", "left_ankle", "lumbar"]
 >>> p = np.array([[[0, 0.9, 0.1], [0, 0.9, -0.1], [0.3, 0.9, 0.1], [0, 0.5, -0.1],
 ...                [0.3, 0.5, 0.1], [0, 0.1, -0.1], [0, 1.05, 0]]])
->>> angles = joint_angles_3d(Tracks(p, keypoints=names, fps=1.0, units="m", coordinate_frame="lab"))
+>>> angles = joint_angles_3d(Tracks(p, keypoints=names, fps=1.0, units="m", coordinate_frame="ground"))
 >>> np.degrees(angles.select(["hip_flexion_r", "knee_flexion_r", "hip_flexion_l"]).values).round(1)
 array([[90., 90.,  0.]])
 """
@@ -172,7 +172,7 @@ def model_keypoints(model, motion: TimeSeriesTable | None = None, *, keypoints: 
         q, time = model.coordinates_from_table(motion, check_ranges=True), motion.time
     with torch.no_grad():
         pts = kp_model(q).numpy()
-    return Tracks(pts, keypoints=keypoints, time=time, units="m", coordinate_frame="lab", metadata={"model": model.spec.name})
+    return Tracks(pts, keypoints=keypoints, time=time, units="m", coordinate_frame="ground", metadata={"model": model.spec.name})
 
 
 def coordinate_angles(model, motion: TimeSeriesTable) -> TimeSeriesTable:

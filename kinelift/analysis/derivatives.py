@@ -51,11 +51,11 @@ def angular_derivatives(angles: TimeSeriesTable, *, cutoff: float | None = 6.0, 
     t = angles.time
     if cutoff is not None:
         fs = 1.0 / float(np.median(np.diff(t)))
-        x = butterworth_lowpass(x, fs=fs, cutoff=cutoff, order=order, short="keep")
+        x = butterworth_lowpass(x, fps=fs, cutoff=cutoff, order=order, short="keep")
 
     velocity = _segment_gradient(x, t)
     acceleration = _segment_gradient(velocity, t)
-    meta = {"source": angles.name, "cutoff_hz": cutoff if cutoff is not None else "none"}
+    meta = {"source": angles.name, "lowpass_hz": cutoff if cutoff is not None else "none"}
     return (
         TimeSeriesTable(t, velocity, cols, ["rad/s"] * len(cols), name="angular_velocity", metadata=meta),
         TimeSeriesTable(t, acceleration, cols, ["rad/s^2"] * len(cols), name="angular_acceleration", metadata=meta),

@@ -36,7 +36,7 @@ Examples
 >>> from kinelift import Tracks
 >>> names = ["LASI", "RASI", "LPSI", "RPSI"]
 >>> p = np.array([[[0.1, 1.0, -0.12], [0.1, 1.0, 0.12], [-0.05, 1.0, -0.05], [-0.05, 1.0, 0.05]]])
->>> markers = Tracks(p, keypoints=names, fps=100.0, units="m", coordinate_frame="lab")
+>>> markers = Tracks(p, keypoints=names, fps=100.0, units="m", coordinate_frame="ground")
 >>> hips = plug_in_gait_keypoints(markers, up="y").select(["right_hip", "left_hip"])
 >>> hips.positions[0].round(4).tolist()  # PW = 0.24 m, PD = 0.15 m; x forward, y up, z right
 [[0.0541, 0.9171, 0.0865], [0.0541, 0.9171, -0.0865]]

@@ -128,7 +128,7 @@ def find_repetitions(
         fs = 1.0 / dt
         if not 0 < cutoff < fs / 2:
             raise ValueRangeError("cutoff", expected=f"a cutoff in Hz below the Nyquist frequency {fs / 2:.3g} Hz, or None", got=cutoff)
-        y = butterworth_lowpass(y, fs=fs, cutoff=cutoff, short="keep")
+        y = butterworth_lowpass(y, fps=fs, cutoff=cutoff, short="keep")
     y = y if kind == "peaks" else -y
     span = float(np.nanmax(y) - np.nanmin(y))
     prominence = max(min_prominence * span if relative else float(min_prominence), float(min_excursion))

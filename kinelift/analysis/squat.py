@@ -330,13 +330,16 @@ def analyze_squat(
         camera's depth is the frontal plane's unknown. Without it the FPPA metrics are NaN and the
         valgus rule is not judged.
     progress : bool, default True
-        Log each step at INFO level.
+        Show a progress bar over the steps (angles, repetitions, metrics); the steps are logged at
+        DEBUG level either way.
     """
     if signal not in ("auto", "knee", "pelvis"):
         raise ValueRangeError("signal", expected="'auto', 'knee' or 'pelvis'", got=signal)
+    from tqdm.auto import tqdm
+
     kind = _view(tracks, view)
-    if progress:
-        logger.info("analyze_squat: %s view, %d frames", kind, tracks.n_frames)
+    bar = tqdm(total=3, desc="squat analysis", disable=not progress, leave=False)
+    logger.debug("analyze_squat: %s view, %d frames", kind, tracks.n_frames)
     if kind == "3d":
         angles = joint_angles_3d(tracks, up=up)
     elif kind == "sagittal":
@@ -349,8 +352,9 @@ def analyze_squat(
         fs = tracks.sampling_rate
         if not 0 < cutoff < fs / 2:
             raise ValueRangeError("cutoff", expected=f"a cutoff below the Nyquist frequency {fs / 2:.3g} Hz, or None", got=cutoff)
-        angles = angles.replace(values=butterworth_lowpass(angles.values, fs=fs, cutoff=cutoff, short="keep"),
+        angles = angles.replace(values=butterworth_lowpass(angles.values, fps=fs, cutoff=cutoff, short="keep"),
                                 metadata={**angles.metadata, "lowpass_hz": cutoff})  # fmt: skip
+    bar.update()
     heights = _heights(tracks, up)
     use_knee = signal == "knee" or (signal == "auto" and kind != "frontal")
     if use_knee:
@@ -361,8 +365,8 @@ def analyze_squat(
     else:
         reps = find_repetitions(heights["hip"], tracks.time, kind="valleys", min_spacing=min_spacing,
                                 min_excursion=float(np.nan_to_num(MIN_PELVIS_DROP * _thigh_length(tracks))))  # fmt: skip
-    if progress:
-        logger.info("analyze_squat: %d repetition(s)", len(reps))
+    bar.update()
+    logger.debug("analyze_squat: %d repetition(s)", len(reps))
     metrics = squat_metrics(angles, reps, heights)
     if frontal_plane is None:
         frontal_plane = kind == "frontal" or (kind == "3d" and tracks.metadata.get(CAMERA_VIEW_KEY, "frontal") == "frontal")
@@ -370,4 +374,6 @@ def analyze_squat(
         metrics = metrics.assign(peak_knee_fppa_r=np.nan, peak_knee_fppa_l=np.nan)
         logger.info("analyze_squat: no knee valgus verdict: the frontal plane is not seen (%s)",
                     f"3D lifted from a {tracks.metadata.get(CAMERA_VIEW_KEY)} camera view" if kind == "3d" else f"{kind} view")  # fmt: skip
+    bar.update()
+    bar.close()
     return SquatAnalysis(tracks, kind, angles, tuple(reps), metrics, squat_feedback(metrics, thresholds), thresholds)

@@ -27,7 +27,7 @@ Examples
 >>> names = ["right_hip", "left_hip", "right_knee", "left_knee", "right_ankle", "left_ankle", "neck"]
 >>> stand = [[0, 0.9, 0.1], [0, 0.9, -0.1], [0, 0.5, 0.1], [0, 0.5, -0.1], [0, 0.1, 0.1], [0, 0.1, -0.1], [0, 1.4, 0]]
 >>> sit = [[-0.4, 0.5, 0.1], [-0.4, 0.5, -0.1], [0, 0.5, 0.1], [0, 0.5, -0.1], [0, 0.1, 0.1], [0, 0.1, -0.1], [-0.2, 1.0, 0]]
->>> features = squat_feature_series(Tracks(np.array([stand, sit]), keypoints=names, fps=1.0, units="m", coordinate_frame="lab"))
+>>> features = squat_feature_series(Tracks(np.array([stand, sit]), keypoints=names, fps=1.0, units="m", coordinate_frame="ground"))
 >>> features.select(["pelvis_drop", "knee_ankle_width_ratio"]).values.round(2).tolist()
 [[0.0, 1.0], [0.5, 1.0]]
 """

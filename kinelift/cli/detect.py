@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--max-people", type=int, default=4)
-    p.add_argument("--no-flip-test", action="store_true", help="skip the mirrored second pass (twice as fast, less exact)")
+    p.add_argument("--no-flip", "--no-flip-test", dest="no_flip", action="store_true", help="skip the mirrored second pass (twice as fast, less exact)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=run_detect)
     t = sub.add_parser("train-detector", help="train a heatmap detector from a TOML configuration (see kinelift/detect/configs)")
@@ -44,7 +44,7 @@ def run_detect(args: argparse.Namespace) -> int:
     from kinelift.io import save
 
     tracks = detect_tracks(args.input, detector=args.weights, boxes=args.boxes, fps=args.fps, device=args.device,
-                           batch_size=args.batch_size, max_people=args.max_people, flip_test=not args.no_flip_test,
+                           batch_size=args.batch_size, max_people=args.max_people, flip=not args.no_flip,
                            progress=sys.stderr.isatty())  # fmt: skip
     if not tracks:
         raise ValueRangeError("people", expected=f"at least one person found in {args.input}", got=0)

@@ -10,9 +10,10 @@ A :class:`Tracks` holds one person's keypoints over time:
 * ``keypoint_set``: a :class:`~kinelift.core.keypoint_sets.KeypointSet`.
 * ``units``: ``"px"`` (image pixels), ``"m"`` (metres) or ``"normalized"``
   (image fraction). Millimetres exist only in files: readers convert to metres.
-* ``coordinate_frame``: ``"image"`` (x right, y down, origin top-left), ``"lab"``
-  (the laboratory/ground frame of the source file, OpenSim's is y up), ``"camera"``
-  (x right, y down, z forward), or another name a source documents.
+* ``coordinate_frame``: one of :data:`COORDINATE_FRAMES`: ``"image"`` (x right, y down, origin
+  top-left), ``"ground"`` (the laboratory or world frame of the source: a motion-capture
+  file's, or OpenSim's ground, y up), ``"camera"`` (x right, y down, z forward). ``"lab"``,
+  its old name, is read as ``"ground"`` (with a DeprecationWarning when passed here).
 
 Tracks are immutable: arrays are copied on construction and made read-only, so
 nothing a caller passes in is altered, and every operation returns new tracks.
@@ -43,9 +44,11 @@ from kinelift.core.keypoint_conversion import convert_keypoints
 from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
 from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
 
-__all__ = ["Tracks", "UNITS", "as_keypoint_set"]
+__all__ = ["Tracks", "UNITS", "COORDINATE_FRAMES", "as_keypoint_set"]
 
 UNITS = ("px", "m", "normalized")
+COORDINATE_FRAMES = ("image", "ground", "camera")
+"""The coordinate frames a track may be in (module docs)."""
 """Units a :class:`Tracks` may carry (SI inside kinelift; mm only in files)."""
 
 _CONFIDENCE_AXIS = "confidence"
@@ -81,7 +84,7 @@ class Tracks:
     person_id : int or str, default 0
         Identity of the person across files.
     units : {"px", "m", "normalized"}, default "px"
-    coordinate_frame : str, default "image"
+    coordinate_frame : {"image", "ground", "camera"}, default "image"
     metadata : mapping, optional
         Free key/value facts about the source (file name, detector...). Scalars and strings.
 
@@ -170,6 +173,13 @@ class Tracks:
         self._keypoint_set = keypoint_set
         self._person_id = person_id if isinstance(person_id, str) else int(person_id)
         self._units = units
+        if coordinate_frame == "lab":
+            import warnings
+
+            warnings.warn('coordinate_frame="ground" is deprecated, use "ground" (the same frame)', DeprecationWarning, stacklevel=2)
+            coordinate_frame = "ground"
+        if coordinate_frame not in COORDINATE_FRAMES:
+            raise ValueRangeError("coordinate_frame", expected=f"one of {COORDINATE_FRAMES}", got=coordinate_frame)
         self._coordinate_frame = str(coordinate_frame)
         self._metadata = MappingProxyType(dict(metadata or {}))
 

@@ -36,7 +36,7 @@ from kinelift.errors import UnknownNameError
 __all__ = ["evaluate_detector", "predict_people"]
 
 
-def predict_people(detector: nn.Module, crops: PersonCrops, *, batch_size: int = 64, flip_test: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def predict_people(detector: nn.Module, crops: PersonCrops, *, batch_size: int = 64, flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Keypoints ``(N, K, 2)`` in image pixels and confidences ``(N, K)`` for every stored person."""
     device = next(detector.parameters()).device
     flip = get_keypoint_set(crops.samples.keypoints_name).flip_indices()
@@ -44,13 +44,14 @@ def predict_people(detector: nn.Module, crops: PersonCrops, *, batch_size: int =
     for start in range(0, len(crops), batch_size):
         index = np.arange(start, min(start + batch_size, len(crops)))
         images, _, _, to_input = training_batch(crops, index, sigma=1.0, flip_indices=flip, device=device)
-        xy, score = predict_keypoints(detector, images, flip_test=flip_test)
+        xy, score = predict_keypoints(detector, images, flip=flip)
         points.append(apply_affine(xy.cpu().double().numpy(), invert_affine(to_input)))
         scores.append(score.cpu().double().numpy())
     return np.concatenate(points), np.concatenate(scores)
 
 
-def evaluate_detector(detector: nn.Module, crops: PersonCrops, *, batch_size: int = 64, flip_test: bool = True) -> dict[str, float]:
+def evaluate_detector(detector: nn.Module, crops: PersonCrops, *, batch_size: int = 64, flip: bool = True,
+                      flip_test: bool | None = None) -> dict[str, float]:  # fmt: skip
     """PCK figures (fractions) of ``detector`` on ``crops``: overall, per joint and over the lower body.
 
     Keys: ``pck02_torso`` (when the labels have shoulders and hips), ``pck005``, ``pck01``
@@ -65,7 +66,10 @@ def evaluate_detector(detector: nn.Module, crops: PersonCrops, *, batch_size: in
     if missing:
         raise UnknownNameError("detector keypoints in the labels", missing, known=list(source.names))
     idx = source.indices(names)
-    predicted, confidence = predict_people(detector, crops, batch_size=batch_size, flip_test=flip_test)
+    from kinelift._deprecation import renamed_argument
+
+    flip = renamed_argument("evaluate_detector", "flip_test", "flip", flip_test, flip, default=True)
+    predicted, confidence = predict_people(detector, crops, batch_size=batch_size, flip=flip)
     samples = crops.samples
     target, labelled = samples.keypoints[:, idx], samples.labelled[:, idx]
     thresholds = {}

@@ -94,8 +94,8 @@ def _follow_box(points: np.ndarray, scores: np.ndarray, names: tuple[str, ...], 
 
 
 class _Runner:
-    def __init__(self, detector: nn.Module, *, batch_size: int, flip_test: bool) -> None:
-        self.detector, self.batch_size, self.flip_test = detector, batch_size, flip_test
+    def __init__(self, detector: nn.Module, *, batch_size: int, flip: bool) -> None:
+        self.detector, self.batch_size, self.flip = detector, batch_size, flip
         self.device = next(detector.parameters()).device
         self.size = tuple(detector.config.input_size)
 
@@ -116,7 +116,7 @@ class _Runner:
                 source = frames[torch.as_tensor(frame_index[sl], device=frames.device)].permute(0, 3, 1, 2).float() / 255.0
                 crops.append(warp_batch(source, torch.as_tensor(matrices[sl], dtype=torch.float32, device=self.device), self.size))
             sl = slice(start, stop)
-            xy, score = predict_keypoints(self.detector, normalize_images(torch.cat(crops)), flip_test=self.flip_test)
+            xy, score = predict_keypoints(self.detector, normalize_images(torch.cat(crops)), flip=self.flip)
             points.append(apply_affine(xy.double().cpu().numpy(), invert_affine(matrices[sl])))
             scores.append(score.double().cpu().numpy())
         return np.concatenate(points), np.concatenate(scores)
@@ -138,8 +138,8 @@ def _resolve(detector: nn.Module | str | os.PathLike[str], device: str | torch.d
 def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str | os.PathLike[str] = "LSP-14",
                   boxes: Mapping[int, np.ndarray] | str | os.PathLike[str] | None = None, fps: float | None = None,
                   device: str | torch.device = "auto", batch_size: int = 64, chunk: int = 32, follow_step: int = 4,
-                  redetect_every: int = 30, max_people: int = 4, min_confidence: float = 0.15, flip_test: bool = True,
-                  progress: bool = True) -> list[Tracks]:  # fmt: skip
+                  redetect_every: int = 30, max_people: int = 4, min_confidence: float = 0.15, flip: bool = True,
+                  progress: bool = True, flip_test: bool | None = None) -> list[Tracks]:  # fmt: skip
     """Keypoint tracks of the people in a video or image folder (see the module docs).
 
     Parameters
@@ -152,6 +152,10 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
         Person boxes ``(x, y, width, height)`` px; without them HOG finds people.
     follow_step, redetect_every, max_people, min_confidence
         Box following (see the module docs).
+    flip : bool, default True
+        Also run the mirrored crops and average (test-time augmentation; ``lift`` uses the same word).
+    flip_test : bool, optional
+        Deprecated name of ``flip``.
 
     Returns
     -------
@@ -162,8 +166,11 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     if follow_step < 1 or redetect_every < 1 or max_people < 1 or batch_size < 1:
         raise ValueRangeError("follow_step/redetect_every/max_people/batch_size", expected="each >= 1",
                               got=(follow_step, redetect_every, max_people, batch_size))  # fmt: skip
+    from kinelift._deprecation import renamed_argument
+
+    flip = renamed_argument("detect_tracks", "flip_test", "flip", flip_test, flip, default=True)
     net = _resolve(detector, device)
-    run = _Runner(net, batch_size=batch_size, flip_test=flip_test)
+    run = _Runner(net, batch_size=batch_size, flip=flip)
     names = get_keypoint_set(net.config.keypoints).names
     given = read_detection_boxes(boxes) if isinstance(boxes, (str, os.PathLike)) else boxes
     people: list[_Person] = []

@@ -24,23 +24,23 @@ __all__ = ["predict_heatmaps", "predict_keypoints"]
 
 
 @torch.no_grad()
-def predict_heatmaps(detector: nn.Module, images: torch.Tensor, *, flip_test: bool = True) -> torch.Tensor:
+def predict_heatmaps(detector: nn.Module, images: torch.Tensor, *, flip: bool = True) -> torch.Tensor:
     """Heatmaps ``(B, K, H/4, W/4)`` of normalised crops ``(B, 3, H, W)`` (float32 out).
 
-    With ``flip_test`` the heatmaps of the mirrored crops, mirrored back with left and right
+    With ``flip`` the heatmaps of the mirrored crops, mirrored back with left and right
     swapped, are averaged in. The detector runs in eval mode under bf16 autocast on a GPU.
     """
     detector.eval()
     autocast = images.device.type == "cuda"
     with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=autocast):
         maps = detector(images).float()
-        if flip_test:
+        if flip:
             flip = get_keypoint_set(detector.config.keypoints).flip_indices()
             maps = 0.5 * (maps + flip_heatmaps(detector(images.flip(-1)).float(), flip))
     return maps
 
 
-def predict_keypoints(detector: nn.Module, images: torch.Tensor, *, flip_test: bool = True, refine: str | None = "dark") -> tuple[torch.Tensor, torch.Tensor]:
+def predict_keypoints(detector: nn.Module, images: torch.Tensor, *, flip: bool = True, refine: str | None = "dark") -> tuple[torch.Tensor, torch.Tensor]:
     """Keypoints ``(B, K, 2)`` in input-crop pixels and confidences ``(B, K)`` (peak heights clipped to [0, 1])."""
-    xy, score = decode_heatmaps(predict_heatmaps(detector, images, flip_test=flip_test), refine=refine)
+    xy, score = decode_heatmaps(predict_heatmaps(detector, images, flip=flip), refine=refine)
     return heatmap_to_input(xy), score.clamp(0.0, 1.0)

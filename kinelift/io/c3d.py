@@ -12,7 +12,7 @@ Examples
 >>> import numpy as np, tempfile, pathlib
 >>> from kinelift import Tracks
 >>> from kinelift.io.c3d import read_c3d, write_c3d
->>> t = Tracks(np.full((4, 2, 3), 0.25), keypoints=["LASI", "RASI"], fps=200.0, units="m", coordinate_frame="lab")
+>>> t = Tracks(np.full((4, 2, 3), 0.25), keypoints=["LASI", "RASI"], fps=200.0, units="m", coordinate_frame="ground")
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.c3d"
 >>> write_c3d(t, path)
 >>> read_c3d(path).positions[1, 1]
@@ -113,7 +113,7 @@ def _parse_isolated(path: Path) -> dict[str, np.ndarray]:
 
 
 def read_c3d(path: str | os.PathLike[str]) -> Tracks:
-    """Read the marker trajectories of a C3D file as 3D tracks in metres (``"lab"`` frame).
+    """Read the marker trajectories of a C3D file as 3D tracks in metres (``"ground"`` frame).
 
     Raises
     ------
@@ -143,7 +143,7 @@ def read_c3d(path: str | os.PathLike[str]) -> Tracks:
     xyz[bad] = np.nan
     with reading(path):
         return Tracks(
-            xyz * _TO_METRES[units], keypoints=labels, fps=rate, units="m", coordinate_frame="lab",
+            xyz * _TO_METRES[units], keypoints=labels, fps=rate, units="m", coordinate_frame="ground",
             metadata={"source": str(path), "format": "c3d", "file_units": units, "first_frame": int(c3d["first_frame"])},
         )  # fmt: skip
 

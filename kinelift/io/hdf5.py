@@ -55,6 +55,11 @@ class H5Contents:
     analysis: dict[str, TimeSeriesTable] = field(default_factory=dict)
 
 
+
+def _frame_name(name: str) -> str:
+    """A stored coordinate frame under today's name (files written before "ground" say "lab")."""
+    return "ground" if name == "lab" else name
+
 def _string_dataset(group: Any, name: str, values: Sequence[str]) -> None:
     import h5py
 
@@ -202,7 +207,7 @@ def _read_valid_h5(path: Path) -> H5Contents:
                 Tracks(
                     g["positions"][:], keypoints=keypoints, confidence=g["confidence"][:], time=g["time"][:],
                     fps=None if np.isnan(fps) else fps, person_id=int(pid) if pid.lstrip("-").isdigit() else pid,
-                    units=str(g.attrs["units"]), coordinate_frame=str(g.attrs["coordinate_frame"]),
+                    units=str(g.attrs["units"]), coordinate_frame=_frame_name(str(g.attrs["coordinate_frame"])),
                     metadata=json.loads(g.attrs.get("metadata_json", "{}")),
                 )  # fmt: skip
             )

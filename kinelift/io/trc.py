@@ -20,7 +20,7 @@ Examples
 >>> import numpy as np, tempfile, pathlib
 >>> from kinelift import Tracks
 >>> from kinelift.io.trc import read_trc, write_trc
->>> t = Tracks(np.ones((3, 2, 3)), keypoints=["RASI", "LASI"], fps=100.0, units="m", coordinate_frame="lab")
+>>> t = Tracks(np.ones((3, 2, 3)), keypoints=["RASI", "LASI"], fps=100.0, units="m", coordinate_frame="ground")
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.trc"
 >>> write_trc(t, path)
 >>> read_trc(path).positions[0, 0]
@@ -49,7 +49,7 @@ _HEADER_KEYS = ("DataRate", "CameraRate", "NumFrames", "NumMarkers", "Units", "O
 
 
 def read_trc(path: str | os.PathLike[str], *, check_units: bool = True) -> Tracks:
-    """Read a TRC file into 3D tracks in metres (``"lab"`` frame), or 2D ``"px"`` tracks.
+    """Read a TRC file into 3D tracks in metres (``"ground"`` frame), or 2D ``"px"`` tracks.
 
     A file cut short is refused: a last line with missing fields and no line end, or fewer
     rows than ``NumFrames`` and no line end (another mismatch is logged; OpenSim reads the rows
@@ -127,7 +127,7 @@ def read_trc(path: str | os.PathLike[str], *, check_units: bool = True) -> Track
         if check_units:
             check_marker_spread(path, xyz * _TO_METRES[units], "Units", units)
         return Tracks(
-            xyz * _TO_METRES[units], keypoints=names, time=time, fps=rate, units="m", coordinate_frame="lab",
+            xyz * _TO_METRES[units], keypoints=names, time=time, fps=rate, units="m", coordinate_frame="ground",
             metadata={"source": str(path), "format": "trc", "file_units": units},
         )  # fmt: skip
 

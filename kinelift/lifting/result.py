@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +111,7 @@ class LiftResult:
         write_h5(path, tracks=tracks, kinematics={"coordinates": self.to_table()}, analysis={"lift_confidence": self.confidence_table()},
                  overwrite=overwrite)  # fmt: skip
 
-    def write(self, out_dir: str | os.PathLike[str], *, stem: str = "lift", overwrite: bool = False) -> dict[str, str]:
+    def write(self, out_dir: str | os.PathLike[str], *, stem: str = "lift", overwrite: bool = False) -> dict[str, Path]:
         """Write ``<stem>.h5``, ``<stem>.mot``, ``<stem>.trc`` and ``<stem>_model.osim`` into ``out_dir``; returns the paths.
 
         All or nothing: every target is checked before any is written (an existing one without
@@ -123,4 +124,4 @@ class LiftResult:
             self.write_mot(stage / names["mot"])
             self.write_trc(stage / names["trc"])
             self.write_osim(stage / names["osim"])
-        return {kind: os.path.join(out_dir, name) for kind, name in names.items()}
+        return {kind: Path(out_dir) / name for kind, name in names.items()}

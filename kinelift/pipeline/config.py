@@ -4,21 +4,21 @@ A TOML file for ``kinelift run --config`` has one ``[run]`` table (every key opt
 
     [run]
     height = 1.78          # m; else the lifter estimates it
-    cutoff_hz = 6.0        # 2D low-pass before lifting
+    cutoff = 6.0           # Hz: 2D low-pass before lifting
     model = "subject01.osim"
 
 Examples
 --------
 >>> RunConfig(height=1.8).lifter is None
 True
->>> run_config_from_dict({"run": {"cutoff_hz": 4.0}}).cutoff_hz
+>>> run_config_from_dict({"run": {"cutoff": 4.0}}).cutoff
 4.0
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from typing import Any
 
 from kinelift.errors import ValueRangeError
@@ -37,7 +37,8 @@ class RunConfig:
     ``person`` (index in the file; ``None``: the person seen in the most frames).
     2D processing: Hampel outlier rejection (``outlier_half_window`` frames each side,
     ``outlier_sigma``; 0 switches it off), gap filling up to ``max_gap`` frames (cubic), and a
-    zero-lag Butterworth low-pass at ``cutoff_hz`` (``None``: none).
+    zero-lag Butterworth low-pass at ``cutoff`` Hz (``None``: none; ``cutoff_hz`` is its old,
+    deprecated name, in Python and in TOML).
     Lifting: ``lifter`` (default from the keypoints), ``height`` (m), camera ``focal`` (px) and
     ``principal_point`` (px), and ``model``: an OpenSim ``.osim`` fitted to the lifted keypoints by
     inverse kinematics (``None``: the built-in model the lifter predicts).
@@ -52,15 +53,20 @@ class RunConfig:
     outlier_half_window: int = 4
     outlier_sigma: float = 3.0
     max_gap: int = 8
-    cutoff_hz: float | None = 6.0
+    cutoff: float | None = 6.0
     lifter: str | None = None
     height: float | None = None
     focal: float | None = None
     principal_point: tuple[float, float] | None = None
     model: str | None = None
     figures: bool = True
+    cutoff_hz: InitVar[float | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, cutoff_hz: float | None) -> None:
+        if cutoff_hz is not None:
+            from kinelift._deprecation import renamed_argument
+
+            object.__setattr__(self, "cutoff", renamed_argument("RunConfig", "cutoff_hz", "cutoff", cutoff_hz, self.cutoff, default=6.0, stacklevel=4))
         if self.principal_point is not None:
             object.__setattr__(self, "principal_point", tuple(float(v) for v in self.principal_point))
         if (self.focal is None) != (self.principal_point is None):
@@ -68,14 +74,22 @@ class RunConfig:
         if self.max_gap < 0 or self.outlier_half_window < 0 or self.outlier_sigma < 0:
             raise ValueRangeError("max_gap/outlier_half_window/outlier_sigma", expected="each >= 0",
                                   got=(self.max_gap, self.outlier_half_window, self.outlier_sigma))  # fmt: skip
-        if self.cutoff_hz is not None and self.cutoff_hz <= 0:
-            raise ValueRangeError("cutoff_hz", expected="a positive frequency (Hz) or None", got=self.cutoff_hz)
+        if self.cutoff is not None and not (isinstance(self.cutoff, (int, float)) and self.cutoff > 0):
+            raise ValueRangeError("cutoff", expected="a positive frequency (Hz) or None", got=self.cutoff)
         if self.height is not None and not 0.5 <= self.height <= 2.5:
             raise ValueRangeError("height", expected="metres between 0.5 and 2.5", got=self.height)
 
 
 def run_config_from_dict(values: dict[str, Any], *, source: str = "config") -> RunConfig:
-    """A :class:`RunConfig` from ``{"run": {...}}``; unknown tables or keys raise."""
+    """A :class:`RunConfig` from ``{"run": {...}}``; unknown tables or keys raise (``cutoff_hz``, the old
+    name of ``cutoff``, is taken with a DeprecationWarning)."""
+    table = values.get("run")
+    if isinstance(table, dict) and "cutoff_hz" in table:
+        from kinelift._deprecation import renamed_argument
+
+        table = dict(table)
+        table["cutoff"] = renamed_argument(f"{source} [run]", "cutoff_hz", "cutoff", table.pop("cutoff_hz"), table.get("cutoff", 6.0), default=6.0)
+        values = {**values, "run": table}
     return tables_to_dataclasses(values, {"run": RunConfig}, source=source)["run"]
 
 

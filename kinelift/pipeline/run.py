@@ -225,12 +225,12 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
         out = reject_outliers(out, half_window=config.outlier_half_window, n_sigma=config.outlier_sigma)
     if config.max_gap > 0:
         out = fill_tracks(out, method="cubic", max_gap=config.max_gap)
-    if config.cutoff_hz is not None and out.n_frames > 15:
-        if config.cutoff_hz >= out.sampling_rate / 2:
-            raise ValueRangeError("cutoff_hz", expected=f"below the Nyquist frequency {out.sampling_rate / 2:.3g} Hz", got=config.cutoff_hz)
-        out = filter_tracks(out, "butterworth", cutoff=config.cutoff_hz, order=2)
+    if config.cutoff is not None and out.n_frames > 15:
+        if config.cutoff >= out.sampling_rate / 2:
+            raise ValueRangeError("cutoff", expected=f"below the Nyquist frequency {out.sampling_rate / 2:.3g} Hz", got=config.cutoff)
+        out = filter_tracks(out, "butterworth", cutoff=config.cutoff, order=2)
     return out.replace(metadata={**out.metadata, "processing": f"hampel {config.outlier_sigma} sigma, cubic fill {config.max_gap}, "
-                                 f"butterworth {config.cutoff_hz} Hz"})  # fmt: skip
+                                 f"butterworth {config.cutoff} Hz"})  # fmt: skip
 
 
 def _degrees_frame(table) -> Any:

@@ -21,7 +21,7 @@ Examples
 >>> fs = 100.0
 >>> t = np.arange(200) / fs
 >>> x = np.sin(2 * np.pi * 1.0 * t) + 0.1 * np.sin(2 * np.pi * 30.0 * t)
->>> y = butterworth_lowpass(x, fs=fs, cutoff=6.0)
+>>> y = butterworth_lowpass(x, fps=fs, cutoff=6.0)
 >>> float(np.abs(y - np.sin(2 * np.pi * t))[20:-20].max()) < 0.01
 True
 """
@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage, signal
 
+from kinelift._deprecation import renamed_argument
 from kinelift.errors import SignalProcessingError, ValueRangeError
 from kinelift.processing._segments import apply_segmentwise
 
@@ -48,15 +49,15 @@ def winter_cutoff_correction(order: int, n_passes: int = 2) -> float:
     return float((2.0 ** (1.0 / n_passes) - 1.0) ** (1.0 / (2.0 * order)))
 
 
-def _check_fs(fs: float) -> float:
-    fs = float(fs)
-    if not np.isfinite(fs) or fs <= 0:
-        raise ValueRangeError("fs", expected="a positive sampling rate in Hz", got=fs)
-    return fs
+def _check_fs(fs: float | None) -> float:
+    if fs is None or isinstance(fs, bool) or not isinstance(fs, (int, float, np.number)) or not np.isfinite(fs) or fs <= 0:
+        raise ValueRangeError("fps", expected="a positive sampling rate in Hz", got=fs)
+    return float(fs)
 
 
 def butterworth_lowpass(
-    x: np.ndarray, *, fs: float, cutoff: float, order: int = 2, correct_cutoff: bool = True, short: str = "error"
+    x: np.ndarray, *, fps: float | None = None, cutoff: float, order: int = 2, correct_cutoff: bool = True, short: str = "error",
+    fs: float | None = None,
 ) -> np.ndarray:
     """Zero-lag (forward-backward) low-pass Butterworth filter, segment by segment.
 
@@ -64,8 +65,8 @@ def butterworth_lowpass(
     ----------
     x : ndarray, shape (frames, ...)
         Signal; NaN marks missing samples.
-    fs : float
-        Sampling rate in Hz (uniform sampling).
+    fps : float
+        Sampling rate in Hz (uniform sampling): frames per second.
     cutoff : float
         -3 dB frequency of the whole zero-lag filter in Hz (with ``correct_cutoff``).
     order : int, default 2
@@ -74,16 +75,18 @@ def butterworth_lowpass(
         Apply Winter's double-pass correction.
     short : {"error", "keep", "nan"}, default "error"
         What to do with segments too short to filter (``3 * (2 * sections + 1) + 1`` samples).
+    fs : float, optional
+        Deprecated name of ``fps``.
 
     Raises
     ------
     SignalProcessingError
         If the (corrected) cutoff is not below Nyquist, or a segment is too short.
     """
-    fs = _check_fs(fs)
+    fs = _check_fs(renamed_argument("butterworth_lowpass", "fs", "fps", fs, fps))
     nyquist = fs / 2.0
     if not (0 < cutoff < nyquist):
-        raise SignalProcessingError(f"butterworth_lowpass: cutoff {cutoff} Hz must lie in (0, {nyquist}) Hz (Nyquist of fs={fs})")
+        raise SignalProcessingError(f"butterworth_lowpass: cutoff {cutoff} Hz must lie in (0, {nyquist}) Hz (Nyquist of fps={fs})")
     if int(order) != order or order < 1:
         raise ValueRangeError("order", expected="a positive integer", got=order)
     f_design = cutoff
@@ -98,7 +101,7 @@ def butterworth_lowpass(
 
 
 def savitzky_golay(
-    x: np.ndarray, *, window: int, polyorder: int = 3, deriv: int = 0, fs: float = 1.0, short: str = "error"
+    x: np.ndarray, *, window: int, polyorder: int = 3, deriv: int = 0, fps: float = 1.0, short: str = "error", fs: float | None = None
 ) -> np.ndarray:
     """Savitzky-Golay smoothing (or derivative) on each NaN-free segment.
 
@@ -108,13 +111,15 @@ def savitzky_golay(
         Window length in samples (odd, > polyorder).
     polyorder : int, default 3
     deriv : int, default 0
-        Derivative order; the result is in units per second ** deriv using ``fs``.
-    fs : float, default 1.0
+        Derivative order; the result is in units per second ** deriv using ``fps``.
+    fps : float, default 1.0
         Sampling rate in Hz (only used for derivatives).
+    fs : float, optional
+        Deprecated name of ``fps``.
     """
     if window % 2 != 1 or window <= polyorder:
         raise ValueRangeError("window", expected=f"an odd number of samples > polyorder ({polyorder})", got=window)
-    fs = _check_fs(fs)
+    fs = _check_fs(renamed_argument("savitzky_golay", "fs", "fps", fs, fps, default=1.0))
     return apply_segmentwise(
         x,
         lambda seg: signal.savgol_filter(seg, window, polyorder, deriv=deriv, delta=1.0 / fs, axis=0, mode="interp"),

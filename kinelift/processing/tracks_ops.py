@@ -59,9 +59,9 @@ def filter_tracks(tracks: Tracks, method: str, **params: Any) -> Tracks:
     if method == "one_euro":
         return tracks.replace(positions=one_euro(tracks.positions, tracks.time, **params))
     if method == "butterworth":
-        out = butterworth_lowpass(tracks.positions, fs=_uniform_rate(tracks, "butterworth"), **params)
+        out = butterworth_lowpass(tracks.positions, fps=_uniform_rate(tracks, "butterworth"), **params)
     elif method == "savgol":
-        out = savitzky_golay(tracks.positions, fs=_uniform_rate(tracks, "savgol"), **params)
+        out = savitzky_golay(tracks.positions, fps=_uniform_rate(tracks, "savgol"), **params)
     elif method == "median":
         _uniform_rate(tracks, "median")
         out = median_filter(tracks.positions, **params)

@@ -25,7 +25,7 @@ __all__ = ["motion_to_tracks"]
 
 def motion_to_tracks(model: SkeletalModel, motion: TimeSeriesTable, *, joints: bool = False, missing: str = "default") -> Tracks:
     """Forward kinematics of every frame of ``motion``: markers (and joint centres, named
-    ``<joint>_center``, with ``joints=True``) in ground, metres, ``"lab"`` frame."""
+    ``<joint>_center``, with ``joints=True``) in ground, metres, ``"ground"`` frame."""
     q = model.coordinates_from_table(motion, missing=missing)
     with torch.no_grad():
         out = model(q)
@@ -34,6 +34,6 @@ def motion_to_tracks(model: SkeletalModel, motion: TimeSeriesTable, *, joints: b
         points = torch.cat([points, out.joint_centers], dim=-2)
         names += [f"{j}_center" for j in model.joint_names]
     return Tracks(
-        points.numpy(), keypoints=names, time=motion.time, units="m", coordinate_frame="lab",
+        points.numpy(), keypoints=names, time=motion.time, units="m", coordinate_frame="ground",
         metadata={"model": model.spec.source, "motion": motion.metadata.get("source", motion.name)},
     )  # fmt: skip

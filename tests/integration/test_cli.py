@@ -29,7 +29,7 @@ def test_info_on_every_format(tmp_path, openpose_folder, capsys):
     save(tmp_path / "m.json", tracks=[coco], format="mmpose")
     save(tmp_path / "d.csv", tracks=[coco])
     save(tmp_path / "d.h5", tracks=[coco])
-    markers = Tracks(np.ones((5, 2, 3)), keypoints=["A", "B"], fps=100.0, units="m", coordinate_frame="lab")
+    markers = Tracks(np.ones((5, 2, 3)), keypoints=["A", "B"], fps=100.0, units="m", coordinate_frame="ground")
     save(tmp_path / "m.trc", tracks=[markers])
     save(tmp_path / "m.c3d", tracks=[markers])
     save(tmp_path / "k.h5", tracks=[markers])

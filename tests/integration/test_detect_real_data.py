@@ -73,7 +73,7 @@ def test_single_batch_overfit_on_coco_sample():
     with torch.no_grad():
         final = float(joints_mse_loss(net(images), target, weight))
     assert final < 0.05 * first
-    metrics = evaluate_detector(net, crops, flip_test=False)
+    metrics = evaluate_detector(net, crops, flip=False)
     assert metrics["pck005"] > 0.9
     assert metrics["oks_AP"] > 0.8  # COCO's OKS AP on the batch it learned
 

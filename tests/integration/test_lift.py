@@ -133,7 +133,7 @@ def test_other_frame_rates_are_resampled_and_bad_input_refused(squat_clip):
     # resampled to the lifter's 30 Hz and back: the knee as lifted at 30 Hz, within a degree or so
     assert abs(_rmse_deg(result, squat_clip) - _rmse_deg(lift(squat_clip.tracks), squat_clip)) < 1.0
     with pytest.raises(ShapeError, match="2D"):
-        lift(squat_clip.tracks.replace(positions=np.zeros((t60.n_frames, 17, 3)), units="m", coordinate_frame="lab"))
+        lift(squat_clip.tracks.replace(positions=np.zeros((t60.n_frames, 17, 3)), units="m", coordinate_frame="ground"))
     with pytest.raises(ValueRangeError, match="height"):
         lift(squat_clip.tracks, height=17.5)
 

@@ -24,7 +24,7 @@ def vec3_table_to_array(table) -> np.ndarray:
 def test_trc_written_by_kinelift_reads_in_opensim(tmp_path, rng, units, scale):
     p = rng.normal(size=(30, 5, 3))
     p[7, 2] = np.nan
-    t = Tracks(p, keypoints=["R.ASIS", "L.ASIS", "V.Sacral", "R.Knee", "L.Knee"], fps=120.0, units="m", coordinate_frame="lab")
+    t = Tracks(p, keypoints=["R.ASIS", "L.ASIS", "V.Sacral", "R.Knee", "L.Knee"], fps=120.0, units="m", coordinate_frame="ground")
     write_trc(t, tmp_path / "m.trc", units=units)
     table = osim.TimeSeriesTableVec3(str(tmp_path / "m.trc"))
     assert list(table.getColumnLabels()) == list(t.keypoint_names)

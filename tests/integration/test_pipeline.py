@@ -197,3 +197,13 @@ def test_import_kinelift_gives_the_readers():
 
     code = "import kinelift, sys; kinelift.io.read_mot; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_cutoff_hz_is_the_old_name_of_cutoff(tmp_path):
+    with pytest.warns(DeprecationWarning, match="cutoff_hz= is deprecated, use cutoff="):
+        assert RunConfig(cutoff_hz=4.0).cutoff == 4.0
+    (tmp_path / "old.toml").write_text("[run]\ncutoff_hz = 5.0\n")
+    with pytest.warns(DeprecationWarning, match="cutoff_hz"):
+        assert load_run_config(tmp_path / "old.toml").cutoff == 5.0
+    with pytest.raises(ValueRangeError):
+        RunConfig(cutoff_hz=4.0, cutoff=3.0)

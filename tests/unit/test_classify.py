@@ -153,7 +153,7 @@ def test_saved_classifier_round_trip_and_bad_files(tmp_path, good_vs_shallow):
     saved = load_classifier(path)
     from kinelift import Tracks
 
-    track = Tracks(np.concatenate(data.sequences[:2]), keypoints=names, fps=30.0, units="m", coordinate_frame="lab")
+    track = Tracks(np.concatenate(data.sequences[:2]), keypoints=names, fps=30.0, units="m", coordinate_frame="ground")
     n0 = data.sequences[0].shape[0]
     labels, proba = saved.classify(track, [(0, n0 - 1), (n0, track.n_frames - 1)])
     assert labels.tolist() == data.labels[:2].tolist() and proba.shape == (2, 2)
@@ -309,7 +309,7 @@ def test_saved_kinematics_classifier_classifies_a_session(tmp_path):
 
     data = synthetic_squats(n_per_class=5, classes=("good", "bad_shallow"), n_subjects=2, seed=4)
     names = list(get_keypoint_set("HMR-19").names)
-    tracks = [Tracks(s, keypoints=names, fps=30.0, units="m", coordinate_frame="lab") for s in data.sequences]
+    tracks = [Tracks(s, keypoints=names, fps=30.0, units="m", coordinate_frame="ground") for s in data.sequences]
     table = squat_feature_series(tracks[0])
     X = [squat_feature_series(t).values for t in tracks]
     clf = SummaryFeatureClassifier(group_normalization="group").fit(X, data.labels, groups=data.groups)
@@ -318,7 +318,7 @@ def test_saved_kinematics_classifier_classifies_a_session(tmp_path):
     saved = load_classifier(path)
     assert saved.features_kind == "kinematics" and saved.columns == tuple(table.column_names)
     session = np.flatnonzero(data.groups == data.groups[0])
-    track = Tracks(np.concatenate([data.sequences[i] for i in session]), keypoints=names, fps=30.0, units="m", coordinate_frame="lab")
+    track = Tracks(np.concatenate([data.sequences[i] for i in session]), keypoints=names, fps=30.0, units="m", coordinate_frame="ground")
     ends = np.cumsum([len(data.sequences[i]) for i in session])
     labels, _ = saved.classify(track, [(int(e - len(data.sequences[i])), int(e - 1)) for e, i in zip(ends, session)])
     assert (labels == data.labels[session]).mean() >= 0.9

@@ -25,7 +25,7 @@ def valid_samples(folder: Path) -> dict[str, bytes]:
     """One valid file per format, made by kinelift's writers."""
     rng = np.random.default_rng(0)
     out = {}
-    m = Tracks(rng.normal(size=(6, 3, 3)), keypoints=["A", "B", "C"], fps=50.0, units="m", coordinate_frame="lab")
+    m = Tracks(rng.normal(size=(6, 3, 3)), keypoints=["A", "B", "C"], fps=50.0, units="m", coordinate_frame="ground")
     c = Tracks(100 + rng.random((6, 17, 2)), keypoints="COCO-17", fps=30.0)
     b = Tracks(100 + rng.random((3, 25, 2)), keypoints="BODY-25", fps=30.0)
     tab = TimeSeriesTable([0, 0.1], [[0.1, 0.2], [0.3, 0.4]], ["knee_angle_r", "pelvis_tx"], ["rad", "m"])

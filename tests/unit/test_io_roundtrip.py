@@ -31,7 +31,7 @@ def people_2d(rng, keypoints, n=12, count=2, fps=30.0):
 def markers_3d(rng, n=20):
     p = rng.normal(size=(n, 4, 3))
     p[5, 1] = np.nan
-    return Tracks(p, keypoints=["RASI", "LASI", "RKNE", "LKNE"], fps=100.0, units="m", coordinate_frame="lab")
+    return Tracks(p, keypoints=["RASI", "LASI", "RKNE", "LKNE"], fps=100.0, units="m", coordinate_frame="ground")
 
 
 @pytest.mark.parametrize("units", ["mm", "m"])

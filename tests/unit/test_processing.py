@@ -23,7 +23,7 @@ def test_butterworth_minus_3db_at_the_cutoff_with_correction():
     t = np.arange(n) / FS
     for corrected, expected in ((True, 1 / np.sqrt(2)), (False, 0.5)):
         x = np.sin(2 * np.pi * 6.0 * t)
-        y = butterworth_lowpass(x, fs=FS, cutoff=6.0, order=2, correct_cutoff=corrected)
+        y = butterworth_lowpass(x, fps=FS, cutoff=6.0, order=2, correct_cutoff=corrected)
         gain = np.std(y[500:-500]) / np.std(x[500:-500])
         assert gain == pytest.approx(expected, abs=0.01)
 
@@ -31,11 +31,11 @@ def test_butterworth_minus_3db_at_the_cutoff_with_correction():
 def test_butterworth_equals_sosfiltfilt_on_clean_signal_and_never_crosses_gaps(rng):
     x = rng.normal(size=(300, 2))
     sos = signal.butter(2, FS / np.pi * np.arctan(np.tan(np.pi * 8 / FS) / winter_cutoff_correction(2)), fs=FS, output="sos")
-    np.testing.assert_allclose(butterworth_lowpass(x, fs=FS, cutoff=8.0), signal.sosfiltfilt(sos, x, axis=0), atol=1e-12)
+    np.testing.assert_allclose(butterworth_lowpass(x, fps=FS, cutoff=8.0), signal.sosfiltfilt(sos, x, axis=0), atol=1e-12)
     y = x.copy()
     y[150:160] = np.nan
     y[:, 1][200:205] = np.nan
-    out = butterworth_lowpass(y, fs=FS, cutoff=8.0)
+    out = butterworth_lowpass(y, fps=FS, cutoff=8.0)
     assert np.array_equal(np.isnan(out), np.isnan(y))
     # the part before the gap equals filtering that part alone: nothing leaks across
     np.testing.assert_allclose(out[:150, 0], signal.sosfiltfilt(sos, y[:150, 0]), atol=1e-12)
@@ -43,12 +43,12 @@ def test_butterworth_equals_sosfiltfilt_on_clean_signal_and_never_crosses_gaps(r
 
 def test_butterworth_errors():
     with pytest.raises(SignalProcessingError, match="Nyquist"):
-        butterworth_lowpass(np.zeros(100), fs=FS, cutoff=60.0)
+        butterworth_lowpass(np.zeros(100), fps=FS, cutoff=60.0)
     x = np.zeros(100)
     x[5] = np.nan  # leaves a 5-sample segment; order 2 needs more than 9
     with pytest.raises(SignalProcessingError, match="shorter"):
-        butterworth_lowpass(x, fs=FS, cutoff=6.0)
-    out = butterworth_lowpass(x, fs=FS, cutoff=6.0, short="nan")
+        butterworth_lowpass(x, fps=FS, cutoff=6.0)
+    out = butterworth_lowpass(x, fps=FS, cutoff=6.0, short="nan")
     assert np.isnan(out[:6]).all() and not np.isnan(out[6:]).any()
 
 
@@ -72,7 +72,7 @@ def test_savgol_and_median_and_derivative():
     t = np.arange(200) / FS
     x = t**2
     np.testing.assert_allclose(savitzky_golay(x, window=11, polyorder=3), x, atol=1e-12)
-    np.testing.assert_allclose(savitzky_golay(x, window=11, polyorder=3, deriv=1, fs=FS), 2 * t, atol=1e-9)
+    np.testing.assert_allclose(savitzky_golay(x, window=11, polyorder=3, deriv=1, fps=FS), 2 * t, atol=1e-9)
     spiky = np.zeros(50)
     spiky[20] = 10
     assert median_filter(spiky, window=5).max() == 0
@@ -130,3 +130,20 @@ def test_tracks_level_processing():
     with pytest.raises(SignalProcessingError, match="resample"):
         filter_tracks(vfr, "butterworth", cutoff=6.0)
     assert resample_tracks(vfr, fps=100.0).is_uniform()
+
+
+def test_old_argument_names_still_work_with_a_warning():
+    import warnings
+
+    from kinelift.errors import ValueRangeError
+
+    x = np.sin(np.linspace(0, 10, 200))
+    with pytest.warns(DeprecationWarning, match="fs= is deprecated, use fps="):
+        old = butterworth_lowpass(x, fs=FS, cutoff=6.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(old, butterworth_lowpass(x, fps=FS, cutoff=6.0))
+    with pytest.raises(ValueRangeError, match="fps"):
+        butterworth_lowpass(x, fs=FS, fps=FS, cutoff=6.0)
+    with pytest.raises(ValueRangeError, match="fps"):
+        butterworth_lowpass(x, cutoff=6.0)

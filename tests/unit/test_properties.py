@@ -120,7 +120,7 @@ def test_filters_never_cross_a_gap(n_before, gap, n_after_extra, seed):
     x = np.concatenate([rng.normal(size=n_before), np.full(gap, np.nan), rng.normal(size=n_after)])
     y = x.copy()
     y[n_before + gap :] = rng.normal(size=n_after) * 10
-    filters = [lambda s: butterworth_lowpass(s, fs=100.0, cutoff=6.0),
+    filters = [lambda s: butterworth_lowpass(s, fps=100.0, cutoff=6.0),
                lambda s: savitzky_golay(s, window=11, polyorder=3),
                lambda s: median_filter(s, window=5)]  # fmt: skip
     for f in filters:

@@ -17,7 +17,7 @@ PELVIS = {"LASI": [0.10, 0.125, 1.00], "RASI": [0.10, -0.125, 1.00], "LPSI": [-0
 def _markers(extra=None, frames=3):
     named = {**PELVIS, **(extra or {})}
     pos = np.repeat(np.array([list(named.values())], dtype=np.float64), frames, axis=0)
-    return Tracks(pos, keypoints=list(named), fps=100.0, units="m", coordinate_frame="lab")
+    return Tracks(pos, keypoints=list(named), fps=100.0, units="m", coordinate_frame="ground")
 
 
 def test_harrington_hip_centres_by_hand():
@@ -47,7 +47,7 @@ def test_plug_in_gait_keypoints_names_sources_and_errors():
     swapped = {**PELVIS, "LASI": PELVIS["RASI"], "RASI": PELVIS["LASI"], "LPSI": PELVIS["RPSI"], "RPSI": PELVIS["LPSI"]}
     pos = np.array([list(swapped.values())] * 2)
     with pytest.raises(ValueRangeError, match="L/R"):
-        plug_in_gait_keypoints(Tracks(pos, keypoints=list(swapped), fps=100.0, units="m", coordinate_frame="lab"), up="z")
+        plug_in_gait_keypoints(Tracks(pos, keypoints=list(swapped), fps=100.0, units="m", coordinate_frame="ground"), up="z")
     with pytest.raises(UnknownNameError, match="LPSI"):
         plug_in_gait_keypoints(_markers().select(["LASI", "RASI", "RPSI"]), up="z")
     with pytest.raises(ValueRangeError, match="up"):
@@ -71,7 +71,7 @@ def _pose(hip_height, knee_gap=0.2, head=(0.0, 1.65), wrist_height=1.3):
 def test_squat_feature_series_columns_by_hand():
     frames = [_pose(0.9), _pose(0.9, knee_gap=0.1, head=(0.2, 1.65), wrist_height=1.4)]
     names = list(frames[0])
-    tracks = Tracks(np.array([[f[n] for n in names] for f in frames]), keypoints=names, fps=10.0, units="m", coordinate_frame="lab")
+    tracks = Tracks(np.array([[f[n] for n in names] for f in frames]), keypoints=names, fps=10.0, units="m", coordinate_frame="ground")
     table = squat_feature_series(tracks)
     v = {c: table.values[:, i] for i, c in enumerate(table.column_names)}
     leg = np.hypot(0.4, 0.0) + 0.4  # hip-knee 0.4 (frame 0), knee-ankle 0.4

@@ -15,7 +15,7 @@ def make(n=10, k=6, d=2, **kw):
 
 def test_construction_copies_and_freezes_input():
     p = np.zeros((4, 6, 3))
-    t = Tracks(p, keypoints="LOWER-6", fps=50.0, units="m", coordinate_frame="lab")
+    t = Tracks(p, keypoints="LOWER-6", fps=50.0, units="m", coordinate_frame="ground")
     p[0, 0, 0] = 99.0
     assert t.positions[0, 0, 0] == 0.0
     with pytest.raises(ValueError):
@@ -92,7 +92,7 @@ def test_dataframe_round_trip_3d():
     p = rng.random((5, 6, 3))
     p[2, 1] = np.nan
     c = rng.random((5, 6))
-    t = Tracks(p, keypoints="LOWER-6", confidence=c, fps=100.0, units="m", coordinate_frame="lab", person_id=3)
+    t = Tracks(p, keypoints="LOWER-6", confidence=c, fps=100.0, units="m", coordinate_frame="ground", person_id=3)
     df = t.to_dataframe()
     assert isinstance(df.columns, pd.MultiIndex)
     assert df.columns.names == ["keypoint", "axis"]

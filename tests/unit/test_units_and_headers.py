@@ -24,7 +24,7 @@ def walk_markers():
     body = np.array([[0.1, 1.75, 0], [-0.1, 1.45, 0.1], [0.1, 1.0, 0.12], [-0.1, 1.0, -0.12],
                      [0.05, 0.5, 0.1], [0.0, 0.5, -0.1], [0.05, 0.05, 0.1], [0.0, 0.05, -0.1]])  # fmt: skip
     positions = body[None] + np.stack([1.2 * t, 0.02 * np.sin(2 * np.pi * t), 0 * t], axis=1)[:, None]
-    return Tracks(positions, keypoints=[f"M{i}" for i in range(8)], time=t, fps=100.0, units="m", coordinate_frame="lab")
+    return Tracks(positions, keypoints=[f"M{i}" for i in range(8)], time=t, fps=100.0, units="m", coordinate_frame="ground")
 
 
 def test_trc_in_mm_labelled_m_is_refused_naming_the_likely_unit(tmp_path, walk_markers):

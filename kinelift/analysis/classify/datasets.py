@@ -176,7 +176,7 @@ def load_uiprmd(
         ``"kinect"``: the 22 joints (``UIPRMD_KINECT_JOINTS``) made absolute from the positions and
         angles files (:func:`uiprmd_kinect_positions`), metres, y up, 30 Hz.
     as_tracks : bool, default False
-        Sequences as :class:`~kinelift.core.tracks.Tracks` (``units="m"``, ``coordinate_frame="lab"``,
+        Sequences as :class:`~kinelift.core.tracks.Tracks` (``units="m"``, ``coordinate_frame="ground"``,
         the up axis in ``metadata["up"]``) instead of ``(frames, points, 3)`` arrays.
 
     Groups are subject numbers (``1``, ``2``, ...): use them for leave-one-subject-out validation.
@@ -205,7 +205,7 @@ def load_uiprmd(
                 if angle_rows.shape[0] != rows.shape[0]:
                     raise FileFormatError(angle_file, f"{angle_rows.shape[0]} rows", expected=f"{rows.shape[0]} rows like {f.name}")
                 xyz = uiprmd_kinect_positions(rows, angle_rows)
-            seqs.append(Tracks(xyz, keypoints=names_, fps=fps, units="m", coordinate_frame="lab",
+            seqs.append(Tracks(xyz, keypoints=names_, fps=fps, units="m", coordinate_frame="ground",
                                metadata={"source": str(f), "up": up}) if as_tracks else xyz)  # fmt: skip
             labels.append(label)
             groups.append(int(m.group(2)))

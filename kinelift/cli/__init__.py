@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (2 for bad input, with the error on stderr)."""
+    """Run the command line; returns the exit status (2 for bad input, with the error on stderr; 130 when interrupted)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2), format="%(levelname)s %(name)s: %(message)s")
@@ -41,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KineliftError as err:
         print(f"kinelift {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outputs are written whole or not at all: what finished is kept, a rerun resumes
+        print(f"kinelift {args.command}: interrupted; finished outputs are complete, a rerun continues from them", file=sys.stderr)
+        return 130
 
 
 def entry_point() -> None:

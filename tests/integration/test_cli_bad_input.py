@@ -94,3 +94,15 @@ def test_a_refused_output_leaves_nothing_written(inputs, tmp_path, command, caps
     assert sorted(p.name for p in out.iterdir()) == [existing] and (out / existing).read_text() == "the user's file"
     assert main([*argv, "--overwrite"]) == 0
     assert len(list(out.iterdir())) > 1 and not any(p.name.startswith(".kinelift") for p in out.iterdir())
+
+
+def test_an_interrupted_batch_ends_with_one_line(inputs, tmp_path, capsys, monkeypatch):
+    import kinelift.batch
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kinelift.batch, "_run_one", interrupted)
+    assert main(["run", str(inputs / "clip.json"), str(inputs / "clip.h5"), "--out", str(tmp_path / "batch")]) == 130
+    err = capsys.readouterr().err.strip()
+    assert "interrupted" in err and len(err.splitlines()) == 1

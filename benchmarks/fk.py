@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from _timing import best_time  # benchmarks/_timing.py (scripts run from benchmarks/ on sys.path)
+
 from kinelift.skeleton import SkeletalModel
 from kinelift.skeleton.opensim_reference import opensim_fk
 

@@ -55,8 +55,8 @@ def run_detect(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     from kinelift.detect.config import load_detector_config
-    from kinelift.io.toml_config import replace_given
     from kinelift.detect.training import train_detector
+    from kinelift.io.toml_config import replace_given
 
     setup = load_detector_config(args.config)
     setup = dataclasses.replace(setup, training=replace_given(setup.training, out_dir=args.out_dir, epochs=args.epochs, device=args.device))

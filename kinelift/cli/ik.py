@@ -42,9 +42,8 @@ def _summary(result) -> str:
 def run_ik_command(args: argparse.Namespace) -> int:
     from kinelift.ik import IKOptions, inverse_kinematics, read_task_set, run_ik_setup
     from kinelift.ik.tool import read_markers
-    from kinelift.skeleton import SkeletalModel
-
     from kinelift.io._atomic import check_writable
+    from kinelift.skeleton import SkeletalModel
 
     options = IKOptions(progress=True)
     targets = [args.h5] if args.h5 else []  # every output checked before the solve, so none is written when one is refused

@@ -14,7 +14,6 @@ import numpy as np
 
 from kinelift.errors import FileFormatError, KineliftError, ValueRangeError
 
-
 log = logging.getLogger(__name__)
 
 def existing_path(path: str | os.PathLike[str], *, kind: str = "file") -> Path:

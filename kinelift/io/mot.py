@@ -34,7 +34,15 @@ import numpy as np
 from kinelift.core.table import TimeSeriesTable, unit_for_coordinate_name
 from kinelift.errors import FileFormatError, UnknownNameError, ValueRangeError
 from kinelift.io._atomic import atomic_path
-from kinelift.io._common import check_row_count, ends_unterminated, existing_path, format_rows, parse_float, read_text_lines, reading
+from kinelift.io._common import (
+    check_row_count,
+    ends_unterminated,
+    existing_path,
+    format_rows,
+    parse_float,
+    read_text_lines,
+    reading,
+)
 from kinelift.io.plausibility import check_angle_magnitudes
 
 __all__ = ["read_mot", "write_mot", "read_sto", "write_sto"]

@@ -44,7 +44,7 @@ from kinelift.core.layout_check import check_layout
 from kinelift.core.tracks import Tracks
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_dir
-from kinelift.io._common import check_frame_span, existing_path, frame_numbers, float_array, read_json, reading, require_fps
+from kinelift.io._common import check_frame_span, existing_path, float_array, frame_numbers, read_json, reading, require_fps
 from kinelift.io.linking import detections_to_tracks
 
 __all__ = ["read_openpose", "write_openpose", "frame_files", "OPENPOSE_18"]

@@ -17,10 +17,11 @@ Examples
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import fields, replace
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+import tomllib
 
 from kinelift.errors import FileFormatError, UnknownNameError
 

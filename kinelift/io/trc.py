@@ -38,7 +38,14 @@ from kinelift.core.tracks import Tracks
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_path
 from kinelift.io._common import (
-    check_row_count, ends_unterminated, existing_path, format_rows, parse_float, read_text_lines, reading, writing_rate,
+    check_row_count,
+    ends_unterminated,
+    existing_path,
+    format_rows,
+    parse_float,
+    read_text_lines,
+    reading,
+    writing_rate,
 )
 from kinelift.io.plausibility import check_marker_spread
 

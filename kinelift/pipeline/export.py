@@ -43,10 +43,9 @@ def _safe(name: str) -> str:
 
 def export_opensim(h5: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> dict[str, Path]:
     """Write the OpenSim files of a kinelift HDF5 file into ``out_dir``; returns file name -> path."""
+    from kinelift.io._atomic import staged_outputs
     from kinelift.io.mot import write_mot
     from kinelift.io.trc import write_trc
-
-    from kinelift.io._atomic import staged_outputs
 
     contents = read_h5(h5)
     out = Path(out_dir)

@@ -35,9 +35,8 @@ def test_flexion_from_joint_centres_matches_the_coordinates(opencap):
 
 def test_knee_sign_is_found_by_forward_kinematics(opencap):
     from kinelift.analysis import coordinate_angles
-    from kinelift.skeleton import SkeletalModel
-
     from kinelift.errors import ValueRangeError
+    from kinelift.skeleton import SkeletalModel
 
     _, motion = opencap
     gait2392 = SkeletalModel.from_osim(shared_file("opensim-models/Pipelines/Gait2392_Simbody/OutputReference/subject01_simbody.osim"))

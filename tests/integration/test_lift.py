@@ -17,8 +17,8 @@ from kinelift.lifting import Intrinsics, lift
 from kinelift.lifting.corruption import DetectorNoise
 from kinelift.lifting.data import render_clip
 from kinelift.lifting.metrics import pa_mpjpe
-from kinelift.lifting.segments import standing_height
 from kinelift.lifting.motions import motion_from_file, procedural_squats
+from kinelift.lifting.segments import standing_height
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 OPENCAP = SHARED / "opencap-squat" / "Moco"

@@ -11,8 +11,18 @@ import torch
 from sklearn.base import clone
 
 from kinelift.analysis.classify import (
-    OGATA_CLASSES, SequenceClassifier, SummaryFeatureClassifier, evaluate_predictions, leave_one_group_out,
-    load_classifier, load_ogata, load_uiprmd, plot_evaluation, read_ogata_json, resample_sequences, save_classifier,
+    OGATA_CLASSES,
+    SequenceClassifier,
+    SummaryFeatureClassifier,
+    evaluate_predictions,
+    leave_one_group_out,
+    load_classifier,
+    load_ogata,
+    load_uiprmd,
+    plot_evaluation,
+    read_ogata_json,
+    resample_sequences,
+    save_classifier,
 )  # fmt: skip
 from kinelift.analysis.classify.networks import BiLSTMClassifier, TemporalResNet
 from kinelift.analysis.distances import temporal_distance_matrix

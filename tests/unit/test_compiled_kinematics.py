@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
+from kinelift.core.tracks import Tracks
+from kinelift.errors import ShapeError
 from kinelift.ik import IKOptions, inverse_kinematics
 from kinelift.skeleton import SkeletalModel
 from kinelift.skeleton.builtin import builtin_model
 from kinelift.skeleton.compiled import TreeKinematics, forward_points, point_jacobian
 from kinelift.skeleton.tree import KinematicTree
-from kinelift.core.tracks import Tracks
-from kinelift.errors import ShapeError
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,14 @@ from kinelift.detect.metrics import coco_keypoint_ap, oks, pck, torso_sizes
 from kinelift.detect.networks import build_detector
 from kinelift.detect.people import iou, match_boxes, read_detection_boxes
 from kinelift.detect.transforms import (
-    apply_affine, augmentation_matrices, crop_matrices, heatmap_to_input, input_to_heatmap, invert_affine, warp_batch, warp_image,
+    apply_affine,
+    augmentation_matrices,
+    crop_matrices,
+    heatmap_to_input,
+    input_to_heatmap,
+    invert_affine,
+    warp_batch,
+    warp_image,
 )  # fmt: skip
 from kinelift.errors import FileFormatError, ShapeError, UnknownNameError, ValueRangeError
 

@@ -9,9 +9,27 @@ import pytest
 from kinelift import TimeSeriesTable, Tracks
 from kinelift.errors import OutputExistsError, ValueRangeError
 from kinelift.io import (
-    load, read_c3d, read_coco, read_coco_results, read_deeplabcut, read_h5, read_mmpose, read_mot, read_openpose,
-    read_trc, save, validate_h5, write_c3d, write_coco, write_coco_results, write_deeplabcut, write_h5, write_mmpose,
-    write_mot, write_openpose, write_trc,
+    load,
+    read_c3d,
+    read_coco,
+    read_coco_results,
+    read_deeplabcut,
+    read_h5,
+    read_mmpose,
+    read_mot,
+    read_openpose,
+    read_trc,
+    save,
+    validate_h5,
+    write_c3d,
+    write_coco,
+    write_coco_results,
+    write_deeplabcut,
+    write_h5,
+    write_mmpose,
+    write_mot,
+    write_openpose,
+    write_trc,
 )  # fmt: skip
 
 

@@ -108,9 +108,8 @@ def test_cli_convert_and_run_read_a_pose2sim_folder_as_tracks(tmp_path, squat_co
 def test_layout_check_on_real_penn_action_labels():
     """Real 2D labels of 15 actions (every 8th of 2,326 sequences) laid out as BODY-25 and BODY-25B: each
     is told from the other most of the time, and the right layout is almost never refused."""
-    from tests.conftest import shared_file
-
     from kinelift.io.penn_action import read_penn_action
+    from tests.conftest import shared_file
 
     root = shared_file("penn-action-labels/index.csv").parent
     rows = list(csv.DictReader(open(root / "index.csv")))[::8]

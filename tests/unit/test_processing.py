@@ -5,8 +5,19 @@ from scipy import signal
 from kinelift import Tracks
 from kinelift.errors import SignalProcessingError, ValueRangeError
 from kinelift.processing import (
-    OneEuroFilter, butterworth_lowpass, fill_gaps, fill_tracks, filter_tracks, hampel, median_filter, one_euro,
-    reject_outliers, resample_tracks, resample_uniform, savitzky_golay, winter_cutoff_correction,
+    OneEuroFilter,
+    butterworth_lowpass,
+    fill_gaps,
+    fill_tracks,
+    filter_tracks,
+    hampel,
+    median_filter,
+    one_euro,
+    reject_outliers,
+    resample_tracks,
+    resample_uniform,
+    savitzky_golay,
+    winter_cutoff_correction,
 )  # fmt: skip
 
 FS = 100.0

@@ -13,7 +13,12 @@ from scipy.spatial.transform import Rotation
 
 from kinelift.core.keypoint_sets import KEYPOINT_SETS
 from kinelift.lifting.mirror import coordinate_mirror, mirror_features, mirror_prediction
-from kinelift.lifting.rotations import matrix_to_pelvis_angles, matrix_to_rotation_6d, pelvis_angles_to_matrix, rotation_6d_to_matrix
+from kinelift.lifting.rotations import (
+    matrix_to_pelvis_angles,
+    matrix_to_rotation_6d,
+    pelvis_angles_to_matrix,
+    rotation_6d_to_matrix,
+)
 from kinelift.processing.filters import butterworth_lowpass, median_filter, savitzky_golay
 from kinelift.skeleton.compiled import forward_points, point_jacobian
 from kinelift.skeleton.functions import LinearFunction, SimmSpline

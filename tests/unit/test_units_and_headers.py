@@ -91,7 +91,6 @@ def test_mot_with_fewer_rows_than_nrows(tmp_path, caplog):
 def test_real_opensim_files_pass_the_unit_checks():
     """Every .trc and .mot/.sto OpenSim ships in ../shared reads (nRows over the rows present in its
     tutorials, a 72-rad patellofemoral coordinate in a Moco example): the checks refuse no real file."""
-    from pathlib import Path
 
     from tests.conftest import shared_file
 

@@ -279,20 +279,8 @@ def inverse_kinematics(
     with torch.inference_mode():
         model_markers = model.point_jacobian(q, jacobian=False)[0][:, problem.marker_index].cpu().numpy().astype(np.float64)
     model_markers[failed] = np.nan
-    measured = problem.measured.cpu().numpy().astype(np.float64)
-    not_converged = int((~converged[torch.as_tensor(valid, device=device, dtype=torch.long)]).sum()) if len(valid) else 0
-    if not_converged:
-        log.warning("%d frames stopped at the iteration limit before meeting the stopping rule", not_converged)
-    units = model.coordinate_units
-    return IKResult(
-        time=problem.time, coordinate_names=model.coordinate_names, coordinates=q_np,
-        coordinate_units=tuple(units[c] for c in model.coordinate_names), marker_names=problem.marker_names,
-        measured=measured, model_markers=model_markers,
-        marker_weights=problem.marker_weights.cpu().numpy().astype(np.float64),
-        objective=objective.cpu().numpy().astype(np.float64), iterations=iterations.cpu().numpy(),
-        converged=converged.cpu().numpy(), failed_frames=failed, model_name=model.spec.name,
-        seconds=_time.perf_counter() - started,
-    )  # fmt: skip
+    return _result(model, problem, q_np, model_markers, objective.cpu().numpy().astype(np.float64), iterations.cpu().numpy(),
+                   converged.cpu().numpy(), valid, failed, started)
 
 
 def _use_compiled(options: IKOptions) -> bool:
@@ -326,15 +314,21 @@ def _compiled_ik(model: SkeletalModel, problem: IKProblem, valid: np.ndarray, fa
             threads=options.threads,
         )  # fmt: skip
         bar.update(len(valid))
-    not_converged = int((~converged[valid]).sum())
+    return _result(model, problem, q, model_markers, objective, iterations, converged, valid, failed, started)
+
+
+def _result(model: SkeletalModel, problem: IKProblem, q: np.ndarray, model_markers: np.ndarray, objective: np.ndarray,
+            iterations: np.ndarray, converged: np.ndarray, valid: np.ndarray, failed: np.ndarray, started: float) -> IKResult:  # fmt: skip
+    """The :class:`IKResult` of either path (arrays on the CPU), with a warning for frames that ran out of iterations."""
+    not_converged = int((~converged[valid]).sum()) if len(valid) else 0
     if not_converged:
         log.warning("%d frames stopped at the iteration limit before meeting the stopping rule", not_converged)
     units = model.coordinate_units
     return IKResult(
         time=problem.time, coordinate_names=model.coordinate_names, coordinates=q,
         coordinate_units=tuple(units[c] for c in model.coordinate_names), marker_names=problem.marker_names,
-        measured=problem.measured.numpy().astype(np.float64), model_markers=model_markers,
-        marker_weights=problem.marker_weights.numpy().astype(np.float64), objective=objective, iterations=iterations,
+        measured=problem.measured.cpu().numpy().astype(np.float64), model_markers=model_markers,
+        marker_weights=problem.marker_weights.cpu().numpy().astype(np.float64), objective=objective, iterations=iterations,
         converged=converged, failed_frames=failed, model_name=model.spec.name, seconds=_time.perf_counter() - started,
     )  # fmt: skip
 

@@ -169,14 +169,14 @@ def _is_video(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_SUFFIXES
 
 
-def _read_2d(source: Path, config: RunConfig, cache: Path, fingerprint: dict[str, Any], progress: bool) -> list[Tracks]:
+def _read_2d(source: Path, config: RunConfig, cache: Path, fingerprint: dict[str, Any], overwrite: bool, progress: bool) -> list[Tracks]:
     """The people of a track file, or of a video through the detector (its output cached in
-    ``cache`` with ``fingerprint``, and reused only while the fingerprint matches)."""
+    ``cache`` with ``fingerprint``, and reused only while the fingerprint matches, never with ``overwrite``)."""
     from kinelift.io import read_tracks, save
 
     if not _is_video(source):
         people = read_tracks(source, fps=config.fps, keypoint_set=config.keypoint_set)
-    elif cache.exists() and (cached := _cached_people(cache, fingerprint)) is not None:
+    elif not overwrite and cache.exists() and (cached := _cached_people(cache, fingerprint)) is not None:
         log.info("2D tracks: reusing %s", cache)
         people = cached
     else:
@@ -269,14 +269,14 @@ def run(input: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, confi
         if (done := _earlier_result(out, fingerprint, overwrite)) is not None:
             log.info("%s: complete result of the same input and settings in %s, not recomputed (overwrite=True to redo)", source, out)
             return done
-        return _run(source, out, config, fingerprint, progress)
+        return _run(source, out, config, fingerprint, overwrite, progress)
     except BaseException:
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()  # a failed run leaves no empty folder behind
         raise
 
 
-def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any], progress: bool) -> RunSummary:
+def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any], overwrite: bool, progress: bool) -> RunSummary:
     from kinelift.analysis import analyze_squat, coordinate_angles, model_keypoints
     from kinelift.io import validate_h5
     from kinelift.io.hdf5 import write_h5
@@ -285,7 +285,7 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
 
     started = time.perf_counter()
     steps = tqdm(total=5, desc=f"kinelift run {source.name}", disable=not progress)
-    people = _read_2d(source, config, out / "tracks_2d.h5", detection_fingerprint(fingerprint), progress)
+    people = _read_2d(source, config, out / "tracks_2d.h5", detection_fingerprint(fingerprint), overwrite, progress)
     raw = _choose(people, config.person, source)
     steps.update()
     processed = _process(raw, config)

@@ -41,8 +41,10 @@ def run_lift(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from kinelift.io import read_tracks
+    from kinelift.io._atomic import check_output_folder
     from kinelift.lifting import Intrinsics, lift
 
+    check_output_folder(args.out)  # before the lift: a wrong --out costs nothing
     tracks = read_tracks(args.input, fps=args.fps, keypoint_set=args.keypoint_set)
     if not 0 <= args.person < len(tracks):
         raise ValueRangeError("--person", expected=f"an index below {len(tracks)} (persons in {args.input})", got=args.person)

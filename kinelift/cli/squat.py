@@ -50,7 +50,9 @@ def _load_tracks(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from kinelift.analysis.squat import analyze_squat
+    from kinelift.io._atomic import check_output_folder
 
+    check_output_folder(args.out)  # before the analysis: a wrong --out costs nothing
     tracks = _load_tracks(args)
     result = analyze_squat(tracks, view=args.view, up=args.up, progress=True)
     if args.classifier:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from kinelift.errors import FileFormatError, OutputExistsError
 
-__all__ = ["atomic_path", "atomic_dir", "check_writable", "output_folder", "staged_outputs", "save_png", "save_rows_csv"]
+__all__ = ["atomic_path", "atomic_dir", "check_output_folder", "check_writable", "output_folder", "staged_outputs", "save_png",
+           "save_rows_csv"]
 
 
 def _parents_are_folders(path: Path) -> None:
@@ -28,6 +29,16 @@ def check_writable(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(path)
+    _parents_are_folders(path)
+    return path
+
+
+def check_output_folder(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a folder outputs can go into (existing or creatable), without creating it: a file in
+    the way is a :class:`FileFormatError` naming it. For commands that check before long work."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise FileFormatError(path, "is a file", expected="an output folder (new or existing)")
     _parents_are_folders(path)
     return path
 
@@ -62,7 +73,7 @@ def staged_outputs(folder: str | os.PathLike[str], names: Iterator[str] | list[s
     ['a.txt', 'b.txt']
     """
     created = not Path(folder).exists()
-    out = output_folder(folder)
+    out = output_folder(check_output_folder(folder))
     names = list(names)
     for name in names:
         target = out / name

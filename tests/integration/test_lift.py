@@ -146,7 +146,7 @@ def test_written_files_load_in_opensim(squat_clip, tmp_path):
     paths = result.write(tmp_path, stem="clip")
     table = read_mot(paths["mot"])
     np.testing.assert_allclose(table.values, result.coordinates, atol=1e-6)
-    model = osim.Model(paths["osim"])
+    model = osim.Model(str(paths["osim"]))
     state = model.initSystem()
     coords = model.getCoordinateSet()
     frame = 20
@@ -156,7 +156,7 @@ def test_written_files_load_in_opensim(squat_clip, tmp_path):
     knee = model.getJointSet().get("knee_r").getChildFrame().getPositionInGround(state)
     ours = result.joints.positions[frame, result.joints.keypoint_names.index("knee_r_center")]
     np.testing.assert_allclose([knee.get(0), knee.get(1), knee.get(2)], ours, atol=1e-6)
-    trc = osim.TimeSeriesTableVec3(paths["trc"])
+    trc = osim.TimeSeriesTableVec3(str(paths["trc"]))
     assert trc.getNumRows() == 40
 
 

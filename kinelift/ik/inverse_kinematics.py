@@ -191,7 +191,7 @@ class _Residuals:
             J_c = torch.zeros(q.shape[0], C, 3, q.shape[1], dtype=q.dtype, device=q.device)
             J_c[:, torch.arange(C), 0, p.coordinate_index] = 1.0
             if self.coupled_tasks:
-                slopes = model._coupler_slopes(q)
+                slopes = model.coupler_slopes(q)
                 for j in self.coupled_tasks:
                     independent, slope = slopes[int(p.coordinate_index[j])]
                     J_c[:, j, 0, :] = 0.0

@@ -43,6 +43,7 @@ from kinelift.skeleton._components import scale_weights
 from kinelift.skeleton.functions import LinearFunction, OpenSimFunction
 from kinelift.skeleton.rotations import cross_product_matrix_np, euler_xyz_to_matrix_np
 from kinelift.skeleton.spec import GROUND, FrameRef
+from kinelift.skeleton.tree import tree_order
 
 if TYPE_CHECKING:
     from kinelift.skeleton.model import SkeletalModel
@@ -143,7 +144,7 @@ class PointJacobian:
 
     def __init__(self, model: SkeletalModel) -> None:
         self.model = model
-        order = [plan[0] for plan in model._joint_plan]  # tree order: a joint's parent body is placed before it
+        order = [model.spec.joints[i] for i in tree_order(model.spec)]  # a joint's parent body is placed before it
         self._n_joints = len(order)
         self._numpy: dict[str, np.ndarray] = {}  # model constants, as tensors per dtype and device by _const
         self._indices: dict[str, np.ndarray] = {}  # index arrays, likewise
@@ -325,7 +326,7 @@ class PointJacobian:
         if not self.model.spec.couplers:
             return q, None
         q = self.model.apply_couplers(q)
-        slopes = self.model._coupler_slopes(q)
+        slopes = self.model.coupler_slopes(q)
         return q, torch.stack([slopes[self.model.coordinate_index(cp.dependent)][1] for cp in self.model.spec.couplers], dim=1)
 
     def _slot_values(self, q: torch.Tensor, chain: torch.Tensor | None, c: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:

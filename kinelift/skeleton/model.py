@@ -46,6 +46,7 @@ from kinelift.skeleton.jacobian import PointJacobian
 from kinelift.skeleton.osim_parser import parse_osim, parse_osim_string
 from kinelift.skeleton.rotations import euler_xyz_to_matrix_np
 from kinelift.skeleton.spec import GROUND, FrameRef, JointSpec, ModelSpec
+from kinelift.skeleton.tree import tree_order
 
 __all__ = ["FKResult", "SkeletalModel"]
 
@@ -159,7 +160,7 @@ class SkeletalModel(nn.Module):
             raise FileFormatError(spec.source, "coordinate names are not unique")
         # joints in tree order with their body slots and model constants as Python floats (None for
         # exact zeros), ready for the component algebra of the forward pass
-        self._order = self._topological_joints(spec)
+        self._order = [spec.joints[i] for i in tree_order(spec)]
         self._joint_plan = [
             (j, self._body_slot(j.parent.body), self._body_slot(j.child.body), _const_links(j.parent), _const_links(j.child),
              [C.axis_constants(a.axis) for a in j.axes])
@@ -188,25 +189,6 @@ class SkeletalModel(nn.Module):
         if body not in self._body_index:
             raise UnknownNameError(f"body (in {self.spec.source})", body, known=self.body_names)
         return self._body_index[body]
-
-    def _topological_joints(self, spec: ModelSpec) -> list[JointSpec]:
-        placed, order, remaining = {GROUND}, [], list(spec.joints)
-        children = [j.child.body for j in spec.joints]
-        dup = sorted({c for c in children if children.count(c) > 1})
-        if dup:
-            raise FileFormatError(spec.source, f"bodies {dup} are the child of more than one joint (closed loop)")
-        while remaining:
-            ready = [j for j in remaining if j.parent.body in placed]
-            if not ready:
-                raise FileFormatError(spec.source, f"joints {[j.name for j in remaining]} do not connect to ground")
-            for j in ready:
-                order.append(j)
-                placed.add(j.child.body)
-                remaining.remove(j)
-        missing = set(self.body_names) - placed
-        if missing:
-            raise FileFormatError(spec.source, f"bodies {sorted(missing)} have no joint to ground")
-        return order
 
     # ---------------------------------------------------------------- access
     @property
@@ -506,8 +488,9 @@ class SkeletalModel(nn.Module):
     def _point_jacobian(self) -> PointJacobian:
         return PointJacobian(self)
 
-    def _coupler_slopes(self, flat_q: torch.Tensor) -> dict[int, tuple[int, torch.Tensor]]:
-        """``{dependent index: (independent index, d dependent / d independent)}`` per coupler."""
+    def coupler_slopes(self, flat_q: torch.Tensor) -> dict[int, tuple[int, torch.Tensor]]:
+        """``{dependent index: (independent index, d dependent / d independent)}`` per coupler, for
+        coordinates ``flat_q`` ``(B, n_coordinates)`` (slopes ``(B,)``)."""
         out = {}
         for cp in self.spec.couplers:
             independent = self._coord_index[cp.independent[0]]

@@ -50,7 +50,7 @@ from kinelift.skeleton.functions import OpenSimFunction
 from kinelift.skeleton.rotations import euler_xyz_to_matrix_np
 from kinelift.skeleton.spec import GROUND, FrameRef, ModelSpec
 
-__all__ = ["KinematicTree", "AXIS_NONE", "AXIS_ROTATION", "AXIS_TRANSLATION"]
+__all__ = ["KinematicTree", "AXIS_NONE", "AXIS_ROTATION", "AXIS_TRANSLATION", "tree_order"]
 
 AXIS_NONE, AXIS_ROTATION, AXIS_TRANSLATION = 0, 1, 2
 _SLOTS = 6
@@ -66,8 +66,11 @@ def _offset(ref: FrameRef) -> tuple[np.ndarray, np.ndarray]:
     return R, P
 
 
-def _tree_order(spec: ModelSpec) -> list[int]:
-    """Joint indices with every parent body placed before the joint that hangs on it."""
+def tree_order(spec: ModelSpec) -> list[int]:
+    """Indices of ``spec.joints`` with every parent body placed before the joint that hangs on it.
+
+    Raises FileFormatError for a closed loop, a joint that does not connect to ground, or a body
+    without a joint to ground."""
     placed, order, remaining = {GROUND}, [], list(range(len(spec.joints)))
     children = [j.child.body for j in spec.joints]
     repeated = sorted({c for c in children if children.count(c) > 1})
@@ -81,6 +84,9 @@ def _tree_order(spec: ModelSpec) -> list[int]:
             order.append(i)
             placed.add(spec.joints[i].child.body)
             remaining.remove(i)
+    missing = set(spec.bodies) - placed
+    if missing:
+        raise FileFormatError(spec.source, f"bodies {sorted(missing)} have no joint to ground")
     return order
 
 
@@ -180,7 +186,7 @@ class KinematicTree:
 
         coords = tuple(c.name for c in spec.coordinates)
         cindex = {n: i for i, n in enumerate(coords)}
-        order = _tree_order(spec)
+        order = tree_order(spec)
         J = len(order)
         functions = _Functions()
         arrays = {k: np.zeros(s) for k, s in (("parent_R", (J, 3, 3)), ("parent_P", (J, 3, 3)), ("child_R", (J, 3, 3)),

@@ -129,3 +129,22 @@ def test_compiled_ik_keeps_bounds_locks_and_coordinate_tasks(model):
         assert np.allclose(r.coordinates[:, bounded.coordinate_index("hip_flexion_l")], 0.2)
         assert (r.coordinates[:, bounded.coordinate_index(hip.name)] > 0.05).all()  # pulled towards the task's 0.3
     del knee
+
+
+def test_tree_order_refuses_models_that_are_not_trees():
+    from dataclasses import replace
+
+    from kinelift.errors import FileFormatError
+    from kinelift.skeleton.osim_parser import MINIMAL_OSIM, parse_osim_string
+    from kinelift.skeleton.spec import FrameRef
+    from kinelift.skeleton.tree import tree_order
+
+    spec = parse_osim_string(MINIMAL_OSIM)
+    joint = spec.joints[0]
+    assert tree_order(spec) == [0]
+    with pytest.raises(FileFormatError, match="closed loop"):
+        tree_order(replace(spec, joints=(joint, replace(joint, name="again"))))
+    with pytest.raises(FileFormatError, match="do not connect to ground"):
+        tree_order(replace(spec, joints=(replace(joint, parent=FrameRef("nowhere")),)))
+    with pytest.raises(FileFormatError, match="no joint to ground"):
+        tree_order(replace(spec, bodies=(*spec.bodies, "floating")))

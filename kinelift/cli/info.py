@@ -29,12 +29,16 @@ def add_degrees_flag(p: argparse.ArgumentParser) -> None:
 
 def add_layout_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keypoint-set", help="the layout of an OpenPose folder's 75 values: BODY-25 or BODY-25B (default: from the data)")
+    p.add_argument("--units", choices=("m", "cm", "mm", "in"), help="the length unit of a BVH file (BVH files do not state it)")
 
 
 def reader_options(args: argparse.Namespace) -> dict:
-    options = {} if args.in_degrees is None else {"in_degrees": args.in_degrees}
+    in_degrees = getattr(args, "in_degrees", None)
+    options = {} if in_degrees is None else {"in_degrees": in_degrees}
     if getattr(args, "keypoint_set", None):
         options["keypoint_set"] = args.keypoint_set
+    if getattr(args, "units", None):
+        options["units"] = args.units
     return options
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import logging
 import sys
 
-from kinelift.cli.info import add_layout_flag
+from kinelift.cli.info import add_layout_flag, reader_options
 from kinelift.errors import ValueRangeError
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def run_lift(args: argparse.Namespace) -> int:
     from kinelift.lifting import Intrinsics, lift
 
     check_output_folder(args.out)  # before the lift: a wrong --out costs nothing
-    tracks = read_tracks(args.input, fps=args.fps, keypoint_set=args.keypoint_set)
+    tracks = read_tracks(args.input, fps=args.fps, **reader_options(args))
     if not 0 <= args.person < len(tracks):
         raise ValueRangeError("--person", expected=f"an index below {len(tracks)} (persons in {args.input})", got=args.person)
     if (args.focal is None) != (args.principal_point is None):

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import logging
 
-from kinelift.cli.info import add_layout_flag
+from kinelift.cli.info import add_layout_flag, reader_options
 from kinelift.errors import ValueRangeError
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def _load_tracks(args: argparse.Namespace):
         from kinelift.skeleton import SkeletalModel
 
         return model_keypoints(SkeletalModel.from_osim(args.model), read_mot(args.input))
-    tracks = read_tracks(args.input, fps=args.fps, keypoint_set=args.keypoint_set)
+    tracks = read_tracks(args.input, fps=args.fps, **reader_options(args))
     if not 0 <= args.person < len(tracks):
         raise ValueRangeError("--person", expected=f"an index below {len(tracks)} (persons in {args.input})", got=args.person)
     return tracks[args.person]

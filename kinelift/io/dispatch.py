@@ -15,6 +15,8 @@ format              files                                  holds
 ``deeplabcut``      ``*.csv``, or ``*.h5`` without the     tracks (2D)
                     kinelift schema
 ``penn_action``     ``*.mat`` Penn Action labels           one track (2D, PENN-13)
+``bvh``             ``*.bvh`` Biovision Hierarchy          one track (3D joints; pass
+                                                           ``units=``)
 ==================  =====================================  ===========================
 
 Examples
@@ -41,14 +43,14 @@ from typing import Any
 from kinelift.core.table import TimeSeriesTable
 from kinelift.core.tracks import Tracks
 from kinelift.errors import FileFormatError, UnknownNameError, ValueRangeError
-from kinelift.io import c3d, coco, deeplabcut, hdf5, mmpose, mot, openpose, penn_action, trc
+from kinelift.io import bvh, c3d, coco, deeplabcut, hdf5, mmpose, mot, openpose, penn_action, trc
 from kinelift.io._common import existing_path, read_json
 
 __all__ = ["FORMATS", "Loaded", "detect_format", "load", "read_tracks", "read_table", "save"]
 
-FORMATS = ("trc", "c3d", "mot", "h5", "openpose", "coco", "coco-results", "mmpose", "deeplabcut", "penn_action")
+FORMATS = ("trc", "c3d", "mot", "h5", "openpose", "coco", "coco-results", "mmpose", "deeplabcut", "penn_action", "bvh")
 _NEEDS_FPS = ("openpose", "coco-results", "mmpose", "deeplabcut", "penn_action")
-_READ_ONLY = ("penn_action",)
+_READ_ONLY = ("penn_action", "bvh")  # a BVH is written from its hierarchy (kinelift.io.bvh.write_bvh), not from tracks
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         return "deeplabcut"
     if suffix == ".mat":
         return "penn_action"
+    if suffix == ".bvh":
+        return "bvh"
     if suffix in (".h5", ".hdf5"):
         existing_path(p)
         return "h5" if hdf5.is_kinelift_h5(p) else "deeplabcut"
@@ -115,7 +119,9 @@ def load(path: str | os.PathLike[str], *, format: str | None = None, fps: float 
         raise UnknownNameError("file format", fmt, known=FORMATS)
     if options.get("keypoint_set") is not None and fmt != "openpose":
         raise ValueRangeError("keypoint_set", expected=f"an OpenPose input (a {fmt} file names its own points)", got=options["keypoint_set"])
-    options = {k: v for k, v in options.items() if not (k == "keypoint_set" and v is None)}
+    if options.get("units") is not None and fmt != "bvh":
+        raise ValueRangeError("units", expected=f"a BVH input (a {fmt} file states its own units)", got=options["units"])
+    options = {k: v for k, v in options.items() if not (k in ("keypoint_set", "units") and v is None)}
     p = str(path)
     if fmt == "trc":
         return Loaded(p, fmt, tracks=[trc.read_trc(path, **{k: v for k, v in options.items() if k == "check_units"})])
@@ -131,6 +137,8 @@ def load(path: str | os.PathLike[str], *, format: str | None = None, fps: float 
         return Loaded(p, fmt, tracks=contents.tracks, tables=tables)
     if fmt == "penn_action":
         return Loaded(p, fmt, tracks=[penn_action.read_penn_action(path, fps=fps)])
+    if fmt == "bvh":
+        return Loaded(p, fmt, tracks=[bvh.read_bvh(path, **{k: v for k, v in options.items() if k in ("units", "check_units")})])
     readers = {
         "openpose": openpose.read_openpose, "coco": coco.read_coco, "coco-results": coco.read_coco_results,
         "mmpose": mmpose.read_mmpose, "deeplabcut": deeplabcut.read_deeplabcut,

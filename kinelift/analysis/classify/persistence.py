@@ -166,7 +166,7 @@ def _load_pickle(path: Path) -> dict[str, Any]:
         raise FileFormatError(path, "not a kinelift squat classifier", expected=f"a file written by save_classifier ({_FORMAT})")
     estimator = payload.get("estimator")
     if not hasattr(estimator, "predict_proba") or not hasattr(estimator, "classes_"):
-        raise FileFormatError(path, "field 'estimator' is not a fitted classifier", expected="an estimator with predict_proba and classes_",)
+        raise FileFormatError(path, "field 'estimator' is not a fitted classifier", expected="an estimator with predict_proba and classes_")
     return {**payload, "estimator": estimator}
 
 
@@ -191,6 +191,9 @@ def load_classifier(path: str | os.PathLike[str], *, trusted: bool = False) -> S
                                   expected="a file saved by this kinelift's save_classifier, or load_classifier(path, trusted=True) "
                                   "for a pickle you made yourself (then save it again)")  # fmt: skip
         payload = _load_pickle(path)
+        missing = [k for k in ("keypoints", "normalization") if k not in payload]
+        if missing:
+            raise FileFormatError(path, f"fields {missing} are missing", expected="a file written by save_classifier")
         return SavedClassifier(payload["estimator"], tuple(payload["keypoints"]), payload["normalization"],
                                payload.get("features", "distances"), tuple(payload.get("columns", ())), payload.get("up", "y"))  # fmt: skip
     try:

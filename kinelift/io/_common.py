@@ -38,6 +38,14 @@ def read_text_lines(path: Path) -> list[str]:
     return text.splitlines()
 
 
+def line_index(path: Path, lines: list[str], word: str, *, expected: str) -> int:
+    """Index of the first line that is ``word`` (case and surrounding blanks ignored); a named error without one."""
+    try:
+        return next(i for i, line in enumerate(lines) if line.strip().lower() == word.lower())
+    except StopIteration:
+        raise FileFormatError(path, f"no {word!r} line", expected=expected) from None
+
+
 def ends_unterminated(path: Path) -> bool:
     """The file's last line has no line end (a copy cut short, or a writer that never finished)."""
     with open(path, "rb") as fh:

@@ -47,7 +47,7 @@ import numpy as np
 from kinelift.core.tracks import Tracks
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_path
-from kinelift.io._common import existing_path, read_text_lines, reading
+from kinelift.io._common import existing_path, line_index, read_text_lines, reading
 from kinelift.io.plausibility import check_marker_spread
 
 __all__ = ["BvhJoint", "BvhMotion", "BVH_UNITS", "read_bvh", "read_bvh_motion", "bvh_positions", "write_bvh"]
@@ -106,10 +106,7 @@ def read_bvh_motion(path: str | os.PathLike[str]) -> BvhMotion:
     """Parse a BVH file (see the module docs); :class:`~kinelift.errors.FileFormatError` names the line of any fault."""
     path = existing_path(path)
     lines = read_text_lines(path)
-    try:
-        motion_at = next(i for i, line in enumerate(lines) if line.strip().upper() == "MOTION")
-    except StopIteration:
-        raise FileFormatError(path, "no MOTION line", expected="a BVH file: HIERARCHY ... MOTION ...") from None
+    motion_at = line_index(path, lines, "MOTION", expected="a BVH file: HIERARCHY ... MOTION ...")
     tokens = _tokens(lines[:motion_at])
     if not tokens or tokens[0][1].upper() != "HIERARCHY":
         raise FileFormatError(path, "line 1 is not HIERARCHY", expected="a BVH file")

@@ -39,6 +39,7 @@ from kinelift.io._common import (
     ends_unterminated,
     existing_path,
     format_rows,
+    line_index,
     parse_float,
     read_text_lines,
     reading,
@@ -89,10 +90,7 @@ def read_mot(
     """
     path = existing_path(path)
     lines = read_text_lines(path)
-    try:
-        end = next(i for i, line in enumerate(lines) if line.strip().lower() == "endheader")
-    except StopIteration:
-        raise FileFormatError(path, "no 'endheader' line", expected="an OpenSim .mot/.sto header ending in endheader") from None
+    end = line_index(path, lines, "endheader", expected="an OpenSim .mot/.sto header ending in endheader")
     name, metadata = "table", {}
     for i, line in enumerate(lines[:end]):
         if "=" in line:

@@ -81,7 +81,7 @@ def test_bvh_units_must_be_given_and_fit_a_body(tmp_path, rng):
 
 
 @pytest.mark.parametrize(("edit", "message"), [
-    (lambda s: s.replace("MOTION", "MOTIONS"), "no MOTION"),
+    (lambda s: s.replace("MOTION", "MOTIONS"), "no .MOTION. line"),
     (lambda s: s.replace("}", "", 1), "open"),
     (lambda s: s.replace("Zrotation", "Qrotation", 1), "unknown channels"),
     (lambda s: s.rsplit("\n", 2)[0] + "\n", "Frames: 20"),

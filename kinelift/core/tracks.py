@@ -47,9 +47,9 @@ from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
 __all__ = ["Tracks", "UNITS", "COORDINATE_FRAMES", "as_keypoint_set"]
 
 UNITS = ("px", "m", "normalized")
+"""Units a :class:`Tracks` may carry (SI inside kinelift; mm only in files)."""
 COORDINATE_FRAMES = ("image", "ground", "camera")
 """The coordinate frames a track may be in (module docs)."""
-"""Units a :class:`Tracks` may carry (SI inside kinelift; mm only in files)."""
 
 _CONFIDENCE_AXIS = "confidence"
 _AXES = ("x", "y", "z")
@@ -176,7 +176,7 @@ class Tracks:
         if coordinate_frame == "lab":
             import warnings
 
-            warnings.warn('coordinate_frame="ground" is deprecated, use "ground" (the same frame)', DeprecationWarning, stacklevel=2)
+            warnings.warn('coordinate_frame="lab" is deprecated, use "ground" (the same frame)', DeprecationWarning, stacklevel=2)
             coordinate_frame = "ground"
         if coordinate_frame not in COORDINATE_FRAMES:
             raise ValueRangeError("coordinate_frame", expected=f"one of {COORDINATE_FRAMES}", got=coordinate_frame)

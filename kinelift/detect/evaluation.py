@@ -39,11 +39,11 @@ __all__ = ["evaluate_detector", "predict_people"]
 def predict_people(detector: nn.Module, crops: PersonCrops, *, batch_size: int = 64, flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Keypoints ``(N, K, 2)`` in image pixels and confidences ``(N, K)`` for every stored person."""
     device = next(detector.parameters()).device
-    flip = get_keypoint_set(crops.samples.keypoints_name).flip_indices()
+    flip_indices = get_keypoint_set(crops.samples.keypoints_name).flip_indices()
     points, scores = [], []
     for start in range(0, len(crops), batch_size):
         index = np.arange(start, min(start + batch_size, len(crops)))
-        images, _, _, to_input = training_batch(crops, index, sigma=1.0, flip_indices=flip, device=device)
+        images, _, _, to_input = training_batch(crops, index, sigma=1.0, flip_indices=flip_indices, device=device)
         xy, score = predict_keypoints(detector, images, flip=flip)
         points.append(apply_affine(xy.cpu().double().numpy(), invert_affine(to_input)))
         scores.append(score.cpu().double().numpy())

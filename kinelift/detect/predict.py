@@ -35,8 +35,8 @@ def predict_heatmaps(detector: nn.Module, images: torch.Tensor, *, flip: bool = 
     with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=autocast):
         maps = detector(images).float()
         if flip:
-            flip = get_keypoint_set(detector.config.keypoints).flip_indices()
-            maps = 0.5 * (maps + flip_heatmaps(detector(images.flip(-1)).float(), flip))
+            flip_indices = get_keypoint_set(detector.config.keypoints).flip_indices()
+            maps = 0.5 * (maps + flip_heatmaps(detector(images.flip(-1)).float(), flip_indices))
     return maps
 
 

@@ -342,7 +342,8 @@ def solve_frames(tree: KinematicTree, *, point_rows: np.ndarray, measured: np.nd
     out_conv = np.zeros(T, np.bool_)
     f64 = np.float64
     valid = np.ascontiguousarray(valid, np.bool_)
-    inputs = (kernel_tree, point_locals(tree), rows, np.nan_to_num(np.asarray(measured, f64)), np.ascontiguousarray(weights, f64),
+    locals_ = point_locals(tree)
+    inputs = (kernel_tree, locals_, rows, np.nan_to_num(np.asarray(measured, f64)), np.ascontiguousarray(weights, f64),
               np.ascontiguousarray(coordinate_index, np.int64), np.ascontiguousarray(coordinate_targets, f64).reshape(T, len(coordinate_index)),
               np.ascontiguousarray(coordinate_weights, f64), free_idx, free_pos, cols, n_cols, np.ascontiguousarray(lower, f64),
               np.ascontiguousarray(upper, f64), np.ascontiguousarray(fixed, f64))  # fmt: skip
@@ -358,5 +359,5 @@ def solve_frames(tree: KinematicTree, *, point_rows: np.ndarray, measured: np.nd
             for future in [pool.submit(_solve_all, *inputs, mask, *settings, out_q, out_f, out_it, out_conv) for mask in chunks]:
                 future.result()
     points = np.full((T, len(rows), 3), np.nan)
-    _points_all(kernel_tree, point_locals(tree), rows, out_q, np.ascontiguousarray(valid, np.bool_), tree.n_bodies, points)
+    _points_all(kernel_tree, locals_, rows, out_q, valid, tree.n_bodies, points)
     return out_q, out_f, out_it, out_conv, points

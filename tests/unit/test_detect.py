@@ -409,3 +409,17 @@ def test_detect_tracks_leaves_the_callers_detector_as_it_was(tmp_path):
     before = {k: v.clone() for k, v in net.state_dict().items()}
     detect_tracks(tmp_path / "v.mp4", detector=net, boxes={0: [[5, 5, 20, 40]]}, progress=False, device="cpu")
     assert net.training and all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_flip_false_runs_one_pass_and_flip_true_two():
+    """``flip`` is the boolean it says: the mirrored second pass runs only with ``flip=True``."""
+    from kinelift.detect.predict import predict_heatmaps
+
+    net = tiny().eval()
+    calls = []
+    net.register_forward_hook(lambda *_: calls.append(1))
+    images = torch.rand(2, 3, 64, 64)
+    predict_heatmaps(net, images, flip=False)
+    assert len(calls) == 1
+    predict_heatmaps(net, images, flip=True)
+    assert len(calls) == 3

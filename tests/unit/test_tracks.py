@@ -122,3 +122,17 @@ def test_keypoint_set_conversion_on_tracks():
 def test_replace_rejects_unknown_fields():
     with pytest.raises(UnknownNameError, match="Tracks field"):
         make().replace(colour="red")
+
+
+def test_lab_is_the_deprecated_name_of_ground():
+    import numpy as np
+    import pytest
+
+    from kinelift import Tracks
+    from kinelift.errors import ValueRangeError
+
+    with pytest.warns(DeprecationWarning, match='coordinate_frame="lab" is deprecated, use "ground"'):
+        t = Tracks(np.zeros((2, 1, 3)), keypoints=["a"], fps=10.0, units="m", coordinate_frame="lab")
+    assert t.coordinate_frame == "ground"
+    with pytest.raises(ValueRangeError, match="coordinate_frame"):
+        Tracks(np.zeros((2, 1, 3)), keypoints=["a"], fps=10.0, units="m", coordinate_frame="world")

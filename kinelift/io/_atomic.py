@@ -46,10 +46,7 @@ def check_output_folder(path: str | os.PathLike[str]) -> Path:
 def output_folder(path: str | os.PathLike[str]) -> Path:
     """``path`` as an output folder, created with its parents; a file in the way is a
     :class:`FileFormatError` naming it (never a bare ``FileExistsError``)."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise FileFormatError(path, "is a file", expected="an output folder (new or existing)")
-    _parents_are_folders(path)
+    path = check_output_folder(path)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -73,7 +70,7 @@ def staged_outputs(folder: str | os.PathLike[str], names: Iterator[str] | list[s
     ['a.txt', 'b.txt']
     """
     created = not Path(folder).exists()
-    out = output_folder(check_output_folder(folder))
+    out = output_folder(folder)
     names = list(names)
     for name in names:
         target = out / name

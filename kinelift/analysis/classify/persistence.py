@@ -135,8 +135,9 @@ def save_classifier(
         raise ValueRangeError("columns", expected='the feature column names (features="kinematics")', got=tuple(columns))
     if up not in ("x", "y", "z"):
         raise ValueRangeError("up", expected="one of 'x', 'y', 'z'", got=up)
-    if type(estimator).__name__ not in _estimator_classes() or not isinstance(estimator, tuple(_estimator_classes().values())):
-        raise ValueRangeError("estimator", expected=f"one of kinelift's classifiers {sorted(_estimator_classes())} (saved without pickle)",
+    classes = _estimator_classes()
+    if classes.get(type(estimator).__name__) is not type(estimator):  # exactly one of them: a subclass could not be rebuilt
+        raise ValueRangeError("estimator", expected=f"one of kinelift's classifiers {sorted(classes)} (saved without pickle)",
                               got=type(estimator).__name__)  # fmt: skip
     import torch
 

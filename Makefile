@@ -7,7 +7,7 @@ TORCH := torch==2.13.0
 WHEELS := $(wildcard /opt/wheels)
 PIP_FIND := $(if $(WHEELS),--find-links $(WHEELS),--index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple)
 
-.PHONY: demo test docs venv install install-test install-docs clean
+.PHONY: demo test docs venv install install-test install-docs clean motion-library
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ demo: install
 
 test: install-test
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# The lifter's real motion library from ../shared/data (about 3.5 minutes; kinelift/lifting/configs/*_real.toml train on it).
+motion-library: install
+	$(BIN)/kinelift motion-library --overwrite
 
 # The Sphinx site: API reference, prose pages, tutorials run at build time; warnings are errors.
 docs: install-docs

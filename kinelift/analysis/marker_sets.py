@@ -49,6 +49,7 @@ import numpy as np
 from kinelift.analysis.geometry import normalize
 from kinelift.core.tracks import Tracks
 from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
+from kinelift.skeleton.plug_in_gait import harrington_offsets
 
 __all__ = ["PLUG_IN_GAIT_KEYPOINTS", "harrington_hip_centers", "plug_in_gait_keypoints"]
 
@@ -86,8 +87,9 @@ def harrington_hip_centers(lasi: np.ndarray, rasi: np.ndarray, lpsi: np.ndarray,
     superior = np.cross(right, anterior)
     width = np.nanmedian(np.linalg.norm(rasi - lasi, axis=-1))
     depth = np.nanmedian(np.linalg.norm(mid_asis - mid_psis, axis=-1))
-    base = mid_asis + anterior * (-0.24 * depth - 0.0099 * metres) + superior * (-0.30 * width - 0.0109 * metres)
-    lateral = right * (0.33 * width + 0.0073 * metres)
+    a, s, lat = harrington_offsets(width / metres, depth / metres)  # the regression in metres
+    base = mid_asis + anterior * (a * metres) + superior * (s * metres)
+    lateral = right * (lat * metres)
     return base + lateral, base - lateral
 
 

@@ -1,4 +1,5 @@
-"""``kinelift lift`` and ``kinelift train-lifter``: 2D tracks to 3D kinematics, and training the lifter."""
+"""``kinelift lift``, ``kinelift train-lifter`` and ``kinelift motion-library``: 2D tracks to 3D
+kinematics, training the lifter, and building its real motion library."""
 
 from __future__ import annotations
 
@@ -35,6 +36,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--device", help="override [training] device (auto, cpu, cuda, cuda:1)")
     t.add_argument("--no-resume", action="store_true", help="start afresh even if out_dir has a checkpoint")
     t.set_defaults(func=run_train)
+    m = sub.add_parser("motion-library", help="build the lifter's real motion library (motion capture on the built-in model)")
+    m.add_argument("--data", default="../shared/data", help="the shared data folder (default ../shared/data)")
+    m.add_argument("--out", default="build/motion_library", help="output folder (default build/motion_library)")
+    m.add_argument("--max-rms", type=float, default=30.0, help="most weighted RMS marker residual of a kept frame, mm (default 30)")
+    m.add_argument("--sources", nargs="+", default=["ui-prmd", "cmu", "opensim"], help="ui-prmd, cmu, opensim (default all)")
+    m.add_argument("--overwrite", action="store_true", help="replace an existing library")
+    m.set_defaults(func=run_motion_library)
 
 
 def run_lift(args: argparse.Namespace) -> int:
@@ -71,4 +79,27 @@ def run_train(args: argparse.Namespace) -> int:
     for key in ("mpjpe_mm", "pa_mpjpe_mm", "mean_angle_rmse_deg"):
         if key in result.metrics:
             print(f"  held-out {key}: {result.metrics[key]:.2f}")
+    return 0
+
+
+def run_motion_library(args: argparse.Namespace) -> int:
+    from collections import defaultdict
+
+    import numpy as np
+
+    from kinelift.pipeline.motion_library import build_motion_library
+
+    if not args.max_rms > 0:
+        raise ValueRangeError("--max-rms", expected="> 0 (mm)", got=args.max_rms)
+    motions = build_motion_library(args.data, args.out, max_rms=args.max_rms / 1000.0, overwrite=args.overwrite,
+                                   sources=tuple(args.sources), progress=sys.stderr.isatty())  # fmt: skip
+    by_source: dict[str, list] = defaultdict(list)
+    for m in motions:
+        by_source[m.source].append(m)
+    print(f"{len(motions)} motions in {args.out}")
+    for source, ms in sorted(by_source.items()):
+        frames = sum(len(m.coordinates) for m in ms)
+        rms = [m.residual_rms_mm for m in ms if np.isfinite(m.residual_rms_mm)]
+        residual = f"residual RMS median {np.median(rms):.1f} mm (worst motion {max(rms):.1f} mm)" if rms else "residual not known (coordinate files)"
+        print(f"  {source}: {len(ms)} motions, {frames} frames, {sum(m.dropped_frames for m in ms)} frames dropped; {residual}")
     return 0

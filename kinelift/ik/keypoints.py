@@ -147,6 +147,7 @@ def fit_keypoint_scales(
     prior_weight: float = 1e-3,
     rounds: int = 30,
     options: IKOptions | None = None,
+    initial: torch.Tensor | None = None,
 ) -> KeypointScaling:
     """Fit segment scale factors jointly with the poses of ``frames`` (optimisation-based scaling).
 
@@ -169,6 +170,9 @@ def fit_keypoint_scales(
     rounds : int, default 30
         Most alternations.
     options : IKOptions, optional
+    initial : Tensor (n_coordinates,), optional
+        Starting pose of the first chosen frame (default: the model's default pose), e.g. arms
+        raised for a static trial with raised arms.
     """
     _check_tracks(tracks)
     options = options or IKOptions(progress=False)
@@ -190,7 +194,7 @@ def fit_keypoint_scales(
     previous = np.inf
     for _ in range(rounds):
         scaled = SkeletalModel.from_spec(scale_spec(skeleton.spec, np.exp((G @ log_s).numpy())[:, None].repeat(3, 1)))
-        pose = inverse_kinematics(scaled, mapped, frame_weights=np.asarray(mapped.confidence), options=options)
+        pose = inverse_kinematics(scaled, mapped, frame_weights=np.asarray(mapped.confidence), options=options, initial=initial)
         q = torch.as_tensor(np.nan_to_num(pose.coordinates))
 
         def residual(g: torch.Tensor, q: torch.Tensor = q) -> torch.Tensor:

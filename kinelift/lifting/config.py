@@ -104,8 +104,11 @@ class DataStage:
     n_squats: int | None = None
     n_standing: int | None = None
     n_stepping: int | None = None
+    n_gait: int | None = None
+    n_single_leg: int | None = None
     clips_per_motion: int | None = None
     clips_per_file: int | None = None
+    library_clips: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.from_step, int) or self.from_step < 1:
@@ -134,6 +137,10 @@ def _stage(value: Any, index: int) -> DataStage:
 class DataConfig:
     """Generated training data: procedural motions per kind, clips per motion, held-out files.
 
+    The procedural kinds (:mod:`kinelift.lifting.motions`): ``n_squats``, ``n_standing``,
+    ``n_stepping``, ``n_gait`` (walking and running) and ``n_single_leg`` (one-leg stance with
+    trunk lean).
+
     ``files`` lists real coordinate files as ``[path, source_model]`` pairs, or
     ``[path, source_model, "degrees"]`` for old SIMM files whose header does not give the angle
     unit (relative paths are taken from the config file's folder); those whose name contains one of ``test_files`` go to
@@ -142,6 +149,11 @@ class DataConfig:
     ``clean_rate`` and ``flat_confidence_rate`` are the fractions of clips rendered as careful
     annotations and with confidences unrelated to the error
     (:class:`~kinelift.lifting.corruption.DetectorNoise`, :meth:`noise_model`).
+
+    ``library`` is a real motion library (:func:`kinelift.pipeline.motion_library.build_motion_library`,
+    ``kinelift motion-library``; relative to the config file's folder): its training subjects'
+    motions are rendered ``library_clips`` times each, its held-out subjects' go to the test split.
+    A library that is not there is skipped with a warning.
 
     ``stages`` grows the data during training (:class:`DataStage`, TOML ``[[data.stages]]``): the
     counts above hold from step 0, and each stage changes some of them from its ``from_step``
@@ -157,6 +169,8 @@ class DataConfig:
     n_squats: int = 300
     n_standing: int = 40
     n_stepping: int = 40
+    n_gait: int = 0
+    n_single_leg: int = 0
     clips_per_motion: int = 3
     clips_per_file: int = 12
     height_mean: float = 1.72
@@ -169,8 +183,12 @@ class DataConfig:
     flat_confidence_rate: float = 0.0
     seed: int = 0
     stages: tuple[DataStage, ...] = ()
+    library: str = ""
+    library_clips: int = 4
 
     def __post_init__(self) -> None:
+        if not isinstance(self.library_clips, int) or self.library_clips < 0:
+            raise ValueRangeError("data.library_clips", expected="a whole count >= 0", got=self.library_clips)
         object.__setattr__(self, "stages", tuple(_stage(v, i) for i, v in enumerate(self.stages)))
         starts = [stage.from_step for stage in self.stages]
         if starts != sorted(set(starts)):
@@ -206,7 +224,9 @@ class TrainingConfig:
     """Optimisation: Adam with ``lr`` decaying by ``lr_decay`` per 1,000 steps, multiplied by
     ``warm_restart_factor`` at each step of ``warm_restarts`` (:meth:`learning_rate`; one factor for
     every restart, or a sequence of one factor per restart), batches of ``batch_size`` windows of
-    ``chunk`` output frames, checkpoints every ``checkpoint_every`` steps.
+    ``chunk`` output frames, checkpoints every ``checkpoint_every`` steps. ``init_from`` starts a
+    new run (not a resumed one) from saved weights: a keypoint-set name for the shipped lifter or
+    a weights file; its network must be the one ``[model]`` describes (fine-tuning).
 
     Examples
     --------
@@ -232,6 +252,7 @@ class TrainingConfig:
     eval_every: int = 250
     warm_restarts: tuple[int, ...] = ()
     warm_restart_factor: float | tuple[float, ...] = 1.0
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.chunk < 1 or self.lr <= 0:
@@ -286,11 +307,18 @@ def config_from_dict(values: dict[str, Any], *, source: str = "config") -> LiftT
 
 
 def load_config(path: str | os.PathLike[str]) -> LiftTrainingSetup:
-    """Read a TOML training configuration; ``data.files`` paths become relative to its folder."""
+    """Read a TOML training configuration; the paths of ``data.files``, ``data.library`` and a
+    ``training.init_from`` weights file are taken from its folder."""
     path = os.fspath(path)
     values = read_toml(path, what="a TOML lifter configuration")
     base = os.path.dirname(os.path.abspath(path))
     files = values.get("data", {}).get("files", [])
     if files:
         values["data"]["files"] = [[os.path.join(base, e[0]), os.path.join(base, e[1]), *e[2:]] for e in files]
+    library = values.get("data", {}).get("library", "")
+    if isinstance(library, str) and library:
+        values["data"]["library"] = os.path.join(base, library)
+    start = values.get("training", {}).get("init_from", "")
+    if isinstance(start, str) and start.endswith(".pt"):
+        values["training"]["init_from"] = os.path.join(base, start)
     return config_from_dict(values, source=path)

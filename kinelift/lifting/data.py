@@ -33,12 +33,23 @@ from tqdm.auto import tqdm
 
 from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
 from kinelift.core.tracks import Tracks
+from kinelift.errors import ValueRangeError
 from kinelift.lifting.cameras import Camera, project, random_cameras
 from kinelift.lifting.config import DataConfig
 from kinelift.lifting.corruption import DetectorNoise
 from kinelift.lifting.features import normalize_keypoints
 from kinelift.lifting.lifter import N_ROOT_COORDINATES, lifter_skeleton
-from kinelift.lifting.motions import Motion, motion_from_file, procedural_squats, procedural_standing, procedural_stepping, resample_motion
+from kinelift.lifting.motions import (
+    Motion,
+    motion_from_file,
+    procedural_gait,
+    procedural_single_leg,
+    procedural_squats,
+    procedural_standing,
+    procedural_stepping,
+    read_motion_library,
+    resample_motion,
+)  # fmt: skip
 from kinelift.lifting.segments import REFERENCE_HEIGHT, SEGMENTS, segment_to_body_scales
 from kinelift.skeleton.builtin import foot_marker_indices
 from kinelift.skeleton.model import SkeletalModel
@@ -115,6 +126,16 @@ def _keypoint_skeleton(name: str) -> SkeletalModel:
     return lifter_skeleton(name)
 
 
+def _longest_run(mask: np.ndarray) -> tuple[int, int]:
+    """Start and length of the longest run of True in ``mask`` (0, 0 when there is none)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    if not len(edges):
+        return 0, 0
+    starts, ends = edges[::2], edges[1::2]
+    k = int(np.argmax(ends - starts))
+    return int(starts[k]), int(ends[k] - starts[k])
+
+
 def render_clip(
     motion: Motion,
     keypoints: str | KeypointSet,
@@ -125,7 +146,8 @@ def render_clip(
     speed: float | None = None,
 ) -> RenderedClip:
     """Render ``motion`` with a drawn body, playback speed (``speed`` if given), camera and noise
-    (``noise``, by default ``data.noise_model()``)."""
+    (``noise``, by default ``data.noise_model()``). A motion that travels further than one camera
+    sees whole from in front is cut to its longest run of frames in front of the camera."""
     data = data or DataConfig()
     noise = noise or data.noise_model()
     ks = get_keypoint_set(keypoints) if isinstance(keypoints, str) else keypoints
@@ -142,14 +164,27 @@ def render_clip(
     q[:, 4] -= floor
     world = fk.markers[:, n_markers:].numpy() - np.array([0.0, floor, 0.0])
     pelvis_p = fk.body_positions[:, 0].numpy() - np.array([0.0, floor, 0.0])
-    for _attempt in range(20):
-        camera = random_cameras(rng, pelvis_p.mean(0))[0]
-        if camera.to_camera(world)[..., 2].min() > 0.3:
+    keep = slice(None)
+    for attempt in range(40):
+        # a motion that travels further than a camera sees whole (a run across a field) is kept where
+        # it is in front of a camera aimed at one of its frames: its longest such run of frames
+        target = pelvis_p.mean(0) if attempt < 20 else pelvis_p[rng.integers(len(pelvis_p))]
+        camera = random_cameras(rng, target)[0]
+        in_front = camera.to_camera(world)[..., 2].min(-1) > 0.3
+        if in_front.all():
             break
+        start, length = _longest_run(in_front)
+        if attempt >= 20 and length >= min(16, len(in_front)):
+            keep = slice(start, start + length)
+            break
+    else:
+        raise ValueRangeError(f"motion {motion.name!r}", expected="frames a camera can see from in front", got="none after 40 cameras")
+    q, world, pelvis_p = q[keep], world[keep], pelvis_p[keep]
+    pelvis_r = fk.body_rotations[:, 0].numpy()[keep]
     pix = project(camera, world)
     noisy, conf = noise.apply(pix, ks, rng)
     tracks = Tracks(noisy, keypoints=ks, confidence=conf, fps=m.fps, metadata={"source": "kinelift.lifting.render_clip", "motion": motion.name})
-    return RenderedClip(tracks, pix, camera, q, segments, world, fk.body_rotations[:, 0].numpy(), pelvis_p)
+    return RenderedClip(tracks, pix, camera, q, segments, world, pelvis_r, pelvis_p)
 
 
 def make_clips(
@@ -194,11 +229,16 @@ def make_clips(
 
 def motion_split(data: DataConfig, fps: float) -> tuple[list[Motion], list[Motion]]:
     """The training and test motions of ``data``: procedural ones drawn from ``data.seed`` (every
-    ``1 / test_fraction``-th to test) and the real files (``test_files`` to test)."""
+    ``1 / test_fraction``-th to test), the real files (``test_files`` to test) and the motion
+    library's (held-out subjects to test)."""
     rng = np.random.default_rng(data.seed)
     procedural = [procedural_squats(rng, fps=fps, name=f"squats_{i}") for i in range(data.n_squats)]
     procedural += [procedural_standing(rng, fps=fps, name=f"standing_{i}") for i in range(data.n_standing)]
     procedural += [procedural_stepping(rng, fps=fps, name=f"stepping_{i}") for i in range(data.n_stepping)]
+    # drawn from their own streams, so that adding them leaves the motions above as they were
+    gait_rng, single_rng = np.random.default_rng([data.seed, 1]), np.random.default_rng([data.seed, 2])
+    procedural += [procedural_gait(gait_rng, fps=fps, name=f"gait_{i}") for i in range(data.n_gait)]
+    procedural += [procedural_single_leg(single_rng, fps=fps, name=f"single_leg_{i}") for i in range(data.n_single_leg)]
     every = int(round(1 / data.test_fraction)) if data.test_fraction > 0 else 0
     train = [m for i, m in enumerate(procedural) if not every or i % every != every - 1]
     test = [m for i, m in enumerate(procedural) if every and i % every == every - 1]
@@ -209,6 +249,12 @@ def motion_split(data: DataConfig, fps: float) -> tuple[list[Motion], list[Motio
         in_degrees = {"degrees": True, "radians": False}[unit[0]] if unit else None
         motion = motion_from_file(path, source_model=model, fps=fps, in_degrees=in_degrees)
         (test if any(t in os.path.basename(path) for t in data.test_files) else train).append(motion)
+    if data.library:
+        if os.path.isfile(os.path.join(data.library, "index.csv")):
+            train += read_motion_library(data.library, split="train", fps=fps)
+            test += read_motion_library(data.library, split="test", fps=fps)
+        else:
+            log.warning("motion library %s is not there (kinelift motion-library builds it): skipped", data.library)
     return train, test
 
 
@@ -218,7 +264,7 @@ def build_datasets(data: DataConfig, keypoints: str, *, fps: float = 30.0, progr
     log.info("lifter data: %d training motions, %d test motions", len(train_motions), len(test_motions))
 
     def counts(motions: list[Motion]) -> list[int]:
-        return [data.clips_per_file if m.kind == "file" else data.clips_per_motion for m in motions]
+        return [data.clips_per_file if m.kind == "file" else data.library_clips if m.kind == "library" else data.clips_per_motion for m in motions]
 
     train = make_clips(train_motions, keypoints, clips_per_motion=counts(train_motions), rng=np.random.default_rng(data.seed + 1),
                        data=data, progress=progress)  # fmt: skip

@@ -11,7 +11,7 @@ Examples
 ...                    clips_per_motion=1, rng=np.random.default_rng(0))
 >>> lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(3,), channels=8))
 >>> sorted(evaluate_lifter(lifter, clips))[:3]
-['ankle_angle_rmse_deg', 'frames', 'hip_adduction_rmse_deg']
+['ankle_angle_r', 'ankle_angle_rmse_deg', 'frames']
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from kinelift.lifting.predict import predict_sequences
 from kinelift.lifting.refinement import RefinementConfig, refine_to_image
 from kinelift.lifting.segments import standing_height
 
-__all__ = ["EVALUATED_ANGLES", "evaluate_lifter", "height_estimates", "held_out_clips", "predict_clips", "refine_clips"]
+__all__ = ["pearson_r", "standing_frames", "EVALUATED_ANGLES", "evaluate_lifter", "height_estimates", "held_out_clips", "predict_clips", "refine_clips"]
 
 EVALUATED_ANGLES = ("hip_flexion", "hip_adduction", "knee_angle", "ankle_angle")
 """Coordinates (both sides pooled) whose RMSE the evaluation reports."""
@@ -82,8 +82,9 @@ def refine_clips(lifter: Lifter, clips: LiftingClips, outputs: list[LifterOutput
 
 def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool = False, flip: bool = False,
                     outputs: list[LifterOutput] | None = None) -> dict[str, float]:  # fmt: skip
-    """Root-relative MPJPE and PA-MPJPE of the input keypoints (mm), the RMSE (deg) of each of
-    :data:`EVALUATED_ANGLES` and their mean, and of the pelvis's tilt to the floor
+    """Root-relative MPJPE and PA-MPJPE of the input keypoints (mm), the RMSE (deg) and Pearson r
+    (``{angle}_r``, both sides pooled) of each of :data:`EVALUATED_ANGLES` and the mean RMSE, the
+    mean knee-flexion error on standing frames (``standing_knee_bias_deg``, :func:`standing_frames`), and of the pelvis's tilt to the floor
     (:func:`kinelift.lifting.metrics.pelvis_pitch`, ``pelvis_tilt_rmse_deg``), over every frame of ``clips``.
 
     Each clip's body is the lifter's segment scales averaged over the clip, as
@@ -107,13 +108,35 @@ def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool =
         cols = [names.index(f"{angle}_{s}") for s in ("r", "l")]
         rmse = np.rad2deg(angle_rmse(pred_q[:, cols], clips.coordinates[:, cols]))
         result[f"{angle}_rmse_deg"] = float(rmse)
+        result[f"{angle}_r"] = pearson_r(pred_q[:, cols], clips.coordinates[:, cols])
         rmses.append(rmse)
     result["mean_angle_rmse_deg"] = float(np.mean(rmses))
+    knees = [names.index(f"knee_angle_{s}") for s in ("r", "l")]
+    hips = [names.index(f"hip_flexion_{s}") for s in ("r", "l")]
+    standing = standing_frames(clips.coordinates[:, knees], clips.coordinates[:, hips])
+    result["standing_frames"] = float(standing.sum())
+    bias = pred_q[standing][:, knees] - clips.coordinates[standing][:, knees]
+    result["standing_knee_bias_deg"] = float(np.rad2deg(bias.mean())) if standing.any() else float("nan")
     pred_rot = torch.cat([o.root_rotation for o in outs]).cpu().numpy()
     pred_up = torch.cat([o.up for o in outs]).cpu().numpy()
     tilt_error = pelvis_pitch(pred_rot, pred_up) - pelvis_pitch(clips.root_rotation, clips.up)
     result["pelvis_tilt_rmse_deg"] = float(np.rad2deg(angle_rmse(tilt_error, np.zeros_like(tilt_error))))
     return result
+
+
+def pearson_r(pred: np.ndarray, true: np.ndarray) -> float:
+    """Pearson correlation of two equal-shape arrays (flattened; NaN where either is constant)."""
+    a, b = np.ravel(pred).astype(np.float64), np.ravel(true).astype(np.float64)
+    a, b = a - a.mean(), b - b.mean()
+    den = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / den) if den > 0 else float("nan")
+
+
+def standing_frames(knee: np.ndarray, hip_flexion: np.ndarray, *, knee_max: float = np.deg2rad(10.0),
+                    hip_max: float = np.deg2rad(15.0)) -> np.ndarray:  # fmt: skip
+    """Frames ``(N,)`` where both knees flex less than ``knee_max`` and both hips less than ``hip_max``
+    (rad; arrays ``(N, 2)``, right and left): upright standing, where a squat-shaped prior shows as knee bias."""
+    return (np.abs(knee) < knee_max).all(1) & (np.abs(hip_flexion) < hip_max).all(1)
 
 
 def _true_scales(clips: LiftingClips, clip: int) -> torch.Tensor:
@@ -167,8 +190,9 @@ def height_estimates(outputs: list[LifterOutput], clips: LiftingClips) -> tuple[
 def held_out_clips(data: DataConfig, keypoints: str, *, fps: float = 30.0, camera_seed: int = 20_000,
                    clips_per_motion: int = 4, clips_per_file: int | None = None, noise: DetectorNoise | None = None) -> dict[str, LiftingClips]:  # fmt: skip
     """Clips of the test split's motions (never trained on) under cameras from a stream of their own
-    (``data.seed + camera_seed``, unseen in training), grouped: ``"procedural"`` and one group per
-    held-out file (by file stem). ``clips_per_motion`` renderings (body, camera, noise) of each
+    (``data.seed + camera_seed``, unseen in training), grouped: ``"procedural"``, one group per
+    held-out file (by file stem) and one per movement family of the motion library's held-out
+    subjects (``"real squat"``, ``"real walk"``, ...). ``clips_per_motion`` renderings (body, camera, noise) of each
     procedural motion and ``clips_per_file`` (default: as many) of each file. ``noise``: the
     corruption, by default a detector's (``DetectorNoise()``), not the training mixture of ``data``
     (:meth:`DataConfig.noise_model`)."""
@@ -176,7 +200,8 @@ def held_out_clips(data: DataConfig, keypoints: str, *, fps: float = 30.0, camer
     rng = np.random.default_rng(data.seed + camera_seed)
     groups: dict[str, list] = {}
     for m in test:
-        groups.setdefault("procedural" if m.kind != "file" else Path(m.name).stem, []).append(m)
+        group = {"file": Path(m.name).stem, "library": f"real {m.metadata.get('family', '')}"}.get(m.kind, "procedural")
+        groups.setdefault(group, []).append(m)
     noise = noise or DetectorNoise()
     per_file = clips_per_motion if clips_per_file is None else clips_per_file
     return {name: make_clips(motions, keypoints, clips_per_motion=clips_per_motion if name == "procedural" else per_file, rng=rng, data=data,

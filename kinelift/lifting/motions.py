@@ -15,6 +15,9 @@ backwards, ``lumbar_extension`` positive in extension):
   bottom 0-0.6 s, ascent 0.6-1.8 s) and arm postures (forward, hanging, crossed, on the hips).
 - :func:`procedural_standing`: quiet standing with sway and weight shifts.
 - :func:`procedural_stepping`: stepping in place (hip flexion 30-80, knee 40-100, 0.5-1.1 Hz).
+- :func:`procedural_gait`: walking and running from normative sagittal curves (Winter 2009,
+  Novacheck 1998), with pelvis motion, trunk lean and arm swing, moving forward.
+- :func:`procedural_single_leg`: standing on one leg with the trunk leaning forward.
 
 Every motion turns to a random heading (about the ground's vertical, so that the pelvis tilt stays
 a forward tilt whatever the heading) and gets slow random variation of
@@ -46,9 +49,12 @@ from kinelift.lifting.rotations import matrix_to_pelvis_angles, pelvis_angles_to
 from kinelift.skeleton.builtin import builtin_model, foot_marker_indices
 from kinelift.skeleton.model import SkeletalModel
 
-__all__ = ["Motion", "procedural_squats", "procedural_standing", "procedural_stepping", "motion_from_file", "resample_motion"]
+__all__ = ["MOTION_FAMILIES", "Motion", "read_motion_library", "procedural_gait", "procedural_single_leg", "procedural_squats", "procedural_standing", "procedural_stepping", "motion_from_file", "resample_motion"]
 
 _D = np.pi / 180.0
+
+MOTION_FAMILIES = ("squat", "lunge", "step", "sit_to_stand", "leg_raise", "walk", "run", "jump", "kick", "get_up", "stand", "arm_exercise")
+"""Movement families of real motions (the motion library's ``family`` column, per-family evaluation)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,10 +142,23 @@ def _turn(q: np.ndarray, heading: np.ndarray) -> None:
     q[:, cols] = np.unwrap(angles, axis=0)
 
 
+def _anterior_tilt(rng: np.random.Generator) -> float:
+    """A standing anterior pelvis tilt (rad), 5-20 deg."""
+    return float(rng.uniform(5.0, 20.0)) * _D
+
+
 def _finish(rng: np.random.Generator, q: np.ndarray, fps: float, name: str, kind: str, **metadata) -> Motion:
-    """Heading (about the ground's vertical), slow variation of the axial coordinates, arms where
-    unset, then the feet on the floor."""
+    """Standing anterior pelvis tilt, heading (about the ground's vertical), slow variation of the
+    axial coordinates, arms where unset, then the feet on the floor."""
     idx, n = _index(), len(q)
+    # Real people stand with the pelvis (its ASIS-PSIS plane, OpenSim's pelvis frame) tilted forward
+    # by about 5-20 deg (UI-PRMD's standing frames fit to -4..-20 deg): the pelvis turns forward, the
+    # hips flex and the lumbar spine extends by as much, so that thighs and trunk stay where they were.
+    forward = _anterior_tilt(rng)
+    q[:, idx["pelvis_tilt"]] -= forward
+    q[:, idx["lumbar_extension"]] += forward
+    for s in ("r", "l"):
+        q[:, idx[f"hip_flexion_{s}"]] += forward
     heading = rng.uniform(-np.pi, np.pi) + smooth_noise(rng, n, fps, amplitude=3 * _D)
     q[:, idx["pelvis_list"]] += smooth_noise(rng, n, fps, amplitude=2 * _D)
     _turn(q, heading)
@@ -235,6 +254,112 @@ def procedural_stepping(rng: np.random.Generator, *, fps: float = 30.0, seconds:
     return _finish(rng, q, fps, name, "stepping", frequency_hz=freq)
 
 
+# Sagittal joint angles over one stride (percent of the cycle from the right heel strike; deg),
+# key points of the normative curves of Winter (Biomechanics and Motor Control of Human Movement,
+# 4th ed., 2009, ch. 7 appendix, natural cadence) for walking and of Novacheck (Gait Posture
+# 1998, 7:77-95) for running. Interpolated by periodic cubic splines.
+_GAIT_CURVES = {
+    "walk": {
+        "hip_flexion": ((0, 30), (10, 27), (30, 8), (50, -10), (60, 0), (75, 25), (87, 33), (100, 30)),
+        "knee_angle": ((0, 4), (15, 18), (40, 4), (60, 38), (72, 62), (85, 35), (97, 3), (100, 4)),
+        "ankle_angle": ((0, 0), (7, -6), (30, 5), (48, 10), (62, -18), (75, -2), (90, 1), (100, 0)),
+    },
+    "run": {
+        "hip_flexion": ((0, 38), (15, 22), (35, -8), (45, -12), (60, 5), (80, 45), (92, 45), (100, 38)),
+        "knee_angle": ((0, 18), (15, 42), (35, 15), (50, 40), (70, 105), (85, 60), (95, 20), (100, 18)),
+        "ankle_angle": ((0, 2), (15, 22), (35, -20), (45, -25), (70, 0), (90, 5), (100, 2)),
+    },
+}  # fmt: skip
+
+
+def _stride_curve(points: tuple[tuple[float, float], ...], phase: np.ndarray) -> np.ndarray:
+    from scipy.interpolate import CubicSpline
+
+    x = np.array([p[0] for p in points]) / 100.0
+    y = np.array([p[1] for p in points], dtype=float)
+    y[-1] = y[0]
+    return CubicSpline(x, y, bc_type="periodic")(np.mod(phase, 1.0))
+
+
+def procedural_gait(rng: np.random.Generator, *, fps: float = 30.0, seconds: float | None = None, running: bool | None = None,
+                    name: str = "gait") -> Motion:  # fmt: skip
+    """Walking or running (half of the draws each, unless ``running`` says) from normative curves.
+
+    Sagittal hip, knee and ankle angles follow :data:`_GAIT_CURVES` with per-joint amplitude
+    0.8-1.2 x (running knee swing up to 125 deg), the left side half a cycle later, stride rate
+    0.8-1.1 Hz walking and 1.3-1.6 Hz running, slow variation; pelvis tilt (anterior 0-15 deg,
+    more when running), list and rotation at the stride rate, hip adduction in stance, trunk
+    lean forward 0-10 deg (running 5-20) and arm swing against the legs. The body moves forward
+    at the step length times the rate (a walk that crosses the view)."""
+    idx = _index()
+    u = rng.uniform
+    running = bool(rng.random() < 0.5) if running is None else running
+    curves = _GAIT_CURVES["run" if running else "walk"]
+    n = int((seconds or u(2, 5)) * fps)
+    rate = u(1.3, 1.6) if running else u(0.8, 1.1)
+    phase = np.cumsum(np.full(n, rate / fps) * (1 + 0.05 * smooth_noise(rng, n, fps, amplitude=1))) + u(0, 1)
+    q = np.zeros((n, len(idx)))
+    gains = {k: u(0.8, 1.2) for k in curves}
+    for s, shift in (("r", 0.0), ("l", 0.5)):
+        asym = u(0.95, 1.05)
+        for joint, points in curves.items():
+            value = gains[joint] * asym * _stride_curve(points, phase + shift) + smooth_noise(rng, n, fps, amplitude=1.5)
+            if joint == "knee_angle":
+                value = np.clip(value, 0.0, 125.0)
+            q[:, idx[f"{joint}_{s}"]] = value * _D
+        stance = np.cos(2 * np.pi * (phase + shift - 0.2))
+        q[:, idx[f"hip_adduction_{s}"]] = (u(2, 6) * stance + u(-4, 2) + smooth_noise(rng, n, fps, amplitude=1)) * _D
+        q[:, idx[f"hip_rotation_{s}"]] = (u(-10, 5) + u(2, 5) * stance) * _D
+        swing = np.sin(2 * np.pi * (phase + shift + 0.5))
+        q[:, idx[f"arm_flex_{s}"]] = ((u(20, 40) if running else u(10, 25)) * swing + u(-5, 10)) * _D
+        q[:, idx[f"arm_add_{s}"]] = u(-15, -3) * _D
+        q[:, idx[f"elbow_flex_{s}"]] = ((u(70, 100) if running else u(10, 35)) + 8 * swing) * _D
+    tilt = u(5, 20) if running else u(0, 15)
+    q[:, idx["pelvis_tilt"]] = -(tilt + 2 * np.sin(4 * np.pi * phase)) * _D
+    q[:, idx["pelvis_list"]] = u(3, 6) * np.sin(2 * np.pi * phase) * _D
+    q[:, idx["pelvis_rotation"]] = u(3, 8) * np.sin(2 * np.pi * (phase + 0.25)) * _D
+    q[:, idx["lumbar_extension"]] = -((u(5, 20) if running else u(0, 10)) - tilt * 0.5 + smooth_noise(rng, n, fps, amplitude=2)) * _D
+    q[:, idx["lumbar_rotation"]] = -u(2, 6) * np.sin(2 * np.pi * (phase + 0.25)) * _D
+    motion = _finish(rng, q, fps, name, "run" if running else "walk", stride_rate_hz=rate)
+    step = (u(1.1, 1.6) if running else u(0.55, 0.8)) * 2  # stride length, m
+    q = motion.coordinates.copy()
+    heading = matrix_to_pelvis_angles(pelvis_angles_to_matrix(torch.as_tensor(q[:, [idx["pelvis_tilt"], idx["pelvis_list"], idx["pelvis_rotation"]]])))
+    forward = torch.as_tensor(np.stack([np.ones(n), np.zeros(n), np.zeros(n)], 1))
+    direction = (pelvis_angles_to_matrix(torch.stack([torch.zeros(n), torch.zeros(n), heading[:, 2].float()], 1).double()) @ forward[..., None])[..., 0].numpy()
+    q[:, idx["pelvis_tx"]] += np.cumsum(direction[:, 0]) * step * rate / fps
+    q[:, idx["pelvis_tz"]] += np.cumsum(direction[:, 2]) * step * rate / fps
+    return Motion(name, q, fps, motion.kind, motion.metadata)
+
+
+def procedural_single_leg(rng: np.random.Generator, *, fps: float = 30.0, seconds: float | None = None, name: str = "single_leg") -> Motion:
+    """Standing on one leg with the trunk leaning forward (balance tests, single-leg squats, reaching):
+    the free leg's hip 0-70 deg and knee 20-100 deg, the stance knee 0-50 deg, anterior pelvis tilt
+    up to 45 deg and lumbar flexion up to 30 deg, moving slowly in and out of the pose."""
+    idx = _index()
+    u = rng.uniform
+    n = int((seconds or u(3, 8)) * fps)
+    t = np.arange(n) / fps
+    cycles = u(0.5, 2.5)
+    phase = 0.5 * (1 - np.cos(2 * np.pi * cycles * t / t[-1])) if n > 1 else np.zeros(n)
+    stance, free = ("r", "l") if rng.random() < 0.5 else ("l", "r")
+    q = np.zeros((n, len(idx)))
+    lean = u(0, 45)
+    q[:, idx["pelvis_tilt"]] = -lean * phase * _D
+    q[:, idx["lumbar_extension"]] = (-u(0, 30) * phase + smooth_noise(rng, n, fps, amplitude=2)) * _D
+    stance_knee = u(0, 50) * phase + u(0, 8)
+    q[:, idx[f"knee_angle_{stance}"]] = stance_knee * _D
+    q[:, idx[f"ankle_angle_{stance}"]] = (0.35 * stance_knee + smooth_noise(rng, n, fps, amplitude=2)) * _D
+    q[:, idx[f"hip_flexion_{stance}"]] = (0.65 * stance_knee + lean * phase + smooth_noise(rng, n, fps, amplitude=2)) * _D
+    q[:, idx[f"hip_adduction_{stance}"]] = (u(-3, 6) + smooth_noise(rng, n, fps, amplitude=2)) * _D
+    hip_free = u(-20, 70)
+    q[:, idx[f"hip_flexion_{free}"]] = (hip_free * phase + lean * phase * u(0, 1) + 10) * _D
+    q[:, idx[f"knee_angle_{free}"]] = (u(20, 100) * np.clip(phase * 1.3, 0, 1) + 5) * _D
+    q[:, idx[f"ankle_angle_{free}"]] = (u(-25, 10) * phase) * _D
+    q[:, idx[f"hip_adduction_{free}"]] = (u(-15, 5) * phase) * _D
+    _arms(rng, q, phase, fps)
+    return _finish(rng, q, fps, name, "single_leg", stance_side=stance)
+
+
 def resample_motion(motion: Motion, fps: float) -> Motion:
     """Linear interpolation of every coordinate onto a ``fps`` grid (angles are continuous in files)."""
     if fps <= 0:
@@ -275,3 +400,52 @@ def motion_from_file(
     if not any(c.startswith("arm_flex") for c in table.column_names):
         _arms(rng, q, np.zeros(len(q)), fps)
     return Motion(motion.name, _feet_on_floor(q), fps, "file", motion.metadata)
+
+
+def read_motion_library(folder: str | os.PathLike[str], *, split: str | None = None, fps: float = 30.0) -> list[Motion]:
+    """The motions of a library built by :func:`kinelift.pipeline.motion_library.build_motion_library`.
+
+    Parameters
+    ----------
+    folder : path
+        Holds ``index.csv`` and ``motions/``.
+    split : {"train", "test"}, optional
+        Only the motions of held-out (``"test"``) or training subjects (default: all).
+    fps : float, default 30.0
+        Resampled to this rate.
+
+    Each :class:`Motion` has ``kind="library"`` and the index row in ``metadata`` (``source``,
+    ``subject``, ``movement``, ``family``, ``split``, residuals); its pelvis height is shifted so
+    that the lowest foot point of the clip touches ``y = 0``.
+    """
+    import csv
+
+    from kinelift.errors import FileFormatError
+    from kinelift.io.mot import read_mot
+
+    index = os.path.join(os.fspath(folder), "index.csv")
+    if not os.path.isfile(index):
+        raise FileFormatError(index, "missing", expected="a motion library (kinelift motion-library builds one)")
+    if split not in (None, "train", "test"):
+        raise ValueRangeError("split", expected="'train', 'test' or None", got=split)
+    with open(index, newline="") as f:
+        rows = list(csv.DictReader(f))
+    needed = {"name", "family", "split", "subject", "source", "file"}
+    if rows and not needed <= set(rows[0]):
+        raise FileFormatError(index, f"columns {sorted(rows[0])}", expected=f"at least {sorted(needed)}")
+    target = _reference_model()
+    feet = foot_marker_indices(target.marker_names)
+    motions = []
+    for row in rows:
+        if split is not None and row["split"] != split:
+            continue
+        table = read_mot(os.path.join(os.fspath(folder), row["file"]))
+        q = target.coordinates_from_table(table, missing="default").numpy().copy()
+        file_fps = 1.0 / float(np.median(np.diff(table.time))) if len(table.time) > 1 else fps
+        motion = resample_motion(Motion(row["name"], q, file_fps, "library", dict(row)), fps)
+        q = motion.coordinates.copy()
+        with torch.no_grad():
+            low = float(target(torch.as_tensor(q)).markers[:, feet, 1].min())
+        q[:, target.coordinate_index("pelvis_ty")] -= low
+        motions.append(Motion(row["name"], q, fps, "library", dict(row)))
+    return motions

@@ -34,6 +34,7 @@ import torch
 from tqdm.auto import tqdm
 
 from kinelift._distributed import finish_distributed, init_distributed, local_device
+from kinelift.errors import ValueRangeError
 from kinelift.io._atomic import atomic_path, save_png, save_rows_csv
 from kinelift.lifting.config import LiftTrainingSetup
 from kinelift.lifting.data import LiftingClips, build_datasets, sample_windows
@@ -93,9 +94,9 @@ def _plot(rows: list[dict[str, float]], path: Path) -> None:
 def _datasets(setup: LiftTrainingSetup, step: int, *, progress: bool, device: torch.device) -> tuple[LiftingClips, LiftingClips]:
     data = setup.data.at_step(step)
     train, test = build_datasets(data, setup.model.keypoints, fps=setup.model.fps, progress=progress)
-    log.info("from step %d: training on %d frames (%d clips of %d squats, %d standing, %d stepping motions and the files), "
-             "testing on %d frames (%d clips), %s", step, train.n_frames, train.n_clips, data.n_squats, data.n_standing,
-             data.n_stepping, test.n_frames, test.n_clips, device)  # fmt: skip
+    log.info("from step %d: training on %d frames (%d clips of %d squats, %d standing, %d stepping, %d gait, %d single-leg motions, "
+             "the files and the motion library), testing on %d frames (%d clips), %s", step, train.n_frames, train.n_clips,
+             data.n_squats, data.n_standing, data.n_stepping, data.n_gait, data.n_single_leg, test.n_frames, test.n_clips, device)  # fmt: skip
     return train, test
 
 
@@ -123,6 +124,14 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
         if device.type == "cuda" and "cuda_rng" in state:
             torch.cuda.set_rng_state(state["cuda_rng"], device)
         log.info("resumed from %s at step %d", checkpoint, step)
+    elif tcfg.init_from:
+        from kinelift.lifting.weights import load_lifter
+
+        start = load_lifter(tcfg.init_from)
+        if start.config != cfg:
+            raise ValueRangeError("training.init_from", expected=f"weights of the network [model] describes ({cfg})", got=start.config)
+        lifter.load_state_dict({k: v.to(device=device, dtype=torch.float32) for k, v in start.state_dict().items()})
+        log.info("started from the weights of %s", tcfg.init_from)
     if world > 1:
         rng = np.random.default_rng([tcfg.seed, rank, step])  # each process its own windows
     network = torch.nn.parallel.DistributedDataParallel(lifter.network) if world > 1 else lifter.network

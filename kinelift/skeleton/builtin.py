@@ -71,11 +71,18 @@ def _trans(axis, coord: str) -> TransformAxisSpec:
     return TransformAxisSpec("translation", np.asarray(axis, dtype=float), (coord,), fn.LinearFunction(1.0, 0.0))
 
 
-def builtin_spec(*, height: float = 1.75, arms: bool = True) -> ModelSpec:
-    """The built-in model's description for a subject of ``height`` metres (see module docs)."""
+def builtin_spec(*, height: float = 1.75, arms: bool = True, hip_half_width: float | None = None) -> ModelSpec:
+    """The built-in model's description for a subject of ``height`` metres (see module docs).
+
+    ``hip_half_width`` (m) sets the distance of each hip joint centre from the pelvis origin, e.g.
+    a subject's Harrington estimate (default ``PROPORTIONS["hip_half_width"] * height``).
+    """
     if not 0.5 <= height <= 2.5:
         raise ValueRangeError("height", expected="a body height in metres between 0.5 and 2.5", got=height)
+    if hip_half_width is not None and not 0.03 <= hip_half_width <= 0.2:
+        raise ValueRangeError("hip_half_width", expected="metres between 0.03 and 0.2", got=hip_half_width)
     H, P = float(height), PROPORTIONS
+    half_width = P["hip_half_width"] * H if hip_half_width is None else float(hip_half_width)
     joints: list[JointSpec] = []
     coords: list[CoordinateSpec] = []
     markers: list[MarkerSpec] = []
@@ -101,7 +108,7 @@ def builtin_spec(*, height: float = 1.75, arms: bool = True) -> ModelSpec:
     for side, sgn in (("r", 1.0), ("l", -1.0)):
         femur, tibia, talus, calcn = f"femur_{side}", f"tibia_{side}", f"talus_{side}", f"calcn_{side}"
         bodies += [femur, tibia, talus, calcn]
-        joint(f"hip_{side}", "CustomJoint", "pelvis", (0, 0, sgn * P["hip_half_width"] * H), femur, [
+        joint(f"hip_{side}", "CustomJoint", "pelvis", (0, 0, sgn * half_width), femur, [
             _rot(_Z, coordinate(f"hip_flexion_{side}", f"hip_{side}", -30, 120)),
             _rot(sgn * _X, coordinate(f"hip_adduction_{side}", f"hip_{side}", -50, 30)),
             _rot(sgn * _Y, coordinate(f"hip_rotation_{side}", f"hip_{side}", -40, 40)),

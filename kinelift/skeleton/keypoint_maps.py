@@ -3,6 +3,8 @@
 A :class:`KeypointMap` ties every keypoint of a set (COCO-17, LOWER-6, BODY-25, ...) to a point
 fixed on a body of a model, or marks it missing. Points are chosen in this order:
 
+0. a marker of the model with the keypoint's own name (e.g. Plug-in-Gait markers on a model
+   that has them, :mod:`kinelift.skeleton.plug_in_gait`);
 1. a joint centre (the origin of the joint's child frame), exact: hips (``hip_*``), knees
    (``knee_*`` or Rajagopal's ``walker_knee_*``), ankles, shoulders (``acromial_*``), elbows
    (``elbow_*``), wrists (``radius_hand_*``, ``radius_lunate_*`` or ``wrist_*``);
@@ -147,7 +149,9 @@ def keypoint_map(model: SkeletalModel, keypoints: str | KeypointSet) -> Keypoint
     points: list[ModelPoint | None] = []
     for name in ks.names:
         sided = _side(name)
-        if sided is not None:
+        if name in markers and name not in ("neck", "thorax"):
+            points.append(marker_point(name))  # a model marker of the keypoint's own name (e.g. Plug-in-Gait's "RKNE")
+        elif sided is not None:
             points.append(side_point(*sided))
         elif name in ("nose", "head_top"):
             points.append(marker_point(name) or offset("torso", _TORSO_OFFSETS[name], f"approximate {name}"))

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ __all__ = [
 ]  # fmt: skip
 
 OGATA_CLASSES = ("bad_back_round", "bad_back_warp", "bad_head", "bad_innner_thigh", "bad_shallow", "bad_toe", "good")
+
+log = logging.getLogger(__name__)
 
 UIPRMD_VICON_MARKERS = tuple(
     "LFHD RFHD LBHD RBHD C7 T10 CLAV STRN RBAK LSHO LUPA LELB LFRM LWRA LWRB LFIN RSHO RUPA RELB RFRM RWRA RWRB RFIN "
@@ -161,8 +164,25 @@ def uiprmd_kinect_positions(positions: np.ndarray, angles: np.ndarray) -> np.nda
     return out
 
 
+def _index_rates(root: Path) -> dict[str, float]:
+    """Frame rates per file name from a resampled copy's ``index.csv`` (``path``, ``fps_here``), if there is one."""
+    index = root / "index.csv"
+    if not index.is_file():
+        return {}
+    import csv
+
+    with open(index, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if rows and not {"path", "fps_here"} <= set(rows[0]):
+        raise FileFormatError(index, f"columns {sorted(rows[0])}", expected="path and fps_here columns")
+    try:
+        return {Path(r["path"]).name: float(r["fps_here"]) for r in rows}
+    except ValueError as exc:
+        raise FileFormatError(index, f"fps_here is not a number ({exc})") from None
+
+
 def load_uiprmd(
-    root: str | os.PathLike[str], *, movement: int = 1, sensor: str = "vicon", as_tracks: bool = False
+    root: str | os.PathLike[str], *, movement: int = 1, sensor: str = "vicon", as_tracks: bool = False, skip_unreadable: bool = False
 ) -> SquatDataset:
     """UI-PRMD repetitions of one movement (deep squat = 1), labelled ``"correct"``/``"incorrect"``.
 
@@ -172,19 +192,30 @@ def load_uiprmd(
         The folder holding ``Segmented Movements`` and ``Incorrect Segmented Movements``.
     movement : int, default 1
     sensor : {"vicon", "kinect"}, default "vicon"
-        ``"vicon"``: the 39 marker positions (``UIPRMD_VICON_MARKERS``), metres, z up, 100 Hz.
+        ``"vicon"``: the 39 marker positions (``UIPRMD_VICON_MARKERS``), metres, z up, 100 Hz;
+        NaN where the file gives a lost marker as ``(0, 0, 0)``.
         ``"kinect"``: the 22 joints (``UIPRMD_KINECT_JOINTS``) made absolute from the positions and
         angles files (:func:`uiprmd_kinect_positions`), metres, y up, 30 Hz.
     as_tracks : bool, default False
         Sequences as :class:`~kinelift.core.tracks.Tracks` (``units="m"``, ``coordinate_frame="ground"``,
         the up axis in ``metadata["up"]``) instead of ``(frames, points, 3)`` arrays.
 
+    skip_unreadable : bool, default False
+        Leave out files that cannot be read (e.g. a repetition of one frame), each named in a
+        logged warning, instead of raising.
+
     Groups are subject numbers (``1``, ``2``, ...): use them for leave-one-subject-out validation.
+    A copy resampled to another rate carries an ``index.csv`` with ``fps_here`` per file (as
+    ``../shared/data/ui-prmd-movements`` does, 50 Hz); its rate is then used.
     """
     if sensor not in ("vicon", "kinect"):
         raise ValueRangeError("sensor", expected="'vicon' or 'kinect'", got=sensor)
     root = Path(root)
     folder_name, names_, fps, up = ("Vicon", UIPRMD_VICON_MARKERS, 100.0, "z") if sensor == "vicon" else ("Kinect", UIPRMD_KINECT_JOINTS, 30.0, "y")
+    rates = _index_rates(root) if sensor == "vicon" else {}
+    if len(set(rates.values())) > 1:
+        raise FileFormatError(root / "index.csv", f"several rates {sorted(set(rates.values()))}", expected="one fps_here for every file")
+    fps = next(iter(rates.values()), fps)
     seqs, labels, groups, names = [], [], [], []
     for label, folder in (("correct", "Segmented Movements"), ("incorrect", "Incorrect Segmented Movements")):
         directory = root / folder / folder_name / "Positions"
@@ -194,9 +225,16 @@ def load_uiprmd(
             m = _UIPRMD_FILE.match(f.name)
             if m is None or int(m.group(1)) != movement:
                 continue
-            rows = _read_rows(f, 3 * len(names_))
+            try:
+                rows = _read_rows(f, 3 * len(names_))
+            except FileFormatError as exc:
+                if not skip_unreadable:
+                    raise
+                log.warning("left out: %s", exc)
+                continue
             if sensor == "vicon":
                 xyz = rows.reshape(-1, len(names_), 3) / 1000.0
+                xyz[(xyz == 0.0).all(-1)] = np.nan  # Vicon writes a marker it lost as (0, 0, 0)
             else:
                 angle_file = directory.parent / "Angles" / f.name.replace("_positions", "_angles")
                 if not angle_file.is_file():

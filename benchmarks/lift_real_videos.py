@@ -1,0 +1,95 @@
+"""Plausibility of the main job on real videos without ground truth (../shared/data/real-videos).
+
+Usage: python benchmarks/lift_real_videos.py [--lifter LOWER-6 runs/x/lifter.pt ...] [--out build/real_videos]
+
+Each video is run once through `kinelift run` (kinelift's own detector; the 2D tracks are kept in
+OUT/<video>/detected/tracks_2d.h5 and reused), then its 2D tracks are lifted again by every lifter
+given (`kinelift run` on the tracks file with `[run] lifter = ...`). Printed per video and lifter:
+frames with the subject, the median and the 95th-percentile / maximum of |knee flexion| and |hip
+flexion| (deg), and the check the issue states:
+
+- sports2d_lateral_raise_front (a person standing, raising dumbbells): knees and hips within 10 deg
+  of zero in every frame;
+- sports2d_walking_gym (side view): knee flexion peaks at 50-70 deg in swing (the median of the
+  per-stride peaks, strides found as knee maxima at least 0.6 s apart);
+- sports2d_running_side (side view, 1.6 s): knee flexion peaks at 80-130 deg in swing (Novacheck 1998).
+
+MediaPipe's 3D would stand beside these as a peer where the `mediapipe` package is installed; it is not
+installed here (it pulls opencv-contrib-python, which clashes with opencv-python-headless).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kinelift.pipeline import RunConfig, run
+
+VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-videos"
+CHECKS = {
+    "sports2d_lateral_raise_front": "standing: |knee|, |hip| <= 10 deg in every frame",
+    "sports2d_walking_gym": "walking: knee peaks 50-70 deg",
+    "sports2d_running_side": "running: knee peaks 80-130 deg",
+}
+
+
+def _stride_peaks(knee: np.ndarray, fps: float) -> np.ndarray:
+    from scipy.signal import find_peaks
+
+    x = np.nan_to_num(knee, nan=np.nanmedian(knee))
+    peaks, _ = find_peaks(x, distance=max(1, int(0.6 * fps)), prominence=15.0)
+    return x[peaks]
+
+
+def _verdict(video: str, angles: pd.DataFrame, fps: float) -> str:
+    knees = angles[["knee_flexion_r_deg", "knee_flexion_l_deg"]].to_numpy()
+    hips = angles[["hip_flexion_r_deg", "hip_flexion_l_deg"]].to_numpy()
+    if video == "sports2d_lateral_raise_front":
+        worst = max(np.nanmax(np.abs(knees)), np.nanmax(np.abs(hips)))
+        return f"max {worst:.1f} deg: {'PASS' if worst <= 10 else 'FAIL'}"
+    lo, hi = (50, 70) if video == "sports2d_walking_gym" else (80, 130)
+    peaks = np.concatenate([_stride_peaks(knees[:, i], fps) for i in range(2)])
+    if not len(peaks):
+        return "no stride found: FAIL"
+    med = float(np.median(peaks))
+    return f"{len(peaks)} peaks, median {med:.0f} deg: {'PASS' if lo <= med <= hi else 'FAIL'}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lifter", nargs="+", default=[None], help="lifters (keypoint-set name or weights file; default: the shipped one)")
+    parser.add_argument("--out", default="build/real_videos")
+    parser.add_argument("--videos", nargs="+", default=list(CHECKS))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    if not VIDEOS.is_dir():
+        print(f"{VIDEOS} is not on this machine: nothing to measure")
+        return
+    if importlib.util.find_spec("mediapipe") is None:
+        print("mediapipe is not installed: no peer column")
+    print(f"{'video':<30} {'lifter':<34} {'frames':>6} {'knee med':>8} {'p95':>6} {'max':>6} {'hip med':>8} {'p95':>6} {'max':>6}  check")
+    for video in args.videos:
+        path = VIDEOS / f"{video}.mp4"
+        detected = Path(args.out) / video / "detected"
+        run(path, detected, progress=False)  # reused when already there (fingerprinted)
+        fps = float(pd.read_csv(detected / "joint_angles.csv")["time"].diff().median() ** -1)
+        for lifter in args.lifter:
+            name = "shipped" if lifter is None else Path(lifter).stem if lifter.endswith(".pt") else lifter
+            out = Path(args.out) / video / f"lift_{Path(str(lifter)).parent.name}_{name}" if lifter else detected
+            if lifter is not None:
+                run(detected / "tracks_2d.h5", out, config=RunConfig(lifter=lifter), progress=False)
+            angles = pd.read_csv(out / "joint_angles.csv")
+            k = np.abs(angles[["knee_flexion_r_deg", "knee_flexion_l_deg"]].to_numpy())
+            h = np.abs(angles[["hip_flexion_r_deg", "hip_flexion_l_deg"]].to_numpy())
+            label = name if lifter is None else f"{Path(str(lifter)).parent.name}/{name}"[-34:]
+            print(f"{video:<30} {label:<34} {len(angles):6d} {np.nanmedian(k):8.1f} {np.nanpercentile(k, 95):6.1f} {np.nanmax(k):6.1f} "
+                  f"{np.nanmedian(h):8.1f} {np.nanpercentile(h, 95):6.1f} {np.nanmax(h):6.1f}  {CHECKS[video]}: {_verdict(video, angles, fps)}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -152,7 +152,8 @@ def _finish(rng: np.random.Generator, q: np.ndarray, fps: float, name: str, kind
     axial coordinates, arms where unset, then the feet on the floor."""
     idx, n = _index(), len(q)
     # Real people stand with the pelvis (its ASIS-PSIS plane, OpenSim's pelvis frame) tilted forward
-    # by about 5-20 deg (UI-PRMD's standing frames fit to -4..-20 deg): the pelvis turns forward, the
+    # by about 5-20 deg (the first, standing frames of UI-PRMD's deep squats fit to a median of -8 deg,
+    # 5-95 % -23 to +1 deg): the pelvis turns forward, the
     # hips flex and the lumbar spine extends by as much, so that thighs and trunk stay where they were.
     forward = _anterior_tilt(rng)
     q[:, idx["pelvis_tilt"]] -= forward

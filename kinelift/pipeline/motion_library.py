@@ -212,8 +212,8 @@ def _level_pelvis(q: np.ndarray, names: tuple[str, ...]) -> None:
     first, z, turns of their Z-X-Y joints) lose ``delta``, so thighs and trunk stay exactly in place.
 
     The retargeted humanoid's root is not an anatomical pelvis: its tilt is the CMU subject's
-    calibration (means of -9 to +25 deg over the clips, where real pelvises tilt forward by about
-    5-20 deg), and every hip flexion would carry that offset."""
+    calibration (its tilt spans about -12 to +33 deg across the clips, posterior in most runs,
+    where real pelvises tilt forward by about 0-20 deg), and every hip flexion would carry that offset."""
     from kinelift.lifting.rotations import pelvis_angles_to_matrix
 
     cols = [names.index(c) for c in ("pelvis_tilt", "pelvis_list", "pelvis_rotation")]

@@ -49,7 +49,7 @@ import numpy as np
 from kinelift.analysis.geometry import normalize
 from kinelift.core.tracks import Tracks
 from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
-from kinelift.skeleton.plug_in_gait import harrington_offsets
+from kinelift.skeleton.plug_in_gait import harrington_offsets, pelvis_size
 
 __all__ = ["PLUG_IN_GAIT_KEYPOINTS", "harrington_hip_centers", "plug_in_gait_keypoints"]
 
@@ -85,8 +85,7 @@ def harrington_hip_centers(lasi: np.ndarray, rasi: np.ndarray, lpsi: np.ndarray,
     anterior = mid_asis - mid_psis
     anterior = normalize(anterior - np.sum(anterior * right, axis=-1, keepdims=True) * right)
     superior = np.cross(right, anterior)
-    width = np.nanmedian(np.linalg.norm(rasi - lasi, axis=-1))
-    depth = np.nanmedian(np.linalg.norm(mid_asis - mid_psis, axis=-1))
+    width, depth, _ = pelvis_size(lasi, rasi, lpsi, rpsi)
     a, s, lat = harrington_offsets(width / metres, depth / metres)  # the regression in metres
     base = mid_asis + anterior * (a * metres) + superior * (s * metres)
     lateral = right * (lat * metres)

@@ -56,6 +56,7 @@ from kinelift.skeleton.plug_in_gait import (
     PLUG_IN_GAIT_WEIGHTS,
     REGISTERED_MARKERS,
     harrington_offsets,
+    pelvis_size,
     plug_in_gait_spec,
 )
 
@@ -102,14 +103,6 @@ def plug_in_gait_tracks(markers: Tracks, *, up: str = "z") -> Tracks:
             out.append(xyz[:, index[name]] if name in index else nan)
     return Tracks(np.stack(out, axis=1), keypoints=list(PLUG_IN_GAIT_MARKERS), time=markers.time, fps=markers.fps, units="m",
                   coordinate_frame="ground", metadata={**markers.metadata, "up": "y"})  # fmt: skip
-
-
-def _pelvis_size(tracks: Tracks) -> tuple[float, float, float]:
-    p = {n: np.asarray(tracks.select([n]).positions)[:, 0] for n in _PELVIS}
-    width = float(np.nanmedian(np.linalg.norm(p["RASI"] - p["LASI"], axis=-1)))
-    depth = float(np.nanmedian(np.linalg.norm(0.5 * (p["RASI"] + p["LASI"] - p["RPSI"] - p["LPSI"]), axis=-1)))
-    psis = float(np.nanmedian(np.linalg.norm(p["RPSI"] - p["LPSI"], axis=-1)))
-    return width, depth, psis
 
 
 _ARM_STARTS = (0.0, 1.6, 2.8)  # arm_flex (rad): hanging, forward, overhead
@@ -177,7 +170,7 @@ def register_plug_in_gait_subject(statics: Sequence[Tracks], *, progress: bool =
     if positions.shape[1:] != (len(PLUG_IN_GAIT_MARKERS), 3):
         raise ShapeError("statics", expected=f"Tracks from plug_in_gait_tracks ({len(PLUG_IN_GAIT_MARKERS)} markers)", got=positions.shape)
     static = Tracks(positions, keypoints=list(PLUG_IN_GAIT_MARKERS), fps=statics[0].fps, units="m", coordinate_frame="ground")
-    width, depth, psis = _pelvis_size(static)
+    width, depth, psis = pelvis_size(*(positions[:, PLUG_IN_GAIT_MARKERS.index(n)] for n in _PELVIS))
     head = np.nanmedian(positions[:, [PLUG_IN_GAIT_MARKERS.index(n) for n in ("LFHD", "RFHD", "LBHD", "RBHD")], 1])
     feet = np.nanmedian(positions[:, [PLUG_IN_GAIT_MARKERS.index(n) for n in ("LHEE", "RHEE")], 1])
     height = float(np.clip((head - feet + 0.03) / 0.95, 1.3, 2.2)) if np.isfinite(head - feet) else 1.75

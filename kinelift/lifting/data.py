@@ -51,6 +51,7 @@ from kinelift.lifting.motions import (
     resample_motion,
 )  # fmt: skip
 from kinelift.lifting.segments import REFERENCE_HEIGHT, SEGMENTS, segment_to_body_scales
+from kinelift.processing._segments import valid_runs
 from kinelift.skeleton.builtin import foot_marker_indices
 from kinelift.skeleton.model import SkeletalModel
 
@@ -127,13 +128,9 @@ def _keypoint_skeleton(name: str) -> SkeletalModel:
 
 
 def _longest_run(mask: np.ndarray) -> tuple[int, int]:
-    """Start and length of the longest run of True in ``mask`` (0, 0 when there is none)."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    if not len(edges):
-        return 0, 0
-    starts, ends = edges[::2], edges[1::2]
-    k = int(np.argmax(ends - starts))
-    return int(starts[k]), int(ends[k] - starts[k])
+    """Start and length of the longest run of True in ``mask`` (the first of equals; 0, 0 when there is none)."""
+    start, stop = max(valid_runs(mask), key=lambda run: run[1] - run[0], default=(0, 0))
+    return start, stop - start
 
 
 def render_clip(

@@ -324,11 +324,9 @@ def procedural_gait(rng: np.random.Generator, *, fps: float = 30.0, seconds: flo
     motion = _finish(rng, q, fps, name, "run" if running else "walk", stride_rate_hz=rate)
     step = (u(1.1, 1.6) if running else u(0.55, 0.8)) * 2  # stride length, m
     q = motion.coordinates.copy()
-    heading = matrix_to_pelvis_angles(pelvis_angles_to_matrix(torch.as_tensor(q[:, [idx["pelvis_tilt"], idx["pelvis_list"], idx["pelvis_rotation"]]])))
-    forward = torch.as_tensor(np.stack([np.ones(n), np.zeros(n), np.zeros(n)], 1))
-    direction = (pelvis_angles_to_matrix(torch.stack([torch.zeros(n), torch.zeros(n), heading[:, 2].float()], 1).double()) @ forward[..., None])[..., 0].numpy()
-    q[:, idx["pelvis_tx"]] += np.cumsum(direction[:, 0]) * step * rate / fps
-    q[:, idx["pelvis_tz"]] += np.cumsum(direction[:, 2]) * step * rate / fps
+    rotation = q[:, idx["pelvis_rotation"]]  # the walking direction Ry(rotation) @ x = (cos, 0, -sin)
+    q[:, idx["pelvis_tx"]] += np.cumsum(np.cos(rotation)) * step * rate / fps
+    q[:, idx["pelvis_tz"]] -= np.cumsum(np.sin(rotation)) * step * rate / fps
     return Motion(name, q, fps, motion.kind, motion.metadata)
 
 

@@ -51,7 +51,8 @@ from kinelift.skeleton.builtin import PROPORTIONS
 from kinelift.skeleton.spec import FrameRef, MarkerSpec, ModelSpec
 
 __all__ = [
-    "HARRINGTON", "PLUG_IN_GAIT_MARKERS", "PLUG_IN_GAIT_WEIGHTS", "REGISTERED_MARKERS", "harrington_offsets", "plug_in_gait_spec",
+    "HARRINGTON", "PLUG_IN_GAIT_MARKERS", "PLUG_IN_GAIT_WEIGHTS", "REGISTERED_MARKERS", "harrington_offsets", "pelvis_size",
+    "plug_in_gait_spec",
 ]  # fmt: skip
 
 HARRINGTON = {"anterior": (-0.24, -0.0099), "superior": (-0.30, -0.0109), "lateral": (0.33, 0.0073)}
@@ -82,6 +83,17 @@ def harrington_offsets(pelvis_width: float, pelvis_depth: float) -> tuple[float,
     """The right hip centre from the mid-ASIS ``(anterior, superior, lateral)`` in metres (Harrington et al. 2007)."""
     (fa, ca), (fs, cs), (fl, cl) = HARRINGTON["anterior"], HARRINGTON["superior"], HARRINGTON["lateral"]
     return fa * pelvis_depth + ca, fs * pelvis_width + cs, fl * pelvis_width + cl
+
+
+def pelvis_size(lasi: np.ndarray, rasi: np.ndarray, lpsi: np.ndarray, rpsi: np.ndarray) -> tuple[float, float, float]:
+    """Pelvis width (ASIS to ASIS), depth (mid-ASIS to mid-PSIS) and PSIS width of marker
+    trajectories ``(frames, 3)``, each the median over the frames (a rigid pelvis; NaN frames
+    ignored), in the markers' unit."""
+    lasi, rasi, lpsi, rpsi = (np.asarray(a, dtype=np.float64) for a in (lasi, rasi, lpsi, rpsi))
+    width = float(np.nanmedian(np.linalg.norm(rasi - lasi, axis=-1)))
+    depth = float(np.nanmedian(np.linalg.norm(0.5 * (lasi + rasi) - 0.5 * (lpsi + rpsi), axis=-1)))
+    psis = float(np.nanmedian(np.linalg.norm(rpsi - lpsi, axis=-1)))
+    return width, depth, psis
 
 
 def plug_in_gait_spec(

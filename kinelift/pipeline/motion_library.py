@@ -62,8 +62,11 @@ from kinelift.errors import FileFormatError, OutputExistsError
 from kinelift.io.deepmimic import DeepMimicMotion, read_deepmimic_motion
 from kinelift.io.mot import write_mot
 from kinelift.lifting.motions import MOTION_FAMILIES, motion_from_file
-from kinelift.lifting.rotations import matrix_to_pelvis_angles
-from kinelift.skeleton.builtin import builtin_model
+from kinelift.lifting.rotations import matrix_to_pelvis_angles, pelvis_angles_to_matrix
+from kinelift.processing._segments import valid_runs
+from kinelift.skeleton.builtin import PROPORTIONS, builtin_model, builtin_spec
+from kinelift.skeleton.model import SkeletalModel
+from kinelift.skeleton.scaling import scale_spec
 
 __all__ = [
     "TEST_SUBJECTS", "LibraryMotion", "UIPRMD_MOVEMENTS", "CMU_FAMILIES", "build_motion_library", "deepmimic_coordinates",
@@ -136,7 +139,13 @@ def _quat_matrix(q: np.ndarray) -> np.ndarray:
 
 
 def _zxy(R: np.ndarray) -> np.ndarray:
+    """Z-X-Y body-fixed angles (rad) of rotation matrices (the built-in model's joints' order)."""
     return matrix_to_pelvis_angles(torch.as_tensor(R)).numpy()
+
+
+def _zxy_matrix(angles: np.ndarray) -> np.ndarray:
+    """Rotation matrices of Z-X-Y body-fixed angles ``(..., 3)`` (rad): the inverse of :func:`_zxy`."""
+    return pelvis_angles_to_matrix(torch.as_tensor(angles, dtype=torch.float64)).numpy()
 
 
 def deepmimic_coordinates(motion: DeepMimicMotion) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -170,10 +179,6 @@ def deepmimic_joint_residuals(motion: DeepMimicMotion, q: np.ndarray, *, thigh: 
     """Per-frame RMS distance (m) between the humanoid's hip, knee and ankle centres (its own forward
     kinematics) and the built-in model's at ``q``, the model's thigh, shank and hip width set to the humanoid's."""
     H = 1.75
-    from kinelift.skeleton.builtin import PROPORTIONS, builtin_spec
-    from kinelift.skeleton.model import SkeletalModel
-    from kinelift.skeleton.scaling import scale_spec
-
     spec = builtin_spec(height=H, hip_half_width=hip_half_width)
     factors = {b: np.ones(3) for b in spec.bodies}
     for s in ("r", "l"):
@@ -191,9 +196,7 @@ def deepmimic_joint_residuals(motion: DeepMimicMotion, q: np.ndarray, *, thigh: 
         R_hip = R0 @ _quat_matrix(motion.rotations[f"{side}_hip"])
         hip = p0 + R0 @ np.array([0.0, 0.0, z * hip_half_width])
         kz = motion.angles[f"{side}_knee"]
-        Rk = np.zeros((len(kz), 3, 3))
-        Rk[:, 0, 0] = Rk[:, 1, 1] = np.cos(kz)
-        Rk[:, 0, 1], Rk[:, 1, 0], Rk[:, 2, 2] = -np.sin(kz), np.sin(kz), 1.0
+        Rk = _zxy_matrix(np.stack([kz, np.zeros_like(kz), np.zeros_like(kz)], axis=-1))  # the revolute knee turns about z
         knee = hip + R_hip @ np.array([0.0, -thigh, 0.0])
         ankle = knee + (R_hip @ Rk) @ np.array([0.0, -shank, 0.0])
         theirs += [hip, knee, ankle]
@@ -214,15 +217,11 @@ def _level_pelvis(q: np.ndarray, names: tuple[str, ...]) -> None:
     The retargeted humanoid's root is not an anatomical pelvis: its tilt is the CMU subject's
     calibration (its tilt spans about -12 to +33 deg across the clips, posterior in most runs,
     where real pelvises tilt forward by about 0-20 deg), and every hip flexion would carry that offset."""
-    from kinelift.lifting.rotations import pelvis_angles_to_matrix
-
     cols = [names.index(c) for c in ("pelvis_tilt", "pelvis_list", "pelvis_rotation")]
-    R = pelvis_angles_to_matrix(torch.as_tensor(q[:, cols])).numpy()
+    R = _zxy_matrix(q[:, cols])
     pitch = np.arcsin(np.clip(R[:, 1, 0], -1.0, 1.0))  # the forward axis's rise (anterior tilt negative)
     delta = CMU_PELVIS_TILT - float(np.mean(pitch))
-    c, s = np.cos(delta), np.sin(delta)
-    Rz = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-    q[:, cols] = np.unwrap(_zxy(R @ Rz), axis=0)
+    q[:, cols] = np.unwrap(_zxy(R @ _zxy_matrix(np.array([delta, 0.0, 0.0]))), axis=0)
     q[:, names.index("lumbar_extension")] -= delta
     for side in ("r", "l"):
         q[:, names.index(f"hip_flexion_{side}")] -= delta
@@ -270,21 +269,21 @@ def _uiprmd_motions(roots: list[Path], max_rms: float, progress: bool) -> Iterat
         for name, movement, tracks in items:
             fit = fit_plug_in_gait_motion(model, tracks, max_rms=max_rms)
             q = fit.ik.coordinates
-            edges = np.flatnonzero(np.diff(np.concatenate([[0], fit.kept.astype(int), [0]])))
+            runs = valid_runs(fit.kept)
+            used = [(k, a, b) for k, (a, b) in enumerate(runs) if b - a >= _MIN_SEGMENT]
+            # frames over the residual bound or unsolved, and kept frames in runs too short to use
+            dropped = len(q) - sum(b - a for _, a, b in used)
+            if not used:
+                log.warning("%s: all %d frames dropped (%d over the residual bound of %.0f mm or unsolved, the rest in runs under %d frames)",
+                            name, dropped, fit.n_dropped, 1e3 * max_rms, _MIN_SEGMENT)  # fmt: skip
+                continue
             stem = name.split(".")[0].replace("_positions", "")
-            dropped = fit.n_dropped
-            for k, (a, b) in enumerate(zip(edges[::2], edges[1::2])):
-                if b - a < _MIN_SEGMENT:
-                    dropped += int(b - a)
-                    continue
-                seg = "" if len(edges) == 2 else f"_part{k + 1}"
+            for k, a, b in used:
+                seg = "" if len(runs) == 1 else f"_part{k + 1}"
                 rms = fit.lower_body_rms_error[a:b]
                 yield LibraryMotion(f"uiprmd_{stem}{seg}", "ui-prmd", f"s{subject:02d}", UIPRMD_MOVEMENTS[movement][0],
-                                    UIPRMD_MOVEMENTS[movement][1], q[a:b], tracks.fps, dropped if k == 0 else 0,
+                                    UIPRMD_MOVEMENTS[movement][1], q[a:b], tracks.fps, dropped if k == used[0][0] else 0,
                                     1e3 * float(np.sqrt(np.mean(rms**2))), 1e3 * float(rms.max()))  # fmt: skip
-                dropped = 0
-            if dropped:
-                log.warning("%s: all %d frames dropped (RMS residual over %.0f mm or unsolved)", name, dropped, 1e3 * max_rms)
 
 
 def _opensim_motions(root: Path) -> Iterator[LibraryMotion]:

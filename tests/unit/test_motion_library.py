@@ -346,3 +346,13 @@ def test_motion_library_command(tmp_path, capsys):
     assert main(args) == 2  # a library is there: not replaced without --overwrite
     assert main([*args, "--overwrite"]) == 0
     assert main([*args[:-1], "vicon", "--overwrite"]) == 2
+
+
+def test_library_counts_frames_dropped_before_a_short_first_run(tmp_path):
+    model = _subject(1.7)
+    rows = _uiprmd_rows(model, _poses(model, 60, np.random.default_rng(7)))
+    rows[5:12, UIPRMD_ORDER.index("RKNE")] += 400.0  # 7 frames the fit cannot explain, after a kept run of 5
+    _write_uiprmd(tmp_path / "data" / "ui-prmd-deep-squat", 1, 1, rows)
+    motions = build_motion_library(tmp_path / "data", tmp_path / "lib", sources=("ui-prmd",), progress=False)
+    assert [m.name for m in motions] == ["uiprmd_m01_s01_e01_part2"]
+    assert len(motions[0].coordinates) == 48 and motions[0].dropped_frames == 12  # 7 unexplained + 5 in a run too short to use

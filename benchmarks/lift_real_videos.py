@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,25 @@ def _verdict(video: str, angles: pd.DataFrame, fps: float) -> str:
     return f"{len(peaks)} peaks, median {med:.0f} deg: {'PASS' if lo <= med <= hi else 'FAIL'}"
 
 
+def _run_video(path: Path, detected: Path) -> None:
+    """``kinelift run`` on the video into ``detected``: reused when already there (fingerprinted); a
+    result made with other settings is redone in a fresh folder with its 2D detections (their
+    fingerprint, which covers only what detection depends on, decides whether they still hold)."""
+    from kinelift.errors import OutputExistsError
+
+    try:
+        run(path, detected, progress=False)
+    except OutputExistsError:
+        fresh = detected.with_name(detected.name + ".new")
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir(parents=True)
+        if (detected / "tracks_2d.h5").exists():
+            shutil.copy2(detected / "tracks_2d.h5", fresh / "tracks_2d.h5")
+        run(path, fresh, progress=False)
+        shutil.rmtree(detected)
+        fresh.rename(detected)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lifter", nargs="+", default=[None], help="lifters (keypoint-set name or weights file; default: the shipped one)")
@@ -76,7 +96,7 @@ def main() -> None:
     for video in args.videos:
         path = VIDEOS / f"{video}.mp4"
         detected = Path(args.out) / video / "detected"
-        run(path, detected, progress=False)  # reused when already there (fingerprinted)
+        _run_video(path, detected)
         fps = float(pd.read_csv(detected / "joint_angles.csv")["time"].diff().median() ** -1)
         for lifter in args.lifter:
             name = "shipped" if lifter is None else Path(lifter).stem if lifter.endswith(".pt") else lifter

@@ -22,6 +22,8 @@ True
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from kinelift.core.tracks import Tracks
@@ -97,7 +99,8 @@ def normalize_distances(features: np.ndarray, *, method: str = "sequence", scale
         if scale is None or not np.isfinite(scale) or scale <= 0:
             raise ValueRangeError("scale", expected="a positive divisor (e.g. body height in m) for method='scale'", got=scale)
         return f / scale
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a frame with no points (the subject lost) stays NaN
         if method == "frame":
             return f / np.nanmax(f, axis=-1, keepdims=True)
         if method == "sequence":

@@ -11,7 +11,9 @@ detector (with flip test; bf16 on a GPU) and maps the keypoints back to image pi
   follows the previous step's keypoints: the frames of a step of ``follow_step`` frames all use
   the box of the last keypoints before it (the size blended with the old box's,
   :data:`BOX_SIZE_MEMORY`). A track whose mean confidence falls below
-  ``min_confidence`` ends.
+  ``min_confidence`` ends, and so does one whose keypoints collapse (the diagonal of their box
+  below :data:`COLLAPSE_RATIO` of its median over the track's last second: the person left the
+  crop and the keypoints settled on whatever was left in it), from the first collapsed frame on.
 
 Each person becomes one :class:`~kinelift.core.tracks.Tracks` over the whole timeline (NaN where
 the person is not tracked), in image pixels with the frames' own times (variable frame rate kept).
@@ -70,6 +72,21 @@ class _Person:
     points: list[np.ndarray] = field(default_factory=list)
     scores: list[np.ndarray] = field(default_factory=list)
     active: bool = True
+    sizes: list[float] = field(default_factory=list)  # keypoint box diagonals of the followed frames (px)
+
+
+COLLAPSE_RATIO = 0.5
+"""A followed person's keypoint box whose diagonal falls below this fraction of its recent median
+is no longer the person: a body does not shrink by half between two frames (a deep squat keeps
+about three quarters of the standing diagonal); keypoints left behind by a person who walked out
+of the image settled on the floor or a wall at a quarter of it."""
+
+_COLLAPSE_MEMORY = 30  # frames of the median the diagonal is compared with
+
+
+def _diagonal(points: np.ndarray, scores: np.ndarray, min_confidence: float) -> float:
+    box = box_from_keypoints(points, scores, min_confidence=min_confidence)
+    return float(np.hypot(box[2], box[3])) if np.isfinite(box).all() else np.nan
 
 
 def _scale_boxes(boxes: np.ndarray, factor: float) -> np.ndarray:
@@ -224,9 +241,19 @@ def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, st
     scores = scores.reshape(stop - start, len(active), -1)
     for j, person in enumerate(active):
         for f in range(stop - start):
+            size = _diagonal(points[f, j], scores[f, j], min_confidence)
+            recent = [v for v in person.sizes[-_COLLAPSE_MEMORY:] if np.isfinite(v)]
+            if len(recent) >= 5 and size < COLLAPSE_RATIO * float(np.median(recent)):
+                log.info("person followed from frame %d: keypoints collapsed at frame %d (box diagonal %.0f px, recent median %.0f): "
+                         "track ended", person.frames[0], offset + start + f, size, float(np.median(recent)))  # fmt: skip
+                person.active = False
+                break
             person.frames.append(offset + start + f)
             person.points.append(points[f, j])
             person.scores.append(scores[f, j])
+            person.sizes.append(size)
+        if not person.active:
+            continue
         if scores[-1, j].mean() < min_confidence:
             person.active = False
             continue

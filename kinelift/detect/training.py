@@ -44,6 +44,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
+from kinelift._checkpoints import resumable_state
 from kinelift._distributed import finish_distributed, init_distributed, local_device
 from kinelift.core import get_keypoint_set
 from kinelift.detect.config import DetectorDataConfig, DetectorTrainingSetup
@@ -142,7 +143,9 @@ def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = 
     checkpoint = out_dir / "checkpoint.pt"
     epoch, rows, best = 0, [], None
     if resume and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        # how long, where and how fast may change; a cosine schedule's rates depend on the epochs
+        free = ("training.device", "training.threads", "training.max_hours", "training.compile") + (("training.epochs",) if tcfg.lr_schedule == "step" else ())
+        state = resumable_state(checkpoint, setup.to_dict(), device=device, free=free)
         detector.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         epoch, rows, best = int(state["epoch"]), list(state["rows"]), state.get("best")

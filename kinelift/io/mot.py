@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -47,6 +48,8 @@ from kinelift.io._common import (
 from kinelift.io.plausibility import check_angle_magnitudes
 
 __all__ = ["read_mot", "write_mot", "read_sto", "write_sto"]
+
+log = logging.getLogger(__name__)
 
 
 def read_mot(
@@ -166,10 +169,23 @@ def write_mot(
         Write angles in degrees and ``inDegrees=yes`` (else radians and ``inDegrees=no``).
     overwrite : bool, default False
         Replace an existing file.
+
+    Notes
+    -----
+    Rows with a missing (NaN) value are left out, with a warning that counts them: OpenSim's
+    ``Storage`` stops reading at the first such row without an error (OpenSim 4.6 read 81 of 240
+    rows of a file with NaN from frame 81 on), so the file holds the frames that have every value,
+    and its time column shows where the others were. Keep the table itself (HDF5) for those.
     """
     if not isinstance(table, TimeSeriesTable):
         raise ValueRangeError("table", expected="a TimeSeriesTable", got=type(table).__name__)
     values = table.in_degrees() if in_degrees else np.asarray(table.values)
+    time = np.asarray(table.time)
+    complete = ~np.isnan(values).any(axis=1)
+    if not complete.all():
+        log.warning("%s: %d of %d rows have missing values and are left out (OpenSim stops reading at the first one)",
+                    path, int((~complete).sum()), len(complete))  # fmt: skip
+        values, time = values[complete], time[complete]
     n, c = values.shape
     head = [
         table.name or "table",
@@ -185,7 +201,7 @@ def write_mot(
         "endheader",
         "time\t" + "\t".join(table.column_names),
     ]
-    body = format_rows(np.column_stack([table.time, values]))
+    body = format_rows(np.column_stack([time, values]))
     with atomic_path(Path(path), overwrite=overwrite) as tmp:
         tmp.write_text("\n".join(head + body) + "\n", encoding="utf-8")
 

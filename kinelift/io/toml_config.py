@@ -86,6 +86,8 @@ def _describe(hint: Any) -> str:
         return f"an array of {_describe(args[0])}" if len(args) == 2 and args[1] is Ellipsis else f"an array of {len(args)} values"
     if origin is Literal:
         return "one of " + ", ".join(map(repr, args))
+    if origin is dict:
+        return f"a table of {_describe(args[1])} values" if args else "a table"
     names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", type(None): "nothing (leave the key out)"}
     return names.get(hint, getattr(hint, "__name__", str(hint)))
 
@@ -99,6 +101,8 @@ def _fits(value: Any, hint: Any) -> bool:
         return any(_fits(value, a) for a in args)
     if origin is Literal:
         return value in args
+    if origin is dict:
+        return isinstance(value, dict) and (not args or all(_fits(k, args[0]) and _fits(v, args[1]) for k, v in value.items()))
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             return False

@@ -153,6 +153,10 @@ class DataConfig:
     ``library`` is a real motion library (:func:`kinelift.pipeline.motion_library.build_motion_library`,
     ``kinelift motion-library``; relative to the config file's folder): its training subjects'
     motions are rendered ``library_clips`` times each, its held-out subjects' go to the test split.
+    ``library_family_clips`` renders the motions of some families more (or less) often, as
+    ``{family: count}`` (TOML ``[data.library_family_clips]``, families of
+    :data:`~kinelift.lifting.motions.MOTION_FAMILIES`): the families real data holds few of
+    (walking, running, kicks) would otherwise be a few percent of the windows.
     A library that is not there is skipped with a warning.
 
     ``stages`` grows the data during training (:class:`DataStage`, TOML ``[[data.stages]]``): the
@@ -185,10 +189,23 @@ class DataConfig:
     stages: tuple[DataStage, ...] = ()
     library: str = ""
     library_clips: int = 4
+    library_family_clips: dict[str, int] | tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
+        from kinelift.lifting.motions import MOTION_FAMILIES
+
         if not isinstance(self.library_clips, int) or self.library_clips < 0:
             raise ValueRangeError("data.library_clips", expected="a whole count >= 0", got=self.library_clips)
+        per_family = self.library_family_clips
+        pairs = per_family.items() if isinstance(per_family, dict) else per_family
+        try:
+            pairs = tuple(sorted((str(f), c) for f, c in pairs))
+        except (TypeError, ValueError):
+            raise ValueRangeError("data.library_family_clips", expected="a table {family = count}", got=per_family) from None
+        bad = [(f, c) for f, c in pairs if f not in MOTION_FAMILIES or not isinstance(c, int) or isinstance(c, bool) or c < 0]
+        if bad:
+            raise ValueRangeError("data.library_family_clips", expected=f"whole counts >= 0 for families of {MOTION_FAMILIES}", got=bad)
+        object.__setattr__(self, "library_family_clips", pairs)
         object.__setattr__(self, "stages", tuple(_stage(v, i) for i, v in enumerate(self.stages)))
         starts = [stage.from_step for stage in self.stages]
         if starts != sorted(set(starts)):
@@ -201,6 +218,10 @@ class DataConfig:
         if not 0 <= self.test_fraction < 1:
             raise ValueRangeError("test_fraction", expected="in [0, 1)", got=self.test_fraction)
         self.noise_model()  # validates clean_rate and flat_confidence_rate
+
+    def library_renderings(self, family: str) -> int:
+        """How many times each library motion of ``family`` is rendered for training."""
+        return dict(self.library_family_clips).get(family, self.library_clips)
 
     def noise_model(self) -> DetectorNoise:
         """The detector-like corruption of the training clips."""
@@ -224,7 +245,9 @@ class TrainingConfig:
     """Optimisation: Adam with ``lr`` decaying by ``lr_decay`` per 1,000 steps, multiplied by
     ``warm_restart_factor`` at each step of ``warm_restarts`` (:meth:`learning_rate`; one factor for
     every restart, or a sequence of one factor per restart), batches of ``batch_size`` windows of
-    ``chunk`` output frames, checkpoints every ``checkpoint_every`` steps. ``init_from`` starts a
+    ``chunk`` output frames (``edge_windows`` of them, on average, at the first or last frames of
+    their clip: :func:`~kinelift.lifting.data.sample_windows`), checkpoints every
+    ``checkpoint_every`` steps. ``init_from`` starts a
     new run (not a resumed one) from saved weights: a keypoint-set name for the shipped lifter or
     a weights file; its network must be the one ``[model]`` describes (fine-tuning).
 
@@ -253,8 +276,11 @@ class TrainingConfig:
     warm_restarts: tuple[int, ...] = ()
     warm_restart_factor: float | tuple[float, ...] = 1.0
     init_from: str = ""
+    edge_windows: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.edge_windows <= 1.0:
+            raise ValueRangeError("training.edge_windows", expected="a fraction in [0, 1]", got=self.edge_windows)
         if self.steps < 1 or self.batch_size < 1 or self.chunk < 1 or self.lr <= 0:
             raise ValueRangeError("training", expected="steps, batch_size, chunk >= 1 and lr > 0",
                                   got=(self.steps, self.batch_size, self.chunk, self.lr))  # fmt: skip

@@ -261,7 +261,8 @@ def build_datasets(data: DataConfig, keypoints: str, *, fps: float = 30.0, progr
     log.info("lifter data: %d training motions, %d test motions", len(train_motions), len(test_motions))
 
     def counts(motions: list[Motion]) -> list[int]:
-        return [data.clips_per_file if m.kind == "file" else data.library_clips if m.kind == "library" else data.clips_per_motion for m in motions]
+        return [data.clips_per_file if m.kind == "file" else data.library_renderings(m.metadata.get("family", "")) if m.kind == "library"
+                else data.clips_per_motion for m in motions]  # fmt: skip
 
     train = make_clips(train_motions, keypoints, clips_per_motion=counts(train_motions), rng=np.random.default_rng(data.seed + 1),
                        data=data, progress=progress)  # fmt: skip
@@ -271,12 +272,23 @@ def build_datasets(data: DataConfig, keypoints: str, *, fps: float = 30.0, progr
 
 
 def sample_windows(clips: LiftingClips, *, batch: int, chunk: int, receptive_field: int, causal: bool,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+                   rng: np.random.Generator, edge_rate: float = 0.0) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Frame indices of ``batch`` random windows: inputs ``(batch, chunk + rf - 1)`` and outputs
-    ``(batch, chunk)``, edges of a clip repeated where a window runs past them."""
+    ``(batch, chunk)``, edges of a clip repeated where a window runs past them.
+
+    A fraction ``edge_rate`` of the windows (on average) is put at the first or the last frames of
+    its clip, half each: inference repeats a sequence's edge frames as training does, and a
+    window drawn uniformly reaches an edge rarely in a long clip, so the ends of short real
+    sequences were the lifter's weakest frames.
+    """
+    if not 0.0 <= edge_rate <= 1.0:
+        raise ValueRangeError("edge_rate", expected="a fraction in [0, 1]", got=edge_rate)
     c = rng.integers(0, clips.n_clips, batch)
     start, length = clips.starts[c], clips.lengths[c]
     first = (rng.random(batch) * np.maximum(length - chunk + 1, 1)).astype(np.int64)
+    edge = rng.random(batch) < edge_rate
+    at_end = rng.random(batch) < 0.5
+    first = np.where(edge, np.where(at_end, np.maximum(length - chunk, 0), 0), first)
     before = receptive_field - 1 if causal else (receptive_field - 1) // 2
     offsets = np.arange(chunk + receptive_field - 1) - before
     local_in = np.clip(first[:, None] + offsets, 0, length[:, None] - 1)

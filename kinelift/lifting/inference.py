@@ -29,11 +29,15 @@ from kinelift.lifting.result import LiftResult
 from kinelift.lifting.rotations import matrix_to_pelvis_angles
 from kinelift.lifting.segments import SEGMENTS, segment_to_body_scales, standing_height
 from kinelift.lifting.weights import load_lifter
+from kinelift.processing import valid_runs
 from kinelift.processing.tracks_ops import resample_tracks
 from kinelift.skeleton.builtin import builtin_model, foot_marker_indices
 from kinelift.skeleton.scaling import scale_spec
 
-__all__ = ["lift", "Intrinsics"]
+__all__ = ["lift", "Intrinsics", "SEEN_FRACTION"]
+
+SEEN_FRACTION = 0.5
+"""A frame shows the subject when at least this fraction of the lifter's keypoints is present."""
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +156,10 @@ def lift(
     LiftResult
         Coordinates in OpenSim's ground frame: y up (the lifter's estimate of the world's up
         direction in the camera), x along the subject's mean facing direction, floor at ``y = 0``.
+        Frames where the subject was not seen (fewer than ``SEEN_FRACTION`` of the lifter's
+        keypoints present in the track: the person left the image or was lost) are NaN in the
+        coordinates and every 3D point, and False in ``LiftResult.seen``: the network would
+        otherwise invent a pose there from the neighbouring frames.
     """
     if not isinstance(tracks, Tracks):
         raise ShapeError("tracks", expected="a kinelift.Tracks of 2D keypoints", got=type(tracks).__name__)
@@ -175,6 +183,10 @@ def lift(
         tracks = tracks.to_keypoint_set(ks)
     fps = lifter.config.fps
     t0 = tracks.time
+    seen_frames = tracks.valid.mean(axis=1) >= SEEN_FRACTION
+    if not seen_frames.any():
+        raise ValueRangeError("tracks", expected=f"frames where at least {SEEN_FRACTION:.0%} of the {ks.name} keypoints are present",
+                              got=f"none of {len(t0)} frames")  # fmt: skip
     resample = len(t0) > 1 and (not tracks.is_uniform() or abs(tracks.sampling_rate - fps) > 0.05 * fps)
     seen = resample_tracks(tracks, fps=fps) if resample else tracks
     grid, pix, conf = seen.time, seen.positions, np.where(seen.valid, seen.confidence, 0.0)
@@ -226,6 +238,12 @@ def lift(
     shift = torch.as_tensor(q[:, None, 3:6])  # the pelvis translation moves every point along ground axes
     joints, markers = fk.joint_centers + shift, fk.markers[:, :n_markers] + shift
     kp = fk.markers[:, n_markers:] + shift
+    if not seen_frames.all():
+        lost = torch.as_tensor(~seen_frames)
+        q[~seen_frames] = np.nan
+        joints, markers, kp = (x.masked_fill(lost[:, None, None], float("nan")) for x in (joints, markers, kp))
+        log.warning("the subject was not seen in %d of %d frames (%d stretches): no pose is reported there",
+                    int((~seen_frames).sum()), len(t0), len(valid_runs(~seen_frames)))  # fmt: skip
     meta = {"source": "kinelift.lifting", "lifter": lifter.config.keypoints, "refined": refine is not False, "input": dict(tracks.metadata),
             CAMERA_VIEW_KEY: camera_view(tracks)}  # fmt: skip
 
@@ -243,5 +261,5 @@ def lift(
         model=spec, body_scales=body_scales, height=float(height if height is not None else estimated),
         keypoints=as_tracks(kp, ks), joints=as_tracks(joints, [f"{j}_center" for j in model.joint_names]),
         markers=as_tracks(markers, list(model.marker_names)), confidence=conf_out, camera_rotation=R_cg.T,
-        root_in_camera=root_cam,
+        root_in_camera=root_cam, seen=seen_frames,
     )  # fmt: skip

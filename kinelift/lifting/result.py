@@ -11,6 +11,7 @@ import numpy as np
 
 from kinelift.core.table import TimeSeriesTable
 from kinelift.core.tracks import Tracks
+from kinelift.errors import ShapeError
 from kinelift.skeleton.spec import ModelSpec
 
 __all__ = ["LiftResult"]
@@ -48,6 +49,9 @@ class LiftResult:
         Ground-to-camera rotation (camera x right, y down, z forward).
     root_in_camera : ndarray (T, 3) or None
         Pelvis origin in the camera frame (m), when the camera intrinsics were given.
+    seen : ndarray (T,) of bool
+        Frames where the subject was seen (:data:`kinelift.lifting.inference.SEEN_FRACTION`);
+        the coordinates and 3D points of the others are NaN. Default: every frame.
     """
 
     time: np.ndarray
@@ -63,6 +67,13 @@ class LiftResult:
     confidence: np.ndarray
     camera_rotation: np.ndarray
     root_in_camera: np.ndarray | None = None
+    seen: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        seen = np.ones(len(self.time), dtype=bool) if self.seen is None else np.asarray(self.seen, dtype=bool)
+        if seen.shape != (len(self.time),):
+            raise ShapeError("seen", expected=f"({len(self.time)},) booleans, one per frame", got=seen.shape)
+        object.__setattr__(self, "seen", seen)
 
     @property
     def n_frames(self) -> int:
@@ -78,7 +89,9 @@ class LiftResult:
         return self.to_table().to_dataframe()
 
     def confidence_table(self) -> TimeSeriesTable:
-        return TimeSeriesTable(self.time, self.confidence[:, None], ["confidence"], [""], name="lift_confidence")
+        """Per frame: the mean input keypoint confidence and ``subject_seen`` (1 seen, 0 not: no pose there)."""
+        return TimeSeriesTable(self.time, np.column_stack([self.confidence, self.seen.astype(float)]), ["confidence", "subject_seen"],
+                               ["", ""], name="lift_confidence")  # fmt: skip
 
     def write_mot(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
         """The coordinates as an OpenSim ``.mot`` (degrees, ``inDegrees=yes``), for the model of :meth:`write_osim`."""

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from kinelift._checkpoints import resumable_state
 from kinelift._distributed import finish_distributed, init_distributed, local_device
 from kinelift.errors import ValueRangeError
 from kinelift.io._atomic import atomic_path, save_png, save_rows_csv
@@ -100,6 +101,10 @@ def _datasets(setup: LiftTrainingSetup, step: int, *, progress: bool, device: to
     return train, test
 
 
+_FREE_SETTINGS = ("training.steps", "training.device", "training.checkpoint_every", "training.eval_every")
+"""Settings a resumed run may change: the learning rate of a step does not depend on the total."""
+
+
 def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: bool = True) -> TrainingResult:
     """Train a lifter as ``setup`` says (see the module docs); returns where the results are."""
     cfg, tcfg = setup.model, setup.training
@@ -110,7 +115,8 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
     rng = np.random.default_rng(tcfg.seed)
     device = local_device(tcfg.device, world)
     checkpoint, log_path = out_dir / "checkpoint.pt", out_dir / "log.csv"
-    state = torch.load(checkpoint, map_location=device, weights_only=True) if resume and checkpoint.exists() else None
+    state = (resumable_state(checkpoint, setup.to_dict(), device=device, free=_FREE_SETTINGS) if resume and checkpoint.exists()
+             else None)  # fmt: skip
     step, rows = (int(state["step"]), list(state["rows"])) if state else (0, [])
     train, test = _datasets(setup, step, progress=progress and rank == 0, device=device)
     lifter = Lifter(cfg).to(device)
@@ -150,7 +156,7 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
         for group in optimizer.param_groups:
             group["lr"] = tcfg.learning_rate(step)
         idx_in, idx_out = sample_windows(train, batch=tcfg.batch_size, chunk=tcfg.chunk, receptive_field=lifter.receptive_field,
-                                         causal=cfg.causal, rng=rng)  # fmt: skip
+                                         causal=cfg.causal, rng=rng, edge_rate=tcfg.edge_windows)  # fmt: skip
         x = _batch(train, idx_in, device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             raw = network(x.flatten(2).transpose(1, 2))

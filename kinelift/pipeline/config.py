@@ -42,7 +42,9 @@ class RunConfig:
     Lifting: ``lifter`` (default from the keypoints), ``height`` (m), camera ``focal`` (px) and
     ``principal_point`` (px), and ``model``: an OpenSim ``.osim`` fitted to the lifted keypoints by
     inverse kinematics (``None``: the built-in model the lifter predicts).
-    Outputs: ``figures`` (PNG files).
+    Outputs: ``figures`` (PNG files) and ``video``: for a video or image-folder input, the
+    annotated video ``annotated.mp4`` and its contact sheet ``annotated.png``
+    (:mod:`kinelift.pipeline.annotated_video`).
     """
 
     detector: str = "LSP-14"
@@ -60,6 +62,7 @@ class RunConfig:
     principal_point: tuple[float, float] | None = None
     model: str | None = None
     figures: bool = True
+    video: bool = True
     cutoff_hz: InitVar[float | None] = None
 
     def __post_init__(self, cutoff_hz: float | None) -> None:

@@ -79,7 +79,7 @@ log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 OUTPUT_FILES = ("result.h5", "kinematics.mot", "markers.trc", "coordinates.csv", "joint_angles.csv", "squat_metrics.csv",
                 "squat_feedback.csv")  # fmt: skip
-_FIGURES = ("angles.png", "skeleton.png", "distances.png", "squat_report.png")
+_FIGURES = ("angles.png", "skeleton.png", "distances.png", "squat_report.png", "annotated.mp4", "annotated.png")
 _PENDING = ".kinelift-pending.json"  # the fingerprint of a run whose outputs are being moved into place
 _STAGING_PREFIX = ".kinelift-run."
 
@@ -103,6 +103,7 @@ class RunSummary:
     seconds: float = 0.0
     reused: bool = False
     fingerprint: dict[str, Any] = field(default_factory=dict, repr=False)
+    seen_frames: int | None = None
 
     def to_text(self) -> str:
         """A few lines for a terminal."""
@@ -110,6 +111,8 @@ class RunSummary:
                  f"  lifted with the {self.lifter} lifter, height {self.height_m:.2f} m; {self.repetitions} repetition(s): "
                  + (", ".join(self.verdicts) or "none"),
                  f"  outputs in {self.out_dir}" + (" (reused)" if self.reused else f" ({self.seconds:.1f} s)")]  # fmt: skip
+        if self.seen_frames is not None and self.seen_frames < self.frames:
+            lines.insert(1, f"  the subject was seen in {self.seen_frames} of {self.frames} frames: no pose, angles or metrics in the others")
         figures = [p for n, p in self.outputs.items() if n.endswith(".png")]
         if figures:
             lines.append("  figures: " + ", ".join(figures))
@@ -209,9 +212,24 @@ def _cached_people(cache: Path, fingerprint: dict[str, Any]) -> list[Tracks] | N
     return people
 
 
+CLOSE_CANDIDATES = 0.8
+"""A second person seen in at least this fraction of the chosen one's frames, at the same time, is named in a warning."""
+
+
 def _choose(people: list[Tracks], person: int | None, source: Path) -> Tracks:
+    """``people[person]``, or the person seen in the most frames; a warning names a close second."""
     if person is None:
-        return max(people, key=lambda t: int(t.valid.any(axis=1).sum()))
+        seen = [t.valid.any(axis=1) for t in people]
+        order = sorted(range(len(people)), key=lambda i: -int(seen[i].sum()))
+        best = order[0]
+        for other in order[1:]:
+            n_best, n_other = int(seen[best].sum()), int(seen[other].sum())
+            same_frames = len(seen[other]) == len(seen[best]) and int((seen[other] & seen[best]).sum()) >= CLOSE_CANDIDATES * n_other
+            if n_other >= CLOSE_CANDIDATES * n_best and same_frames:
+                log.warning("%s: person %d (%s, seen in %d frames) was analysed, but person %d (%s, seen in %d frames, at the same "
+                            "time) is as likely the subject: choose with --person (RunConfig.person)", source, best,
+                            people[best].person_id, n_best, other, people[other].person_id, n_other)  # fmt: skip
+        return people[best]
     if not 0 <= person < len(people):
         raise ValueRangeError("person", expected=f"an index below {len(people)} (people in {source})", got=person)
     return people[person]
@@ -228,7 +246,8 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
     if config.cutoff is not None and out.n_frames > 15:
         if config.cutoff >= out.sampling_rate / 2:
             raise ValueRangeError("cutoff", expected=f"below the Nyquist frequency {out.sampling_rate / 2:.3g} Hz", got=config.cutoff)
-        out = filter_tracks(out, "butterworth", cutoff=config.cutoff, order=2)
+        # segments too short for the filter (a person seen for a few frames) stay raw, counted in the log
+        out = filter_tracks(out, "butterworth", cutoff=config.cutoff, order=2, short="keep")
     return out.replace(metadata={**out.metadata, "processing": f"hampel {config.outlier_sigma} sigma, cubic fill {config.max_gap}, "
                                  f"butterworth {config.cutoff} Hz"})  # fmt: skip
 
@@ -309,7 +328,9 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
     points = points.replace(metadata={**points.metadata, CAMERA_VIEW_KEY: view})
     squat = analyze_squat(points, view="3d", up="y", progress=False)
     steps.update()
-    outputs = _write(out, raw, processed, lifted, coordinates, angles, points, squat, config, write_h5, fingerprint)
+    video = _is_video(source) and config.video
+    annotate = (lambda folder: _annotated_video(source, folder, processed, people, raw, angles, lifted.seen, config, progress)) if video else None
+    outputs = _write(out, raw, processed, lifted, coordinates, angles, points, squat, config, write_h5, fingerprint, annotate)
     validate_h5(outputs["result.h5"])
     steps.update()
     steps.close()
@@ -317,7 +338,7 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
         input=str(source), out_dir=str(out), frames=processed.n_frames, duration_s=float(processed.time[-1] - processed.time[0]),
         people=len(people), keypoints=processed.keypoint_set.name, lifter=lifted.keypoints.keypoint_set.name,
         height_m=lifted.height, repetitions=len(squat.repetitions), verdicts=tuple(str(v) for v in squat.feedback.get("verdict", [])),
-        outputs=outputs, seconds=time.perf_counter() - started, fingerprint=fingerprint,
+        outputs=outputs, seconds=time.perf_counter() - started, fingerprint=fingerprint, seen_frames=int(lifted.seen.sum()),
     )  # fmt: skip
     with atomic_path(out / "summary.json", overwrite=True) as tmp:
         tmp.write_text(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in asdict(summary).items() if k != "reused"}, indent=2))
@@ -326,8 +347,21 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
     return summary
 
 
+def _annotated_video(source: Path, folder: Path, subject: Tracks, people: list[Tracks], chosen: Tracks, angles, seen: np.ndarray,
+                     config: RunConfig, progress: bool) -> None:  # fmt: skip
+    """``annotated.mp4`` (every frame) and ``annotated.png`` (six frames spread over the seen ones) in ``folder``."""
+    from kinelift.pipeline.annotated_video import write_annotated_video, write_contact_sheet
+
+    others = [t for t in people if t is not chosen]
+    times = subject.time[seen] if seen.any() else subject.time
+    stills = times[np.unique(np.linspace(0, len(times) - 1, 6).round().astype(int))]
+    video = write_annotated_video(source, folder / "annotated.mp4", subject, others=others, angles=angles, seen=seen, fps=config.fps,
+                                  stills_at=stills, progress=progress)  # fmt: skip
+    write_contact_sheet([video.stills[float(t)] for t in stills if float(t) in video.stills], folder / "annotated.png")
+
+
 def _write(out: Path, raw, processed, lifted, coordinates, angles, points, squat, config: RunConfig, write_h5,
-           fingerprint: dict[str, Any]) -> dict[str, str]:  # fmt: skip
+           fingerprint: dict[str, Any], annotate=None) -> dict[str, str]:  # fmt: skip
     """Write every output into a temporary folder, then move each file into ``out`` (after a note
     of the job's fingerprint, so that a run killed among the moves is recognised as this job's)."""
     from kinelift.analysis.report import plot_squat_report
@@ -359,6 +393,8 @@ def _write(out: Path, raw, processed, lifted, coordinates, angles, points, squat
             deepest = int(np.argmin(np.abs(points.time - bottoms[0]))) if bottoms else 0
             plot_distance_matrices(lifted.keypoints, deepest, staging / "distances.png")
             plot_squat_report(squat, staging / "squat_report.png")
+        if annotate is not None:
+            annotate(staging)
         outputs = {}
         with atomic_path(out / _PENDING, overwrite=True) as tmp:
             tmp.write_text(json.dumps(fingerprint))

@@ -4,6 +4,7 @@ Array functions take time on axis 0 and never reach across a gap (NaN); the
 ``*_tracks`` functions apply them to :class:`~kinelift.core.tracks.Tracks`.
 """
 
+from kinelift.processing._segments import valid_runs
 from kinelift.processing.filters import butterworth_lowpass, median_filter, savitzky_golay, winter_cutoff_correction
 from kinelift.processing.gaps import fill_gaps, resample_uniform
 from kinelift.processing.one_euro import OneEuroFilter, one_euro
@@ -24,5 +25,6 @@ __all__ = [
     "resample_tracks",
     "resample_uniform",
     "savitzky_golay",
+    "valid_runs",
     "winter_cutoff_correction",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import numpy as np
@@ -11,6 +12,8 @@ from kinelift.errors import SignalProcessingError, ValueRangeError
 __all__ = ["valid_runs", "apply_segmentwise", "SHORT_POLICIES"]
 
 SHORT_POLICIES = ("error", "keep", "nan")
+
+log = logging.getLogger(__name__)
 
 
 def valid_runs(valid: np.ndarray) -> list[tuple[int, int]]:
@@ -39,7 +42,7 @@ def apply_segmentwise(
     Columns (all trailing axes flattened) that share one NaN pattern are filtered
     together as a ``(segment, columns)`` block. Segments shorter than ``min_length``
     are handled by ``short``: ``"error"`` raises, ``"keep"`` leaves them as they
-    are, ``"nan"`` blanks them.
+    are, ``"nan"`` blanks them; how many were left or blanked is logged.
     """
     if short not in SHORT_POLICIES:
         raise ValueRangeError("short", expected=f"one of {SHORT_POLICIES}", got=short)
@@ -50,10 +53,12 @@ def apply_segmentwise(
     patterns: dict[bytes, list[int]] = {}
     for c in range(flat.shape[1]):
         patterns.setdefault(np.packbits(valid[:, c]).tobytes() + bytes([valid.shape[0] % 8]), []).append(c)
+    n_short = 0
     for cols in patterns.values():
         for start, stop in valid_runs(valid[:, cols[0]]):
             seg = flat[start:stop, cols]
             if stop - start < min_length:
+                n_short += len(cols)
                 if short == "error":
                     raise SignalProcessingError(
                         f"{name}: a NaN-free segment of {stop - start} samples (frames {start}-{stop - 1}) is shorter than "
@@ -62,4 +67,7 @@ def apply_segmentwise(
                 out[start:stop, cols] = seg if short == "keep" else np.nan
                 continue
             out[start:stop, cols] = func(seg)
+    if n_short:
+        log.info("%s: %d column segments shorter than the %d samples the filter needs were %s", name, n_short, min_length,
+                 "left unfiltered" if short == "keep" else "set to NaN")  # fmt: skip
     return out.reshape(arr.shape)

@@ -152,6 +152,12 @@ def test_kinelift_run_on_a_video(tmp_path):
     assert summary.frames == 12 and summary.keypoints == "LSP-14" and summary.lifter == "LOWER-6"
     assert summary.repetitions == 0  # a still photo: no squat
     assert (tmp_path / "out" / "tracks_2d.h5").exists() and (tmp_path / "out" / "kinematics.mot").exists()
+    from kinelift.detect.video import iter_frames
+
+    drawn = np.concatenate([f for f, _ in iter_frames(tmp_path / "out" / "annotated.mp4")])  # on by default
+    source = np.concatenate([f for f, _ in iter_frames(tmp_path / "clip.mp4")])
+    assert drawn.shape[0] == 12 and drawn.shape[1:] == (source.shape[1] // 2 * 2, source.shape[2] // 2 * 2, 3)
+    assert "annotated.mp4" in summary.outputs and (tmp_path / "out" / "annotated.png").exists()
 
 
 def test_cli_eval_detector_on_lsp(capsys):

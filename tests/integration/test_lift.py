@@ -136,6 +136,9 @@ def test_other_frame_rates_are_resampled_and_bad_input_refused(squat_clip):
         lift(squat_clip.tracks.replace(positions=np.zeros((t60.n_frames, 17, 3)), units="m", coordinate_frame="ground"))
     with pytest.raises(ValueRangeError, match="height"):
         lift(squat_clip.tracks, height=17.5)
+    with pytest.raises(ValueRangeError, match="none of"):
+        lift(squat_clip.tracks.replace(positions=np.full_like(squat_clip.tracks.positions, np.nan)))
+    assert result.seen.all() and result.seen.shape == (t60.n_frames,)
 
 
 def test_written_files_load_in_opensim(squat_clip, tmp_path):

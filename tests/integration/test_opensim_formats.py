@@ -48,6 +48,21 @@ def test_mot_written_by_kinelift_reads_in_opensim(tmp_path):
     assert storage.isInDegrees() and storage.getSize() == 3
 
 
+def test_mot_rows_with_missing_values_are_left_out_so_opensim_reads_every_row(tmp_path, caplog):
+    """OpenSim's Storage stops at the first row holding NaN, without an error: such rows are not
+    written (and counted in the log); the time column keeps the gap visible."""
+    t = np.arange(10) / 100.0
+    q = np.deg2rad(np.c_[np.arange(10.0), -np.arange(10.0)])
+    q[3:6, 1] = np.nan
+    write_mot(TimeSeriesTable(t, q, ["hip_flexion_r", "knee_angle_r"], ["rad", "rad"]), tmp_path / "q.mot")
+    assert "3 of 10 rows have missing values and are left out" in caplog.text
+    storage = osim.Storage(str(tmp_path / "q.mot"))
+    assert storage.getSize() == 7
+    table = osim.TimeSeriesTable(str(tmp_path / "q.mot"))
+    np.testing.assert_allclose(np.array(table.getIndependentColumn()), np.r_[t[:3], t[6:]], atol=1e-12)
+    np.testing.assert_allclose(table.getDependentColumn("hip_flexion_r").to_numpy(), [0, 1, 2, 6, 7, 8, 9], rtol=1e-12)
+
+
 def test_real_trc_reads_like_opensim():
     path = shared_file("opensim-models/Pipelines/Gait2392_Simbody/subject01_walk1.trc")
     ours = read_trc(path)

@@ -119,6 +119,52 @@ def test_run_with_a_given_osim_model(clip_files, tmp_path):
     assert np.degrees(np.nanmax(knee)) > 60  # gait2392's negative knee angle reported as positive flexion
 
 
+def test_frames_without_the_subject_get_no_pose(tmp_path):
+    """A person lost for 40 frames (left the image): those frames are flagged, their coordinates,
+    points and angles NaN (not a pose invented from the neighbours), the summary says so, and the
+    .mot holds the other frames only, which OpenSim then reads in full."""
+    from kinelift.io import write_h5
+    from kinelift.synthetic import squat_tracks
+
+    tracks = squat_tracks(n_reps=2, seed=4).observed
+    positions = tracks.positions.copy()
+    positions[60:100] = np.nan
+    write_h5(tmp_path / "in.h5", tracks=[tracks.replace(positions=positions)])
+    summary = run(tmp_path / "in.h5", tmp_path / "out", config=RunConfig(figures=True), progress=False)
+    n = tracks.n_frames
+    assert summary.seen_frames == n - 40 and f"seen in {n - 40} of {n} frames" in summary.to_text()
+    result = read_h5(tmp_path / "out" / "result.h5")
+    seen = result.analysis["lift_confidence"].column("subject_seen")
+    np.testing.assert_array_equal(seen, np.r_[np.ones(60), np.zeros(40), np.ones(n - 100)])
+    coords, angles = result.kinematics["coordinates"].values, result.analysis["joint_angles"].values
+    assert np.isnan(coords[60:100]).all() and np.isfinite(coords[seen == 1]).all()
+    keypoints_3d = next(t for t in result.tracks if t.person_id == "keypoints_3d")
+    assert np.isnan(angles[60:100]).all() and np.isnan(keypoints_3d.positions[60:100]).all()
+    mot = read_mot(tmp_path / "out" / "kinematics.mot")
+    assert mot.n_frames == n - 40 and np.isfinite(mot.values).all()
+    np.testing.assert_allclose(mot.time, result.kinematics["coordinates"].time[seen == 1])
+
+
+def test_two_people_seen_as_long_are_named_in_a_warning(tmp_path, caplog):
+    """The person seen in the most frames is analysed; one seen (nearly) as long at the same time is
+    named, with how to choose; one seen briefly is not."""
+    from kinelift.io import write_h5
+    from kinelift.synthetic import squat_tracks
+
+    a = squat_tracks(n_reps=1, seed=4).observed.replace(person_id="a")
+    b = a.replace(positions=a.positions + 300.0, person_id="b")
+    brief = b.positions.copy()
+    brief[20:] = np.nan
+    write_h5(tmp_path / "two.h5", tracks=[a, b])
+    write_h5(tmp_path / "one.h5", tracks=[a, b.replace(positions=brief, person_id="c")])
+    with caplog.at_level("WARNING", logger="kinelift.pipeline.run"):
+        run(tmp_path / "two.h5", tmp_path / "two", config=RunConfig(figures=False), progress=False)
+        assert "person 1 (b, seen in" in caplog.text and "--person" in caplog.text
+        caplog.clear()
+        run(tmp_path / "one.h5", tmp_path / "one", config=RunConfig(figures=False), progress=False)
+        assert "--person" not in caplog.text
+
+
 def test_run_errors(clip_files, tmp_path):
     with pytest.raises(FileFormatError, match="not found"):
         run(tmp_path / "none.json", tmp_path / "o", progress=False)
@@ -154,6 +200,21 @@ def test_run_config_paths_are_relative_to_the_file(tmp_path):
 
 def test_output_folders_are_unique():
     assert [p.name for p in output_folders(["x/a.json", "y/a.json", "b.mp4"], "out")] == ["a", "a_2", "b"]
+
+
+def test_cli_run_takes_what_lift_takes():
+    """``kinelift run`` takes --person, --focal with --principal-point, --height and --no-video."""
+    from kinelift.cli import build_parser
+    from kinelift.cli.run import _config
+
+    args = build_parser().parse_args(["run", "a.mp4", "--out", "o", "--person", "2", "--focal", "1400", "--principal-point", "640", "360",
+                                      "--height", "1.8", "--no-video"])  # fmt: skip
+    config = _config(args)
+    assert (config.person, config.focal, config.principal_point, config.height, config.video) == (2, 1400.0, (640.0, 360.0), 1.8, False)
+    plain = _config(build_parser().parse_args(["run", "a.mp4", "--out", "o"]))
+    assert plain == RunConfig() and plain.video
+    with pytest.raises(ValueRangeError, match="focal"):
+        _config(build_parser().parse_args(["run", "a.mp4", "--out", "o", "--focal", "1400"]))
 
 
 def test_cli_run_many_and_export(clip_files, tmp_path, capsys):

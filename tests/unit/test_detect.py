@@ -423,3 +423,30 @@ def test_flip_false_runs_one_pass_and_flip_true_two():
     assert len(calls) == 1
     predict_heatmaps(net, images, flip=True)
     assert len(calls) == 3
+
+
+def test_a_followed_track_ends_where_its_keypoints_collapse():
+    """The person walks out of the crop and the keypoints settle at a quarter of the body's size:
+    the track ends at the first such frame and is no longer followed; a squat-like shrink to three
+    quarters does not end it."""
+    from kinelift.detect.inference import _follow_step, _Person
+
+    names = get_keypoint_set("LSP-14").names
+    body = np.stack([np.linspace(100, 140, 14), np.linspace(50, 400, 14)], axis=1)  # 350 px tall
+
+    def fake_run(sizes):
+        def run(frames, local, boxes):
+            centre = body.mean(0)
+            points = np.stack([centre + (body - centre) * sizes[i] for i in local])
+            return points, np.full((len(local), 14), 0.8)
+        return run
+
+    sizes = [1.0] * 8 + [0.75] * 4 + [0.25] * 4
+    person = _Person(box=np.array([80.0, 30.0, 80.0, 400.0]))
+    for start in range(0, 16, 4):
+        _follow_step(fake_run(sizes), torch.zeros(16, 3, 8, 8), 0, start, start + 4, [person] if person.active else [], names, 0.15)
+    assert person.frames == list(range(12)) and not person.active
+    steady = _Person(box=np.array([80.0, 30.0, 80.0, 400.0]))
+    for start in range(0, 12, 4):
+        _follow_step(fake_run(sizes), torch.zeros(12, 3, 8, 8), 0, start, start + 4, [steady], names, 0.15)
+    assert steady.frames == list(range(12)) and steady.active

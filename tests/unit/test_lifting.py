@@ -210,6 +210,43 @@ def test_rendered_clips_reproject_their_targets():
     assert clip.tracks.keypoint_set.name == "COCO-17" and clip.tracks.n_frames == len(clip.coordinates)
 
 
+def test_edge_windows_sit_at_the_ends_of_their_clip():
+    """``edge_rate`` puts that share of the windows at a clip's first or last output frames, half each."""
+    clips = make_clips([procedural_standing(np.random.default_rng(0), seconds=4.0)] * 3, "LOWER-6", clips_per_motion=1, rng=np.random.default_rng(0))
+    ends = []
+    for rate in (0.0, 0.5, 1.0):
+        _, idx_out = sample_windows(clips, batch=2000, chunk=8, receptive_field=27, causal=False, rng=np.random.default_rng(1), edge_rate=rate)
+        c = np.searchsorted(clips.starts, idx_out[:, 0], side="right") - 1
+        first = idx_out[:, 0] == clips.starts[c]
+        last = idx_out[:, -1] == clips.starts[c] + clips.lengths[c] - 1
+        ends.append((first.mean(), last.mean()))
+    assert sum(ends[0]) < 0.03
+    assert ends[1][0] == pytest.approx(0.25, abs=0.04) and ends[1][1] == pytest.approx(0.25, abs=0.04)
+    assert sum(ends[2]) == pytest.approx(1.0)
+    with pytest.raises(ValueRangeError, match="edge_rate"):
+        sample_windows(clips, batch=2, chunk=8, receptive_field=27, causal=False, rng=np.random.default_rng(1), edge_rate=1.5)
+    with pytest.raises(ValueRangeError, match="edge_windows"):
+        config_from_dict({"training": {"edge_windows": -0.1}})
+
+
+def test_library_family_clips_come_from_a_toml_table(tmp_path):
+    """Per-family renderings of the motion library: a TOML table, validated against the families."""
+    path = tmp_path / "c.toml"
+    path.write_text('[data]\nlibrary_clips = 3\n[data.library_family_clips]\nwalk = 40\nrun = 0\n')
+    data = load_config(path).data
+    assert data.library_family_clips == (("run", 0), ("walk", 40))
+    assert [data.library_renderings(f) for f in ("walk", "run", "squat")] == [40, 0, 3]
+    hash(data)
+    assert config_from_dict({"data": {"library_family_clips": [["walk", 2]]}}).data.library_renderings("walk") == 2  # a saved setup's form
+    with pytest.raises(ValueRangeError, match="library_family_clips"):
+        config_from_dict({"data": {"library_family_clips": {"swim": 3}}})
+    with pytest.raises(ValueRangeError, match="library_family_clips"):
+        config_from_dict({"data": {"library_family_clips": {"walk": -1}}})
+    path.write_text('[data]\nlibrary_family_clips = 3\n')
+    with pytest.raises(FileFormatError, match="a table of an integer values"):
+        load_config(path)
+
+
 def test_sample_windows_stay_inside_their_clip():
     clips = make_clips([procedural_standing(np.random.default_rng(0), seconds=2.0)] * 2, "LOWER-6", clips_per_motion=1, rng=np.random.default_rng(0))
     idx_in, idx_out = sample_windows(clips, batch=16, chunk=8, receptive_field=27, causal=False, rng=np.random.default_rng(0))
@@ -322,9 +359,10 @@ def test_config_from_toml_and_its_errors(tmp_path):
         load_config(bad)
 
 
-def test_a_warm_restart_is_a_resumed_run_with_a_larger_rate(tmp_path):
-    """One run with ``warm_restarts`` gives the weights of a run stopped there and resumed with the
-    rate multiplied (how the shipped weights were made), and the schedule's options are validated."""
+def test_a_resumed_run_is_the_uninterrupted_one_and_changed_settings_are_refused(tmp_path):
+    """A run stopped at its warm restart and resumed gives the uninterrupted run's weights; a
+    checkpoint is never resumed under other settings (here the rate), only extended; the
+    schedule's options are validated."""
     from kinelift.lifting.training import train_lifter
 
     def setup(out, steps, lr, **extra):
@@ -334,8 +372,10 @@ def test_a_warm_restart_is_a_resumed_run_with_a_larger_rate(tmp_path):
                                               "checkpoint_every": 2, "out_dir": str(out), "device": "cpu", **extra}})  # fmt: skip
 
     one = train_lifter(setup(tmp_path / "one", 4, 1e-3, warm_restarts=[2], warm_restart_factor=3.0), progress=False)
-    train_lifter(setup(tmp_path / "two", 2, 1e-3), progress=False)
-    two = train_lifter(setup(tmp_path / "two", 4, 3e-3), progress=False)  # resumes at step 2
+    train_lifter(setup(tmp_path / "two", 2, 1e-3, warm_restarts=[2], warm_restart_factor=3.0), progress=False)
+    with pytest.raises(ValueRangeError, match=r"settings changed: training.lr: 0.001 -> 0.003; training.warm_restart_factor"):
+        train_lifter(setup(tmp_path / "two", 4, 3e-3), progress=False)
+    two = train_lifter(setup(tmp_path / "two", 4, 1e-3, warm_restarts=[2], warm_restart_factor=3.0), progress=False)  # resumes at step 2
     a, b = (torch.load(r.out_dir / "checkpoint.pt", weights_only=True)["model"] for r in (one, two))
     assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], rtol=1e-5, atol=1e-7) for k in a)
     plain = train_lifter(setup(tmp_path / "plain", 4, 1e-3), progress=False)  # no restart: other weights

@@ -143,6 +143,27 @@ def test_tracks_level_processing():
     assert resample_tracks(vfr, fps=100.0).is_uniform()
 
 
+def test_the_main_jobs_smoothing_keeps_short_segments_raw_and_counts_them(caplog):
+    """A person seen for a few frames between gaps (real footage) is left unfiltered, counted in the
+    log; it used to stop ``kinelift run`` with "a NaN-free segment of 4 samples ... is shorter"."""
+    import logging
+
+    from kinelift.pipeline.config import RunConfig
+    from kinelift.pipeline.run import _process
+
+    n = 120
+    p = np.cumsum(np.ones((n, 6, 2)), axis=0)
+    p[4:40] = np.nan  # frames 0-3 seen, then lost for longer than the gap filler bridges
+    t = Tracks(p, keypoints="LOWER-6", fps=30.0)
+    with pytest.raises(SignalProcessingError, match="segment of 4 samples"):
+        filter_tracks(t, "butterworth", cutoff=6.0)  # the array function still says so by default
+    with caplog.at_level(logging.INFO, logger="kinelift.processing"):
+        out = _process(t, RunConfig(cutoff=6.0))
+    np.testing.assert_array_equal(out.positions[:4], p[:4])
+    assert np.isnan(out.positions[4:40]).all() and np.isfinite(out.positions[40:]).all()
+    assert "12 column segments shorter than the" in caplog.text and "left unfiltered" in caplog.text
+
+
 def test_old_argument_names_still_work_with_a_warning():
     import warnings
 

@@ -1,0 +1,76 @@
+"""The annotated video: frame count and size, drawing where the keypoints are, grey others, text, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kinelift.core.table import TimeSeriesTable
+from kinelift.core.tracks import Tracks
+from kinelift.detect.video import iter_frames
+from kinelift.errors import ShapeError, ValueRangeError
+from kinelift.pipeline.annotated_video import annotate_frame, write_annotated_video, write_contact_sheet
+
+H, W, N = 121, 161, 10  # the test video is (H - 1) x (W - 1): yuv420p needs even sizes
+
+
+def _video(path, n=N):
+    import av
+
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = W - 1, H - 1, "yuv420p"
+        for i in range(n):
+            frame = np.full((H - 1, W - 1, 3), 40 + 3 * i, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def _person(dx=0.0, n=N, times=None):
+    p = np.array([[70.0, 60.0], [90.0, 60.0], [70.0, 85.0], [90.0, 85.0], [70.0, 110.0], [90.0, 110.0]]) + [dx, 0.0]
+    p = np.tile(p, (n, 1, 1)) + np.linspace(0, 10, n)[:, None, None] * [1.0, 0.0]
+    return Tracks(p, keypoints="LOWER-6", time=np.arange(n) / 10.0 if times is None else times, confidence=np.full((n, 6), 0.9))
+
+
+def test_every_frame_is_written_with_the_subject_drawn_where_its_keypoints_are(tmp_path):
+    _video(tmp_path / "in.mp4")
+    frames_in = np.concatenate([f for f, _ in iter_frames(tmp_path / "in.mp4")])
+    subject = _person()
+    seen = np.ones(N, bool)
+    seen[7:] = False
+    angles = TimeSeriesTable(subject.time, np.full((N, 2), np.deg2rad(45.0)), ["knee_flexion_r", "hip_flexion_r"], ["rad", "rad"])
+    video = write_annotated_video(tmp_path / "in.mp4", tmp_path / "out.mp4", subject, others=[_person(dx=-50.0)], angles=angles, seen=seen,
+                                  stills_at=[0.0, 0.9], progress=False)  # fmt: skip
+    out = np.concatenate([f for f, _ in iter_frames(tmp_path / "out.mp4")])
+    assert video.n_frames == N and out.shape == frames_in.shape
+    changed = np.abs(out.astype(int) - frames_in.astype(int)).max(-1) > 40
+    for k in range(N):  # every keypoint of the subject is drawn on its frame
+        for x, y in subject.positions[k].round().astype(int):
+            assert changed[k, y - 1 : y + 2, x - 1 : x + 2].any()
+    green = (out[0, :, :, 1].astype(int) - out[0, :, :, 0]) > 80  # confidence 0.9: green points
+    assert green[55:115, 65:105].any() and not green[55:115, 10:40].any()  # the other person is grey
+    assert changed[0, :40, :40].any()  # the angles' text, top left
+    assert sorted(video.stills) == [0.0, 0.9] and video.stills[0.9].shape == out.shape[1:]
+    sheet = write_contact_sheet(list(video.stills.values()), tmp_path / "sheet.png", columns=2, width=80)
+    import cv2
+
+    assert cv2.imread(str(sheet)).shape == (60, 160, 3)
+
+
+def test_frames_without_a_sample_show_no_subject_and_bad_input_is_refused(tmp_path):
+    image = np.zeros((H, W, 3), np.uint8)
+    subject = _person()
+    none = annotate_frame(image, subject, -1)
+    assert not none[50:120, 60:110].any()  # nothing at the subject's place
+    assert none[:40].any()  # "subject not seen"
+    _video(tmp_path / "in.mp4", n=3)
+    with pytest.raises(ShapeError, match="2D"):
+        write_annotated_video(tmp_path / "in.mp4", tmp_path / "x.mp4", subject.replace(positions=np.zeros((N, 6, 3)), units="m",
+                              coordinate_frame="ground"), progress=False)  # fmt: skip
+    with pytest.raises(ShapeError, match="seen"):
+        write_annotated_video(tmp_path / "in.mp4", tmp_path / "x.mp4", subject, seen=np.ones(3, bool), progress=False)
+    with pytest.raises(ValueRangeError, match="images"):
+        write_contact_sheet([], tmp_path / "s.png")
+    assert not (tmp_path / "x.mp4").exists()

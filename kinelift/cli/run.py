@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, help="run the inputs on a local Dask cluster of N worker processes")
     p.add_argument("--scheduler", help="run the inputs on an existing Dask scheduler (tcp://host:8786)")
     p.add_argument("--keypoint-set", help="the layout of an OpenPose folder's 75 values: BODY-25 or BODY-25B (default: from the data)")
-    p.add_argument("--person", type=int, help="which person of the input to analyse (index; default: the one seen in the most frames)")
+    p.add_argument("--person", type=int, help="which person of the input to analyse (index; default: the one seen longest and most clearly)")
     p.add_argument("--focal", type=float, help="camera focal length in pixels (with --principal-point: follows the pelvis translation)")
     p.add_argument("--principal-point", type=float, nargs=2, metavar=("CX", "CY"), help="principal point in pixels")
     p.add_argument("--no-video", action="store_true", help="do not write the annotated video of a video input")

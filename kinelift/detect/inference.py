@@ -10,7 +10,8 @@ detector (with flip test; bf16 on a GPU) and maps the keypoints back to image pi
   one is tracked, and every ``redetect_every`` frames for newcomers), then each person's box
   follows the previous step's keypoints: the frames of a step of ``follow_step`` frames all use
   the box of the last keypoints before it (the size blended with the old box's,
-  :data:`BOX_SIZE_MEMORY`). A track whose mean confidence falls below
+  :data:`BOX_SIZE_MEMORY`), moved ahead at the velocity the keypoints had over the last step and
+  stretched along it to cover the step's frames. A track whose mean confidence falls below
   ``min_confidence`` ends, and so does one whose keypoints collapse (the diagonal of their box
   below :data:`COLLAPSE_RATIO` of its median over the track's last second: the person left the
   crop and the keypoints settled on whatever was left in it), from the first collapsed frame on.
@@ -100,6 +101,20 @@ def _scale_boxes(boxes: np.ndarray, factor: float) -> np.ndarray:
 def _blend(old: np.ndarray, new: np.ndarray, memory: float) -> np.ndarray:
     size = memory * old[2:] + (1 - memory) * new[2:]
     centre = new[:2] + new[2:] / 2  # the centre follows at once (people move); only the size has memory
+    return np.concatenate([centre - size / 2, size])
+
+
+def _ahead(box: np.ndarray, first: np.ndarray, last: np.ndarray, n: int) -> np.ndarray:
+    """``box`` moved to where the person will be during the next ``n`` frames, at the velocity of
+    the keypoint box's centre from ``first`` to ``last`` (the first and last frames of this step),
+    and stretched along the motion to cover all of them: a runner crosses a quarter of its box in
+    the four frames of a step, and a box that stays behind loses the person."""
+    if n < 2 or not (np.isfinite(first).all() and np.isfinite(last).all()):
+        return box
+    velocity = ((last[:2] + last[2:] / 2) - (first[:2] + first[2:] / 2)) / (n - 1)  # px per frame
+    velocity = np.clip(velocity, -box[2:], box[2:])  # a jump of more than a box per frame is a mislocated point, not motion
+    centre = box[:2] + box[2:] / 2 + velocity * (n + 1) / 2
+    size = box[2:] + np.abs(velocity) * (n - 1)
     return np.concatenate([centre - size / 2, size])
 
 
@@ -259,7 +274,8 @@ def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, st
             continue
         box = _follow_box(points[-1, j], scores[-1, j], names, min_confidence)
         if np.isfinite(box).all():
-            person.box = _blend(person.box, _scale_boxes(box, FOLLOW_BOX_GROWTH)[0], BOX_SIZE_MEMORY)
+            person.box = _ahead(_blend(person.box, _scale_boxes(box, FOLLOW_BOX_GROWTH)[0], BOX_SIZE_MEMORY),
+                                _follow_box(points[0, j], scores[0, j], names, min_confidence), box, stop - start)  # fmt: skip
 
 
 def _given_step(run: _Runner, frames: torch.Tensor, offset: int, given: Mapping[int, np.ndarray], people: list[_Person]) -> None:

@@ -39,6 +39,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -201,7 +202,7 @@ def write_annotated_video(source: str | os.PathLike[str], path: str | os.PathLik
                     drawn = drawn[: drawn.shape[0] // 2 * 2, : drawn.shape[1] // 2 * 2]
                     if stream is None:
                         codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
-                        stream = container.add_stream(codec, rate=int(round(rate)) if abs(rate - round(rate)) < 1e-6 else rate)
+                        stream = container.add_stream(codec, rate=Fraction(rate).limit_denominator(1001))  # 30000/1001 for 29.97
                         stream.width, stream.height, stream.pix_fmt = drawn.shape[1], drawn.shape[0], "yuv420p"
                         log.info("annotated video: %s, %dx%d at %.3g frames/s", codec, drawn.shape[1], drawn.shape[0], rate)
                     for packet in stream.encode(av.VideoFrame.from_ndarray(drawn, format="rgb24")):

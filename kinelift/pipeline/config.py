@@ -34,7 +34,8 @@ class RunConfig:
     Input: ``detector`` (shipped name or weights file) and ``boxes`` (COCO detection JSON) for a
     video or image folder, ``fps`` for files (and folders) without a frame rate, ``keypoint_set``
     for an OpenPose folder's layout (``"BODY-25"``, ``"BODY-25B"``; ``None``: from the data),
-    ``person`` (index in the file; ``None``: the person seen in the most frames).
+    ``person`` (index in the file; ``None``: the person seen longest and most clearly,
+    :func:`kinelift.pipeline.run.subject_score`).
     2D processing: Hampel outlier rejection (``outlier_half_window`` frames each side,
     ``outlier_sigma``; 0 switches it off), gap filling up to ``max_gap`` frames (cubic), and a
     zero-lag Butterworth low-pass at ``cutoff`` Hz (``None``: none; ``cutoff_hz`` is its old,

@@ -4,7 +4,7 @@ Steps (each logged; long ones show progress bars):
 
 1. **2D tracks**: a video or image folder goes through the detector
    (:func:`kinelift.detect.detect_tracks`); any track file kinelift reads is read. The person is
-   ``config.person`` or the one seen in the most frames. A video's detections are cached in
+   ``config.person`` or the one seen longest and most clearly (:func:`subject_score`). A video's detections are cached in
    ``tracks_2d.h5`` (a track file is read again: it is cheap, and an edited file is never stale).
 2. **2D processing**: Hampel outlier rejection, cubic gap filling, zero-lag Butterworth low-pass.
 3. **Lifting** to the built-in model (:func:`kinelift.lifting.lift`); with ``config.model`` the
@@ -72,7 +72,7 @@ from kinelift.io._atomic import atomic_path, output_folder
 from kinelift.pipeline.config import RunConfig
 from kinelift.pipeline.fingerprint import detection_fingerprint, differences, run_fingerprint
 
-__all__ = ["RunSummary", "run", "VIDEO_SUFFIXES", "OUTPUT_FILES"]
+__all__ = ["RunSummary", "run", "subject_score", "VIDEO_SUFFIXES", "OUTPUT_FILES"]
 
 log = logging.getLogger(__name__)
 
@@ -213,22 +213,32 @@ def _cached_people(cache: Path, fingerprint: dict[str, Any]) -> list[Tracks] | N
 
 
 CLOSE_CANDIDATES = 0.8
-"""A second person seen in at least this fraction of the chosen one's frames, at the same time, is named in a warning."""
+"""A second person whose :func:`subject_score` reaches this fraction of the chosen one's, seen at the
+same time, is named in a warning."""
+
+
+def subject_score(tracks: Tracks) -> float:
+    """How clearly a person was seen: the sum over frames of the mean keypoint confidence (missing
+    points count 0). The main job analyses the person with the highest score: seen longest and
+    most clearly, so that a track left on background texture (low confidence) loses to the person."""
+    return float(np.where(tracks.valid, tracks.confidence, 0.0).mean(axis=1).sum())
 
 
 def _choose(people: list[Tracks], person: int | None, source: Path) -> Tracks:
-    """``people[person]``, or the person seen in the most frames; a warning names a close second."""
+    """``people[person]``, or the person of the highest :func:`subject_score`; a warning names a close second."""
     if person is None:
         seen = [t.valid.any(axis=1) for t in people]
-        order = sorted(range(len(people)), key=lambda i: -int(seen[i].sum()))
+        score = [subject_score(t) for t in people]
+        order = sorted(range(len(people)), key=lambda i: -score[i])
         best = order[0]
         for other in order[1:]:
-            n_best, n_other = int(seen[best].sum()), int(seen[other].sum())
-            same_frames = len(seen[other]) == len(seen[best]) and int((seen[other] & seen[best]).sum()) >= CLOSE_CANDIDATES * n_other
-            if n_other >= CLOSE_CANDIDATES * n_best and same_frames:
+            overlap = len(seen[other]) == len(seen[best]) and (seen[other] & seen[best]).sum() >= CLOSE_CANDIDATES * seen[other].sum()
+            if score[other] >= CLOSE_CANDIDATES * score[best] and overlap:
                 log.warning("%s: person %d (%s, seen in %d frames) was analysed, but person %d (%s, seen in %d frames, at the same "
                             "time) is as likely the subject: choose with --person (RunConfig.person)", source, best,
-                            people[best].person_id, n_best, other, people[other].person_id, n_other)  # fmt: skip
+                            people[best].person_id, int(seen[best].sum()), other, people[other].person_id, int(seen[other].sum()))  # fmt: skip
+        log.info("%s: person %d of %d analysed (score %.1f; the others %s)", source, best, len(people), score[best],
+                 ", ".join(f"{score[i]:.1f}" for i in order[1:]) or "none")  # fmt: skip
         return people[best]
     if not 0 <= person < len(people):
         raise ValueRangeError("person", expected=f"an index below {len(people)} (people in {source})", got=person)

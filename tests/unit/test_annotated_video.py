@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -18,7 +20,7 @@ def _video(path, n=N):
     import av
 
     with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("mpeg4", rate=10)
+        stream = container.add_stream("mpeg4", rate=Fraction(30000, 1001))
         stream.width, stream.height, stream.pix_fmt = W - 1, H - 1, "yuv420p"
         for i in range(n):
             frame = np.full((H - 1, W - 1, 3), 40 + 3 * i, np.uint8)
@@ -31,7 +33,7 @@ def _video(path, n=N):
 def _person(dx=0.0, n=N, times=None):
     p = np.array([[70.0, 60.0], [90.0, 60.0], [70.0, 85.0], [90.0, 85.0], [70.0, 110.0], [90.0, 110.0]]) + [dx, 0.0]
     p = np.tile(p, (n, 1, 1)) + np.linspace(0, 10, n)[:, None, None] * [1.0, 0.0]
-    return Tracks(p, keypoints="LOWER-6", time=np.arange(n) / 10.0 if times is None else times, confidence=np.full((n, 6), 0.9))
+    return Tracks(p, keypoints="LOWER-6", time=np.arange(n) * 1001 / 30000 if times is None else times, confidence=np.full((n, 6), 0.9))
 
 
 def test_every_frame_is_written_with_the_subject_drawn_where_its_keypoints_are(tmp_path):

@@ -450,3 +450,19 @@ def test_a_followed_track_ends_where_its_keypoints_collapse():
     for start in range(0, 12, 4):
         _follow_step(fake_run(sizes), torch.zeros(12, 3, 8, 8), 0, start, start + 4, [steady], names, 0.15)
     assert steady.frames == list(range(12)) and steady.active
+
+
+def test_a_followed_box_moves_ahead_with_the_person():
+    """The next step's box moves at the keypoints' velocity over the last step and stretches to
+    cover its frames; a standing person's box stays; a jump of more than a box per frame is capped."""
+    from kinelift.detect.inference import _ahead
+
+    box = np.array([100.0, 50.0, 80.0, 200.0])
+    first, last = np.array([100.0, 50.0, 60.0, 180.0]), np.array([130.0, 50.0, 60.0, 180.0])  # 10 px per frame to the right over 4 frames
+    moved = _ahead(box, first, last, 4)
+    np.testing.assert_allclose(moved[:2] + moved[2:] / 2, [140.0 + 25.0, 150.0])  # centre 2.5 frames ahead
+    np.testing.assert_allclose(moved[2:], [80.0 + 30.0, 200.0])
+    np.testing.assert_allclose(_ahead(box, first, first, 4), box)
+    np.testing.assert_allclose(_ahead(box, first, np.full(4, np.nan), 4), box)
+    far = _ahead(box, first, first + [1000.0, 0, 0, 0], 2)
+    assert far[2] == pytest.approx(80.0 + 80.0)  # capped at one box width per frame

@@ -31,14 +31,13 @@ import numpy as np
 import torch
 
 from kinelift.core.tracks import Tracks
-from kinelift.errors import KeypointConversionError, ShapeError, ValueRangeError
+from kinelift.errors import ShapeError, ValueRangeError
 from kinelift.ik.inverse_kinematics import IKOptions, inverse_kinematics
 from kinelift.ik.result import IKResult
 from kinelift.ik.tasks import CoordinateTask, TaskSet
-from kinelift.skeleton.keypoint_maps import keypoint_map
+from kinelift.skeleton.keypoint_maps import with_keypoints
 from kinelift.skeleton.model import SkeletalModel
 from kinelift.skeleton.scaling import scale_spec
-from kinelift.skeleton.spec import MarkerSpec
 
 __all__ = ["keypoint_skeleton", "keypoint_ik", "fit_keypoint_scales", "KeypointScaling"]
 
@@ -47,11 +46,7 @@ log = logging.getLogger(__name__)
 
 def keypoint_skeleton(model: SkeletalModel, keypoints) -> SkeletalModel:
     """``model`` with its markers replaced by the mapped keypoints' model points, named by keypoint."""
-    kmap = keypoint_map(model, keypoints)
-    markers = tuple(MarkerSpec(name, p.frame, p.location) for name, p in zip(kmap.keypoint_set.names, kmap.points) if p is not None)
-    if not markers:
-        raise KeypointConversionError(f"no keypoint of {kmap.keypoint_set.name} has a point on model {model.spec.name}")
-    return SkeletalModel.from_spec(replace(model.spec, markers=markers))
+    return with_keypoints(model, keypoints)[0]
 
 
 def _check_tracks(tracks: Tracks) -> None:

@@ -30,21 +30,20 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from kinelift.core.keypoint_sets import get_keypoint_set
-from kinelift.errors import KeypointConversionError, ShapeError
+from kinelift.errors import ShapeError
 from kinelift.lifting.config import LifterConfig
 from kinelift.lifting.networks import TemporalConvNet, TemporalTransformer
 from kinelift.lifting.rotations import rotation_6d_to_matrix
 from kinelift.lifting.segments import SEGMENTS, segment_to_body_scales
 from kinelift.skeleton.builtin import builtin_model
-from kinelift.skeleton.keypoint_maps import keypoint_map
+from kinelift.skeleton.keypoint_maps import with_keypoints
 from kinelift.skeleton.model import SkeletalModel
-from kinelift.skeleton.spec import MarkerSpec
 
 __all__ = ["Lifter", "LifterOutput", "N_ROOT_COORDINATES", "lifter_skeleton"]
 
@@ -55,12 +54,7 @@ N_ROOT_COORDINATES = 6
 def lifter_skeleton(keypoints: str) -> SkeletalModel:
     """The built-in model with the points of ``keypoints`` appended to its markers (``keypoint:<name>``):
     one forward pass gives joint centres, landmarks and keypoints."""
-    model = builtin_model(arms=True)
-    kmap = keypoint_map(model, get_keypoint_set(keypoints))
-    if kmap.missing:
-        raise KeypointConversionError(f"keypoints {list(kmap.missing)} of {keypoints} have no point on the built-in model")
-    extra = tuple(MarkerSpec(f"keypoint:{n}", p.frame, p.location) for n, p in zip(kmap.keypoint_set.names, kmap.points))
-    return SkeletalModel.from_spec(replace(model.spec, markers=model.spec.markers + extra))
+    return with_keypoints(builtin_model(arms=True), get_keypoint_set(keypoints), prefix="keypoint:", keep_markers=True, require_all=True)[0]
 
 
 @dataclass

@@ -43,7 +43,7 @@ from kinelift.skeleton.model import SkeletalModel
 from kinelift.skeleton.rotations import euler_xyz_to_matrix_np
 from kinelift.skeleton.spec import FrameRef, MarkerSpec
 
-__all__ = ["KeypointMap", "KeypointModel", "ModelPoint", "keypoint_map"]
+__all__ = ["KeypointMap", "KeypointModel", "ModelPoint", "keypoint_map", "with_keypoints"]
 
 # Offsets for OpenSim models without landmarks (adult, ~1.8 m), right side; z mirrored for left.
 _TORSO_OFFSETS = {
@@ -166,6 +166,51 @@ def keypoint_map(model: SkeletalModel, keypoints: str | KeypointSet) -> Keypoint
     return KeypointMap(ks, tuple(points), spec.name)
 
 
+def with_keypoints(model: SkeletalModel, keypoints: str | KeypointSet, *, prefix: str = "", keep_markers: bool = False,
+                   require_all: bool = False) -> tuple[SkeletalModel, KeypointMap]:  # fmt: skip
+    """``model`` with one marker per mapped keypoint, the one place that attaches keypoints to a model.
+
+    Parameters
+    ----------
+    model : SkeletalModel
+    keypoints : str or KeypointSet
+        The set to map (:func:`keypoint_map`).
+    prefix : str
+        The markers are named ``prefix + keypoint name``, in the set's order (unmapped ones left out).
+    keep_markers : bool
+        Keep the model's own markers, ahead of the keypoints' (one forward pass gives both);
+        else the keypoints' markers replace them.
+    require_all : bool
+        Raise when a keypoint has no point on the model (else it is left out).
+
+    Returns
+    -------
+    (SkeletalModel, KeypointMap)
+
+    Raises
+    ------
+    KeypointConversionError
+        When no keypoint maps, or (``require_all``) some do not.
+
+    Examples
+    --------
+    >>> from kinelift.skeleton.builtin import builtin_model
+    >>> skeleton, kmap = with_keypoints(builtin_model(), "LOWER-6", prefix="kp:")
+    >>> skeleton.marker_names[:2]
+    ('kp:right_ankle', 'kp:right_knee')
+    """
+    from kinelift.errors import KeypointConversionError
+
+    kmap = keypoint_map(model, keypoints)
+    if require_all and kmap.missing:
+        raise KeypointConversionError(f"keypoints {list(kmap.missing)} of {kmap.keypoint_set.name} have no point on model {model.spec.name}")
+    added = tuple(MarkerSpec(f"{prefix}{n}", p.frame, p.location) for n, p in zip(kmap.keypoint_set.names, kmap.points) if p is not None)
+    if not added:
+        raise KeypointConversionError(f"no keypoint of {kmap.keypoint_set.name} has a point on model {model.spec.name}")
+    markers = model.spec.markers + added if keep_markers else added
+    return SkeletalModel.from_spec(replace(model.spec, markers=markers)), kmap
+
+
 class KeypointModel(nn.Module):
     """Forward kinematics of the keypoints of a :class:`KeypointMap`: ``(..., K, 3)`` in ground, NaN where unmapped.
 
@@ -179,11 +224,8 @@ class KeypointModel(nn.Module):
 
     def __init__(self, model: SkeletalModel, keypoints: str | KeypointSet) -> None:
         super().__init__()
-        self.map = keypoint_map(model, keypoints)
-        mapped = [(i, p) for i, p in enumerate(self.map.points) if p is not None]
-        marker_specs = tuple(MarkerSpec(f"kp{i}", p.frame, p.location) for i, p in mapped)
-        self.skeleton = SkeletalModel.from_spec(replace(model.spec, markers=marker_specs))
-        self._index = [i for i, _ in mapped]
+        self.skeleton, self.map = with_keypoints(model, keypoints)
+        self._index = [i for i, p in enumerate(self.map.points) if p is not None]
         self.keypoint_names = self.map.keypoint_set.names
 
     def forward(self, q: torch.Tensor, scales: torch.Tensor | None = None) -> torch.Tensor:

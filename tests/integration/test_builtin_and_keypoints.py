@@ -6,7 +6,7 @@ import torch
 
 from kinelift.skeleton import SkeletalModel
 from kinelift.skeleton.builtin import PROPORTIONS, builtin_model
-from kinelift.skeleton.keypoint_maps import KeypointModel, keypoint_map
+from kinelift.skeleton.keypoint_maps import KeypointModel, keypoint_map, with_keypoints
 from kinelift.skeleton.osim_parser import parse_osim
 from kinelift.skeleton.osim_writer import write_osim
 from tests.conftest import shared_file
@@ -130,3 +130,27 @@ def test_keypoint_model_is_differentiable_and_nan_where_unmapped():
     assert torch.isnan(pts[missing]).all() and not torch.isnan(pts[[i for i in range(17) if i not in missing]]).any()
     pts[kmodel.keypoint_names.index("left_ankle")].sum().backward()
     assert q.grad[model.coordinate_index("knee_angle_l")] != 0
+
+
+def test_keypoints_attach_to_a_model_in_one_place():
+    """IK's keypoint skeleton, the lifter's skeleton and KeypointModel all attach keypoints through
+    with_keypoints: the same points, named by keypoint, with or without the model's own markers."""
+    from kinelift.errors import KeypointConversionError
+    from kinelift.ik.keypoints import keypoint_skeleton
+    from kinelift.lifting.lifter import lifter_skeleton
+
+    model = builtin_model(arms=True)
+    q = model.default_coordinates()
+    q[model.coordinate_index("knee_angle_r")] = 0.7
+    alone, kmap = with_keypoints(model, "COCO-17")
+    assert alone.marker_names == kmap.keypoint_set.names
+    lifter = lifter_skeleton("COCO-17")
+    assert lifter.marker_names == model.marker_names + tuple(f"keypoint:{n}" for n in kmap.keypoint_set.names)
+    n = len(model.marker_names)
+    torch.testing.assert_close(lifter(q).markers[n:], alone(q).markers)
+    torch.testing.assert_close(keypoint_skeleton(model, "COCO-17")(q).markers, alone(q).markers)
+    torch.testing.assert_close(KeypointModel(model, "COCO-17")(q), alone(q).markers)
+    no_arms = builtin_model(arms=False)
+    assert len(with_keypoints(no_arms, "COCO-17")[0].marker_names) == 13
+    with pytest.raises(KeypointConversionError, match="left_elbow"):
+        with_keypoints(no_arms, "COCO-17", require_all=True)

@@ -46,7 +46,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from kinelift.core import Tracks, get_keypoint_set
-from kinelift.detect.people import box_from_keypoints, hog_people, iou, match_boxes, read_detection_boxes
+from kinelift.detect.people import box_from_keypoints, hog_people, inside_fraction, iou, match_boxes, read_detection_boxes
 from kinelift.detect.predict import predict_keypoints
 from kinelift.detect.transforms import apply_affine, crop_matrices, invert_affine, normalize_images, warp_batch
 from kinelift.detect.video import frame_count, iter_frames
@@ -239,7 +239,8 @@ def _start_people(frame: np.ndarray, people: list[_Person], max_people: int) -> 
     for box in found:
         if sum(p.active for p in people) >= max_people:
             break
-        if len(tracked) == 0 or iou(box[None], tracked).max() < 0.3:
+        # a box mostly inside a tracked person's (HOG fires on a raised arm) is that person, not a newcomer
+        if len(tracked) == 0 or (iou(box[None], tracked).max() < 0.3 and inside_fraction(box[None], tracked).max() < 0.5):
             people.append(_Person(box=box))
             tracked = np.vstack([tracked, box])
     log.debug("HOG found %d people, tracking %d", len(found), sum(p.active for p in people))
@@ -254,7 +255,10 @@ def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, st
     points, scores = run(frames, local, boxes)
     points = points.reshape(stop - start, len(active), *points.shape[1:])
     scores = scores.reshape(stop - start, len(active), -1)
+    _drop_duplicates(active, scores[-1])
     for j, person in enumerate(active):
+        if not person.active:
+            continue
         for f in range(stop - start):
             size = _diagonal(points[f, j], scores[f, j], min_confidence)
             recent = [v for v in person.sizes[-_COLLAPSE_MEMORY:] if np.isfinite(v)]
@@ -276,6 +280,27 @@ def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, st
         if np.isfinite(box).all():
             person.box = _ahead(_blend(person.box, _scale_boxes(box, FOLLOW_BOX_GROWTH)[0], BOX_SIZE_MEMORY),
                                 _follow_box(points[0, j], scores[0, j], names, min_confidence), box, stop - start)  # fmt: skip
+
+
+DUPLICATE_INSIDE = 0.7
+"""A followed box lying this much inside another followed box sits on that person (a track started
+on a raised arm, or two tracks converged): the smaller one ends; of two such boxes of about one
+size, the less confident."""
+
+
+def _drop_duplicates(active: list[_Person], scores: np.ndarray) -> None:
+    """End followed tracks that sit on another followed person (``scores``: ``(people, K)``, this step's last frame)."""
+    boxes = np.stack([p.box for p in active])
+    inside = inside_fraction(boxes, boxes)
+    mean = scores.mean(axis=1)
+    for a in range(len(active)):
+        for b in range(len(active)):
+            if a == b or not (active[a].active and active[b].active) or inside[a, b] < DUPLICATE_INSIDE:
+                continue
+            if inside[b, a] < DUPLICATE_INSIDE or mean[a] <= mean[b]:
+                log.info("person followed from frame %d sits on the person followed from frame %d: track ended",
+                         active[a].frames[0] if active[a].frames else -1, active[b].frames[0] if active[b].frames else -1)  # fmt: skip
+                active[a].active = False
 
 
 def _given_step(run: _Runner, frames: torch.Tensor, offset: int, given: Mapping[int, np.ndarray], people: list[_Person]) -> None:

@@ -23,7 +23,7 @@ from scipy.optimize import linear_sum_assignment
 from kinelift.errors import FileFormatError, ShapeError
 from kinelift.io._common import existing_path, read_json
 
-__all__ = ["hog_people", "box_from_keypoints", "iou", "match_boxes", "read_detection_boxes"]
+__all__ = ["hog_people", "box_from_keypoints", "inside_fraction", "iou", "match_boxes", "read_detection_boxes"]
 
 
 def hog_people(image: np.ndarray, *, min_height: int = 256, score_threshold: float = 0.3, nms_iou: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
@@ -74,6 +74,25 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = np.clip(hi - lo, 0, None).prod(-1)
     union = a[:, None, 2:].prod(-1) + b[None, :, 2:].prod(-1) - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def inside_fraction(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The fraction of each box of ``a`` that lies inside each box of ``b``: ``(len(a), len(b))``.
+
+    A box found on a limb of a tracked person lies mostly inside that person's box although
+    their IoU is small (a small box inside a large one).
+
+    Examples
+    --------
+    >>> inside_fraction(np.array([[2, 2, 4, 4]]), np.array([[0, 0, 10, 10], [4, 2, 10, 10]])).round(2)
+    array([[1. , 0.5]])
+    """
+    a, b = np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4)
+    lo = np.maximum(a[:, None, :2], b[None, :, :2])
+    hi = np.minimum(a[:, None, :2] + a[:, None, 2:], b[None, :, :2] + b[None, :, 2:])
+    inter = np.clip(hi - lo, 0, None).prod(-1)
+    area = a[:, None, 2:].prod(-1)
+    return np.where(area > 0, inter / np.where(area > 0, area, 1), 0.0)
 
 
 def match_boxes(previous: np.ndarray, current: np.ndarray, *, min_iou: float = 0.3) -> list[tuple[int, int]]:

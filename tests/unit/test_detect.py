@@ -299,10 +299,10 @@ def test_training_with_a_weight_average_saves_the_average_and_resumes_it(tmp_pat
                           np.array([[20.0, 20.0, 40.0, 70.0]] * 4), "LOWER-6")  # fmt: skip
     crops = build_crops(samples, (64, 64), progress=False)
 
-    def setup(epochs):
+    def setup(epochs, schedule="step", out="run"):
         return detector_config_from_dict({"model": {"keypoints": "LOWER-6", "input_size": [64, 64], "width": 0.25, "head_channels": 16},
-                                          "training": {"epochs": epochs, "batch_size": 2, "out_dir": str(tmp_path / "run"),
-                                                       "ema_decay": 0.5, "lr_schedule": "cosine", "lr": 1e-2}})  # fmt: skip
+                                          "training": {"epochs": epochs, "batch_size": 2, "out_dir": str(tmp_path / out),
+                                                       "ema_decay": 0.5, "lr_schedule": schedule, "lr": 1e-2, "lr_steps": [2]}})  # fmt: skip
 
     train_detector(setup(2), train=crops, validation=None, progress=False)
     state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
@@ -311,10 +311,13 @@ def test_training_with_a_weight_average_saves_the_average_and_resumes_it(tmp_pat
     assert not torch.allclose(averaged, state["model"][name])  # the average lags the last step
     saved = load_detector(tmp_path / "run" / "detector.pt").state_dict()[name]
     assert torch.allclose(saved.float(), averaged.float(), atol=1e-3)  # float16 file
-    result = train_detector(setup(3), train=crops, validation=None, progress=False)
+    result = train_detector(setup(3), train=crops, validation=None, progress=False)  # a step schedule's rates do not depend on the epochs
     assert result.epochs == 3
     log = (tmp_path / "run" / "log.csv").read_text().strip().splitlines()
-    assert len(log) == 4 and float(log[-1].split(",")[2]) == pytest.approx(1e-4)  # cosine ends at lr / 100
+    assert len(log) == 4 and float(log[-1].split(",")[2]) == pytest.approx(1e-3)  # times 0.1 from epoch 2
+    train_detector(setup(1, "cosine", "cosine"), train=crops, validation=None, progress=False)
+    with pytest.raises(ValueRangeError, match="settings changed: training.epochs: 1 -> 2"):  # a cosine's rates would change under it
+        train_detector(setup(2, "cosine", "cosine"), train=crops, validation=None, progress=False)
 
 
 # --- video and ONNX -------------------------------------------------------------------------------
@@ -466,3 +469,15 @@ def test_a_followed_box_moves_ahead_with_the_person():
     np.testing.assert_allclose(_ahead(box, first, np.full(4, np.nan), 4), box)
     far = _ahead(box, first, first + [1000.0, 0, 0, 0], 2)
     assert far[2] == pytest.approx(80.0 + 80.0)  # capped at one box width per frame
+
+
+def test_a_track_on_another_person_ends():
+    """A followed box inside another's (a raised arm) ends; of two boxes of one size on one person,
+    the less confident ends; people side by side are both kept."""
+    from kinelift.detect.inference import _drop_duplicates, _Person
+
+    subject, arm, twin, neighbour = (_Person(box=np.array(b, float)) for b in
+                                     ([100, 0, 200, 400], [180, 50, 60, 40], [105, 5, 195, 390], [400, 0, 200, 400]))  # fmt: skip
+    people = [subject, arm, twin, neighbour]
+    _drop_duplicates(people, np.array([[0.8] * 14, [0.9] * 14, [0.5] * 14, [0.7] * 14]))
+    assert [p.active for p in people] == [True, False, False, True]

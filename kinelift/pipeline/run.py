@@ -187,7 +187,8 @@ def _read_2d(source: Path, config: RunConfig, cache: Path, fingerprint: dict[str
 
         people = detect_tracks(source, detector=config.detector, boxes=config.boxes, fps=config.fps, progress=progress)
         if not people:
-            raise ValueRangeError("people", expected=f"at least one person found in {source}", got=0)
+            raise ValueRangeError("people", expected=f"at least one person found in {source} (tracks seen in fewer than 10 frames or "
+                                  "with a mean keypoint confidence below 0.3 are dropped as short-lived or background texture)", got=0)  # fmt: skip
         save(cache, tracks=[t.replace(person_id=i, metadata={**t.metadata, "detection_fingerprint": fingerprint})
                             for i, t in enumerate(people)], format="h5", overwrite=True)  # fmt: skip
     people = [t for t in people if t.n_dims == 2]

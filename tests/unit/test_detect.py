@@ -345,11 +345,17 @@ def test_video_keeps_variable_frame_times_and_given_boxes_link(tmp_path):
     times = [0, 33, 80, 100, 160]
     write_video(tmp_path / "v.mp4", np.zeros((5, 96, 64, 3), np.uint8), times)
     boxes = {0: [[5, 5, 20, 40], [40, 40, 20, 40]], 1: [[41, 40, 20, 40], [6, 5, 20, 40]], 3: [[6, 6, 20, 40]]}
-    tracks = detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes=boxes, progress=False, chunk=2)
+    tracks = detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes=boxes, progress=False, chunk=2, min_frames=1, min_track_confidence=0.0)
     assert len(tracks) == 2
     assert np.allclose(tracks[0].time, np.array(times) / 1000)
     present = [np.isfinite(t.positions[:, 0, 0]) for t in tracks]
     assert present[0].tolist() == [True, True, False, True, False] and present[1].tolist() == [True, True, False, False, False]
+    # by default, short-lived tracks (and low-confidence ones: an untrained network's) are dropped
+    assert detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes=boxes, progress=False, chunk=2) == []
+    assert len(detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes=boxes, progress=False, chunk=2, min_frames=3,
+                             min_track_confidence=0.0)) == 1  # fmt: skip
+    with pytest.raises(ValueRangeError, match="min_track_confidence"):
+        detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes=boxes, progress=False, min_track_confidence=1.5)
 
 
 def test_corrupt_video_is_a_clear_error(tmp_path):
@@ -392,7 +398,7 @@ def test_cli_detect_on_a_frame_folder_with_boxes(tmp_path, capsys):
                                          ' {"image_id": 2, "category_id": 1, "bbox": [6, 5, 30, 60], "score": 0.9}]')  # fmt: skip
     save_detector(tiny(), tmp_path / "w.pt")
     args = ["detect", str(frames), "--out", str(tmp_path / "t.h5"), "--weights", str(tmp_path / "w.pt"), "--boxes",
-            str(tmp_path / "boxes.json"), "--fps", "20", "--device", "cpu"]  # fmt: skip
+            str(tmp_path / "boxes.json"), "--fps", "20", "--device", "cpu", "--min-frames", "1", "--min-track-confidence", "0"]  # fmt: skip
     assert main(args) == 0
     assert "1 people, 4 frames, LOWER-6" in capsys.readouterr().out
     (track,) = read_tracks(tmp_path / "t.h5")

@@ -2,8 +2,9 @@
 
 A fingerprint is a small JSON-able dict: the kinelift version, the SHA-256 of the input's bytes
 (a folder: of every file in it, by relative name), every :class:`~kinelift.pipeline.RunConfig`
-field, and the SHA-256 of each file a setting names (``model``, ``boxes``, a ``detector``
-weights file). Only content counts: a file moved or renamed with the same bytes has the same
+field, the SHA-256 of each file a setting names (``model``, ``boxes``, a ``detector`` or
+``lifter`` weights file) and of every shipped weights file (a shipped detector or lifter is named,
+not given as a file, and its weights change between kinelift builds). Only content counts: a file moved or renamed with the same bytes has the same
 fingerprint; one changed byte, or one changed setting, gives another. :func:`differences`
 names what differs between two fingerprints, for the error a stale folder gets.
 
@@ -31,10 +32,10 @@ from typing import Any
 
 from kinelift.pipeline.config import RunConfig
 
-__all__ = ["content_digest", "run_fingerprint", "detection_fingerprint", "differences"]
+__all__ = ["content_digest", "run_fingerprint", "detection_fingerprint", "differences", "shipped_weights"]
 
 _CHUNK = 1 << 20
-_FILE_SETTINGS = ("model", "boxes", "detector")
+_FILE_SETTINGS = ("model", "boxes", "detector", "lifter")
 _DETECTION_SETTINGS = ("detector", "boxes", "fps")
 
 
@@ -61,20 +62,30 @@ def _setting_files(config: RunConfig, names: tuple[str, ...]) -> dict[str, str |
     return out
 
 
+def shipped_weights() -> dict[str, str]:
+    """SHA-256 of every shipped weights file, as ``{"detector LSP-14": digest, "lifter LOWER-6": digest, ...}``."""
+    from kinelift.detect.weights import SHIPPED_DETECTORS
+    from kinelift.lifting.weights import SHIPPED_WEIGHTS
+
+    files = {f"detector {k}": p for k, p in SHIPPED_DETECTORS.items()} | {f"lifter {k}": p for k, p in SHIPPED_WEIGHTS.items()}
+    return {name: content_digest(path) if Path(path).is_file() else "missing" for name, path in sorted(files.items())}
+
+
 def run_fingerprint(source: str | os.PathLike[str], config: RunConfig) -> dict[str, Any]:
-    """The fingerprint of running ``config`` on ``source``: input content, every setting, the files they name."""
+    """The fingerprint of running ``config`` on ``source``: input content, every setting, the files they name, the shipped weights."""
     from kinelift import __version__
 
     settings = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
     return {"kinelift_version": __version__, "input_sha256": content_digest(source), "settings": settings,
-            "setting_files_sha256": _setting_files(config, _FILE_SETTINGS)}  # fmt: skip
+            "setting_files_sha256": _setting_files(config, _FILE_SETTINGS), "shipped_weights_sha256": shipped_weights()}  # fmt: skip
 
 
 def detection_fingerprint(run: dict[str, Any]) -> dict[str, Any]:
     """The part of a run's fingerprint that the 2D detections depend on (for their cache)."""
     return {"kinelift_version": run["kinelift_version"], "input_sha256": run["input_sha256"],
             "settings": {k: run["settings"].get(k) for k in _DETECTION_SETTINGS},
-            "setting_files_sha256": {k: run["setting_files_sha256"].get(k) for k in ("boxes", "detector")}}  # fmt: skip
+            "setting_files_sha256": {k: run["setting_files_sha256"].get(k) for k in ("boxes", "detector")},
+            "shipped_weights_sha256": {k: v for k, v in run.get("shipped_weights_sha256", {}).items() if k.startswith("detector ")}}  # fmt: skip
 
 
 def differences(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
@@ -92,6 +103,10 @@ def differences(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
     for key in sorted(set(old_files) | set(new_files)):
         if old_files.get(key) != new_files.get(key) and old_settings.get(key) == new_settings.get(key):
             out.append(f"content of the {key} file")
+    old_shipped, new_shipped = old.get("shipped_weights_sha256", {}), new.get("shipped_weights_sha256", {})
+    changed = sorted(k for k in set(old_shipped) | set(new_shipped) if old_shipped.get(k) != new_shipped.get(k))
+    if changed:
+        out.append("shipped weights (" + ", ".join(changed) + ")")
     if old.get("kinelift_version") != new.get("kinelift_version"):
         out.append(f"kinelift version {old.get('kinelift_version')} -> {new.get('kinelift_version')}")
     return out

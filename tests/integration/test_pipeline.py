@@ -109,6 +109,32 @@ def test_the_2d_cache_is_used_only_for_the_same_input_and_settings(tmp_path):
     assert _cached_people(tmp_path / "tracks_2d.h5", detection_fingerprint(run_fingerprint(video, RunConfig()))) is None
 
 
+def test_new_shipped_weights_or_a_changed_lifter_file_are_another_job(tmp_path, monkeypatch):
+    """The shipped lifters and detectors are named, not given as files: their content is part of the
+    fingerprint (a result made with the previous weights is never reused), and so is a lifter
+    weights file's; the 2D cache depends on the detectors' only."""
+    import shutil
+
+    from kinelift.lifting import weights as lifting_weights
+    from kinelift.pipeline.fingerprint import detection_fingerprint, run_fingerprint
+
+    (tmp_path / "a.json").write_text("{}")
+    before = run_fingerprint(tmp_path / "a.json", RunConfig())
+    copy = tmp_path / "lifter_lower6.pt"
+    shutil.copy(lifting_weights.SHIPPED_WEIGHTS["LOWER-6"], copy)
+    with open(copy, "ab") as fh:
+        fh.write(b"\0")
+    monkeypatch.setitem(lifting_weights.SHIPPED_WEIGHTS, "LOWER-6", copy)
+    after = run_fingerprint(tmp_path / "a.json", RunConfig())
+    from kinelift.pipeline.fingerprint import differences
+
+    assert differences(before, after) == ["shipped weights (lifter LOWER-6)"]
+    assert detection_fingerprint(before) == detection_fingerprint(after)
+    own = run_fingerprint(tmp_path / "a.json", RunConfig(lifter=str(copy)))
+    copy.write_bytes(copy.read_bytes() + b"\0")
+    assert differences(own, run_fingerprint(tmp_path / "a.json", RunConfig(lifter=str(copy)))) == ["content of the lifter file", "shipped weights (lifter LOWER-6)"]
+
+
 def test_run_with_a_given_osim_model(clip_files, tmp_path):
     from tests.conftest import shared_file
 

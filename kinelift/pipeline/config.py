@@ -36,7 +36,9 @@ class RunConfig:
     for an OpenPose folder's layout (``"BODY-25"``, ``"BODY-25B"``; ``None``: from the data),
     ``person`` (index in the file; ``None``: the person seen longest and most clearly,
     :func:`kinelift.pipeline.run.subject_score`).
-    2D processing: Hampel outlier rejection (``outlier_half_window`` frames each side,
+    2D processing: frames whose mean keypoint confidence is below ``min_relative_confidence``
+    times the track's median are set missing (a person entering or leaving the image, seen in part,
+    or keypoints left on the background; 0 switches it off), Hampel outlier rejection (``outlier_half_window`` frames each side,
     ``outlier_sigma``; 0 switches it off), gap filling up to ``max_gap`` frames (cubic), and a
     zero-lag Butterworth low-pass at ``cutoff`` Hz (``None``: none; ``cutoff_hz`` is its old,
     deprecated name, in Python and in TOML).
@@ -53,6 +55,7 @@ class RunConfig:
     fps: float | None = None
     keypoint_set: str | None = None
     person: int | None = None
+    min_relative_confidence: float = 0.6
     outlier_half_window: int = 4
     outlier_sigma: float = 3.0
     max_gap: int = 8
@@ -75,6 +78,9 @@ class RunConfig:
             object.__setattr__(self, "principal_point", tuple(float(v) for v in self.principal_point))
         if (self.focal is None) != (self.principal_point is None):
             raise ValueRangeError("focal/principal_point", expected="both or neither", got=(self.focal, self.principal_point))
+        if not 0.0 <= self.min_relative_confidence < 1.0:
+            raise ValueRangeError("min_relative_confidence", expected="a fraction in [0, 1) of the track's median confidence",
+                                  got=self.min_relative_confidence)  # fmt: skip
         if self.max_gap < 0 or self.outlier_half_window < 0 or self.outlier_sigma < 0:
             raise ValueRangeError("max_gap/outlier_half_window/outlier_sigma", expected="each >= 0",
                                   got=(self.max_gap, self.outlier_half_window, self.outlier_sigma))  # fmt: skip

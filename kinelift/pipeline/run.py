@@ -250,6 +250,15 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
     from kinelift.processing import fill_tracks, filter_tracks, reject_outliers
 
     out = tracks
+    if config.min_relative_confidence > 0 and tracks.valid.any():
+        frame_confidence = np.where(tracks.valid, tracks.confidence, 0.0).sum(1) / np.maximum(tracks.valid.sum(1), 1)
+        seen = tracks.valid.any(axis=1)
+        low = seen & (frame_confidence < config.min_relative_confidence * float(np.median(frame_confidence[seen])))
+        if low.any():
+            log.info("%d of %d frames with keypoints are below %.2f of the track's median confidence (%.2f): set missing "
+                     "(a person in part or leaving the image)", int(low.sum()), int(seen.sum()), config.min_relative_confidence,
+                     float(np.median(frame_confidence[seen])))  # fmt: skip
+            out = out.replace(positions=np.where(low[:, None, None], np.nan, out.positions), confidence=np.where(low[:, None], 0.0, out.confidence))
     if config.outlier_sigma > 0 and config.outlier_half_window > 0 and tracks.n_frames > 2 * config.outlier_half_window:
         out = reject_outliers(out, half_window=config.outlier_half_window, n_sigma=config.outlier_sigma)
     if config.max_gap > 0:
@@ -259,8 +268,8 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
             raise ValueRangeError("cutoff", expected=f"below the Nyquist frequency {out.sampling_rate / 2:.3g} Hz", got=config.cutoff)
         # segments too short for the filter (a person seen for a few frames) stay raw, counted in the log
         out = filter_tracks(out, "butterworth", cutoff=config.cutoff, order=2, short="keep")
-    return out.replace(metadata={**out.metadata, "processing": f"hampel {config.outlier_sigma} sigma, cubic fill {config.max_gap}, "
-                                 f"butterworth {config.cutoff} Hz"})  # fmt: skip
+    return out.replace(metadata={**out.metadata, "processing": f"frames below {config.min_relative_confidence} of the median confidence "
+                                 f"dropped, hampel {config.outlier_sigma} sigma, cubic fill {config.max_gap}, butterworth {config.cutoff} Hz"})  # fmt: skip
 
 
 def _degrees_frame(table) -> Any:

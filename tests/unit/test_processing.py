@@ -164,6 +164,29 @@ def test_the_main_jobs_smoothing_keeps_short_segments_raw_and_counts_them(caplog
     assert "12 column segments shorter than the" in caplog.text and "left unfiltered" in caplog.text
 
 
+def test_the_main_job_drops_frames_far_less_confident_than_the_track(caplog):
+    """Frames whose mean confidence is below 0.6 of the track's median (a person entering the image,
+    seen in part) are set missing before the rest; short dips are bridged by the gap filler."""
+    import logging
+
+    from kinelift.pipeline.config import RunConfig
+    from kinelift.pipeline.run import _process
+
+    n = 120
+    p = np.cumsum(np.ones((n, 6, 2)), axis=0)
+    confidence = np.full((n, 6), 0.7)
+    confidence[:30] = 0.25  # entering the image
+    confidence[60:63] = 0.3  # a brief dip: filled
+    t = Tracks(p, keypoints="LOWER-6", fps=30.0, confidence=confidence)
+    with caplog.at_level(logging.INFO, logger="kinelift.pipeline.run"):
+        out = _process(t, RunConfig(cutoff=None, outlier_sigma=0.0))
+    assert np.isnan(out.positions[:30]).all() and np.isfinite(out.positions[30:]).all()
+    assert "33 of 120 frames with keypoints are below 0.60" in caplog.text
+    assert np.isfinite(_process(t, RunConfig(cutoff=None, outlier_sigma=0.0, min_relative_confidence=0.0)).positions).all()
+    with pytest.raises(ValueRangeError, match="min_relative_confidence"):
+        RunConfig(min_relative_confidence=1.2)
+
+
 def test_old_argument_names_still_work_with_a_warning():
     import warnings
 

@@ -247,9 +247,15 @@ def _choose(people: list[Tracks], person: int | None, source: Path) -> Tracks:
 
 
 def _process(tracks: Tracks, config: RunConfig) -> Tracks:
-    from kinelift.processing import fill_tracks, filter_tracks, reject_outliers
+    from kinelift.processing import fill_tracks, filter_tracks, reject_outliers, resample_tracks
 
     out = tracks
+    if tracks.n_frames > 2 and not tracks.is_uniform():  # a real video's frame times jitter (rounded time stamps)
+        dt = np.diff(tracks.time)
+        rate = 1.0 / float(np.median(dt))
+        log.info("frame intervals vary (%.1f-%.1f ms): resampled to a uniform %.3f frames/s before filtering", 1e3 * dt.min(),
+                 1e3 * dt.max(), rate)  # fmt: skip
+        out = tracks = resample_tracks(tracks, fps=rate)
     if config.min_relative_confidence > 0 and tracks.valid.any():
         frame_confidence = np.where(tracks.valid, tracks.confidence, 0.0).sum(1) / np.maximum(tracks.valid.sum(1), 1)
         seen = tracks.valid.any(axis=1)

@@ -187,6 +187,24 @@ def test_the_main_job_drops_frames_far_less_confident_than_the_track(caplog):
         RunConfig(min_relative_confidence=1.2)
 
 
+def test_the_main_job_resamples_jittering_frame_times_before_filtering():
+    """Real videos' frame times jitter (a 28 and a 35 ms interval among 33.3 ms ones in the soccer
+    clip): the main job resamples to the median rate instead of stopping at the filter."""
+    from kinelift.pipeline.config import RunConfig
+    from kinelift.pipeline.run import _process
+
+    n = 60
+    t = np.arange(n) / 30.0
+    t[1] -= 0.005
+    t[40] += 0.0017
+    p = np.cumsum(np.ones((n, 6, 2)), axis=0)
+    tracks = Tracks(p, keypoints="LOWER-6", time=t)
+    with pytest.raises(SignalProcessingError, match="uniform"):
+        filter_tracks(tracks, "butterworth", cutoff=6.0)
+    out = _process(tracks, RunConfig())
+    assert out.is_uniform() and abs(out.sampling_rate - 30.0) < 1e-6 and np.isfinite(out.positions[5:-5]).all()
+
+
 def test_old_argument_names_still_work_with_a_warning():
     import warnings
 

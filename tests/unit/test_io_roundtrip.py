@@ -87,8 +87,9 @@ def test_mot_round_trip_degrees_and_radians(tmp_path):
         write_mot(tab, path, in_degrees=in_degrees)
         text = path.read_text()
         assert f"inDegrees={'yes' if in_degrees else 'no'}" in text
-        back = read_mot(path)
-        np.testing.assert_allclose(back.values, tab.values, rtol=1e-14, equal_nan=True)
+        back = read_mot(path)  # the row with a missing value is left out (OpenSim stops reading at it)
+        np.testing.assert_allclose(back.values, tab.values[:2], rtol=1e-14)
+        np.testing.assert_allclose(back.time, tab.time[:2])
         assert back.column_units == tab.column_units and back.name == "ik"
     assert "5.729577951308233" in (tmp_path / "qTrue.mot").read_text()  # 0.1 rad written in degrees
 

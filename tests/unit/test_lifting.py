@@ -400,8 +400,8 @@ def test_warm_restarts_take_one_factor_each_or_one_for_all():
 
 
 def test_data_stages_grow_the_data_as_a_resume_would(tmp_path):
-    """A run whose data grows at a step gives the weights and log of a run stopped there and resumed
-    on the larger data (how the shipped weights were made)."""
+    """A run whose data grows at a step, stopped there and resumed, gives the weights and log of the
+    uninterrupted run; resuming under data settings other than the checkpoint's is refused."""
     from kinelift.lifting.training import train_lifter
 
     def setup(out, steps, **data):
@@ -412,8 +412,10 @@ def test_data_stages_grow_the_data_as_a_resume_would(tmp_path):
 
     grown = {"n_squats": 4, "n_standing": 2, "clips_per_motion": 2}
     one = train_lifter(setup(tmp_path / "one", 4, stages=[{"from_step": 2, **grown}]), progress=False)
-    train_lifter(setup(tmp_path / "two", 2), progress=False)
-    two = train_lifter(setup(tmp_path / "two", 4, **grown), progress=False)  # resumes at step 2 on the grown data
+    train_lifter(setup(tmp_path / "two", 2, stages=[{"from_step": 2, **grown}]), progress=False)
+    with pytest.raises(ValueRangeError, match="settings changed: data.clips_per_motion: 1 -> 2"):
+        train_lifter(setup(tmp_path / "two", 4, **grown), progress=False)
+    two = train_lifter(setup(tmp_path / "two", 4, stages=[{"from_step": 2, **grown}]), progress=False)  # resumes at step 2 on the grown data
     a, b = (torch.load(r.out_dir / "checkpoint.pt", weights_only=True) for r in (one, two))
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
     strip = [{k: v for k, v in row.items() if k != "seconds"} for row in a["rows"]]

@@ -42,7 +42,7 @@ from kinelift.errors import FileFormatError, ShapeError, ValueRangeError
 from kinelift.skeleton._components import scale_weights
 from kinelift.skeleton.functions import LinearFunction, OpenSimFunction
 from kinelift.skeleton.rotations import cross_product_matrix_np, euler_xyz_to_matrix_np
-from kinelift.skeleton.spec import GROUND, FrameRef
+from kinelift.skeleton.spec import GROUND, FrameRef, scales_with_parent
 from kinelift.skeleton.tree import tree_order
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ class PointJacobian:
                         KK[i, k] = K[i, k] @ K[i, k]
                     else:
                         U_t[i, k] = unit
-                        scaled_translation[i, k] = joint.type == "CustomJoint" and not axis.function.is_identity
+                        scaled_translation[i, k] = scales_with_parent(joint.type, axis)
                     if not axis.coordinates:
                         value = axis.function.constant_value
                         if value is None:

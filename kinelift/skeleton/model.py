@@ -45,7 +45,7 @@ from kinelift.skeleton import _components as C
 from kinelift.skeleton.jacobian import PointJacobian
 from kinelift.skeleton.osim_parser import parse_osim, parse_osim_string
 from kinelift.skeleton.rotations import euler_xyz_to_matrix_np
-from kinelift.skeleton.spec import GROUND, FrameRef, JointSpec, ModelSpec
+from kinelift.skeleton.spec import GROUND, FrameRef, JointSpec, ModelSpec, scales_with_parent
 from kinelift.skeleton.tree import tree_order
 
 __all__ = ["FKResult", "SkeletalModel"]
@@ -377,7 +377,7 @@ class SkeletalModel(nn.Module):
                 Ra = C.axis_rotation(k, kk, torch.cos(value), torch.sin(value))
                 R = Ra if R is None else C.matmul(R, Ra)
             else:
-                if joint.type == "CustomJoint" and not axis.function.is_identity:
+                if scales_with_parent(joint.type, axis):
                     # OpenSim scales joint kinematics by the parent body: sum_k |axis_k| s_k
                     value = C.mul(value, C.add(*(C.mul(u, sk) for u, sk in zip(abs_unit, s_parent))))
                 p = C.vec_add(p, [C.mul(value, u) for u in unit])

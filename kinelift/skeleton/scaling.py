@@ -24,7 +24,7 @@ import numpy as np
 
 from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
 from kinelift.skeleton import functions as fn
-from kinelift.skeleton.spec import GROUND, FrameRef, ModelSpec
+from kinelift.skeleton.spec import GROUND, FrameRef, ModelSpec, scales_with_parent
 
 __all__ = ["scale_spec", "scale_factor_array"]
 
@@ -64,7 +64,7 @@ def scale_spec(spec: ModelSpec, factors: Mapping[str, Sequence[float]] | np.ndar
             k = by_body[j.parent.body]
             axes = tuple(
                 replace(a, function=fn.MultiplierFunction(a.function, float(np.abs(a.axis) @ k)))
-                if a.kind == "translation" and not a.function.is_identity and float(np.abs(a.axis) @ k) != 1.0
+                if scales_with_parent(j.type, a) and float(np.abs(a.axis) @ k) != 1.0
                 else a
                 for a in j.axes
             )

@@ -13,7 +13,7 @@ import numpy as np
 
 from kinelift.skeleton.functions import OpenSimFunction
 
-__all__ = ["CoordinateSpec", "CouplerSpec", "FrameRef", "JointSpec", "MarkerSpec", "ModelSpec", "OffsetLink", "TransformAxisSpec", "GROUND"]
+__all__ = ["CoordinateSpec", "CouplerSpec", "FrameRef", "JointSpec", "MarkerSpec", "ModelSpec", "OffsetLink", "TransformAxisSpec", "GROUND", "scales_with_parent"]
 
 GROUND = "ground"
 
@@ -42,6 +42,17 @@ class TransformAxisSpec:
     axis: np.ndarray
     coordinates: tuple[str, ...]
     function: OpenSimFunction
+
+
+def scales_with_parent(joint_type: str, axis: TransformAxisSpec) -> bool:
+    """Whether OpenSim scales this axis's value with the parent body's scale factors.
+
+    OpenSim scales the translation axes of a ``CustomJoint`` whose function is not the identity
+    (a knee's translation splines) by ``sum_k |axis_k| s_k`` of the parent body; rotations and
+    plain coordinate translations are not scaled. The one statement of the rule: forward
+    kinematics, its Jacobian, the kinematic tree and ``scale_spec`` read it here.
+    """
+    return joint_type == "CustomJoint" and axis.kind != "rotation" and not axis.function.is_identity
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ import numpy as np
 from kinelift.errors import FileFormatError, UnknownNameError
 from kinelift.skeleton.functions import OpenSimFunction
 from kinelift.skeleton.rotations import euler_xyz_to_matrix_np
-from kinelift.skeleton.spec import GROUND, FrameRef, ModelSpec
+from kinelift.skeleton.spec import GROUND, FrameRef, ModelSpec, scales_with_parent
 
 __all__ = ["KinematicTree", "AXIS_NONE", "AXIS_ROTATION", "AXIS_TRANSLATION", "tree_order"]
 
@@ -220,7 +220,7 @@ class KinematicTree:
                     if value is None:
                         raise FileFormatError(spec.source, f"joint {joint.name!r}: an axis without a coordinate has a non-constant function")
                     arrays["axis_constant"][t, s] = value
-                scaled[t, s] = axis.kind != "rotation" and joint.type == "CustomJoint" and not axis.function.is_identity
+                scaled[t, s] = scales_with_parent(joint.type, axis)
         couplers = spec.couplers
         coupler_function = np.array([functions.add(cp.function, f"{spec.source}: coupler {cp.name}") for cp in couplers], np.int64)
         points = spec.markers if points is None else tuple(points)

@@ -231,8 +231,9 @@ def lift(
     foot_y = fk.markers[:, foot_marker_indices(model.marker_names), 1].min(1).values.numpy()
     if root_cam is not None:
         ground = root_cam @ R_cg  # camera -> ground axes (origin still at the camera)
-        q[:, 3:6] = ground - np.array([ground[0, 0], 0.0, ground[0, 2]])
-        q[:, 4] -= np.min(ground[:, 1] + foot_y)
+        first = int(np.argmax(seen_frames))  # the ground's origin and floor from the frames with the subject
+        q[:, 3:6] = ground - np.array([ground[first, 0], 0.0, ground[first, 2]])
+        q[:, 4] -= np.min((ground[:, 1] + foot_y)[seen_frames])
     else:
         q[:, 4] = -foot_y
     shift = torch.as_tensor(q[:, None, 3:6])  # the pelvis translation moves every point along ground axes
@@ -242,6 +243,8 @@ def lift(
         lost = torch.as_tensor(~seen_frames)
         q[~seen_frames] = np.nan
         joints, markers, kp = (x.masked_fill(lost[:, None, None], float("nan")) for x in (joints, markers, kp))
+        if root_cam is not None:
+            root_cam[~seen_frames] = np.nan
         log.warning("the subject was not seen in %d of %d frames (%d stretches): no pose is reported there",
                     int((~seen_frames).sum()), len(t0), len(valid_runs(~seen_frames)))  # fmt: skip
     meta = {"source": "kinelift.lifting", "lifter": lifter.config.keypoints, "refined": refine is not False, "input": dict(tracks.metadata),

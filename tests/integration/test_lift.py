@@ -124,6 +124,13 @@ def test_height_sets_the_body_and_intrinsics_place_it(squat_clip):
     up_true = cam.rotation @ np.array([0.0, 1.0, 0.0])
     up_est = result.camera_rotation @ np.array([0.0, 1.0, 0.0])
     assert np.degrees(np.arccos(np.clip(up_true @ up_est, -1, 1))) < 8.0
+    # the subject lost for the first 10 frames: no pose there, the ground from the frames seen
+    lost = squat_clip.tracks.positions.copy()
+    lost[:10] = np.nan
+    part = lift(squat_clip.tracks.replace(positions=lost), height=true_height, intrinsics=Intrinsics(cam.focal, cam.principal_point))
+    assert not part.seen[:10].any() and part.seen[10:].all()
+    assert np.isnan(part.root_in_camera[:10]).all() and np.isnan(part.coordinates[:10]).all() and np.isfinite(part.coordinates[10:]).all()
+    assert abs(np.nanmin(part.markers.positions[:, feet, 1])) < 1e-6 and part.coordinates[10, 3] == 0.0 and part.coordinates[10, 5] == 0.0
 
 
 def test_other_frame_rates_are_resampled_and_bad_input_refused(squat_clip):

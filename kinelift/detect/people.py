@@ -66,12 +66,17 @@ def box_from_keypoints(points: np.ndarray, confidence: np.ndarray | None = None,
     return np.concatenate([lo, hi - lo])
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over union ``(len(a), len(b))`` of two sets of boxes."""
+def _intersection(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both sets of boxes as ``(n, 4)`` floats and the areas of their pairwise intersections ``(len(a), len(b))``."""
     a, b = np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4)
     lo = np.maximum(a[:, None, :2], b[None, :, :2])
     hi = np.minimum(a[:, None, :2] + a[:, None, 2:], b[None, :, :2] + b[None, :, 2:])
-    inter = np.clip(hi - lo, 0, None).prod(-1)
+    return a, b, np.clip(hi - lo, 0, None).prod(-1)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union ``(len(a), len(b))`` of two sets of boxes."""
+    a, b, inter = _intersection(a, b)
     union = a[:, None, 2:].prod(-1) + b[None, :, 2:].prod(-1) - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
@@ -87,10 +92,7 @@ def inside_fraction(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     >>> inside_fraction(np.array([[2, 2, 4, 4]]), np.array([[0, 0, 10, 10], [4, 2, 10, 10]])).round(2)
     array([[1. , 0.5]])
     """
-    a, b = np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4)
-    lo = np.maximum(a[:, None, :2], b[None, :, :2])
-    hi = np.minimum(a[:, None, :2] + a[:, None, 2:], b[None, :, :2] + b[None, :, 2:])
-    inter = np.clip(hi - lo, 0, None).prod(-1)
+    a, _, inter = _intersection(a, b)
     area = a[:, None, 2:].prod(-1)
     return np.where(area > 0, inter / np.where(area > 0, area, 1), 0.0)
 

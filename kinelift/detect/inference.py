@@ -336,11 +336,11 @@ def _given_step(run: _Runner, frames: torch.Tensor, offset: int, given: Mapping[
 def _to_tracks(people: list[_Person], time: np.ndarray, keypoints: str, n_keypoints: int, min_frames: int = 1,
                min_track_confidence: float = 0.0) -> list[Tracks]:  # fmt: skip
     out = []
-    kept = [p for p in people if len(p.frames) >= min_frames and p.frames and float(np.mean(np.stack(p.scores))) >= min_track_confidence]
-    dropped = sum(1 for p in people if p.frames) - len(kept)
-    if dropped:
+    found = [p for p in people if p.frames]
+    kept = [p for p in found if len(p.frames) >= min_frames and float(np.mean(np.stack(p.scores))) >= min_track_confidence]
+    if len(kept) < len(found):
         log.info("%d of %d tracks dropped: seen in fewer than %d frames or mean keypoint confidence below %.2f (background texture)",
-                 dropped, sum(1 for p in people if p.frames), min_frames, min_track_confidence)  # fmt: skip
+                 len(found) - len(kept), len(found), min_frames, min_track_confidence)  # fmt: skip
     for pid, person in enumerate(kept):
         positions = np.full((len(time), n_keypoints, 2), np.nan)
         confidence = np.zeros((len(time), n_keypoints))

@@ -1,14 +1,14 @@
 """Positions of model points and their Jacobian, batched over the joints of the kinematic tree.
 
 :class:`PointJacobian` is what solvers call once per iteration (inverse kinematics, marker
-placement): it evaluates the same forward kinematics as :class:`~kinelift.skeleton.model.SkeletalModel`
-(the conventions of :mod:`kinelift.skeleton.model`: OpenSim's joints, offset frames and
-scaling) and the analytic Jacobian ``d x / d q`` of markers or joint centres, in a fixed number
+placement): it reads a :class:`~kinelift.skeleton.tree.KinematicTree` and evaluates the same
+forward kinematics as :func:`~kinelift.skeleton.kinematics.forward_kinematics` (the conventions of
+:mod:`kinelift.skeleton.kinematics`: OpenSim's joints, offset frames and scaling) and the analytic Jacobian ``d x / d q`` of markers or joint centres, in a fixed number
 of tensor operations whatever the model's size. Every joint's motion ``X_FM(q)`` and its offset
 frames are computed for all joints at once, as ``(B, joints, 3, 3)`` tensors (the spline
 functions of all axes by one search and one Horner scheme); the bodies are then placed in
 ground by pointer jumping, ``ceil(log2(depth))`` rounds (three for a whole-body model). The
-forward pass in :class:`SkeletalModel` instead works on one ``(B,)`` column per matrix entry,
+forward pass of :mod:`~kinelift.skeleton.kinematics` instead works on one ``(B,)`` column per matrix entry,
 which suits training and ``torch.compile`` but costs thousands of small operations; solvers call
 with a few to a few hundred frames at a time, where the number of operations sets the time.
 
@@ -23,57 +23,40 @@ each coupler function's derivative.
 Examples
 --------
 >>> import torch
->>> from kinelift.skeleton.osim_parser import MINIMAL_OSIM
->>> from kinelift.skeleton.model import SkeletalModel
->>> model = SkeletalModel.from_osim_string(MINIMAL_OSIM)
->>> x, jac = PointJacobian(model)(torch.tensor([[0.0]], dtype=torch.float64))
+>>> from kinelift.skeleton.osim_parser import MINIMAL_OSIM, parse_osim_string
+>>> from kinelift.skeleton.tree import KinematicTree
+>>> tree = KinematicTree.from_spec(parse_osim_string(MINIMAL_OSIM))
+>>> x, jac = PointJacobian(tree)(torch.tensor([[0.0]], dtype=torch.float64))
 >>> x[0, 0].abs().tolist(), jac[0, 0, :, 0].abs().tolist()  # the knee marker and its velocity per rad
 ([0.0, 0.4, 0.0], [0.4, 0.0, 0.0])
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from kinelift.errors import FileFormatError, ShapeError, ValueRangeError
 from kinelift.skeleton._components import scale_weights
-from kinelift.skeleton.functions import LinearFunction, OpenSimFunction
-from kinelift.skeleton.rotations import cross_product_matrix_np, euler_xyz_to_matrix_np
-from kinelift.skeleton.spec import GROUND, FrameRef, scales_with_parent
-from kinelift.skeleton.tree import tree_order
-
-if TYPE_CHECKING:
-    from kinelift.skeleton.model import SkeletalModel
+from kinelift.skeleton.functions import PiecewisePolynomial
+from kinelift.skeleton.kinematics import apply_couplers
+from kinelift.skeleton.rotations import cross_product_matrix_np
+from kinelift.skeleton.tree import AXIS_ROTATION, KinematicTree
 
 __all__ = ["PointJacobian"]
 
 _SLOTS = 6  # per joint: three rotations (in order), then three translations
 
 
-def _offset(ref: FrameRef) -> tuple[np.ndarray, np.ndarray]:
-    """A frame's offset from its body: rotation ``R`` and the matrix ``P`` with translation ``P @ s``
-    for body scale factors ``s`` (each link's translation scales with its body: ``sum_k R_<k (p_k * s)``)."""
-    R, P = np.eye(3), np.zeros((3, 3))
-    for link in ref.links:
-        P = P + R @ np.diag(np.asarray(link.translation, dtype=np.float64))
-        R = R @ euler_xyz_to_matrix_np(link.orientation)
-    return R, P
-
-
 class _FunctionBatch:
-    """Many one-argument functions evaluated at once, with their derivatives: ``(B, S)`` arguments, one
-    column per function, give ``(B, S)`` values and slopes. Functions with a piecewise-polynomial form
-    (all of OpenSim's here) share one search and one Horner scheme, padded to the most pieces and
-    the highest degree; any other is evaluated on its own."""
+    """Many one-argument functions evaluated at once, with their derivatives: ``(B, S)`` arguments,
+    one column per function, give ``(B, S)`` values and slopes. The functions' polynomial pieces
+    (:meth:`~kinelift.skeleton.tree.KinematicTree.polynomial`) share one search and one Horner scheme,
+    padded to the most pieces and the highest degree."""
 
-    def __init__(self, functions: list[OpenSimFunction]) -> None:
-        forms = [f.piecewise_polynomial() for f in functions]
-        self._alone = [(i, f) for i, (f, form) in enumerate(zip(functions, forms)) if form is None]
-        self._batched = [i for i, form in enumerate(forms) if form is not None]
-        forms = [f for f in forms if f is not None]
+    def __init__(self, forms: list[PiecewisePolynomial]) -> None:
         S = len(forms)
         pieces = max((len(f.bases) for f in forms), default=1)
         degree = max((f.coefficients.shape[1] - 1 for f in forms), default=0)
@@ -85,37 +68,30 @@ class _FunctionBatch:
             thresholds[i, : P - 1] = f.thresholds
             table[i, :P, 0] = f.bases
             table[i, :P, 1 + degree - D : 2 + degree] = f.coefficients
-            powers = np.arange(D, 0, -1)
-            table[i, :P, 2 + 2 * degree - D :] = f.coefficients[:, :-1] * powers
-        self._degree, self._pieces = degree, pieces
+            table[i, :P, 2 + 2 * degree - D :] = f.coefficients[:, :-1] * np.arange(D, 0, -1)
+        self._degree, self._pieces, self._count = degree, pieces, S
         self._numpy = (thresholds, table.reshape(S * pieces, table.shape[-1]))
         self._tensors: dict[tuple[Any, Any], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        values, slopes = torch.empty_like(x), torch.empty_like(x)
-        if self._batched:
-            key = (x.dtype, x.device)
-            if key not in self._tensors:
-                with torch.inference_mode(False):  # cached: usable outside a caller's inference mode
-                    thresholds, table = (torch.as_tensor(a, dtype=x.dtype, device=x.device) for a in self._numpy)
-                    offsets = torch.arange(len(self._batched), device=x.device)[:, None] * self._pieces
-                self._tensors[key] = (thresholds, table, offsets)
-            thresholds, table, offsets = self._tensors[key]
-            xs = x[:, self._batched].T.contiguous() if len(self._alone) else x.T.contiguous()  # (S, B)
-            rows = offsets if self._pieces == 1 else torch.searchsorted(thresholds, xs.detach(), right=True) + offsets
-            chosen = table[rows]  # (S, B, columns)
-            dx = xs - chosen[..., 0]
-            D = self._degree
-            value, slope = chosen[..., 1], chosen[..., D + 2] if D else torch.zeros_like(dx)
-            for i in range(2, D + 2):
-                value = torch.addcmul(chosen[..., i], value, dx)
-            for i in range(D + 3, 2 * D + 2):
-                slope = torch.addcmul(chosen[..., i], slope, dx)
-            values[:, self._batched], slopes[:, self._batched] = value.T, slope.T
-        for i, f in self._alone:
-            v, d = f.value_and_derivative(x[:, i].contiguous())
-            values[:, i], slopes[:, i] = v, (0.0 if d is None else d)
-        return values, slopes
+        key = (x.dtype, x.device)
+        if key not in self._tensors:
+            with torch.inference_mode(False):  # cached: usable outside a caller's inference mode
+                thresholds, table = (torch.as_tensor(a, dtype=x.dtype, device=x.device) for a in self._numpy)
+                offsets = torch.arange(self._count, device=x.device)[:, None] * self._pieces
+            self._tensors[key] = (thresholds, table, offsets)
+        thresholds, table, offsets = self._tensors[key]
+        xs = x.T.contiguous()  # (S, B)
+        rows = offsets if self._pieces == 1 else torch.searchsorted(thresholds, xs.detach(), right=True) + offsets
+        chosen = table[rows]  # (S, B, columns)
+        dx = xs - chosen[..., 0]
+        D = self._degree
+        value, slope = chosen[..., 1].expand_as(dx), chosen[..., D + 2].expand_as(dx) if D else torch.zeros_like(dx)
+        for i in range(2, D + 2):
+            value = torch.addcmul(chosen[..., i], value, dx)
+        for i in range(D + 3, 2 * D + 2):
+            slope = torch.addcmul(chosen[..., i], slope, dx)
+        return value.T, slope.T
 
 
 class PointJacobian:
@@ -123,8 +99,8 @@ class PointJacobian:
 
     Parameters
     ----------
-    model : SkeletalModel
-        The model; its structure is read once (build a new instance after changing the model).
+    tree : KinematicTree
+        The model's tree (immutable; a model's is ``SkeletalModel.tree``).
 
     Notes
     -----
@@ -132,8 +108,8 @@ class PointJacobian:
 
     - ``q``: Tensor ``(..., n_coordinates)`` (rad / m); values of coupled coordinates are replaced
       by their constraint's value.
-    - ``points``: ``"markers"`` (``model.marker_names`` order) or ``"joint_centers"`` (origin of each
-      joint's child frame, ``model.joint_names`` order).
+    - ``points``: ``"markers"`` (the tree's points, ``tree.point_names`` order) or ``"joint_centers"``
+      (origin of each joint's child frame, in the model's joint order: ``SkeletalModel.joint_names``).
     - ``scales``: ``(..., n_bodies, 3)`` or ``(n_bodies, 3)`` body scale factors; ``marker_offsets``:
       ``(..., n_markers, 3)`` or ``(n_markers, 3)`` (m, in the marker's body frame, before scaling).
 
@@ -142,131 +118,103 @@ class PointJacobian:
     Jacobian of the model's forward pass; with ``jacobian=False``, the positions and None.
     """
 
-    def __init__(self, model: SkeletalModel) -> None:
-        self.model = model
-        order = [model.spec.joints[i] for i in tree_order(model.spec)]  # a joint's parent body is placed before it
-        self._n_joints = len(order)
+    def __init__(self, tree: KinematicTree) -> None:
+        self.tree = tree
+        self._n_joints = tree.n_joints
         self._numpy: dict[str, np.ndarray] = {}  # model constants, as tensors per dtype and device by _const
         self._indices: dict[str, np.ndarray] = {}  # index arrays, likewise
-        self._place_bodies(order)
-        self._read_joints(order)
+        self._place_bodies()
+        self._read_joints()
         self._read_couplers()
         self._read_markers()
         self._plans: dict[tuple[str, Any, Any], tuple[torch.Tensor, ...]] = {}
         self._constants: dict[tuple[Any, Any], dict[str, Any]] = {}
 
-    def _place_bodies(self, order: list) -> None:
-        """Body slots (ground 0, joint ``i``'s child ``i + 1``), the pointer-jumping rounds, and which
-        joints move which bodies (``_moves[i, b]``: joint ``i`` is on body slot ``b``'s path to ground)."""
-        J = len(order)
-        self._slot_of_body = {GROUND: 0} | {joint.child.body: i + 1 for i, joint in enumerate(order)}
-        self._parent = [self._slot_of_body[j.parent.body] for j in order]
+    def _place_bodies(self) -> None:
+        """Body slots here (ground 0, tree joint ``i``'s child ``i + 1``), the pointer-jumping rounds,
+        and which joints move which bodies (``_moves[i, b]``: joint ``i`` is on body slot ``b``'s path to ground)."""
+        tree, J = self.tree, self.tree.n_joints
+        self._slot = np.zeros(tree.n_bodies + 1, dtype=np.int64)  # the tree's body slot (ground last) -> this slot
+        self._slot[tree.joint_child] = np.arange(1, J + 1)
+        self._parent = self._slot[tree.joint_parent]
         # each round composes every body with its current ancestor, then the ancestors jump twice as
         # far: after ceil(log2(depth)) rounds every body is placed in ground
-        ancestor, self._jumps = np.array([0] + self._parent), []
+        ancestor, self._jumps = np.concatenate([[0], self._parent]), []
         while ancestor.any():
             self._jumps.append(ancestor)
             ancestor = ancestor[ancestor]
-        self._moves = np.zeros((J, J + 1), dtype=bool)
-        for b in range(1, J + 1):
-            a = b
-            while a != 0:
-                self._moves[a - 1, b] = True
-                a = self._parent[a - 1]
-        self._indices.update(
-            parent=np.array(self._parent, dtype=np.int64),
-            body_order=np.array([self.model.body_names.index(j.child.body) for j in order], dtype=np.int64),
-            joint_order=np.array([[j.name for j in order].index(name) for name in self.model.joint_names], dtype=np.int64),
-        )
+        self._moves = np.concatenate([np.zeros((J, 1), dtype=bool), tree.body_joints[tree.joint_child].T], axis=1)
+        self._indices.update(parent=self._parent, body_order=tree.joint_child.astype(np.int64), joint_order=np.argsort(tree.joint_order))
 
-    def _read_joints(self, order: list) -> None:
+    def _read_joints(self) -> None:
         """Per joint: its offset frames, and its six slots (three rotations in order, then three
         translations): axes, and how each slot's value comes from the coordinates (a constant, a
         linear function of one coordinate, or another function of one)."""
-        model, spec, J, n = self.model, self.model.spec, len(order), self.model.n_coordinates
-        R_PF, P_PF, R_BM, P_BM = (np.zeros((J, 3, 3)) for _ in range(4))
-        K, KK = np.zeros((J, 3, 3, 3)), np.zeros((J, 3, 3, 3))  # rotation slots: cross-product matrices (zero: unused)
-        U_r, U_t = np.zeros((J, 3, 3)), np.zeros((J, 3, 3))
-        scaled_translation = np.zeros((J, 3), dtype=bool)
+        tree, J, n = self.tree, self.tree.n_joints, self.tree.n_coordinates
+        U_r, U_t = tree.axis_unit[:, :3], tree.axis_unit[:, 3:]
+        K = np.zeros((J, 3, 3, 3))  # rotation slots: cross-product matrices (zero: unused)
+        for i, k in zip(*np.nonzero(tree.axis_kind[:, :3] == AXIS_ROTATION)):
+            K[i, k] = cross_product_matrix_np(U_r[i, k])
+        coordinate, function = tree.axis_coordinate.reshape(-1), tree.axis_function.reshape(-1)
         source = np.full(J * _SLOTS, n)  # the appended zero column: a constant or unused slot
-        slope, intercept = np.zeros(J * _SLOTS), np.zeros(J * _SLOTS)
-        nonlinear: list[tuple[int, int, OpenSimFunction]] = []
-        for i, joint in enumerate(order):
-            R_PF[i], P_PF[i] = _offset(joint.parent)
-            R_BM[i], P_BM[i] = _offset(joint.child)
-            rotations = [a for a in joint.axes if a.kind == "rotation"]
-            translations = [a for a in joint.axes if a.kind != "rotation"]
-            if len(rotations) > 3 or len(translations) > 3:
-                raise FileFormatError(spec.source, f"joint {joint.name!r} has more than three rotation or translation axes")
-            for first, axes in ((0, rotations), (3, translations)):
-                for k, axis in enumerate(axes):
-                    unit = np.asarray(axis.axis, dtype=np.float64)
-                    slot = i * _SLOTS + first + k
-                    if first == 0:
-                        U_r[i, k] = unit
-                        K[i, k] = cross_product_matrix_np(unit)
-                        KK[i, k] = K[i, k] @ K[i, k]
-                    else:
-                        U_t[i, k] = unit
-                        scaled_translation[i, k] = scales_with_parent(joint.type, axis)
-                    if not axis.coordinates:
-                        value = axis.function.constant_value
-                        if value is None:
-                            raise FileFormatError(spec.source, f"joint {joint.name!r}: an axis with no coordinate has a function that is not constant")
-                        intercept[slot] = value
-                    elif isinstance(axis.function, LinearFunction):
-                        source[slot] = model.coordinate_index(axis.coordinates[0])
-                        slope[slot], intercept[slot] = axis.function.slope, axis.function.intercept
-                    else:
-                        nonlinear.append((slot, model.coordinate_index(axis.coordinates[0]), axis.function))
-        self._functions = _FunctionBatch([f for _, _, f in nonlinear])
-        self._nonlinear_slots = [slot for slot, _, _ in nonlinear]
+        slope, intercept = np.zeros(J * _SLOTS), tree.axis_constant.reshape(-1).copy()
+        nonlinear: list[int] = []
+        for slot in np.flatnonzero(coordinate >= 0):
+            f = int(function[slot])
+            form = tree.polynomial(f)
+            c = form.coefficients[0]
+            if len(form.bases) == 1 and not c[:-2].any():  # a line: c1 (x - base) + c0
+                c1, c0 = (c[-2], c[-1]) if len(c) > 1 else (0.0, c[-1])
+                source[slot], slope[slot], intercept[slot] = coordinate[slot], c1, c0 - c1 * form.bases[0]
+            else:
+                nonlinear.append(int(slot))
+        self._functions = _FunctionBatch([tree.polynomial(int(function[s])) for s in nonlinear])
+        self._nonlinear_slots = nonlinear
         # the slots a coordinate moves, and which one
-        self._slot_coordinate = {int(s): int(source[s]) for s in np.flatnonzero(slope != 0)} | {s: c for s, c, _ in nonlinear}
+        self._slot_coordinate = {int(s): int(source[s]) for s in np.flatnonzero(slope != 0)} | {s: int(coordinate[s]) for s in nonlinear}
         self._driven = sorted(self._slot_coordinate)
         self._numpy.update(
-            R_PF=R_PF, P_PF=P_PF, R_MB=R_BM.transpose(0, 2, 1), P_BM=P_BM, K=K, KK=KK, U_r=U_r, U_t=U_t, abs_U_t=np.apply_along_axis(scale_weights, -1, U_t),
-            slope=slope, intercept=intercept, scaled_translation=scaled_translation,
+            R_PF=tree.parent_R, P_PF=tree.parent_P, R_MB=tree.child_R.transpose(0, 2, 1), P_BM=tree.child_P, K=K, KK=K @ K, U_r=U_r, U_t=U_t,
+            abs_U_t=np.apply_along_axis(scale_weights, -1, U_t), slope=slope, intercept=intercept, scaled_translation=tree.axis_scaled[:, 3:],
         )  # fmt: skip
         self._indices.update(
-            source=source, driven=np.array(self._driven, dtype=np.int64), nonlinear_slots=np.array(self._nonlinear_slots, dtype=np.int64),
-            nonlinear_columns=np.array([c for _, c, _ in nonlinear], dtype=np.int64),
+            source=source, driven=np.array(self._driven, dtype=np.int64), nonlinear_slots=np.array(nonlinear, dtype=np.int64),
+            nonlinear_columns=coordinate[nonlinear].astype(np.int64),
         )  # fmt: skip
 
     def _read_couplers(self) -> None:
         """Each driven slot's Jacobian column: its coordinate, or for a coupled coordinate the
         independent coordinate at the root of its couplers, with the couplers on the way (chain rule),
         padded with the index of a column of ones."""
-        model = self.model
-        couplers = {model.coordinate_index(cp.dependent): (k, model.coordinate_index(cp.independent[0])) for k, cp in enumerate(model.spec.couplers)}
+        tree = self.tree
+        couplers = {int(d): (k, int(i)) for k, (d, i) in enumerate(zip(tree.coupler_dependent, tree.coupler_independent))}
+        self._coupler_functions = _FunctionBatch([tree.polynomial(int(f)) for f in tree.coupler_function])
         paths: dict[int, list[int]] = {}
         self._slot_column: dict[int, int] = {}
         for s in self._driven:
             path, column = [], self._slot_coordinate[s]
             while column in couplers:
                 if len(path) == len(couplers):
-                    raise FileFormatError(model.spec.source, "coupler constraints form a loop")
+                    raise FileFormatError(tree.name, "coupler constraints form a loop")
                 k, column = couplers[column]
                 path.append(k)
             paths[s], self._slot_column[s] = path, column
         self._chained_slots = [s for s in self._driven if paths[s]]
         longest = max((len(paths[s]) for s in self._chained_slots), default=0)
         chained = [paths[s] + [len(couplers)] * (longest - len(paths[s])) for s in self._chained_slots]
+        self._numpy["coupler_scale"] = tree.coupler_scale
         self._indices.update(
             chained_slots=np.array(self._chained_slots, dtype=np.int64),
             chained_couplers=np.array(chained, dtype=np.int64).reshape(len(chained), longest),
+            coupler_independent=tree.coupler_independent,
         )
 
     def _read_markers(self) -> None:
-        """Each marker's body slot and its place on the body: offset rotation ``R``, scaled offset matrix
+        """Each point's body slot and its place on the body: offset rotation ``R``, scaled offset matrix
         ``P`` and location."""
-        markers = self.model.spec.markers
-        marker_R, marker_P, marker_loc = np.zeros((len(markers), 3, 3)), np.zeros((len(markers), 3, 3)), np.zeros((len(markers), 3))
-        for m, marker in enumerate(markers):
-            marker_R[m], marker_P[m] = _offset(marker.frame)
-            marker_loc[m] = marker.location
-        self._numpy.update(marker_R=marker_R, marker_P=marker_P, marker_loc=marker_loc)
-        self._indices["marker_slot"] = np.array([self._slot_of_body[m.frame.body] for m in markers], dtype=np.int64)
+        tree = self.tree
+        self._numpy.update(marker_R=tree.point_R, marker_P=tree.point_P, marker_loc=tree.point_location)
+        self._indices["marker_slot"] = self._slot[tree.point_body]
 
     def _const(self, like: torch.Tensor) -> dict[str, Any]:
         key = (like.dtype, like.device)
@@ -276,8 +224,9 @@ class PointJacobian:
         return self._constants[key]
 
     def _build_constants(self, like: torch.Tensor) -> dict[str, Any]:
-        c: dict[str, Any] = {k: torch.as_tensor(v, device=like.device, dtype=torch.bool if v.dtype == bool else like.dtype) for k, v in self._numpy.items()}
-        c.update({k: torch.as_tensor(v, dtype=torch.long, device=like.device) for k, v in self._indices.items()})
+        # copies: the tree's arrays are read-only
+        c: dict[str, Any] = {k: torch.tensor(v, device=like.device, dtype=torch.bool if v.dtype == bool else like.dtype) for k, v in self._numpy.items()}
+        c.update({k: torch.tensor(v, dtype=torch.long, device=like.device) for k, v in self._indices.items()})
         c["jumps"] = [torch.as_tensor(a, dtype=torch.long, device=like.device) for a in self._jumps]
         # [-[x]_x | I] from (0, x, y, z, 1): entries and signs
         c["twist_index"] = torch.as_tensor([[0, 3, 2, 4, 0, 0], [3, 0, 1, 0, 4, 0], [2, 1, 0, 0, 0, 4]], device=like.device)
@@ -298,7 +247,7 @@ class PointJacobian:
         points that each group moves (those downstream of its joint)."""
         key = (points, device, dtype)
         if key not in self._plans:
-            n = self.model.n_coordinates
+            n = self.tree.n_coordinates
             joints_of: dict[int, list[int]] = {}
             for slot in self._driven:
                 joints = joints_of.setdefault(self._slot_column[slot], [])
@@ -319,15 +268,15 @@ class PointJacobian:
                 )  # fmt: skip
         return self._plans[key]
 
-    def _coordinates(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``(B, n)`` coordinates with the coupled ones from their constraints (the model's own
-        :meth:`~SkeletalModel.apply_couplers`), and each coupler's derivative ``(B, couplers)``
-        (None without couplers)."""
-        if not self.model.spec.couplers:
+    def _coordinates(self, q: torch.Tensor, c: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(B, n)`` coordinates with the coupled ones from their constraints
+        (:func:`~kinelift.skeleton.kinematics.apply_couplers`), and each coupler's derivative
+        ``(B, couplers)`` (None without couplers)."""
+        if not len(self.tree.coupler_dependent):
             return q, None
-        q = self.model.apply_couplers(q)
-        slopes = self.model.coupler_slopes(q)
-        return q, torch.stack([slopes[self.model.coordinate_index(cp.dependent)][1] for cp in self.model.spec.couplers], dim=1)
+        q = apply_couplers(self.tree, q)
+        _, slopes = self._coupler_functions(q[:, c["coupler_independent"]])
+        return q, slopes * c["coupler_scale"]
 
     def _slot_values(self, q: torch.Tensor, chain: torch.Tensor | None, c: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """Every slot's value ``f(q)`` and slope ``f'(q)`` (chain rule through couplers included), ``(B, J * 6)``."""
@@ -354,17 +303,17 @@ class PointJacobian:
         marker_offsets: torch.Tensor | None = None,
         jacobian: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        model = self.model
-        n = model.n_coordinates
+        tree = self.tree
+        n = tree.n_coordinates
         if points not in ("markers", "joint_centers"):
             raise ValueRangeError("points", expected="'markers' or 'joint_centers'", got=points)
         if not torch.is_tensor(q) or q.shape[-1:] != (n,):
-            raise ShapeError("q", expected=f"a tensor (..., {n}) of coordinates of {model.spec.name}", got=getattr(q, "shape", type(q).__name__))
+            raise ShapeError("q", expected=f"a tensor (..., {n}) of coordinates of {tree.name}", got=getattr(q, "shape", type(q).__name__))
         if not q.is_floating_point():
             q = q.to(torch.get_default_dtype())
         batch = tuple(q.shape[:-1])
         c = self._const(q)
-        q, chain = self._coordinates(q.reshape(-1, n))
+        q, chain = self._coordinates(q.reshape(-1, n), c)
         B, J = q.shape[0], self._n_joints
         s = None if scales is None else self._internal_scales(scales, batch, q, c)
         values, slopes = self._slot_values(q, chain, c)
@@ -426,7 +375,7 @@ class PointJacobian:
         gives ``w = d``, ``v = c x d``; a translation ``v = d``), and each point downstream moves by
         ``w x x + v`` per unit of the coordinate."""
         group, rotates, group_joint, extra_columns, mask = self._plan(points, x.device, x.dtype)
-        B, P, G, n = x.shape[0], x.shape[1], mask.shape[-1], self.model.n_coordinates
+        B, P, G, n = x.shape[0], x.shape[1], mask.shape[-1], self.tree.n_coordinates
         v_slot = torch.where(rotates, torch.linalg.cross(centers[:, group_joint[group]], d, dim=-1), d)
         twists = torch.cat([x.new_zeros(B, G, 3).index_add_(1, group, d * rotates), x.new_zeros(B, G, 3).index_add_(1, group, v_slot)], dim=-1)
         twists = twists.transpose(1, 2).contiguous()  # (B, 6, G): a contiguous right operand halves the product's time
@@ -441,7 +390,7 @@ class PointJacobian:
 
     def _internal_scales(self, scales: torch.Tensor, batch: tuple[int, ...], q: torch.Tensor, c: dict[str, Any]) -> torch.Tensor:
         """``(B or 1, J + 1, 3)`` scale factors by body slot (ground first, factor 1)."""
-        nb = len(self.model.body_names)
+        nb = self.tree.n_bodies
         if not torch.is_tensor(scales) or scales.shape[-2:] != (nb, 3):
             raise ShapeError("scales", expected=f"(..., {nb} bodies, 3)", got=getattr(scales, "shape", type(scales).__name__))
         scales = scales.to(q.dtype)
@@ -451,7 +400,7 @@ class PointJacobian:
 
     def _marker_local(self, c: dict[str, Any], s: torch.Tensor | None, offsets: torch.Tensor | None, batch: tuple[int, ...], q: torch.Tensor) -> torch.Tensor:
         """Markers in their bodies' frames (m), scaled and offset."""
-        M = len(self.model.marker_names)
+        M = len(self.tree.point_names)
         location = c["marker_loc"]
         if offsets is not None:
             if not torch.is_tensor(offsets) or offsets.shape[-2:] != (M, 3):

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -41,88 +40,14 @@ from torch import nn
 
 from kinelift.core.table import TimeSeriesTable, coordinate_name
 from kinelift.errors import FileFormatError, ShapeError, UnknownNameError, ValueRangeError
-from kinelift.skeleton import _components as C
+from kinelift.skeleton import kinematics
 from kinelift.skeleton.jacobian import PointJacobian
+from kinelift.skeleton.kinematics import FKResult
 from kinelift.skeleton.osim_parser import parse_osim, parse_osim_string
-from kinelift.skeleton.rotations import euler_xyz_to_matrix_np
-from kinelift.skeleton.spec import GROUND, FrameRef, JointSpec, ModelSpec, scales_with_parent
-from kinelift.skeleton.tree import tree_order
+from kinelift.skeleton.spec import ModelSpec
+from kinelift.skeleton.tree import KinematicTree
 
 __all__ = ["FKResult", "SkeletalModel"]
-
-
-class FKResult:
-    """Forward-kinematics output; leading dimensions are those of the coordinates.
-
-    Outputs are assembled on first access, so asking only for markers costs only markers.
-
-    Attributes
-    ----------
-    body_rotations : Tensor, shape (..., n_bodies, 3, 3)
-        ``R_GB`` of each body in ``model.body_names`` order.
-    body_positions : Tensor, shape (..., n_bodies, 3)
-        Body-frame origins in ground (m).
-    joint_centers : Tensor, shape (..., n_joints, 3)
-        Origin of each joint's child frame ``M`` in ground (m), ``model.joint_names`` order.
-    markers : Tensor, shape (..., n_markers, 3)
-        Marker positions in ground (m), ``model.marker_names`` order.
-    coordinates : Tensor, shape (..., n_coordinates)
-        The coordinates used, with coupled coordinates computed from their constraints.
-    """
-
-    def __init__(self, batch: tuple[int, ...], like: torch.Tensor, rotations, positions, centers, markers, coordinates) -> None:
-        self._batch, self._like = batch, like
-        self._parts = {"body_rotations": rotations, "body_positions": positions, "joint_centers": centers, "markers": markers}
-        self.coordinates = coordinates
-
-    def component_columns(self, name: str) -> list[torch.Tensor]:
-        """The ``(B,)`` columns of an output (``"markers"``, ``"joint_centers"``, ``"body_positions"``
-        or ``"body_rotations"``), each entry's x, y, z (rotations: row by row) in turn: the
-        component-major form that :meth:`SkeletalModel.compiled_fk` assembles."""
-        entries = self._parts[name]
-        if name == "body_rotations":
-            entries = [row for matrix in entries for row in matrix]
-        return [C.materialize(c, self._like) for vector in entries for c in vector]
-
-    def _assembled(self, name: str, tail: tuple[int, ...]) -> torch.Tensor:
-        """An output as ``(..., n, *tail)`` from its component columns."""
-        flat = C.stack(self.component_columns(name), self._like)
-        return flat.reshape(self._batch + (len(self._parts[name]),) + tail)
-
-    @cached_property
-    def markers(self) -> torch.Tensor:
-        return self._assembled("markers", (3,))
-
-    @cached_property
-    def joint_centers(self) -> torch.Tensor:
-        return self._assembled("joint_centers", (3,))
-
-    @cached_property
-    def body_positions(self) -> torch.Tensor:
-        return self._assembled("body_positions", (3,))
-
-    @cached_property
-    def body_rotations(self) -> torch.Tensor:
-        return self._assembled("body_rotations", (3, 3))
-
-    @property
-    def body_transforms(self) -> torch.Tensor:
-        """Homogeneous ``(..., n_bodies, 4, 4)`` transforms ``X_GB``."""
-        top = torch.cat([self.body_rotations, self.body_positions[..., None]], dim=-1)
-        bottom = torch.zeros(top.shape[:-2] + (1, 4), dtype=top.dtype, device=top.device)
-        bottom[..., 0, 3] = 1.0
-        return torch.cat([top, bottom], dim=-2)
-
-
-def _const_links(ref: FrameRef) -> list[tuple[C.Matrix, C.Vector]]:
-    """The offset links of a frame as component constants (rotation, translation)."""
-    return [(C.const_matrix(euler_xyz_to_matrix_np(link.orientation)), C.const_vector(link.translation)) for link in ref.links]
-
-
-def _columns(t: torch.Tensor, batch: tuple[int, ...], n: int, dtype: torch.dtype) -> list[C.Vector]:
-    """Per-item ``(..., n, 3)`` values (or ``(n, 3)``, broadcast) as ``n`` vectors of contiguous ``(B,)`` columns."""
-    t = t.to(dtype).expand(batch + (n, 3)).reshape(-1, n, 3).permute(1, 2, 0).contiguous()
-    return [list(t[i].unbind(0)) for i in range(n)]
 
 
 class SkeletalModel(nn.Module):
@@ -158,15 +83,8 @@ class SkeletalModel(nn.Module):
         self._body_index = {n: i for i, n in enumerate(self.body_names)}
         if len(self._coord_index) != len(self.coordinate_names):
             raise FileFormatError(spec.source, "coordinate names are not unique")
-        # joints in tree order with their body slots and model constants as Python floats (None for
-        # exact zeros), ready for the component algebra of the forward pass
-        self._order = [spec.joints[i] for i in tree_order(spec)]
-        self._joint_plan = [
-            (j, self._body_slot(j.parent.body), self._body_slot(j.child.body), _const_links(j.parent), _const_links(j.child),
-             [C.axis_constants(a.axis) for a in j.axes])
-            for j in self._order
-        ]  # fmt: skip
-        self._marker_plan = [(self._body_slot(m.frame.body), _const_links(m.frame), C.const_vector(m.location)) for m in spec.markers]
+        self.tree = KinematicTree.from_spec(spec)  # what the forward pass and the Jacobian read
+        kinematics.prepare(self.tree)
 
     # ------------------------------------------------------------- building
     @classmethod
@@ -181,14 +99,6 @@ class SkeletalModel(nn.Module):
     @classmethod
     def from_osim_string(cls, text: str) -> SkeletalModel:
         return cls(parse_osim_string(text))
-
-    def _body_slot(self, body: str) -> int:
-        """Index into the per-body arrays: bodies in order, ground last."""
-        if body == GROUND:
-            return len(self.body_names)
-        if body not in self._body_index:
-            raise UnknownNameError(f"body (in {self.spec.source})", body, known=self.body_names)
-        return self._body_index[body]
 
     # ---------------------------------------------------------------- access
     @property
@@ -316,7 +226,7 @@ class SkeletalModel(nn.Module):
         options = {"max_fusion_size": 1 << 16, **compile_options.pop("options", {})}
 
         def columns_fk(q_columns: torch.Tensor, scales: torch.Tensor | None) -> dict[str, torch.Tensor]:
-            out = self._evaluate(q_columns.T, scales, None)
+            out = kinematics.forward_kinematics(self.tree, q_columns.T, scales)
             # (components, B) blocks; the row-major copies in the same graph: run eagerly next to the
             # compiled kernel, torch's parallel copy competes with its still-spinning OpenMP threads
             blocks = {name: out.coordinates.T if name == "coordinates" else torch.stack(out.component_columns(name), dim=0) for name in outputs}
@@ -344,97 +254,10 @@ class SkeletalModel(nn.Module):
     # ---------------------------------------------------------------- maths
     def apply_couplers(self, q: torch.Tensor) -> torch.Tensor:
         """``q`` with each coupled coordinate set from its constraint (a new tensor)."""
-        if not self.spec.couplers:
-            return q
-        q = q.clone()
-        for cp in self.spec.couplers:
-            x = q[..., self._coord_index[cp.independent[0]]]
-            q[..., self._coord_index[cp.dependent]] = cp.scale_factor * cp.function(x)
-        return q
-
-    @staticmethod
-    def _frame_on_body(R: C.Matrix, p: C.Vector, scale: C.Vector, links: list[tuple[C.Matrix, C.Vector]]) -> tuple[C.Matrix, C.Vector]:
-        """A frame fixed on a body (pose ``R``, ``p``) through offset links scaled by the body's factors."""
-        for r_link, p_link in links:
-            p = C.vec_add(p, C.matvec(R, C.vec_scale(p_link, scale)))
-            R = C.matmul(R, r_link)
-        return R, p
-
-    def _joint_motion(
-        self, joint: JointSpec, axis_consts: list, cols: list[torch.Tensor], s_parent: C.Vector, like: torch.Tensor
-    ) -> tuple[C.Matrix, C.Vector]:
-        """``R_FM``, ``p_FM`` of ``joint`` from the coordinate columns."""
-        R: C.Matrix | None = None
-        p: C.Vector = list(C.ZERO_VECTOR)
-        for axis, (unit, abs_unit, k, kk) in zip(joint.axes, axis_consts):
-            if axis.coordinates:
-                value = axis.function(cols[self._coord_index[axis.coordinates[0]]])
-            elif axis.function.constant_value == 0.0:
-                continue
-            else:
-                value = torch.full_like(like, axis.function.constant_value)
-            if axis.kind == "rotation":
-                Ra = C.axis_rotation(k, kk, torch.cos(value), torch.sin(value))
-                R = Ra if R is None else C.matmul(R, Ra)
-            else:
-                if scales_with_parent(joint.type, axis):
-                    # OpenSim scales joint kinematics by the parent body: sum_k |axis_k| s_k
-                    value = C.mul(value, C.add(*(C.mul(u, sk) for u, sk in zip(abs_unit, s_parent))))
-                p = C.vec_add(p, [C.mul(value, u) for u in unit])
-        return (C.IDENTITY if R is None else R), p
+        return kinematics.apply_couplers(self.tree, q)
 
     def forward(self, q: torch.Tensor, scales: torch.Tensor | None = None, marker_offsets: torch.Tensor | None = None) -> FKResult:
-        return self._evaluate(q, scales, marker_offsets)
-
-    def _evaluate(self, q: torch.Tensor, scales: torch.Tensor | None, marker_offsets: torch.Tensor | None) -> FKResult:
-        """The forward pass, one ``(B,)`` column per matrix and vector entry."""
-        if not torch.is_tensor(q):
-            raise ShapeError("q", expected=f"a tensor (..., {self.n_coordinates})", got=type(q).__name__)
-        if q.shape[-1:] != (self.n_coordinates,):
-            raise ShapeError("q", expected=f"(..., {self.n_coordinates}) coordinates of {self.spec.name}", got=tuple(q.shape))
-        if not q.is_floating_point():
-            q = q.to(torch.get_default_dtype())
-        batch = tuple(q.shape[:-1])
-        n_b, n_m = len(self.body_names), len(self.marker_names)
-        q = self.apply_couplers(q)
-        flat_q = q.reshape(-1, self.n_coordinates)
-        columns = flat_q.T.contiguous()
-        cols = list(columns.unbind(0))
-        like = columns[0] if self.n_coordinates else flat_q.new_zeros(flat_q.shape[0])
-        ones: C.Vector = [1.0, 1.0, 1.0]
-        body_scale: list[C.Vector] = [ones] * (n_b + 1)
-        if scales is not None:
-            if scales.shape[-2:] != (n_b, 3):
-                raise ShapeError("scales", expected=f"(..., {n_b} bodies, 3)", got=tuple(scales.shape))
-            body_scale = _columns(scales, batch, n_b, q.dtype) + [ones]
-        R_G: list[C.Matrix | None] = [None] * n_b + [C.IDENTITY]
-        p_G: list[C.Vector | None] = [None] * n_b + [list(C.ZERO_VECTOR)]
-        centers: dict[str, C.Vector] = {}
-        for joint, pi, ci, parent_links, child_links, axis_consts in self._joint_plan:
-            R_F, p_F = self._frame_on_body(R_G[pi], p_G[pi], body_scale[pi], parent_links)
-            R_FM, p_FM = self._joint_motion(joint, axis_consts, cols, body_scale[pi], like)
-            R_M = C.matmul(R_F, R_FM)
-            p_M = C.vec_add(p_F, C.matvec(R_F, p_FM))
-            # child body from its frame M: X_GB = X_GM * inverse(X_BM)
-            R_BM, p_BM = self._frame_on_body(C.IDENTITY, list(C.ZERO_VECTOR), body_scale[ci], child_links)
-            R_B = C.matmul(R_M, C.transpose(R_BM))
-            p_B = C.vec_add(p_M, C.negate(C.matvec(R_B, p_BM)))
-            R_G[ci], p_G[ci] = R_B, p_B
-            centers[joint.name] = p_M
-        offsets = None
-        if marker_offsets is not None:
-            if marker_offsets.shape[-2:] != (n_m, 3):
-                raise ShapeError("marker_offsets", expected=f"(..., {n_m} markers, 3)", got=tuple(marker_offsets.shape))
-            offsets = _columns(marker_offsets, batch, n_m, q.dtype)
-        markers = []
-        for m, (b, links, location) in enumerate(self._marker_plan):
-            if offsets is not None:
-                location = C.vec_add(location, offsets[m])
-            R_f, p_f = self._frame_on_body(R_G[b], p_G[b], body_scale[b], links)
-            markers.append(C.vec_add(p_f, C.matvec(R_f, C.vec_scale(location, body_scale[b]))))
-        return FKResult(
-            batch, like, R_G[:n_b], p_G[:n_b], [centers[n] for n in self.joint_names], markers, q,
-        )  # fmt: skip
+        return kinematics.forward_kinematics(self.tree, q, scales, marker_offsets)
 
     def point_jacobian(
         self,
@@ -482,24 +305,10 @@ class SkeletalModel(nn.Module):
         >>> jac.shape
         torch.Size([1, 3, 1])
         """
-        return self._point_jacobian(q, points=points, scales=scales, marker_offsets=marker_offsets, jacobian=jacobian)
-
-    @cached_property
-    def _point_jacobian(self) -> PointJacobian:
-        return PointJacobian(self)
+        jacobian_of = self.tree.derived("point_jacobian", PointJacobian)
+        return jacobian_of(q, points=points, scales=scales, marker_offsets=marker_offsets, jacobian=jacobian)
 
     def coupler_slopes(self, flat_q: torch.Tensor) -> dict[int, tuple[int, torch.Tensor]]:
         """``{dependent index: (independent index, d dependent / d independent)}`` per coupler, for
         coordinates ``flat_q`` ``(B, n_coordinates)`` (slopes ``(B,)``)."""
-        out = {}
-        for cp in self.spec.couplers:
-            independent = self._coord_index[cp.independent[0]]
-            _, slope = _value_and_slope(cp.function, flat_q[:, independent].contiguous())
-            out[self._coord_index[cp.dependent]] = (independent, cp.scale_factor * C.materialize(slope, flat_q[:, 0]))
-        return out
-
-
-def _value_and_slope(function: Any, x: torch.Tensor) -> tuple[torch.Tensor, C.Component]:
-    """``function(x)`` and its derivative as a component (``None`` where the function is constant)."""
-    value, slope = function.value_and_derivative(x)
-    return value, (C.const(slope) if isinstance(slope, float) else slope)
+        return kinematics.coupler_slopes(self.tree, flat_q)

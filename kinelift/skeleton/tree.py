@@ -19,14 +19,18 @@ compiled code takes as they are::
   index (-1: constant), function index (-1: the constant value), and whether a translation
   scales with its parent body (OpenSim's CustomJoint rule, see :mod:`kinelift.skeleton.model`);
 * functions as polynomial pieces (:meth:`~kinelift.skeleton.functions.OpenSimFunction.piecewise_polynomial`),
-  padded to the highest degree: per piece its lower knot, base and coefficients;
+  padded to the highest degree: per piece its lower knot, base and coefficients; and the function
+  objects themselves, which torch's forward pass calls (their comparison form fuses under ``torch.compile``);
 * couplers (dependent, independent, function, scale factor), in the order they apply;
 * points attached to bodies (the model's markers, or any other named points: keypoints,
   landmarks) as body slot plus location in the body frame.
 
-The torch forward kinematics (:class:`~kinelift.skeleton.model.SkeletalModel`) evaluates the same
-definitions; the compiled kernels of :mod:`kinelift.skeleton.compiled` read this object, and a
-test checks both against each other and OpenSim on every model in ``../shared``.
+Every kinematics of the model reads this object: torch's forward pass
+(:func:`kinelift.skeleton.kinematics.forward_kinematics`, wrapped by
+:class:`~kinelift.skeleton.model.SkeletalModel`), the batched Jacobian
+(:class:`kinelift.skeleton.jacobian.PointJacobian`) and the compiled kernels
+(:mod:`kinelift.skeleton.compiled`); tests check them against each other and OpenSim on every
+model in ``../shared``.
 
 Examples
 --------
@@ -40,15 +44,18 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 
 from kinelift.errors import FileFormatError, UnknownNameError
-from kinelift.skeleton.functions import OpenSimFunction
+from kinelift.skeleton.functions import OpenSimFunction, PiecewisePolynomial
 from kinelift.skeleton.rotations import euler_xyz_to_matrix_np
 from kinelift.skeleton.spec import GROUND, FrameRef, ModelSpec, scales_with_parent
+
+_Derived = TypeVar("_Derived")
 
 __all__ = ["KinematicTree", "AXIS_NONE", "AXIS_ROTATION", "AXIS_TRANSLATION", "tree_order"]
 
@@ -94,6 +101,7 @@ class _Functions:
     """Functions gathered into one table of polynomial pieces."""
 
     def __init__(self) -> None:
+        self.functions: list[OpenSimFunction] = []
         self.forms: list = []
         self.index: dict[int, int] = {}
 
@@ -104,6 +112,7 @@ class _Functions:
         if form is None:
             raise FileFormatError(where, f"function {type(f).__name__} has no polynomial form for the compiled path")
         self.index[id(f)] = len(self.forms)
+        self.functions.append(f)
         self.forms.append(form)
         return self.index[id(f)]
 
@@ -158,6 +167,16 @@ class KinematicTree:
     point_location: np.ndarray  # (M, 3) in the offset frame
     body_joints: np.ndarray  # (n_bodies + 1, J) bool: the tree-ordered joints between a body and ground
     default_coordinates: np.ndarray  # (n_coordinates,)
+    functions: tuple[OpenSimFunction, ...]  # (F,) the functions the pieces were read from, for torch's forward pass
+    _derived: dict[str, Any] = field(default_factory=dict, repr=False)  # see derived()
+
+    def derived(self, name: str, build: Callable[[KinematicTree], _Derived]) -> _Derived:
+        """A form of this tree that another layer derives from it (the torch forward pass's constants,
+        the batched Jacobian's tensors): ``build(self)`` on the first call for ``name``, the same object
+        after. The tree is immutable, so what is derived from it never goes stale."""
+        if name not in self._derived:
+            self._derived[name] = build(self)
+        return self._derived[name]
 
     @property
     def n_bodies(self) -> int:
@@ -170,6 +189,13 @@ class KinematicTree:
     @property
     def n_coordinates(self) -> int:
         return len(self.coordinate_names)
+
+    def polynomial(self, function: int) -> PiecewisePolynomial:
+        """Function ``function`` (an index of ``axis_function`` or ``coupler_function``) as its polynomial
+        pieces, coefficients padded to the tree's highest degree."""
+        start, count = int(self.function_start[function]), int(self.function_pieces[function])
+        rows = slice(start, start + count)
+        return PiecewisePolynomial(self.piece_lower[start + 1 : start + count], self.piece_base[rows], self.piece_coefficients[rows])
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, points: Sequence | None = None) -> KinematicTree:
@@ -248,7 +274,8 @@ class KinematicTree:
             coupler_function=coupler_function, coupler_scale=np.array([cp.scale_factor for cp in couplers], np.float64),
             point_body=np.array([body_slot(p.frame.body) for p in points], np.int64), point_R=point_R, point_P=point_P,
             point_location=point_location, body_joints=body_joints,
-            default_coordinates=np.array([c.default_value for c in spec.coordinates], np.float64), **arrays,
+            default_coordinates=np.array([c.default_value for c in spec.coordinates], np.float64),
+            functions=tuple(functions.functions), **arrays,
         )  # fmt: skip
         for value in tree.__dict__.values():
             if isinstance(value, np.ndarray):

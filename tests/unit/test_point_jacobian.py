@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from kinelift.errors import ShapeError, ValueRangeError
+from kinelift.errors import FileFormatError, ShapeError, ValueRangeError
 from kinelift.ik import IKOptions
 from kinelift.ik.inverse_kinematics import warm_start_levels
 from kinelift.skeleton import functions as fn
 from kinelift.skeleton.builtin import builtin_model
 from kinelift.skeleton.jacobian import PointJacobian, _FunctionBatch
 from kinelift.skeleton.model import SkeletalModel
+from kinelift.skeleton.osim_parser import MINIMAL_OSIM, parse_osim_string
 from kinelift.skeleton.spec import CouplerSpec
 
 FUNCTIONS = [
@@ -30,7 +31,7 @@ FUNCTIONS = [
 
 
 class _Sine(fn.OpenSimFunction):
-    """A function with no polynomial pieces: evaluated on its own."""
+    """A function with no polynomial pieces (none of OpenSim's is like this)."""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sin(x)
@@ -55,7 +56,7 @@ def test_polynomial_pieces_equal_each_function_inside_and_beyond_its_knots(funct
     x = torch.linspace(-2.5, 3.5, 241, dtype=torch.float64)
     pieces = function.piecewise_polynomial()
     assert pieces is not None and len(pieces.bases) == len(pieces.thresholds) + 1
-    values, slopes = _FunctionBatch([function])(x[:, None])
+    values, slopes = _FunctionBatch([pieces])(x[:, None])
     ref_value, ref_slope = function.value_and_derivative(x)
     ref_slope = torch.zeros_like(x) if ref_slope is None else torch.as_tensor(ref_slope, dtype=x.dtype).expand_as(x)
     torch.testing.assert_close(values[:, 0], ref_value, rtol=0, atol=1e-12)
@@ -63,14 +64,22 @@ def test_polynomial_pieces_equal_each_function_inside_and_beyond_its_knots(funct
 
 
 def test_a_batch_of_mixed_functions_evaluates_each_on_its_own_column():
-    functions = [*FUNCTIONS, _Sine()]
+    functions = list(FUNCTIONS)
     x = torch.randn(50, len(functions), dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 2.0
-    values, slopes = _FunctionBatch(functions)(x)
+    values, slopes = _FunctionBatch([f.piecewise_polynomial() for f in functions])(x)
     for i, f in enumerate(functions):
         v, d = f.value_and_derivative(x[:, i].contiguous())
         d = torch.zeros_like(v) if d is None else torch.as_tensor(d, dtype=v.dtype).expand_as(v)
         torch.testing.assert_close(values[:, i], v, rtol=0, atol=1e-12)
         torch.testing.assert_close(slopes[:, i], d, rtol=0, atol=1e-12)
+
+
+def test_a_function_without_polynomial_pieces_is_refused_by_name():
+    spec = parse_osim_string(MINIMAL_OSIM)
+    joint = spec.joints[0]
+    sine = replace(joint, axes=(replace(joint.axes[0], function=_Sine()),))
+    with pytest.raises(FileFormatError, match="_Sine has no polynomial form"):
+        SkeletalModel(replace(spec, joints=(sine, *spec.joints[1:])))
 
 
 @pytest.mark.parametrize("points", ["markers", "joint_centers"])
@@ -122,7 +131,7 @@ def test_leading_dimensions_are_kept():
 
 def test_bad_input_names_what_was_expected():
     model = builtin_model(arms=False)
-    jacobian = PointJacobian(model)
+    jacobian = PointJacobian(model.tree)
     with pytest.raises(ShapeError, match=r"\(\.\.\., 2[0-9]\)"):
         jacobian(torch.zeros(3, 5, dtype=torch.float64))
     with pytest.raises(ValueRangeError, match="points"):

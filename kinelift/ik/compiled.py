@@ -25,26 +25,23 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from kinelift.skeleton.compiled import apply_couplers, forward, point_locals, points_and_jacobian
+from kinelift.skeleton.compiled import apply_couplers, forward, kernel_tree, points_and_jacobian
 from kinelift.skeleton.tree import KinematicTree
 
 __all__ = ["solve_frames"]
 
 
 @njit(cache=True)
-def _residuals(xq, tree, locals_, rows, measured_k, w_k, c_index, c_target_k, c_weight, qc, slopes, bufs, e, J, with_jacobian):  # pragma: no cover
+def _residuals(xq, tree, rows, measured_k, w_k, c_index, c_target_k, c_weight, qc, slopes, bufs, e, J, with_jacobian):  # pragma: no cover
     """Residuals ``e`` (3 M + C) and Jacobian ``J`` of one frame at ``xq``; returns the objective."""
-    (parent, child, parent_R, parent_P, child_R, child_P, axis_kind, axis_unit, axis_coord, axis_fun, axis_const, axis_scaled,
-     f_start, f_pieces, p_lower, p_base, p_coef, c_dep, c_ind, c_fun, c_scale, point_body, body_joints) = tree
+    c_dep, c_ind = tree.coupler_dependent, tree.coupler_independent
     R_G, p_G, centers, axis_world, axis_slope, x = bufs
     qc[:] = xq
-    apply_couplers(qc, c_dep, c_ind, c_fun, c_scale, f_start, f_pieces, p_lower, p_base, p_coef, slopes)
-    forward(qc, parent, child, parent_R, parent_P, child_R, child_P, axis_kind, axis_unit, axis_coord, axis_fun, axis_const,
-            axis_scaled, f_start, f_pieces, p_lower, p_base, p_coef, R_G, p_G, centers, axis_world, axis_slope)
+    apply_couplers(qc, tree, slopes)
+    forward(qc, tree, R_G, p_G, centers, axis_world, axis_slope)
     M = rows.shape[0]
     Jm = J[: 3 * M]
-    points_and_jacobian(qc, slopes, rows, point_body, locals_, body_joints, axis_kind, axis_coord, c_dep, c_ind, R_G, p_G, centers,
-                        axis_world, axis_slope, x, Jm, with_jacobian)
+    points_and_jacobian(qc, slopes, rows, tree, R_G, p_G, centers, axis_world, axis_slope, x, Jm, with_jacobian)
     f = 0.0
     for m in range(M):
         for i in range(3):
@@ -139,7 +136,7 @@ def _cholesky_solve(A, rhs, out):  # pragma: no cover
 
 
 @njit(cache=True, nogil=True)
-def _solve_all(tree, locals_, rows, measured, weights, c_index, c_targets, c_weight, free_idx, free_pos, cols, n_cols, lower, upper, fixed,
+def _solve_all(tree, rows, measured, weights, c_index, c_targets, c_weight, free_idx, free_pos, cols, n_cols, lower, upper, fixed,
                valid, start, first_iterations, max_iterations, ftol, xtol, gtol, initial_damping, n_bodies, out_q, out_f, out_it,
                out_conv):  # pragma: no cover
     T = measured.shape[0]
@@ -147,11 +144,11 @@ def _solve_all(tree, locals_, rows, measured, weights, c_index, c_targets, c_wei
     C = c_index.shape[0]
     n = fixed.shape[0]
     nf = free_idx.shape[0]
-    n_joints = tree[0].shape[0]
+    n_joints = tree.joint_parent.shape[0]
     bufs = (np.empty((n_bodies + 1, 3, 3)), np.empty((n_bodies + 1, 3)), np.empty((n_joints, 3)), np.zeros((n_joints, 6, 3)),
             np.zeros((n_joints, 6)), np.empty((M, 3)))
     qc = np.empty(n)
-    slopes = np.empty(tree[17].shape[0])
+    slopes = np.empty(tree.coupler_dependent.shape[0])
     e = np.empty(3 * M + C)
     J = np.zeros((3 * M + C, n))
     e_t = np.empty(3 * M + C)
@@ -189,7 +186,7 @@ def _solve_all(tree, locals_, rows, measured, weights, c_index, c_targets, c_wei
                 w_rows[3 * m + i] = weights[k, m]
         for j in range(C):
             w_rows[3 * M + j] = c_weight[j]
-        f = _residuals(x, tree, locals_, rows, measured[k], weights[k], c_index, c_targets[k], c_weight, qc, slopes, bufs, e, J, True)
+        f = _residuals(x, tree, rows, measured[k], weights[k], c_index, c_targets[k], c_weight, qc, slopes, bufs, e, J, True)
         _normal_equations(e, J, w_rows, M, cols, n_cols, free_pos, free_idx, H, g)
         iterations = 1
         lam = initial_damping
@@ -224,7 +221,7 @@ def _solve_all(tree, locals_, rows, measured, weights, c_index, c_targets, c_wei
                     trial[i] = min(max(x[i] + step[a], lower[i]), upper[i])
                     if abs(trial[i] - x[i]) >= xtol:
                         small_step = False
-            f_trial = _residuals(trial, tree, locals_, rows, measured[k], weights[k], c_index, c_targets[k], c_weight, qc, slopes,
+            f_trial = _residuals(trial, tree, rows, measured[k], weights[k], c_index, c_targets[k], c_weight, qc, slopes,
                                  bufs, e_t, J_t, True) if ok else np.inf
             accept = ok and np.isfinite(f_trial) and f_trial < f
             small_decrease = accept and (f - f_trial) <= ftol * f_trial
@@ -245,7 +242,7 @@ def _solve_all(tree, locals_, rows, measured, weights, c_index, c_targets, c_wei
                 break
             if iterations >= budget:
                 break
-        apply_couplers(x, tree[17], tree[18], tree[19], tree[20], tree[12], tree[13], tree[14], tree[15], tree[16], slopes)
+        apply_couplers(x, tree, slopes)
         for i in range(n):
             out_q[k, i] = x[i]
         out_f[k] = f
@@ -257,22 +254,18 @@ def _solve_all(tree, locals_, rows, measured, weights, c_index, c_targets, c_wei
 
 
 @njit(cache=True)
-def _points_all(tree, locals_, rows, Q, valid, n_bodies, out):  # pragma: no cover
+def _points_all(tree, rows, Q, valid, n_bodies, out):  # pragma: no cover
     """Positions ``out`` (T, P, 3) of the points ``rows`` for every valid frame of coupled coordinates ``Q``."""
-    (parent, child, parent_R, parent_P, child_R, child_P, axis_kind, axis_unit, axis_coord, axis_fun, axis_const, axis_scaled,
-     f_start, f_pieces, p_lower, p_base, p_coef, c_dep, c_ind, c_fun, c_scale, point_body, body_joints) = tree
-    n_joints = parent.shape[0]
+    n_joints = tree.joint_parent.shape[0]
     R_G, p_G = np.empty((n_bodies + 1, 3, 3)), np.empty((n_bodies + 1, 3))
     centers, axis_world, axis_slope = np.empty((n_joints, 3)), np.zeros((n_joints, 6, 3)), np.zeros((n_joints, 6))
     J = np.zeros((1, 1))
-    slopes = np.empty(c_dep.shape[0])
+    slopes = np.empty(tree.coupler_dependent.shape[0])
     for k in range(Q.shape[0]):
         if not valid[k]:
             continue
-        forward(Q[k], parent, child, parent_R, parent_P, child_R, child_P, axis_kind, axis_unit, axis_coord, axis_fun, axis_const,
-                axis_scaled, f_start, f_pieces, p_lower, p_base, p_coef, R_G, p_G, centers, axis_world, axis_slope)
-        points_and_jacobian(Q[k], slopes, rows, point_body, locals_, body_joints, axis_kind, axis_coord, c_dep, c_ind, R_G, p_G,
-                            centers, axis_world, axis_slope, out[k], J, False)
+        forward(Q[k], tree, R_G, p_G, centers, axis_world, axis_slope)
+        points_and_jacobian(Q[k], slopes, rows, tree, R_G, p_G, centers, axis_world, axis_slope, out[k], J, False)
 
 
 def _chunks(valid: np.ndarray, threads: int, min_chunk: int) -> list[np.ndarray]:
@@ -328,8 +321,7 @@ def solve_frames(tree: KinematicTree, *, point_rows: np.ndarray, measured: np.nd
     With ``threads`` > 1 a trial of at least ``2 * min_chunk`` valid frames is cut into contiguous
     runs solved side by side, each run's first frame from ``start`` with ``first_iterations``.
     """
-    a = tree.kernel_arrays()
-    kernel_tree = tuple(a[:21]) + (tree.point_body, tree.body_joints)
+    kernels = kernel_tree(tree)
     rows = np.ascontiguousarray(point_rows, np.int64)
     cols, n_cols = _marker_columns(tree, rows)
     free_idx = np.flatnonzero(free).astype(np.int64)
@@ -342,8 +334,7 @@ def solve_frames(tree: KinematicTree, *, point_rows: np.ndarray, measured: np.nd
     out_conv = np.zeros(T, np.bool_)
     f64 = np.float64
     valid = np.ascontiguousarray(valid, np.bool_)
-    locals_ = point_locals(tree)
-    inputs = (kernel_tree, locals_, rows, np.nan_to_num(np.asarray(measured, f64)), np.ascontiguousarray(weights, f64),
+    inputs = (kernels, rows, np.nan_to_num(np.asarray(measured, f64)), np.ascontiguousarray(weights, f64),
               np.ascontiguousarray(coordinate_index, np.int64), np.ascontiguousarray(coordinate_targets, f64).reshape(T, len(coordinate_index)),
               np.ascontiguousarray(coordinate_weights, f64), free_idx, free_pos, cols, n_cols, np.ascontiguousarray(lower, f64),
               np.ascontiguousarray(upper, f64), np.ascontiguousarray(fixed, f64))  # fmt: skip
@@ -359,5 +350,5 @@ def solve_frames(tree: KinematicTree, *, point_rows: np.ndarray, measured: np.nd
             for future in [pool.submit(_solve_all, *inputs, mask, *settings, out_q, out_f, out_it, out_conv) for mask in chunks]:
                 future.result()
     points = np.full((T, len(rows), 3), np.nan)
-    _points_all(kernel_tree, locals_, rows, out_q, valid, tree.n_bodies, points)
+    _points_all(kernels, rows, out_q, valid, tree.n_bodies, points)
     return out_q, out_f, out_it, out_conv, points

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -35,7 +36,7 @@ from numba import njit
 from kinelift.errors import ShapeError
 from kinelift.skeleton.tree import KinematicTree
 
-__all__ = ["TreeKinematics", "forward_points", "point_jacobian", "point_locals", "warm_up"]
+__all__ = ["KernelTree", "TreeKinematics", "forward_points", "kernel_tree", "point_jacobian", "point_locals", "warm_up"]
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,46 @@ def point_locals(tree: KinematicTree) -> np.ndarray:
     return np.einsum("mij,j->mi", tree.point_P, np.ones(3)) + np.einsum("mij,mj->mi", tree.point_R, tree.point_location)
 
 
+class KernelTree(NamedTuple):
+    """The arrays of a :class:`~kinelift.skeleton.tree.KinematicTree` that the kernels read, by name
+    (numba passes a named tuple of arrays to compiled code as it is); ``point_local`` is
+    :func:`point_locals`. Built by :func:`kernel_tree`."""
+
+    joint_parent: np.ndarray
+    joint_child: np.ndarray
+    parent_R: np.ndarray
+    parent_P: np.ndarray
+    child_R: np.ndarray
+    child_P: np.ndarray
+    axis_kind: np.ndarray
+    axis_unit: np.ndarray
+    axis_coordinate: np.ndarray
+    axis_function: np.ndarray
+    axis_constant: np.ndarray
+    function_start: np.ndarray
+    function_pieces: np.ndarray
+    piece_lower: np.ndarray
+    piece_base: np.ndarray
+    piece_coefficients: np.ndarray
+    coupler_dependent: np.ndarray
+    coupler_independent: np.ndarray
+    coupler_function: np.ndarray
+    coupler_scale: np.ndarray
+    point_body: np.ndarray
+    point_local: np.ndarray
+    body_joints: np.ndarray
+
+
+def kernel_tree(tree: KinematicTree) -> KernelTree:
+    """The tree's arrays for the kernels (contiguous, as numba wants them)."""
+    fields = {name: np.ascontiguousarray(getattr(tree, name)) for name in KernelTree._fields if name != "point_local"}
+    return KernelTree(**fields, point_local=point_locals(tree))
+
+
 @njit(cache=True)
-def function_value(f, x, start, pieces, lower, base, coef):  # pragma: no cover - compiled
+def function_value(f, x, tree):  # pragma: no cover - compiled
     """Value and slope of function ``f`` of the tree's table at ``x`` (Horner on the piece ``x`` reaches)."""
+    start, pieces, lower, base, coef = tree.function_start, tree.function_pieces, tree.piece_lower, tree.piece_base, tree.piece_coefficients
     s = start[f]
     k = s
     for i in range(s + 1, s + pieces[f]):
@@ -65,19 +103,20 @@ def function_value(f, x, start, pieces, lower, base, coef):  # pragma: no cover 
 
 
 @njit(cache=True)
-def apply_couplers(q, c_dep, c_ind, c_fun, c_scale, f_start, f_pieces, p_lower, p_base, p_coef, slopes):  # pragma: no cover
+def apply_couplers(q, tree, slopes):  # pragma: no cover
     """Set each coupled coordinate of ``q`` (in place, in order) and its slope in ``slopes``."""
-    for k in range(c_dep.shape[0]):
-        v, d = function_value(c_fun[k], q[c_ind[k]], f_start, f_pieces, p_lower, p_base, p_coef)
-        q[c_dep[k]] = c_scale[k] * v
-        slopes[k] = c_scale[k] * d
+    for k in range(tree.coupler_dependent.shape[0]):
+        v, d = function_value(tree.coupler_function[k], q[tree.coupler_independent[k]], tree)
+        q[tree.coupler_dependent[k]] = tree.coupler_scale[k] * v
+        slopes[k] = tree.coupler_scale[k] * d
 
 
 @njit(cache=True)
-def forward(q, parent, child, parent_R, parent_P, child_R, child_P, axis_kind, axis_unit, axis_coord, axis_fun, axis_const,
-            axis_scaled, f_start, f_pieces, p_lower, p_base, p_coef, R_G, p_G, centers, axis_world, axis_slope):  # pragma: no cover
+def forward(q, tree, R_G, p_G, centers, axis_world, axis_slope):  # pragma: no cover
     """Bodies in ground (``R_G``, ``p_G``; ground is the last slot), joint centres, and each axis's
     world direction and slope ``d(value)/d(coordinate)`` (0 for constant axes), for coupled ``q``."""
+    parent, child, parent_R, parent_P, child_R, child_P = tree.joint_parent, tree.joint_child, tree.parent_R, tree.parent_P, tree.child_R, tree.child_P
+    axis_kind, axis_unit, axis_coord, axis_fun, axis_const = tree.axis_kind, tree.axis_unit, tree.axis_coordinate, tree.axis_function, tree.axis_constant
     nb = R_G.shape[0] - 1
     for i in range(3):
         for j in range(3):
@@ -107,7 +146,7 @@ def forward(q, parent, child, parent_R, parent_P, child_R, child_P, axis_kind, a
                 continue
             c = axis_coord[t, s]
             if c >= 0:
-                value, slope = function_value(axis_fun[t, s], q[c], f_start, f_pieces, p_lower, p_base, p_coef)
+                value, slope = function_value(axis_fun[t, s], q[c], tree)
             else:
                 value, slope = axis_const[t, s], 0.0
             ux, uy, uz = axis_unit[t, s, 0], axis_unit[t, s, 1], axis_unit[t, s, 2]
@@ -156,10 +195,11 @@ def forward(q, parent, child, parent_R, parent_P, child_R, child_P, axis_kind, a
 
 
 @njit(cache=True)
-def points_and_jacobian(q_coupled, slopes, point_rows, point_body, point_local, body_joints, axis_kind, axis_coord, c_dep, c_ind,
-                        R_G, p_G, centers, axis_world, axis_slope, x, J, with_jacobian):  # pragma: no cover
+def points_and_jacobian(q_coupled, slopes, point_rows, tree, R_G, p_G, centers, axis_world, axis_slope, x, J, with_jacobian):  # pragma: no cover
     """Positions ``x`` (P, 3) of the points ``point_rows`` and, with ``with_jacobian``, ``J`` (3 P, n)
     (zeroed here; coupled columns folded into their independent coordinates)."""
+    point_body, point_local, body_joints = tree.point_body, tree.point_local, tree.body_joints
+    axis_kind, axis_coord = tree.axis_kind, tree.axis_coordinate
     n_joints = axis_kind.shape[0]
     for r in range(point_rows.shape[0]):
         m = point_rows[r]
@@ -189,7 +229,7 @@ def points_and_jacobian(q_coupled, slopes, point_rows, point_body, point_local, 
                     J[3 * r, c] += d * w0
                     J[3 * r + 1, c] += d * w1
                     J[3 * r + 2, c] += d * w2
-    fold_couplers(J, slopes, c_dep, c_ind)
+    fold_couplers(J, slopes, tree.coupler_dependent, tree.coupler_independent)
 
 
 @njit(cache=True)
@@ -212,8 +252,7 @@ class TreeKinematics:
 
     def __init__(self, tree: KinematicTree) -> None:
         self.tree = tree
-        self._a = tree.kernel_arrays()
-        self._locals = point_locals(tree)
+        self._kernel_tree = kernel_tree(tree)
         self._rows = np.arange(len(tree.point_names), dtype=np.int64)
         J, P = tree.n_joints, len(tree.point_names)
         self._R_G, self._p_G = np.empty((tree.n_bodies + 1, 3, 3)), np.empty((tree.n_bodies + 1, 3))
@@ -222,14 +261,13 @@ class TreeKinematics:
         self._x, self._J = np.empty((P, 3)), np.zeros((3 * P, tree.n_coordinates))
 
     def _run(self, q: np.ndarray, jacobian: bool) -> None:
-        a, t = self._a, self.tree
+        k, t = self._kernel_tree, self.tree
         if np.shape(q) != (t.n_coordinates,):
             raise ShapeError("q", expected=f"({t.n_coordinates},) coordinates of {t.name}", got=np.shape(q))
         self._q[:] = q
-        apply_couplers(self._q, a[17], a[18], a[19], a[20], a[12], a[13], a[14], a[15], a[16], self._slopes)
-        forward(self._q, *a[:17], self._R_G, self._p_G, self._centers, self._axis_world, self._axis_slope)
-        points_and_jacobian(self._q, self._slopes, self._rows, t.point_body, self._locals, t.body_joints, t.axis_kind, t.axis_coordinate,
-                            t.coupler_dependent, t.coupler_independent, self._R_G, self._p_G, self._centers, self._axis_world,
+        apply_couplers(self._q, k, self._slopes)
+        forward(self._q, k, self._R_G, self._p_G, self._centers, self._axis_world, self._axis_slope)
+        points_and_jacobian(self._q, self._slopes, self._rows, k, self._R_G, self._p_G, self._centers, self._axis_world,
                             self._axis_slope, self._x, self._J, jacobian)  # fmt: skip
 
     def points(self, q: np.ndarray) -> np.ndarray:

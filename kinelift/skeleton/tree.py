@@ -281,11 +281,3 @@ class KinematicTree:
             if isinstance(value, np.ndarray):
                 value.flags.writeable = False
         return tree
-
-    def kernel_arrays(self) -> tuple[np.ndarray, ...]:
-        """The arrays in the order the compiled kernels take them (:mod:`kinelift.skeleton.compiled`)."""
-        return (self.joint_parent, self.joint_child, self.parent_R, self.parent_P, self.child_R, self.child_P, self.axis_kind,
-                self.axis_unit, self.axis_coordinate, self.axis_function, self.axis_constant, self.axis_scaled, self.function_start,
-                self.function_pieces, self.piece_lower, self.piece_base, self.piece_coefficients, self.coupler_dependent,
-                self.coupler_independent, self.coupler_function, self.coupler_scale, self.point_body, self.point_R, self.point_P,
-                self.point_location, self.body_joints)  # fmt: skip

@@ -2,7 +2,7 @@
 
 Scalar code over the tree's flat arrays, one frame at a time, for what runs frame by frame on a
 CPU: the IK solver of :mod:`kinelift.ik.compiled`, live and streaming use. It evaluates the
-definitions of :mod:`kinelift.skeleton.model` (unscaled bodies: scale a model with
+definitions of :mod:`kinelift.skeleton.kinematics` (unscaled bodies: scale a model with
 :func:`kinelift.skeleton.scaling.scale_spec` first) and the Jacobian of
 :mod:`kinelift.skeleton.jacobian`: a rotation axis with world unit ``w`` through the joint centre
 ``c``, driven by ``f(q_i)``, moves a point ``x`` below it by ``f'(q_i) w x (x - c)`` per unit of

@@ -23,10 +23,10 @@ each coupler function's derivative.
 Examples
 --------
 >>> import torch
->>> from kinelift.skeleton.osim_parser import MINIMAL_OSIM, parse_osim_string
->>> from kinelift.skeleton.tree import KinematicTree
->>> tree = KinematicTree.from_spec(parse_osim_string(MINIMAL_OSIM))
->>> x, jac = PointJacobian(tree)(torch.tensor([[0.0]], dtype=torch.float64))
+>>> from kinelift.skeleton.model import SkeletalModel
+>>> from kinelift.skeleton.osim_parser import MINIMAL_OSIM
+>>> jacobian = PointJacobian(SkeletalModel.from_osim_string(MINIMAL_OSIM).tree)  # what model.point_jacobian calls
+>>> x, jac = jacobian(torch.tensor([[0.0]], dtype=torch.float64))
 >>> x[0, 0].abs().tolist(), jac[0, 0, :, 0].abs().tolist()  # the knee marker and its velocity per rad
 ([0.0, 0.4, 0.0], [0.4, 0.0, 0.0])
 """

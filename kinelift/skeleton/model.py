@@ -80,7 +80,6 @@ class SkeletalModel(nn.Module):
         self.joint_names: tuple[str, ...] = tuple(j.name for j in spec.joints)
         self.marker_names: tuple[str, ...] = tuple(m.name for m in spec.markers)
         self._coord_index = {n: i for i, n in enumerate(self.coordinate_names)}
-        self._body_index = {n: i for i, n in enumerate(self.body_names)}
         if len(self._coord_index) != len(self.coordinate_names):
             raise FileFormatError(spec.source, "coordinate names are not unique")
         self.tree = KinematicTree.from_spec(spec)  # what the forward pass and the Jacobian read
@@ -257,6 +256,7 @@ class SkeletalModel(nn.Module):
         return kinematics.apply_couplers(self.tree, q)
 
     def forward(self, q: torch.Tensor, scales: torch.Tensor | None = None, marker_offsets: torch.Tensor | None = None) -> FKResult:
+        """Forward kinematics at ``q``: :func:`kinelift.skeleton.kinematics.forward_kinematics` of ``self.tree``."""
         return kinematics.forward_kinematics(self.tree, q, scales, marker_offsets)
 
     def point_jacobian(

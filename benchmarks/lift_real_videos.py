@@ -1,9 +1,11 @@
 """Plausibility of the main job on real videos without ground truth (../shared/data/real-videos).
 
-Usage: python benchmarks/lift_real_videos.py [--lifter LOWER-6 runs/x/lifter.pt ...] [--out build/real_videos]
+Usage: python benchmarks/lift_real_videos.py [--lifter LOWER-6 runs/x/lifter.pt ...] [--detector auto LSP-14 mediapipe]
+       [--out build/real_videos]
 
-Each video is run once through `kinelift run` (kinelift's own detector; the 2D tracks are kept in
-OUT/<video>/detected/tracks_2d.h5 and reused), then its 2D tracks are lifted again by every lifter
+Each video is run once through `kinelift run` per detector (default `auto`: MediaPipe's BlazePose
+where the optional `mediapipe` package is installed, else kinelift's LSP-14; the 2D tracks are kept
+in OUT/<video>/detected[_<detector>]/tracks_2d.h5 and reused), then its 2D tracks are lifted again by every lifter
 given (`kinelift run` on the tracks file with `[run] lifter = ...`). Printed per video and lifter:
 frames with the subject, the median and the 95th-percentile / maximum of |knee flexion| and |hip
 flexion| (deg), and the check the issue states:
@@ -14,8 +16,8 @@ flexion| (deg), and the check the issue states:
   per-stride peaks, strides found as knee maxima at least 0.6 s apart);
 - sports2d_running_side (side view, 1.6 s): knee flexion peaks at 80-130 deg in swing (Novacheck 1998).
 
-MediaPipe's 3D would stand beside these as a peer where the `mediapipe` package is installed; it is not
-installed here (it pulls opencv-contrib-python, which clashes with opencv-python-headless).
+`mediapipe` pulls opencv-contrib-python, which clashes with opencv-python-headless in one
+environment: run this script from a separate environment for the MediaPipe rows.
 """
 
 from __future__ import annotations
@@ -61,21 +63,22 @@ def _verdict(video: str, angles: pd.DataFrame, fps: float) -> str:
     return f"{len(peaks)} peaks, median {med:.0f} deg: {'PASS' if lo <= med <= hi else 'FAIL'}"
 
 
-def _run_video(path: Path, detected: Path) -> None:
+def _run_video(path: Path, detected: Path, detector: str) -> None:
     """``kinelift run`` on the video into ``detected``: reused when already there (fingerprinted); a
     result made with other settings is redone in a fresh folder with its 2D detections (their
     fingerprint, which covers only what detection depends on, decides whether they still hold)."""
     from kinelift.errors import OutputExistsError
 
+    config = RunConfig(detector=detector)
     try:
-        run(path, detected, progress=False)
+        run(path, detected, config=config, progress=False)
     except OutputExistsError:
         fresh = detected.with_name(detected.name + ".new")
         shutil.rmtree(fresh, ignore_errors=True)
         fresh.mkdir(parents=True)
         if (detected / "tracks_2d.h5").exists():
             shutil.copy2(detected / "tracks_2d.h5", fresh / "tracks_2d.h5")
-        run(path, fresh, progress=False)
+        run(path, fresh, config=config, progress=False)
         shutil.rmtree(detected)
         fresh.rename(detected)
 
@@ -83,6 +86,7 @@ def _run_video(path: Path, detected: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lifter", nargs="+", default=[None], help="lifters (keypoint-set name or weights file; default: the shipped one)")
+    parser.add_argument("--detector", nargs="+", default=["auto"], help="2D detectors (auto, LSP-14, mediapipe, ...; default auto)")
     parser.add_argument("--out", default="build/real_videos")
     parser.add_argument("--videos", nargs="+", default=list(CHECKS))
     args = parser.parse_args()
@@ -91,23 +95,24 @@ def main() -> None:
         print(f"{VIDEOS} is not on this machine: nothing to measure")
         return
     if importlib.util.find_spec("mediapipe") is None:
-        print("mediapipe is not installed: no peer column")
-    print(f"{'video':<30} {'lifter':<34} {'frames':>6} {'knee med':>8} {'p95':>6} {'max':>6} {'hip med':>8} {'p95':>6} {'max':>6}  check")
-    for video in args.videos:
+        print("mediapipe is not installed: detector auto is LSP-14, and detector mediapipe is skipped")
+        args.detector = [d for d in args.detector if d != "mediapipe"]
+    print(f"{'video':<30} {'detector':<10} {'lifter':<34} {'frames':>6} {'knee med':>8} {'p95':>6} {'max':>6} {'hip med':>8} {'p95':>6} {'max':>6}  check")
+    for video, detector in ((v, d) for v in args.videos for d in args.detector):
         path = VIDEOS / f"{video}.mp4"
-        detected = Path(args.out) / video / "detected"
-        _run_video(path, detected)
+        detected = Path(args.out) / video / ("detected" if detector == "auto" else f"detected_{detector}")
+        _run_video(path, detected, detector)
         fps = float(pd.read_csv(detected / "joint_angles.csv")["time"].diff().median() ** -1)
         for lifter in args.lifter:
             name = "shipped" if lifter is None else Path(lifter).stem if lifter.endswith(".pt") else lifter
-            out = Path(args.out) / video / f"lift_{Path(str(lifter)).parent.name}_{name}" if lifter else detected
+            out = detected.parent / f"{detected.name}_lift_{Path(str(lifter)).parent.name}_{name}" if lifter else detected
             if lifter is not None:
                 run(detected / "tracks_2d.h5", out, config=RunConfig(lifter=lifter), progress=False)
             angles = pd.read_csv(out / "joint_angles.csv")
             k = np.abs(angles[["knee_flexion_r_deg", "knee_flexion_l_deg"]].to_numpy())
             h = np.abs(angles[["hip_flexion_r_deg", "hip_flexion_l_deg"]].to_numpy())
             label = name if lifter is None else f"{Path(str(lifter)).parent.name}/{name}"[-34:]
-            print(f"{video:<30} {label:<34} {len(angles):6d} {np.nanmedian(k):8.1f} {np.nanpercentile(k, 95):6.1f} {np.nanmax(k):6.1f} "
+            print(f"{video:<30} {detector:<10} {label:<34} {len(angles):6d} {np.nanmedian(k):8.1f} {np.nanpercentile(k, 95):6.1f} {np.nanmax(k):6.1f} "
                   f"{np.nanmedian(h):8.1f} {np.nanpercentile(h, 95):6.1f} {np.nanmax(h):6.1f}  {CHECKS[video]}: {_verdict(video, angles, fps)}")  # fmt: skip
 
 

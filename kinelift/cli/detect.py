@@ -13,7 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("detect", help="2D keypoint tracks from a video or an image folder (shipped detector by default)")
     p.add_argument("input", help="video file or folder of images")
     p.add_argument("--out", required=True, help="track file to write (.h5, .json COCO, .trc, ... by suffix)")
-    p.add_argument("--weights", default="LSP-14", help="shipped detector (LSP-14, LOWER-6) or a weights file (default LSP-14)")
+    p.add_argument("--weights", default="LSP-14", help="shipped detector (LSP-14, LOWER-6), a weights file, mediapipe (BlazePose, an optional install) or auto (default LSP-14)")
     p.add_argument("--boxes", help="person boxes: COCO detection results JSON (image_id = frame index); else HOG finds people")
     p.add_argument("--fps", type=float, help="frame rate of an image folder")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1")

@@ -17,6 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, help="run the inputs on a local Dask cluster of N worker processes")
     p.add_argument("--scheduler", help="run the inputs on an existing Dask scheduler (tcp://host:8786)")
     p.add_argument("--keypoint-set", help="the layout of an OpenPose folder's 75 values: BODY-25 or BODY-25B (default: from the data)")
+    p.add_argument("--detector", help="2D detector of a video: auto (mediapipe when installed, else LSP-14), mediapipe, LSP-14, "
+                   "LOWER-6 or a weights file (default auto)")
     p.add_argument("--person", type=int, help="which person of the input to analyse (index; default: the one seen longest and most clearly)")
     p.add_argument("--focal", type=float, help="camera focal length in pixels (with --principal-point: follows the pelvis translation)")
     p.add_argument("--principal-point", type=float, nargs=2, metavar=("CX", "CY"), help="principal point in pixels")
@@ -32,7 +34,8 @@ def _config(args: argparse.Namespace):
     config = load_run_config(args.config) if args.config else RunConfig()
     principal = tuple(args.principal_point) if args.principal_point is not None else None
     return replace_given(config, model=args.model, height=args.height, fps=args.fps, keypoint_set=args.keypoint_set, person=args.person,
-                         focal=args.focal, principal_point=principal, video=False if args.no_video else None)  # fmt: skip
+                         detector=args.detector, focal=args.focal, principal_point=principal,
+                         video=False if args.no_video else None)  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

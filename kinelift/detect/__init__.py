@@ -11,8 +11,8 @@ export (:mod:`~kinelift.detect.export`).
 from kinelift.detect.backbone import load_backbone
 from kinelift.detect.config import DetectorConfig
 from kinelift.detect.evaluation import evaluate_detector
-from kinelift.detect.inference import detect_tracks
+from kinelift.detect.inference import detect_tracks, resolve_detector
 from kinelift.detect.networks import build_detector
 from kinelift.detect.weights import load_detector, save_detector
 
-__all__ = ["DetectorConfig", "build_detector", "detect_tracks", "evaluate_detector", "load_backbone", "load_detector", "save_detector"]
+__all__ = ["DetectorConfig", "build_detector", "detect_tracks", "evaluate_detector", "load_backbone", "load_detector", "resolve_detector", "save_detector"]

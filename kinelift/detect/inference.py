@@ -47,14 +47,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from kinelift.core import Tracks, get_keypoint_set
+from kinelift.detect.mediapipe_pose import MEDIAPIPE, detect_tracks_mediapipe, mediapipe_version
 from kinelift.detect.people import box_from_keypoints, hog_people, inside_fraction, iou, match_boxes, read_detection_boxes
 from kinelift.detect.predict import predict_keypoints
 from kinelift.detect.transforms import apply_affine, crop_matrices, invert_affine, normalize_images, warp_batch
 from kinelift.detect.video import frame_count, iter_frames
 from kinelift.detect.weights import load_detector
-from kinelift.errors import ValueRangeError
+from kinelift.errors import UnknownNameError, ValueRangeError
 
-__all__ = ["detect_tracks", "FOLLOW_BOX_GROWTH", "BOX_SIZE_MEMORY"]
+__all__ = ["detect_tracks", "resolve_detector", "FOLLOW_BOX_GROWTH", "BOX_SIZE_MEMORY"]
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +181,11 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     ----------
     source : path
         A video file (any format FFmpeg reads) or a folder of images (then ``fps`` is required).
-    detector : module, shipped name or weights path, default "LSP-14"
-        The heatmap detector; its keypoint set is the tracks' set.
+    detector : module, shipped name, weights path, "mediapipe" or "auto"; default "LSP-14"
+        The heatmap detector; its keypoint set is the tracks' set. ``"mediapipe"``: MediaPipe's
+        BlazePose (:mod:`kinelift.detect.mediapipe_pose`, an optional install; ``MEDIAPIPE-33``
+        tracks; ``boxes``, ``device`` and the box-following options do not apply). ``"auto"``:
+        ``"mediapipe"`` when it is installed, else ``"LSP-14"`` (:func:`resolve_detector`).
     boxes : mapping frame index -> (n, 4) boxes, or a COCO detection results JSON, optional
         Person boxes ``(x, y, width, height)`` px; without them HOG finds people.
     follow_step, redetect_every, max_people, min_confidence
@@ -210,6 +214,13 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     from kinelift._deprecation import renamed_argument
 
     flip = renamed_argument("detect_tracks", "flip_test", "flip", flip_test, flip, default=True)
+    if isinstance(detector, str) and detector in ("auto", MEDIAPIPE):
+        detector = resolve_detector(detector)
+    if detector == MEDIAPIPE:
+        if boxes is not None:
+            raise ValueRangeError("boxes", expected="no boxes with the mediapipe detector (BlazePose finds its person itself)", got=boxes)
+        return detect_tracks_mediapipe(source, fps=fps, chunk=chunk, min_frames=min_frames, min_track_confidence=min_track_confidence,
+                                       progress=progress)  # fmt: skip
     net = _resolve(detector, device)
     run = _Runner(net, batch_size=batch_size, flip=flip)
     names = get_keypoint_set(net.config.keypoints).names
@@ -239,6 +250,17 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     bar.close()
     time = np.concatenate(all_times) if all_times else np.zeros(0)
     return _to_tracks(people, time, net.config.keypoints, run.detector.n_keypoints, min_frames, min_track_confidence)
+
+
+def resolve_detector(name: str) -> str:
+    """The detector a name selects: ``"auto"`` is ``"mediapipe"`` when mediapipe is installed, else
+    the shipped ``"LSP-14"``; ``"mediapipe"`` without mediapipe is refused by name; any other name
+    is itself."""
+    if name == "auto":
+        return MEDIAPIPE if mediapipe_version() is not None else "LSP-14"
+    if name == MEDIAPIPE and mediapipe_version() is None:
+        raise UnknownNameError("detector (mediapipe is not installed: pip install mediapipe)", name, known=("auto", "LSP-14", "LOWER-6"))
+    return name
 
 
 def _start_people(frame: np.ndarray, people: list[_Person], max_people: int) -> None:

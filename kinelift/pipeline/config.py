@@ -31,8 +31,9 @@ __all__ = ["RunConfig", "run_config_from_dict", "load_run_config"]
 class RunConfig:
     """What :func:`kinelift.run` does at each step.
 
-    Input: ``detector`` (shipped name or weights file) and ``boxes`` (COCO detection JSON) for a
-    video or image folder, ``fps`` for files (and folders) without a frame rate, ``keypoint_set``
+    Input: ``detector`` for a video or image folder: ``"auto"`` (MediaPipe's BlazePose when the
+    optional ``mediapipe`` package is installed, else the shipped ``"LSP-14"``), ``"mediapipe"``, a
+    shipped name or a weights file; ``boxes`` (COCO detection JSON) for the heatmap detectors; ``fps`` for files (and folders) without a frame rate, ``keypoint_set``
     for an OpenPose folder's layout (``"BODY-25"``, ``"BODY-25B"``; ``None``: from the data),
     ``person`` (index in the file; ``None``: the person seen longest and most clearly,
     :func:`kinelift.pipeline.run.subject_score`).
@@ -50,7 +51,7 @@ class RunConfig:
     (:mod:`kinelift.pipeline.annotated_video`).
     """
 
-    detector: str = "LSP-14"
+    detector: str = "auto"
     boxes: str | None = None
     fps: float | None = None
     keypoint_set: str | None = None

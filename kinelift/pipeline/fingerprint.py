@@ -74,10 +74,14 @@ def shipped_weights() -> dict[str, str]:
 def run_fingerprint(source: str | os.PathLike[str], config: RunConfig) -> dict[str, Any]:
     """The fingerprint of running ``config`` on ``source``: input content, every setting, the files they name, the shipped weights."""
     from kinelift import __version__
+    from kinelift.detect.mediapipe_pose import MEDIAPIPE, mediapipe_version
 
     settings = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
+    weights = shipped_weights()
+    if config.detector in ("auto", MEDIAPIPE):  # what "auto" picks, and the model mediapipe bundles, follow the installed package
+        weights[f"detector {MEDIAPIPE}"] = f"mediapipe {mediapipe_version()}"
     return {"kinelift_version": __version__, "input_sha256": content_digest(source), "settings": settings,
-            "setting_files_sha256": _setting_files(config, _FILE_SETTINGS), "shipped_weights_sha256": shipped_weights()}  # fmt: skip
+            "setting_files_sha256": _setting_files(config, _FILE_SETTINGS), "shipped_weights_sha256": weights}  # fmt: skip
 
 
 def detection_fingerprint(run: dict[str, Any]) -> dict[str, Any]:

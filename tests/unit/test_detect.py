@@ -487,3 +487,62 @@ def test_a_track_on_another_person_ends():
     people = [subject, arm, twin, neighbour]
     _drop_duplicates(people, np.array([[0.8] * 14, [0.9] * 14, [0.5] * 14, [0.7] * 14]))
     assert [p.active for p in people] == [True, False, False, True]
+
+
+# ------------------------------------------------------------------ MediaPipe backend (optional install)
+def test_mediapipe_landmarks_become_pixel_tracks_split_where_a_different_person_is_found():
+    from kinelift.detect.mediapipe_pose import landmarks_to_tracks
+
+    T = 40
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.3, 0.4, (33, 2))  # a person on the left of the image
+    points = np.repeat(base[None], T, axis=0)
+    points[20:] += 0.5  # after a frame without anyone, BlazePose finds someone on the right
+    points[19] = np.nan
+    points[5, :, 0] += 0.01  # the first person moves a little: one track
+    visibility = np.full((T, 33), 0.8)
+    visibility[19] = 0.0
+    time = np.arange(T) / 25.0
+    tracks = landmarks_to_tracks(points, visibility, time, width=640, height=480, min_frames=5)
+    assert len(tracks) == 2 and [t.keypoint_set.name for t in tracks] == ["MEDIAPIPE-33"] * 2
+    first, second = tracks
+    assert np.isfinite(first.positions[:19, 0, 0]).all() and np.isnan(first.positions[19:, 0, 0]).all()
+    assert np.isfinite(second.positions[20:, 0, 0]).all() and np.isnan(second.positions[:20, 0, 0]).all()
+    np.testing.assert_allclose(first.positions[0], base * [640, 480])
+    np.testing.assert_allclose(first.confidence[0], 0.8)
+    assert first.units == "px" and first.coordinate_frame == "image"
+    assert first.to_keypoint_set("COCO-17").keypoint_set.name == "COCO-17"  # what the lifters take
+    # the same person after a short gap stays one track
+    points[20:] -= 0.5
+    assert len(landmarks_to_tracks(points, visibility, time, width=640, height=480, min_frames=5)) == 1
+    # short or faint tracks are dropped
+    assert landmarks_to_tracks(points, visibility * 0.2, time, width=640, height=480, min_frames=5) == []
+    with pytest.raises(ShapeError, match="points/visibility"):
+        landmarks_to_tracks(points[:, :17], visibility, time, width=640, height=480)
+
+
+def test_detector_auto_and_mediapipe_resolve_by_what_is_installed(monkeypatch):
+    from kinelift.detect import inference, resolve_detector
+
+    monkeypatch.setattr(inference, "mediapipe_version", lambda: None)
+    assert resolve_detector("auto") == "LSP-14" and resolve_detector("LOWER-6") == "LOWER-6"
+    with pytest.raises(UnknownNameError, match="pip install mediapipe"):
+        resolve_detector("mediapipe")
+    monkeypatch.setattr(inference, "mediapipe_version", lambda: "0.10.14")
+    assert resolve_detector("auto") == "mediapipe"
+
+
+def test_a_run_fingerprint_follows_the_installed_mediapipe(monkeypatch, tmp_path):
+    from kinelift.detect import mediapipe_pose
+    from kinelift.pipeline.config import RunConfig
+    from kinelift.pipeline.fingerprint import detection_fingerprint, differences, run_fingerprint
+
+    source = tmp_path / "clip.bin"
+    source.write_bytes(b"frames")
+    monkeypatch.setattr(mediapipe_pose, "mediapipe_version", lambda: None)
+    without = run_fingerprint(source, RunConfig())
+    monkeypatch.setattr(mediapipe_pose, "mediapipe_version", lambda: "0.10.14")
+    with_it = run_fingerprint(source, RunConfig())
+    assert detection_fingerprint(without) != detection_fingerprint(with_it)  # "auto" now means another detector: detect again
+    assert differences(without, with_it)
+    assert run_fingerprint(source, RunConfig(detector="LSP-14"))["shipped_weights_sha256"].get("detector mediapipe") is None

@@ -1,0 +1,190 @@
+"""Keypoint tracks from MediaPipe's BlazePose: an optional detector backend (``pip install mediapipe``).
+
+The ``mediapipe`` wheel (Apache-2.0; 0.10.14 tested) bundles BlazePose's person detector and its
+33-landmark pose model (``mp.solutions.pose``), so it runs offline. BlazePose finds one person,
+then follows that person from frame to frame by its own landmarks (re-detecting when it loses
+them). Its 33 landmarks are the ``MEDIAPIPE-33`` keypoint set; the lifters take them through the
+keypoint-set conversions (:meth:`kinelift.core.tracks.Tracks.to_keypoint_set`: COCO-17 and LOWER-6
+are subsets). Model card: Bazarevsky et al. (2020), "BlazePose: On-device Real-time Body Pose
+tracking", arXiv:2006.10204; MediaPipe's "Pose" model card (trained on in-house images of people
+doing fitness, yoga and dance; one person per image; quoted PCK@0.2 97 % for the full model).
+
+Conventions: positions in image pixels (MediaPipe's normalised ``x``, ``y`` times the frame's
+width and height; origin at the top-left corner, y down), confidence = MediaPipe's per-landmark
+``visibility`` (0-1). A frame where BlazePose finds nobody is NaN. When BlazePose re-finds a
+person after losing one and the new box does not overlap the last one (IoU below
+:data:`SAME_PERSON_IOU`), a new track starts: it may be someone else, and the main job then
+chooses between the tracks (:func:`kinelift.pipeline.run.subject_score`).
+
+Examples
+--------
+>>> import numpy as np
+>>> points = np.full((3, 33, 2), np.nan); points[:2] = 0.5
+>>> visibility = np.zeros((3, 33)); visibility[:2] = 0.9
+>>> tracks = landmarks_to_tracks(points, visibility, np.array([0.0, 0.04, 0.08]), width=640, height=480, min_frames=1)
+>>> len(tracks), tracks[0].keypoint_set.name, tracks[0].positions[0, 0].tolist()
+(1, 'MEDIAPIPE-33', [320.0, 240.0])
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from kinelift.core import Tracks
+from kinelift.detect.people import box_from_keypoints, iou
+from kinelift.detect.video import frame_count, iter_frames
+from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
+
+__all__ = ["MEDIAPIPE", "SAME_PERSON_IOU", "detect_tracks_mediapipe", "landmarks_to_tracks", "mediapipe_version"]
+
+log = logging.getLogger(__name__)
+
+MEDIAPIPE = "mediapipe"
+"""The detector name that selects this backend (``detect_tracks(detector="mediapipe")``, ``kinelift run --detector mediapipe``)."""
+
+SAME_PERSON_IOU = 0.2
+"""After a frame without a person, a person found again counts as the one before when their boxes
+overlap at least this much (IoU); else a new track starts."""
+
+_N_LANDMARKS = 33
+
+
+def mediapipe_version() -> str | None:
+    """The installed mediapipe's version, or None when it is not installed."""
+    try:
+        import mediapipe
+    except ImportError:
+        return None
+    return str(getattr(mediapipe, "__version__", "unknown"))
+
+
+def _pose_solution() -> Any:
+    try:
+        import mediapipe as mp
+    except ImportError:
+        raise UnknownNameError("detector (mediapipe is not installed: pip install mediapipe)", MEDIAPIPE,
+                               known=("LSP-14", "LOWER-6", "a weights file")) from None  # fmt: skip
+    return mp.solutions.pose
+
+
+def landmarks_to_tracks(points: np.ndarray, visibility: np.ndarray, time: np.ndarray, *, width: int, height: int,
+                        min_frames: int = 10, min_track_confidence: float = 0.3) -> list[Tracks]:  # fmt: skip
+    """Tracks from BlazePose's per-frame landmarks.
+
+    Parameters
+    ----------
+    points : ndarray, shape (frames, 33, 2)
+        Normalised image coordinates (x / width, y / height), NaN in frames without a person.
+    visibility : ndarray, shape (frames, 33)
+        MediaPipe's landmark visibility (0-1), the tracks' confidence.
+    time : ndarray, shape (frames,)
+        Frame times (s).
+    width, height : int
+        The frames' size (px).
+    min_frames, min_track_confidence
+        Tracks seen in fewer frames, or less confident on average, are dropped (as in
+        :func:`~kinelift.detect.inference.detect_tracks`).
+
+    Returns
+    -------
+    list of Tracks
+        ``MEDIAPIPE-33``, ``units="px"``, ``coordinate_frame="image"``, one per continuous person
+        (see the module docs), each over the whole timeline (NaN elsewhere).
+    """
+    points, visibility, time = np.asarray(points, np.float64), np.asarray(visibility, np.float64), np.asarray(time, np.float64)
+    T = len(time)
+    if points.shape != (T, _N_LANDMARKS, 2) or visibility.shape != (T, _N_LANDMARKS):
+        raise ShapeError("points/visibility", expected=f"({T}, 33, 2) and ({T}, 33) for {T} frames", got=(points.shape, visibility.shape))
+    if width < 1 or height < 1:
+        raise ValueRangeError("width/height", expected="the frame size in pixels", got=(width, height))
+    px = points * np.array([width, height], np.float64)
+    seen = np.isfinite(px).all(axis=(1, 2))
+    segments: list[list[int]] = []
+    last_box = None
+    for f in range(T):
+        if not seen[f]:
+            continue
+        box = box_from_keypoints(px[f])
+        continues = segments and segments[-1][-1] == f - 1
+        same = last_box is not None and np.isfinite(box).all() and iou(box[None], last_box[None])[0, 0] >= SAME_PERSON_IOU
+        if continues or same:
+            segments[-1].append(f)
+        else:
+            segments.append([f])
+        last_box = box if np.isfinite(box).all() else last_box
+    tracks, dropped = [], 0
+    for frames in segments:
+        confidence = float(np.mean(visibility[frames]))
+        if len(frames) < min_frames or confidence < min_track_confidence:
+            dropped += 1
+            continue
+        positions = np.full((T, _N_LANDMARKS, 2), np.nan)
+        conf = np.zeros((T, _N_LANDMARKS))
+        positions[frames], conf[frames] = px[frames], visibility[frames]
+        tracks.append(Tracks(positions, keypoints="MEDIAPIPE-33", time=time, confidence=conf, person_id=len(tracks), units="px",
+                             coordinate_frame="image"))  # fmt: skip
+    if dropped:
+        log.info("mediapipe: %d of %d tracks dropped (fewer than %d frames or mean visibility below %.2f)",
+                 dropped, len(segments), min_frames, min_track_confidence)  # fmt: skip
+    return tracks
+
+
+def detect_tracks_mediapipe(source: str | os.PathLike[str], *, fps: float | None = None, model_complexity: int = 1,
+                            min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5, chunk: int = 32,
+                            min_frames: int = 10, min_track_confidence: float = 0.3, progress: bool = True) -> list[Tracks]:  # fmt: skip
+    """Keypoint tracks of a video or image folder by MediaPipe's BlazePose (see the module docs).
+
+    Parameters
+    ----------
+    source : path
+        A video file or a folder of images (then ``fps`` is required).
+    model_complexity : {0, 1, 2}
+        BlazePose lite, full or heavy (1: full, what the issue measured at 46-54 frames/s here).
+    min_detection_confidence, min_tracking_confidence : float
+        MediaPipe's thresholds for finding a person and for keeping the one it follows.
+    min_frames, min_track_confidence
+        As for :func:`~kinelift.detect.inference.detect_tracks`.
+
+    Returns
+    -------
+    list of Tracks
+        ``MEDIAPIPE-33`` tracks in image pixels.
+
+    Raises
+    ------
+    UnknownNameError
+        When mediapipe is not installed.
+    """
+    if model_complexity not in (0, 1, 2):
+        raise ValueRangeError("model_complexity", expected="0 (lite), 1 (full) or 2 (heavy)", got=model_complexity)
+    solution = _pose_solution()
+    points, visibility, times = [], [], []
+    size = None
+    with solution.Pose(static_image_mode=False, model_complexity=model_complexity, smooth_landmarks=True,
+                       min_detection_confidence=min_detection_confidence, min_tracking_confidence=min_tracking_confidence) as pose, \
+            tqdm(total=frame_count(source), desc="detecting keypoints (mediapipe)", unit="frame", disable=not progress) as bar:  # fmt: skip
+        for frames, chunk_times in iter_frames(source, fps=fps, chunk=chunk):
+            size = (frames.shape[2], frames.shape[1])
+            for frame in frames:
+                result = pose.process(np.ascontiguousarray(frame))  # RGB uint8, as iter_frames gives
+                found = result.pose_landmarks
+                if found is None:
+                    points.append(np.full((_N_LANDMARKS, 2), np.nan))
+                    visibility.append(np.zeros(_N_LANDMARKS))
+                else:
+                    points.append(np.array([[lm.x, lm.y] for lm in found.landmark], np.float64))
+                    visibility.append(np.array([lm.visibility for lm in found.landmark], np.float64))
+            times.append(chunk_times)
+            bar.update(len(frames))
+    if size is None:
+        return []
+    time = np.concatenate(times)
+    seen = int(np.isfinite(np.asarray(points)[:, 0, 0]).sum())
+    log.info("mediapipe %s (BlazePose, model_complexity %d): a person in %d of %d frames", mediapipe_version(), model_complexity, seen, len(time))
+    return landmarks_to_tracks(np.asarray(points), np.asarray(visibility), time, width=size[0], height=size[1],
+                               min_frames=min_frames, min_track_confidence=min_track_confidence)  # fmt: skip

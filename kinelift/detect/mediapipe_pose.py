@@ -55,10 +55,14 @@ _N_LANDMARKS = 33
 
 
 def mediapipe_version() -> str | None:
-    """The installed mediapipe's version, or None when it is not installed."""
+    """The installed mediapipe's version, or None when it is not installed (or does not import:
+    a broken install, e.g. a protobuf it does not work with, is logged and treated as absent)."""
     try:
         import mediapipe
     except ImportError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure of a third-party import means: not usable
+        log.warning("mediapipe is installed but does not import (%s: %s): not used", type(exc).__name__, exc)
         return None
     return str(getattr(mediapipe, "__version__", "unknown"))
 

@@ -41,6 +41,7 @@ from typing import Any
 import torch
 
 from kinelift.errors import ShapeError, ValueRangeError
+from kinelift.ik.problem import coordinate_bounds
 from kinelift.ik.solver import LMOptions, levenberg_marquardt
 from kinelift.skeleton.model import SkeletalModel
 
@@ -51,13 +52,10 @@ _POLISH_STEP = 1e-4  # rad or m: the longest Newton step taken after the solver
 
 
 def _bounds(model: SkeletalModel, dtype: torch.dtype, device: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Which coordinates are solved (not locked, not coupled) and their bounds (clamped ranges)."""
-    dependent = {cp.dependent for cp in model.spec.couplers}
-    coordinates = model.spec.coordinates
-    free = torch.tensor([not c.locked and c.name not in dependent for c in coordinates], device=device)
-    lower = torch.tensor([c.range[0] if c.clamped else -torch.inf for c in coordinates], dtype=dtype, device=device)
-    upper = torch.tensor([c.range[1] if c.clamped else torch.inf for c in coordinates], dtype=dtype, device=device)
-    return free, lower, upper
+    """:func:`~kinelift.ik.problem.coordinate_bounds` as tensors."""
+    free, lower, upper = coordinate_bounds(model)
+    return (torch.as_tensor(free, device=device), torch.as_tensor(lower, dtype=dtype, device=device),
+            torch.as_tensor(upper, dtype=dtype, device=device))  # fmt: skip
 
 
 def _objective(model: SkeletalModel, q: torch.Tensor, y: torch.Tensor, w: torch.Tensor, scales: torch.Tensor | None) -> torch.Tensor:
@@ -90,14 +88,13 @@ def _on_active(H: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
 
 
 def _newton_polish(model: SkeletalModel, q: torch.Tensor, y: torch.Tensor, w: torch.Tensor, scales: torch.Tensor | None,
-                   active: torch.Tensor, steps: int = 2) -> torch.Tensor:  # fmt: skip
+                   active: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, steps: int = 2) -> torch.Tensor:  # fmt: skip
     """A few exact Newton steps on the active coordinates from the solver's answer: Gauss-Newton
     converges only linearly where the residuals are not zero and stops on a short step, which
     leaves ~1e-9 of error in weakly observed coordinates; the implicit gradient is exact only at
     the minimum. Near the minimum the objective cannot tell such steps apart (its change is below
     float64's resolution), so a step is kept where it is short (``_POLISH_STEP``; the solver's answer
     is close) and cut at the bounds."""
-    free, lower, upper = _bounds(model, q.dtype, q.device)
     with torch.enable_grad():
         for _ in range(steps):
             g, H = _gradient_and_hessian(model, q, y, w, scales)
@@ -123,7 +120,7 @@ class _MarkerIK(torch.autograd.Function):
         with torch.no_grad():
             solution = levenberg_marquardt(residuals, lambda rows: w[rows], x0, free=free, lower=lower, upper=upper, options=options)
         active = free & (solution.x > lower + _AT_BOUND) & (solution.x < upper - _AT_BOUND)  # (B, n): solved, inside its range
-        q = _newton_polish(model, solution.x, y, w, scales, active)
+        q = _newton_polish(model, solution.x, y, w, scales, active, lower, upper)
         ctx.model, ctx.has_scales, ctx.active = model, scales is not None, active
         ctx.save_for_backward(q, y, w, *(() if scales is None else (scales,)))
         return q

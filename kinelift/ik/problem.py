@@ -21,7 +21,7 @@ from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
 from kinelift.ik.tasks import TaskSet
 from kinelift.skeleton.model import SkeletalModel
 
-__all__ = ["IKProblem", "build_problem", "frame_objectives", "frames_in_range"]
+__all__ = ["IKProblem", "build_problem", "coordinate_bounds", "frame_objectives", "frames_in_range"]
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,17 @@ def _interpolate_coordinates(table: TimeSeriesTable, column: int, time: np.ndarr
     return spline(time)
 
 
+def coordinate_bounds(model: SkeletalModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which coordinates IK solves for (not locked, not coupled: bool ``(n,)``) and their bounds
+    ``(n,)`` (the range of a clamped coordinate, else -inf / inf; rad or m)."""
+    specs = model.spec.coordinates
+    dependent = {cp.dependent for cp in model.spec.couplers}
+    free = np.array([not c.locked and c.name not in dependent for c in specs], dtype=bool)
+    lower = np.array([c.range[0] if c.clamped else -np.inf for c in specs], dtype=np.float64)
+    upper = np.array([c.range[1] if c.clamped else np.inf for c in specs], dtype=np.float64)
+    return free, lower, upper
+
+
 def build_problem(
     model: SkeletalModel,
     markers: Tracks,
@@ -158,11 +169,7 @@ def build_problem(
                 raise UnknownNameError(f"coordinate column (for task {task.name!r})", task.name, known=coordinates.column_names)
             targets[:, j] = _interpolate_coordinates(coordinates, columns.index(task.name), time)
 
-    specs = model.spec.coordinates
-    dependent = {cp.dependent for cp in model.spec.couplers}
-    free = [not c.locked and c.name not in dependent for c in specs]
-    lower = [c.range[0] if c.clamped else -np.inf for c in specs]
-    upper = [c.range[1] if c.clamped else np.inf for c in specs]
+    free, lower, upper = coordinate_bounds(model)
 
     def t(a, dt=dtype):
         return torch.as_tensor(np.asarray(a), dtype=dt)

@@ -48,7 +48,9 @@ from tqdm.auto import tqdm
 
 from kinelift.core import Tracks, get_keypoint_set
 from kinelift.detect.mediapipe_pose import MEDIAPIPE, detect_tracks_mediapipe, mediapipe_version
-from kinelift.detect.people import box_from_keypoints, hog_people, inside_fraction, iou, match_boxes, read_detection_boxes
+from kinelift.detect.people import (
+    box_from_keypoints, hog_people, inside_fraction, iou, match_boxes, people_tracks, read_detection_boxes,
+)  # fmt: skip
 from kinelift.detect.predict import predict_keypoints
 from kinelift.detect.transforms import apply_affine, crop_matrices, invert_affine, normalize_images, warp_batch
 from kinelift.detect.video import frame_count, iter_frames
@@ -249,7 +251,7 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
         bar.update(len(frames_np))
     bar.close()
     time = np.concatenate(all_times) if all_times else np.zeros(0)
-    return _to_tracks(people, time, net.config.keypoints, run.detector.n_keypoints, min_frames, min_track_confidence)
+    return _to_tracks(people, time, net.config.keypoints, min_frames, min_track_confidence)
 
 
 def resolve_detector(name: str) -> str:
@@ -355,20 +357,8 @@ def _given_step(run: _Runner, frames: torch.Tensor, offset: int, given: Mapping[
             person.scores.append(sc[j])
 
 
-def _to_tracks(people: list[_Person], time: np.ndarray, keypoints: str, n_keypoints: int, min_frames: int = 1,
+def _to_tracks(people: list[_Person], time: np.ndarray, keypoints: str, min_frames: int = 1,
                min_track_confidence: float = 0.0) -> list[Tracks]:  # fmt: skip
-    out = []
-    found = [p for p in people if p.frames]
-    kept = [p for p in found if len(p.frames) >= min_frames and float(np.mean(np.stack(p.scores))) >= min_track_confidence]
-    if len(kept) < len(found):
-        log.info("%d of %d tracks dropped: seen in fewer than %d frames or mean keypoint confidence below %.2f (background texture)",
-                 len(found) - len(kept), len(found), min_frames, min_track_confidence)  # fmt: skip
-    for pid, person in enumerate(kept):
-        positions = np.full((len(time), n_keypoints, 2), np.nan)
-        confidence = np.zeros((len(time), n_keypoints))
-        idx = np.asarray(person.frames)
-        positions[idx] = np.stack(person.points)
-        confidence[idx] = np.stack(person.scores)
-        out.append(Tracks(positions, keypoints=keypoints, confidence=confidence, time=time, person_id=pid,
-                          metadata={"source": "kinelift.detect"}))  # fmt: skip
-    return out
+    seen = [(np.asarray(p.frames), np.stack(p.points), np.stack(p.scores)) for p in people if p.frames]
+    return people_tracks(seen, time, keypoints, min_frames=min_frames, min_track_confidence=min_track_confidence,
+                         metadata={"source": "kinelift.detect"})  # fmt: skip

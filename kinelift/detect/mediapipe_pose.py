@@ -36,7 +36,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from kinelift.core import Tracks
-from kinelift.detect.people import box_from_keypoints, iou
+from kinelift.detect.people import box_from_keypoints, iou, people_tracks
 from kinelift.detect.video import frame_count, iter_frames
 from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
 
@@ -121,21 +121,8 @@ def landmarks_to_tracks(points: np.ndarray, visibility: np.ndarray, time: np.nda
         else:
             segments.append([f])
         last_box = box if np.isfinite(box).all() else last_box
-    tracks, dropped = [], 0
-    for frames in segments:
-        confidence = float(np.mean(visibility[frames]))
-        if len(frames) < min_frames or confidence < min_track_confidence:
-            dropped += 1
-            continue
-        positions = np.full((T, _N_LANDMARKS, 2), np.nan)
-        conf = np.zeros((T, _N_LANDMARKS))
-        positions[frames], conf[frames] = px[frames], visibility[frames]
-        tracks.append(Tracks(positions, keypoints="MEDIAPIPE-33", time=time, confidence=conf, person_id=len(tracks), units="px",
-                             coordinate_frame="image"))  # fmt: skip
-    if dropped:
-        log.info("mediapipe: %d of %d tracks dropped (fewer than %d frames or mean visibility below %.2f)",
-                 dropped, len(segments), min_frames, min_track_confidence)  # fmt: skip
-    return tracks
+    people = [(np.asarray(frames), px[frames], visibility[frames]) for frames in segments]
+    return people_tracks(people, time, "MEDIAPIPE-33", min_frames=min_frames, min_track_confidence=min_track_confidence)
 
 
 def detect_tracks_mediapipe(source: str | os.PathLike[str], *, fps: float | None = None, model_complexity: int = 1,
@@ -187,8 +174,8 @@ def detect_tracks_mediapipe(source: str | os.PathLike[str], *, fps: float | None
             bar.update(len(frames))
     if size is None:
         return []
-    time = np.concatenate(times)
-    seen = int(np.isfinite(np.asarray(points)[:, 0, 0]).sum())
+    time, points = np.concatenate(times), np.asarray(points)
+    seen = int(np.isfinite(points[:, 0, 0]).sum())
     log.info("mediapipe %s (BlazePose, model_complexity %d): a person in %d of %d frames", mediapipe_version(), model_complexity, seen, len(time))
-    return landmarks_to_tracks(np.asarray(points), np.asarray(visibility), time, width=size[0], height=size[1],
+    return landmarks_to_tracks(points, np.asarray(visibility), time, width=size[0], height=size[1],
                                min_frames=min_frames, min_track_confidence=min_track_confidence)  # fmt: skip

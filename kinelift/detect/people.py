@@ -15,15 +15,21 @@ array([ 0.,  0., 10., 20.])
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from kinelift.core import Tracks
 from kinelift.errors import FileFormatError, ShapeError
 from kinelift.io._common import existing_path, read_json
 
-__all__ = ["hog_people", "box_from_keypoints", "inside_fraction", "iou", "match_boxes", "read_detection_boxes"]
+log = logging.getLogger(__name__)
+
+__all__ = ["hog_people", "box_from_keypoints", "inside_fraction", "iou", "match_boxes", "people_tracks", "read_detection_boxes"]
 
 
 def hog_people(image: np.ndarray, *, min_height: int = 256, score_threshold: float = 0.3, nms_iou: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
@@ -126,3 +132,24 @@ def read_detection_boxes(path: str | os.PathLike[str], *, min_score: float = 0.5
         except (KeyError, TypeError, ValueError, AttributeError):
             raise FileFormatError(path, f"detection {i} is malformed", expected='{"image_id": int, "bbox": [x, y, w, h], "score": float}') from None
     return {k: np.asarray(v) for k, v in boxes.items()}
+
+
+def people_tracks(people: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], time: np.ndarray, keypoints: str, *, min_frames: int = 1,
+                  min_track_confidence: float = 0.0, metadata: Mapping[str, Any] | None = None) -> list[Tracks]:  # fmt: skip
+    """One :class:`~kinelift.core.tracks.Tracks` per person over the whole timeline ``time`` (NaN where the
+    person was not seen), in image pixels, from each person's frame indices ``(f,)``, points
+    ``(f, K, 2)`` and confidences ``(f, K)``. People seen in fewer than ``min_frames`` frames, or with
+    a mean keypoint confidence below ``min_track_confidence``, are dropped and counted in the log
+    (short-lived tracks and tracks on background texture); the others are numbered in order."""
+    found = [p for p in people if len(p[0])]
+    kept = [p for p in found if len(p[0]) >= min_frames and float(np.mean(p[2])) >= min_track_confidence]
+    if len(kept) < len(found):
+        log.info("%d of %d tracks dropped: seen in fewer than %d frames or mean keypoint confidence below %.2f (short-lived or "
+                 "background texture)", len(found) - len(kept), len(found), min_frames, min_track_confidence)  # fmt: skip
+    out = []
+    for pid, (frames, points, scores) in enumerate(kept):
+        positions = np.full((len(time), points.shape[1], 2), np.nan)
+        confidence = np.zeros((len(time), points.shape[1]))
+        positions[frames], confidence[frames] = points, scores
+        out.append(Tracks(positions, keypoints=keypoints, confidence=confidence, time=time, person_id=pid, metadata=metadata))
+    return out

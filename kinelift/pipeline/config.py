@@ -33,8 +33,8 @@ class RunConfig:
 
     Input: ``detector`` for a video or image folder: ``"auto"`` (MediaPipe's BlazePose when the
     optional ``mediapipe`` package is installed, else the shipped ``"LSP-14"``), ``"mediapipe"``, a
-    shipped name or a weights file; ``boxes`` (COCO detection JSON) for the heatmap detectors; ``fps`` for files (and folders) without a frame rate, ``keypoint_set``
-    for an OpenPose folder's layout (``"BODY-25"``, ``"BODY-25B"``; ``None``: from the data),
+    shipped name or a weights file; ``boxes`` (COCO detection JSON) for the heatmap detectors;
+    ``fps`` for files (and folders) without a frame rate, ``keypoint_set`` for an OpenPose folder's layout (``"BODY-25"``, ``"BODY-25B"``; ``None``: from the data),
     ``person`` (index in the file; ``None``: the person seen longest and most clearly,
     :func:`kinelift.pipeline.run.subject_score`).
     2D processing: frames whose mean keypoint confidence is below ``min_relative_confidence``

@@ -41,7 +41,7 @@ import torch
 from kinelift.errors import FileFormatError, ShapeError, ValueRangeError
 from kinelift.skeleton._components import scale_weights
 from kinelift.skeleton.functions import PiecewisePolynomial
-from kinelift.skeleton.kinematics import apply_couplers
+from kinelift.skeleton.kinematics import apply_couplers, coupler_slopes
 from kinelift.skeleton.rotations import cross_product_matrix_np
 from kinelift.skeleton.tree import AXIS_ROTATION, KinematicTree
 
@@ -188,7 +188,6 @@ class PointJacobian:
         padded with the index of a column of ones."""
         tree = self.tree
         couplers = {int(d): (k, int(i)) for k, (d, i) in enumerate(zip(tree.coupler_dependent, tree.coupler_independent))}
-        self._coupler_functions = _FunctionBatch([tree.polynomial(int(f)) for f in tree.coupler_function])
         paths: dict[int, list[int]] = {}
         self._slot_column: dict[int, int] = {}
         for s in self._driven:
@@ -202,11 +201,9 @@ class PointJacobian:
         self._chained_slots = [s for s in self._driven if paths[s]]
         longest = max((len(paths[s]) for s in self._chained_slots), default=0)
         chained = [paths[s] + [len(couplers)] * (longest - len(paths[s])) for s in self._chained_slots]
-        self._numpy["coupler_scale"] = tree.coupler_scale
         self._indices.update(
             chained_slots=np.array(self._chained_slots, dtype=np.int64),
             chained_couplers=np.array(chained, dtype=np.int64).reshape(len(chained), longest),
-            coupler_independent=tree.coupler_independent,
         )
 
     def _read_markers(self) -> None:
@@ -268,15 +265,15 @@ class PointJacobian:
                 )  # fmt: skip
         return self._plans[key]
 
-    def _coordinates(self, q: torch.Tensor, c: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``(B, n)`` coordinates with the coupled ones from their constraints
-        (:func:`~kinelift.skeleton.kinematics.apply_couplers`), and each coupler's derivative
-        ``(B, couplers)`` (None without couplers)."""
+    def _coordinates(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(B, n)`` coordinates with the coupled ones from their constraints, and each coupler's
+        derivative ``(B, couplers)`` (None without couplers): the forward pass's own
+        :func:`~kinelift.skeleton.kinematics.apply_couplers` and ``coupler_slopes``."""
         if not len(self.tree.coupler_dependent):
             return q, None
         q = apply_couplers(self.tree, q)
-        _, slopes = self._coupler_functions(q[:, c["coupler_independent"]])
-        return q, slopes * c["coupler_scale"]
+        slopes = coupler_slopes(self.tree, q)
+        return q, torch.stack([slopes[int(d)][1] for d in self.tree.coupler_dependent], dim=1)
 
     def _slot_values(self, q: torch.Tensor, chain: torch.Tensor | None, c: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """Every slot's value ``f(q)`` and slope ``f'(q)`` (chain rule through couplers included), ``(B, J * 6)``."""
@@ -313,7 +310,7 @@ class PointJacobian:
             q = q.to(torch.get_default_dtype())
         batch = tuple(q.shape[:-1])
         c = self._const(q)
-        q, chain = self._coordinates(q.reshape(-1, n), c)
+        q, chain = self._coordinates(q.reshape(-1, n))
         B, J = q.shape[0], self._n_joints
         s = None if scales is None else self._internal_scales(scales, batch, q, c)
         values, slopes = self._slot_values(q, chain, c)

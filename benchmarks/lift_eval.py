@@ -5,7 +5,9 @@ Usage: python benchmarks/lift_eval.py [--lifter COCO-17 LOWER-6 | PATH.pt ...] [
 
 First, real motion: the held-out subjects of the motion library (kinelift motion-library; UI-PRMD s06-s07,
 CMU subjects 2, 9, 10, 13 and 139, the OpenCap subject), per movement family: MPJPE, PA-MPJPE, RMSE and
-Pearson r of hip flexion, hip adduction, knee and ankle, and the knee bias on standing frames.
+Pearson r of hip flexion, hip adduction, knee and ankle, and the knee bias on standing frames; each
+family also with the pose fitted to the 2D keypoints through the true camera and through the
+camera `kinelift.lift` assumes from the image size (--no-refine: without those rows).
 Then the generator's own test split (a unit check, not evidence):
 
 For each lifter, the test split of its training configuration's last data stage (kinelift/lifting/configs/): the
@@ -48,6 +50,7 @@ from kinelift.lifting.evaluation import (
     predict_clips,
     refine_clips,
 )
+from kinelift.lifting.inference import ASSUMED_FIELD_OF_VIEW_DEG
 from kinelift.lifting.weights import SHIPPED_WEIGHTS, lifter_metadata, load_lifter
 
 CONFIGS = Path(__file__).resolve().parents[1] / "kinelift" / "lifting" / "configs"
@@ -67,30 +70,42 @@ REAL_HEADER = (f"{'lifter':<9} {'family (held-out subjects)':<28} {'frames':>7} 
                + " ".join(f"{'r ' + SHORT[a]:>10}" for a in EVALUATED_ANGLES) + f" {'stand.kneebias':>14}")  # fmt: skip
 
 
-def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: bool) -> None:
-    """Per movement family, the motion library's held-out subjects (whole subjects never trained on)."""
-    print(f"Real motion capture of held-out subjects ({library}), {clips} unseen camera(s) + detector noise per motion; "
+def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: bool, refine: bool = True, hip_spread: float = 1.0) -> None:
+    """Per movement family, the motion library's held-out subjects (whole subjects never trained on);
+    with ``refine``, each family again with the pose fitted to the 2D keypoints through the true
+    camera, and through the camera ``kinelift.lift`` assumes when it knows only the image size."""
+    spread = f", 2D hips x{hip_spread:g} as far apart as the joint centres" if hip_spread != 1.0 else ""
+    print(f"Real motion capture of held-out subjects ({library}), {clips} unseen camera(s) + detector noise per motion{spread}; "
           "RMSE deg, Pearson r (both sides pooled), knee bias (deg) on standing frames (both knees < 10 deg, hips < 15 deg)")  # fmt: skip
     print(REAL_HEADER)
     print("-" * len(REAL_HEADER))
     for source in lifters:
         lifter = load_lifter(source)
         ks = lifter.config.keypoints
-        data = replace(DataConfig(), library=library, n_squats=0, n_standing=0, n_stepping=0, test_fraction=0.0)
+        data = replace(DataConfig(), library=library, n_squats=0, n_standing=0, n_stepping=0, test_fraction=0.0,
+                       hip_spread=(hip_spread, hip_spread))  # fmt: skip
         groups = held_out_clips(data, ks, fps=lifter.config.fps, clips_per_motion=clips)
-        pooled = []
+        pooled: dict[str, list[dict[str, float]]] = {}
         for name in sorted(g for g in groups if g.startswith("real ")):
-            r = evaluate_lifter(lifter, groups[name], outputs=predict_clips(lifter, groups[name], flip=flip))
-            pooled.append(r)
-            angles = " ".join(f"{r[f'{a}_rmse_deg']:8.2f}" for a in EVALUATED_ANGLES)
-            corr = " ".join(f"{r[f'{a}_r']:10.2f}" for a in EVALUATED_ANGLES)
-            bias = f"{r['standing_knee_bias_deg']:+7.2f} ({int(r['standing_frames'])})" if r["standing_frames"] else "   (none)"
-            print(f"{ks:<9} {name[5:]:<28} {int(r['frames']):7d} {r['mpjpe_mm']:6.1f} {r['pa_mpjpe_mm']:8.1f} {angles} "
-                  f"{r['mean_angle_rmse_deg']:5.2f} {corr} {bias:>14}")  # fmt: skip
-        if pooled:
-            worst = max(p["mean_angle_rmse_deg"] for p in pooled)
-            print(f"{'':<9} worst family mean RMSE {worst:.2f} deg; lowest knee r {min(p['knee_angle_r'] for p in pooled):.2f}, "
-                  f"lowest hip flexion r {min(p['hip_flexion_r'] for p in pooled):.2f} (targets: <= 5 deg, r >= 0.9, |bias| <= 3 deg)")  # fmt: skip
+            outputs = predict_clips(lifter, groups[name], flip=flip)
+            rows = [(name[5:], outputs)]
+            if refine:
+                rows.append(("  fit to 2D, camera known", refine_clips(lifter, groups[name], outputs)))
+                rows.append((f"  fit, {ASSUMED_FIELD_OF_VIEW_DEG:g}-deg camera assumed",
+                             refine_clips(lifter, groups[name], outputs, assumed_field_of_view=ASSUMED_FIELD_OF_VIEW_DEG)))  # fmt: skip
+            for i, (label, fitted) in enumerate(rows):
+                r = evaluate_lifter(lifter, groups[name], outputs=fitted)
+                pooled.setdefault(["lifted", "camera known", "camera assumed"][i], []).append(r)
+                angles = " ".join(f"{r[f'{a}_rmse_deg']:8.2f}" for a in EVALUATED_ANGLES)
+                corr = " ".join(f"{r[f'{a}_r']:10.2f}" for a in EVALUATED_ANGLES)
+                bias = f"{r['standing_knee_bias_deg']:+7.2f} ({int(r['standing_frames'])})" if r["standing_frames"] else "   (none)"
+                print(f"{ks:<9} {label:<28} {int(r['frames']):7d} {r['mpjpe_mm']:6.1f} {r['pa_mpjpe_mm']:8.1f} {angles} "
+                      f"{r['mean_angle_rmse_deg']:5.2f} {corr} {bias:>14}")  # fmt: skip
+        for how, rs in pooled.items():
+            worst = max(p["mean_angle_rmse_deg"] for p in rs)
+            print(f"{'':<9} {how}: worst family mean RMSE {worst:.2f} deg, mean over families {np.mean([p['mean_angle_rmse_deg'] for p in rs]):.2f}, "
+                  f"knee {np.mean([p['knee_angle_rmse_deg'] for p in rs]):.2f}; lowest knee r {min(p['knee_angle_r'] for p in rs):.2f}, "
+                  f"lowest hip flexion r {min(p['hip_flexion_r'] for p in rs):.2f} (targets: <= 5 deg, r >= 0.9, |bias| <= 3 deg)")  # fmt: skip
     print()
 
 
@@ -105,11 +120,14 @@ def main() -> None:
     parser.add_argument("--library", default=str(LIBRARY), help="real motion library (kinelift motion-library; default build/motion_library)")
     parser.add_argument("--real-clips", type=int, default=2, help="renderings per held-out real motion")
     parser.add_argument("--real-only", action="store_true", help="only the real-motion table")
+    parser.add_argument("--hip-spread", type=float, default=1.0,
+                        help="real-motion table: the 2D hips this many times as far apart as the joint centres (detectors: about 1.4)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if Path(args.library, "index.csv").is_file():
-        real_motion_table(args.lifter, args.library, clips=args.real_clips, flip=not args.no_flip)
+        real_motion_table(args.lifter, args.library, clips=args.real_clips, flip=not args.no_flip, refine=not args.no_refine,
+                          hip_spread=args.hip_spread)  # fmt: skip
     else:
         print(f"no motion library at {args.library} (build it: kinelift motion-library): real-motion table skipped\n")
     if args.real_only:

@@ -44,7 +44,11 @@ from kinelift.core.keypoint_conversion import convert_keypoints
 from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
 from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
 
-__all__ = ["Tracks", "UNITS", "COORDINATE_FRAMES", "as_keypoint_set"]
+__all__ = ["Tracks", "UNITS", "COORDINATE_FRAMES", "IMAGE_SIZE_KEYS", "as_keypoint_set"]
+
+IMAGE_SIZE_KEYS = ("image_width", "image_height")
+"""Metadata keys of the size (px) of the images an image track was found in: detectors write them,
+and :attr:`Tracks.image_size` reads them (the lifter's fit to the image assumes a camera from it)."""
 
 UNITS = ("px", "m", "normalized")
 """Units a :class:`Tracks` may carry (SI inside kinelift; mm only in files)."""
@@ -87,6 +91,8 @@ class Tracks:
     coordinate_frame : {"image", "ground", "camera"}, default "image"
     metadata : mapping, optional
         Free key/value facts about the source (file name, detector...). Scalars and strings.
+        ``image_width`` and ``image_height`` (:data:`IMAGE_SIZE_KEYS`), when given, are the
+        image size in pixels: both positive integers (:attr:`image_size`).
 
     Raises
     ------
@@ -182,6 +188,7 @@ class Tracks:
             raise ValueRangeError("coordinate_frame", expected=f"one of {COORDINATE_FRAMES}", got=coordinate_frame)
         self._coordinate_frame = str(coordinate_frame)
         self._metadata = MappingProxyType(dict(metadata or {}))
+        _check_image_size(self._metadata)
 
     # ------------------------------------------------------------------ access
     positions = property(lambda self: self._positions, doc="Positions ``(frames, keypoints, D)``; NaN = missing.")
@@ -193,6 +200,14 @@ class Tracks:
     units = property(lambda self: self._units, doc="Units of ``positions``.")
     coordinate_frame = property(lambda self: self._coordinate_frame, doc="Name of the coordinate frame.")
     metadata = property(lambda self: self._metadata, doc="Read-only mapping of source facts.")
+
+    @property
+    def image_size(self) -> tuple[int, int] | None:
+        """``(width, height)`` in pixels of the images the keypoints were found in, from the
+        metadata (:data:`IMAGE_SIZE_KEYS`, written by kinelift's detectors), or None when not known."""
+        if IMAGE_SIZE_KEYS[0] not in self._metadata:
+            return None
+        return int(self._metadata[IMAGE_SIZE_KEYS[0]]), int(self._metadata[IMAGE_SIZE_KEYS[1]])
 
     @property
     def keypoint_names(self) -> tuple[str, ...]:
@@ -364,3 +379,15 @@ def _positive(name: str, value: Any) -> float:
     if not np.isfinite(value) or value <= 0:
         raise ValueRangeError(name, expected="a positive finite number", got=value)
     return value
+
+
+def _check_image_size(metadata: Mapping[str, Any]) -> None:
+    given = [k for k in IMAGE_SIZE_KEYS if k in metadata]
+    if not given:
+        return
+    values = [metadata.get(k) for k in IMAGE_SIZE_KEYS]
+    ok = len(given) == 2 and all(isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, bool) and float(v) >= 1
+                                 and float(v) == int(v) for v in values)  # fmt: skip
+    if not ok:
+        raise ValueRangeError("metadata image_width/image_height", expected="both, the image size as positive whole numbers of pixels",
+                              got=tuple(values))  # fmt: skip

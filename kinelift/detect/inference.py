@@ -47,6 +47,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from kinelift.core import Tracks, get_keypoint_set
+from kinelift.core.tracks import IMAGE_SIZE_KEYS
 from kinelift.detect.mediapipe_pose import MEDIAPIPE, detect_tracks_mediapipe, mediapipe_version
 from kinelift.detect.people import (
     box_from_keypoints, hog_people, inside_fraction, iou, match_boxes, people_tracks, read_detection_boxes,
@@ -205,7 +206,8 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     -------
     list of Tracks
         One per person, ordered by the frame they first appear in; ``units="px"``,
-        ``coordinate_frame="image"``; confidences are the heatmap peaks.
+        ``coordinate_frame="image"``; confidences are the heatmap peaks; the frames' size in the
+        metadata (``Tracks.image_size``).
     """
     if min_frames < 1 or not 0.0 <= min_track_confidence < 1.0:
         raise ValueRangeError("min_frames/min_track_confidence", expected="min_frames >= 1 and min_track_confidence in [0, 1)",
@@ -251,7 +253,8 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
         bar.update(len(frames_np))
     bar.close()
     time = np.concatenate(all_times) if all_times else np.zeros(0)
-    return _to_tracks(people, time, net.config.keypoints, min_frames, min_track_confidence)
+    size = {} if not all_times else {IMAGE_SIZE_KEYS[0]: int(frames_np.shape[2]), IMAGE_SIZE_KEYS[1]: int(frames_np.shape[1])}
+    return _to_tracks(people, time, net.config.keypoints, min_frames, min_track_confidence, size)
 
 
 def resolve_detector(name: str) -> str:
@@ -358,7 +361,7 @@ def _given_step(run: _Runner, frames: torch.Tensor, offset: int, given: Mapping[
 
 
 def _to_tracks(people: list[_Person], time: np.ndarray, keypoints: str, min_frames: int = 1,
-               min_track_confidence: float = 0.0) -> list[Tracks]:  # fmt: skip
+               min_track_confidence: float = 0.0, image_size: Mapping[str, int] | None = None) -> list[Tracks]:  # fmt: skip
     seen = [(np.asarray(p.frames), np.stack(p.points), np.stack(p.scores)) for p in people if p.frames]
     return people_tracks(seen, time, keypoints, min_frames=min_frames, min_track_confidence=min_track_confidence,
-                         metadata={"source": "kinelift.detect"})  # fmt: skip
+                         metadata={"source": "kinelift.detect", **(image_size or {})})  # fmt: skip

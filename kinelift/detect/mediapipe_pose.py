@@ -36,6 +36,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from kinelift.core import Tracks
+from kinelift.core.tracks import IMAGE_SIZE_KEYS
 from kinelift.detect.people import box_from_keypoints, iou, people_tracks
 from kinelift.detect.video import frame_count, iter_frames
 from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
@@ -97,7 +98,8 @@ def landmarks_to_tracks(points: np.ndarray, visibility: np.ndarray, time: np.nda
     Returns
     -------
     list of Tracks
-        ``MEDIAPIPE-33``, ``units="px"``, ``coordinate_frame="image"``, one per continuous person
+        ``MEDIAPIPE-33``, ``units="px"``, ``coordinate_frame="image"``, the frame size in the
+        metadata (``Tracks.image_size``), one per continuous person
         (see the module docs), each over the whole timeline (NaN elsewhere).
     """
     points, visibility, time = np.asarray(points, np.float64), np.asarray(visibility, np.float64), np.asarray(time, np.float64)
@@ -122,7 +124,8 @@ def landmarks_to_tracks(points: np.ndarray, visibility: np.ndarray, time: np.nda
             segments.append([f])
         last_box = box if np.isfinite(box).all() else last_box
     people = [(np.asarray(frames), px[frames], visibility[frames]) for frames in segments]
-    return people_tracks(people, time, "MEDIAPIPE-33", min_frames=min_frames, min_track_confidence=min_track_confidence)
+    return people_tracks(people, time, "MEDIAPIPE-33", min_frames=min_frames, min_track_confidence=min_track_confidence,
+                         metadata={"source": "mediapipe", IMAGE_SIZE_KEYS[0]: int(width), IMAGE_SIZE_KEYS[1]: int(height)})  # fmt: skip
 
 
 def detect_tracks_mediapipe(source: str | os.PathLike[str], *, fps: float | None = None, model_complexity: int = 1,

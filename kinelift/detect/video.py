@@ -25,7 +25,7 @@ import numpy as np
 
 from kinelift.errors import FileFormatError, ValueRangeError
 
-__all__ = ["iter_frames", "IMAGE_SUFFIXES", "frame_count"]
+__all__ = ["iter_frames", "IMAGE_SUFFIXES", "frame_count", "frame_size"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
@@ -49,6 +49,37 @@ def frame_count(source: str | os.PathLike[str]) -> int | None:
             return container.streams.video[0].frames or None
     except (av.error.FFmpegError, IndexError):
         return None
+
+
+def frame_size(source: str | os.PathLike[str]) -> tuple[int, int]:
+    """``(width, height)`` in pixels of a video's frames (as the stream declares them) or of an image
+    folder's first image.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib, cv2
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = cv2.imwrite(str(folder / "f0.png"), np.zeros((8, 6, 3), np.uint8))
+    >>> frame_size(folder)
+    (6, 8)
+    """
+    source = Path(source)
+    if source.is_dir():
+        from kinelift.detect.crops import read_image
+
+        h, w = read_image(str(_image_files(source)[0])).shape[:2]
+        return int(w), int(h)
+    import av
+
+    try:
+        with av.open(str(source)) as container:
+            stream = container.streams.video[0]
+            w, h = stream.codec_context.width, stream.codec_context.height
+    except (av.error.FFmpegError, OSError, IndexError) as err:
+        raise FileFormatError(source, f"no readable video stream ({err})", expected="a video file FFmpeg reads") from None
+    if not (w and h):
+        raise FileFormatError(source, "the video stream declares no frame size", expected="a video with a width and height")
+    return int(w), int(h)
 
 
 def _iter_folder(folder: Path, fps: float, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -12,6 +12,9 @@ image has one (PoseTrack style), else of image ``id``. People are grouped by
 Timing: an image's ``time`` field (seconds, as :func:`write_coco` writes), else
 ``frame index / fps``.
 
+The images' ``width`` and ``height`` (when every image gives the same) become the tracks'
+image size (``Tracks.image_size``); the writer writes them when the tracks know it.
+
 Confidence from visibility flags: v=2 -> 1.0, v=1 -> 0.5 (position kept), v=0 -> missing.
 The writer maps back: confidence >= 0.75 -> 2, > 0 -> 1, missing -> 0.
 
@@ -38,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
-from kinelift.core.tracks import Tracks
+from kinelift.core.tracks import IMAGE_SIZE_KEYS, Tracks
 from kinelift.errors import FileFormatError, ValueRangeError
 from kinelift.io._atomic import atomic_path
 from kinelift.io._common import existing_path, float_array, read_json, reading, require_2d_pixel_tracks, require_fps
@@ -91,12 +94,26 @@ def _timeline(ordered: list[dict], fps: float | None, path: Path) -> tuple[np.nd
     return np.arange(len(ordered)) / fps, fps
 
 
-def _people(frames, ids, time, fps, keypoint_set, path, fmt, **link) -> list[Tracks]:
+def _image_size(images: list[dict], path: Path) -> dict[str, int]:
+    """The images' common ``width`` and ``height`` as track metadata (:data:`IMAGE_SIZE_KEYS`), or
+    nothing when they are not given, not whole numbers or differ between images."""
+    sizes = {(img.get("width"), img.get("height")) for img in images}
+    if len(sizes) != 1:
+        return {}
+    w, h = sizes.pop()
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (w, h)):
+        if (w, h) != (None, None):
+            raise FileFormatError(path, f"images[].width/height are {w!r}/{h!r}", expected="positive whole numbers of pixels")
+        return {}
+    return dict(zip(IMAGE_SIZE_KEYS, (w, h)))
+
+
+def _people(frames, ids, time, fps, keypoint_set, path, fmt, image_size=None, **link) -> list[Tracks]:
     people = detections_to_tracks(frames, ids, time=time, n_keypoints=len(keypoint_set), n_dims=2, **link)
     with reading(path):
         return [
             Tracks(pos, keypoints=keypoint_set, confidence=conf, time=time, fps=fps, person_id=pid,
-                   metadata={"source": str(path), "format": fmt})
+                   metadata={"source": str(path), "format": fmt, **(image_size or {})})
             for pid, pos, conf in people
         ]  # fmt: skip
 
@@ -141,7 +158,8 @@ def read_coco(
         if track_id is not None and (not isinstance(track_id, int) or isinstance(track_id, bool)):
             raise FileFormatError(path, f"annotations[{i}].track_id is {track_id!r}", expected="an integer")
         ids[f].append(track_id)
-    return _people(frames, ids, time, fps, keypoint_set, path, "coco", max_distance=max_distance, max_missing=max_missing)
+    return _people(frames, ids, time, fps, keypoint_set, path, "coco", _image_size(ordered, path), max_distance=max_distance,
+                   max_missing=max_missing)  # fmt: skip
 
 
 def read_coco_results(
@@ -203,6 +221,10 @@ def write_coco(tracks: Sequence[Tracks], path: str | os.PathLike[str], *, overwr
     ks = _check_2d_px(tracks)
     times = _frame_times(tracks)
     images = [{"id": i + 1, "frame_id": i, "time": float(t), "file_name": f"frame_{i:06d}.jpg"} for i, t in enumerate(times)]
+    sizes = {t.image_size for t in tracks}
+    if len(sizes) == 1 and (size := sizes.pop()) is not None:  # the images' size, when the tracks know it
+        for img in images:
+            img["width"], img["height"] = size
     annotations = []
     for t in tracks:
         frame = np.searchsorted(times, t.time)

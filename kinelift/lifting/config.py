@@ -43,6 +43,10 @@ class LifterConfig:
     ``architecture`` is ``"conv"`` (dilated temporal convolutions; receptive field = product of
     ``filter_widths``) or ``"transformer"`` (window of ``transformer_window`` frames).
     ``fps`` is the frame rate the network is trained at; inference resamples other rates to it.
+    ``output`` is ``"coordinates"`` (every 3D point through the skeletal model) or ``"points"``
+    (the model's joint centres, landmarks and keypoints also as free 3D points, the model's
+    forward kinematics plus a learned correction, to be fitted by the skeletal model afterwards:
+    :func:`kinelift.lifting.point_fit.fit_to_points`).
     """
 
     keypoints: str = "COCO-17"
@@ -56,9 +60,12 @@ class LifterConfig:
     transformer_heads: int = 4
     transformer_layers: int = 4
     fps: float = 30.0
+    output: str = "coordinates"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "filter_widths", tuple(int(w) for w in self.filter_widths))
+        if self.output not in ("coordinates", "points"):
+            raise ValueRangeError("output", expected="'coordinates' or 'points'", got=self.output)
         if self.architecture not in ("conv", "transformer"):
             raise ValueRangeError("architecture", expected="'conv' or 'transformer'", got=self.architecture)
         if self.channels < 1 or not 0 <= self.dropout < 1 or self.fps <= 0:
@@ -149,6 +156,10 @@ class DataConfig:
     ``clean_rate`` and ``flat_confidence_rate`` are the fractions of clips rendered as careful
     annotations and with confidences unrelated to the error
     (:class:`~kinelift.lifting.corruption.DetectorNoise`, :meth:`noise_model`).
+    ``hip_spread`` ``(low, high)``: each clip's hip keypoints are rendered that many times as far
+    from their midpoint as the model's hip joint centres, drawn uniformly per clip (detectors put
+    the hips wider: :func:`~kinelift.lifting.corruption.spread_hips`); a fixed spread (``low ==
+    high``; ``(1, 1)``, the default) draws nothing, so the clips are otherwise the same.
 
     ``library`` is a real motion library (:func:`kinelift.pipeline.motion_library.build_motion_library`,
     ``kinelift motion-library``; relative to the config file's folder): its training subjects'
@@ -185,6 +196,7 @@ class DataConfig:
     test_files: tuple[str, ...] = ("squats1_videoAndMocap", "crouch4")
     clean_rate: float = 0.0
     flat_confidence_rate: float = 0.0
+    hip_spread: tuple[float, float] = (1.0, 1.0)
     seed: int = 0
     stages: tuple[DataStage, ...] = ()
     library: str = ""
@@ -218,6 +230,10 @@ class DataConfig:
         if not 0 <= self.test_fraction < 1:
             raise ValueRangeError("test_fraction", expected="in [0, 1)", got=self.test_fraction)
         self.noise_model()  # validates clean_rate and flat_confidence_rate
+        spread = tuple(float(v) for v in self.hip_spread)
+        if len(spread) != 2 or not 0.5 <= spread[0] <= spread[1] <= 3.0:
+            raise ValueRangeError("data.hip_spread", expected="[low, high] with 0.5 <= low <= high <= 3", got=self.hip_spread)
+        object.__setattr__(self, "hip_spread", spread)
 
     def library_renderings(self, family: str) -> int:
         """How many times each library motion of ``family`` is rendered for training."""

@@ -32,11 +32,11 @@ import torch
 from tqdm.auto import tqdm
 
 from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
-from kinelift.core.tracks import Tracks
+from kinelift.core.tracks import IMAGE_SIZE_KEYS, Tracks
 from kinelift.errors import ValueRangeError
 from kinelift.lifting.cameras import Camera, project, random_cameras
 from kinelift.lifting.config import DataConfig
-from kinelift.lifting.corruption import DetectorNoise
+from kinelift.lifting.corruption import DetectorNoise, spread_hips
 from kinelift.lifting.features import normalize_keypoints
 from kinelift.lifting.lifter import N_ROOT_COORDINATES, lifter_skeleton
 from kinelift.lifting.motions import (
@@ -68,7 +68,8 @@ class LiftingClips:
     (N, 3, 3) camera <- pelvis; ``up`` (N, 3) camera frame; ``segment_scales`` (N, 8);
     ``root_camera`` (N, 3) pelvis origin in the camera frame (m); ``clean_2d`` (N, K, 2) noise-free
     normalised 2D; ``focal_over_size`` (N,) focal length / person size; ``root_offset`` (N, 2)
-    the projected pelvis origin minus the normalisation root, over the size.
+    the projected pelvis origin minus the normalisation root, over the size; ``field_of_view``
+    (N,) the camera's horizontal field of view (rad; its principal point is the image centre).
     """
 
     keypoints: KeypointSet
@@ -81,6 +82,7 @@ class LiftingClips:
     clean_2d: np.ndarray
     focal_over_size: np.ndarray
     root_offset: np.ndarray
+    field_of_view: np.ndarray
     starts: np.ndarray
     lengths: np.ndarray
     motion_names: tuple[str, ...]
@@ -178,9 +180,12 @@ def render_clip(
         raise ValueRangeError(f"motion {motion.name!r}", expected="frames a camera can see from in front", got="none after 40 cameras")
     q, world, pelvis_p = q[keep], world[keep], pelvis_p[keep]
     pelvis_r = fk.body_rotations[:, 0].numpy()[keep]
-    pix = project(camera, world)
+    low, high = data.hip_spread  # drawn only from a range: a fixed spread leaves the random stream as it was
+    spread = low if low == high else float(rng.uniform(low, high))
+    pix = project(camera, world if spread == 1.0 else spread_hips(world, ks, spread))
     noisy, conf = noise.apply(pix, ks, rng)
-    tracks = Tracks(noisy, keypoints=ks, confidence=conf, fps=m.fps, metadata={"source": "kinelift.lifting.render_clip", "motion": motion.name})
+    meta = {"source": "kinelift.lifting.render_clip", "motion": motion.name, **dict(zip(IMAGE_SIZE_KEYS, camera.image_size))}
+    tracks = Tracks(noisy, keypoints=ks, confidence=conf, fps=m.fps, metadata=meta)
     return RenderedClip(tracks, pix, camera, q, segments, world, pelvis_r, pelvis_p)
 
 
@@ -198,7 +203,7 @@ def make_clips(
     ks = get_keypoint_set(keypoints) if isinstance(keypoints, str) else keypoints
     counts = [clips_per_motion] * len(motions) if isinstance(clips_per_motion, int) else list(clips_per_motion)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("features", "coordinates", "root_rotation", "up", "segment_scales",
-                                                          "root_camera", "clean_2d", "focal_over_size", "root_offset")}  # fmt: skip
+                                                          "root_camera", "clean_2d", "focal_over_size", "root_offset", "field_of_view")}  # fmt: skip
     lengths, names = [], []
     jobs = [m for m, n in zip(motions, counts) for _ in range(n)]
     for motion in tqdm(jobs, desc="rendering clips", disable=not progress, leave=False):
@@ -216,6 +221,7 @@ def make_clips(
         parts["clean_2d"].append((clip.clean - root2d[:, None]) / size)
         parts["focal_over_size"].append(np.full(n, camera.focal / size))
         parts["root_offset"].append((root_pix - root2d) / size)
+        parts["field_of_view"].append(np.full(n, 2.0 * np.arctan(camera.image_size[0] / (2.0 * camera.focal))))
         lengths.append(n)
         names.append(motion.name)
     arrays = {k: np.concatenate(v).astype(np.float32) for k, v in parts.items()}

@@ -44,10 +44,12 @@ def predict_clips(lifter: Lifter, clips: LiftingClips, *, flip: bool = False) ->
 
 
 def refine_clips(lifter: Lifter, clips: LiftingClips, outputs: list[LifterOutput], *,
-                 config: RefinementConfig | None = None) -> list[LifterOutput]:  # fmt: skip
+                 config: RefinementConfig | None = None, assumed_field_of_view: float | None = None) -> list[LifterOutput]:  # fmt: skip
     """Each clip's ``outputs`` with its clip-averaged body, fitted to its 2D keypoints through its
     own camera (:func:`kinelift.lifting.refinement.refine_to_image`), as ``kinelift.lift(...,
-    intrinsics=)`` does: the evaluation with the camera's intrinsics given.
+    intrinsics=)`` does: the evaluation with the camera's intrinsics given. With
+    ``assumed_field_of_view`` (deg), through a camera of that horizontal field of view centred on
+    the image instead, as ``kinelift.lift`` does when it knows only the image size.
 
     The keypoints in normalised image coordinates come from the clips' features and their camera
     (``(features - d) / F`` with ``F = focal / size`` and ``d`` the principal point's offset from
@@ -69,7 +71,9 @@ def refine_clips(lifter: Lifter, clips: LiftingClips, outputs: list[LifterOutput
     bodies = _clip_bodies(lifter, clips, outputs)
     start = LifterOutput(**{f.name: torch.cat([getattr(b, f.name) for b in bodies]) for f in fields(LifterOutput)})
     scale = clips.focal_over_size.astype(np.float64)
-    offset = clips.root_offset - scale[:, None] * clips.root_camera[:, :2] / clips.root_camera[:, 2:3]
+    offset = clips.root_offset - scale[:, None] * clips.root_camera[:, :2] / clips.root_camera[:, 2:3]  # principal point - root
+    if assumed_field_of_view is not None:  # the same pixels read through another focal length
+        scale = scale * np.tan(clips.field_of_view.astype(np.float64) / 2.0) / np.tan(np.deg2rad(assumed_field_of_view) / 2.0)
     image = (clips.features[..., :2] - offset[:, None]) / scale[:, None, None]
     device, dtype = start.coordinates.device, start.coordinates.dtype
     refined = refine_to_image(lifter, start, torch.as_tensor(image, dtype=dtype, device=device),

@@ -34,10 +34,17 @@ from kinelift.processing.tracks_ops import resample_tracks
 from kinelift.skeleton.builtin import builtin_model, foot_marker_indices
 from kinelift.skeleton.scaling import scale_spec
 
-__all__ = ["lift", "Intrinsics", "SEEN_FRACTION"]
+__all__ = ["lift", "Intrinsics", "SEEN_FRACTION", "ASSUMED_FIELD_OF_VIEW_DEG"]
 
 SEEN_FRACTION = 0.5
 """A frame shows the subject when at least this fraction of the lifter's keypoints is present."""
+
+ASSUMED_FIELD_OF_VIEW_DEG = 65.0
+"""Horizontal field of view (deg) assumed for a camera whose intrinsics are not given, when the
+image size is known (``Tracks.image_size``): phones and webcams film at about 60-75 deg. It only
+serves the fit of the pose to the keypoints (``lift(refine=...)``), which kept its gain with a
+focal length 30-40 % off on held-out real motion (docs/lift.md); the pelvis translation needs the
+true intrinsics."""
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +143,10 @@ def lift(
     intrinsics : Intrinsics, optional
         With the camera's focal length and principal point, the pelvis translation follows the
         person through the scene (the root position that best reprojects the 3D keypoints), and
-        the pose is fitted back to the keypoints (``refine``). Without, ``pelvis_tx = pelvis_tz = 0`` and ``pelvis_ty`` keeps the lowest foot point on the
-        floor in every frame.
+        the pose is fitted back to the keypoints (``refine``). Without, ``pelvis_tx = pelvis_tz = 0``
+        and ``pelvis_ty`` keeps the lowest foot point on the floor in every frame; the fit then
+        assumes a camera of :data:`ASSUMED_FIELD_OF_VIEW_DEG` centred on the image when the
+        track knows its image size (``tracks.image_size``: kinelift's detectors record it).
     flip : bool, default True
         Also lift the mirrored track and average the two (test-time augmentation; on held-out
         generated motions it lowered MPJPE by 3-4 mm and the angle RMSEs by 0.2-0.4 deg with the
@@ -146,8 +155,9 @@ def lift(
         Fit the lifted pose back to the keypoints through the camera
         (:func:`kinelift.lifting.refinement.refine_to_image`: pose coordinates, pelvis orientation
         and position per frame, robust to outliers, kept near the network's estimate and smooth).
-        Needs ``intrinsics``; default: on when they are given. On held-out generated squats it
-        lowered the mean angle RMSE by 0.2-0.5 deg and knee flexion by 0.45-1.1 deg (docs/lift.md);
+        Needs ``intrinsics`` or the track's image size (then with an assumed camera, see
+        ``intrinsics``); default: on when either is known. On held-out subjects' real motion it
+        lowered the knee RMSE in every movement family (docs/lift.md);
         about 5,000 frames per second on 2 CPU cores (``benchmarks/lift_speed.py``). A
         :class:`RefinementConfig` sets its priors.
 
@@ -169,11 +179,16 @@ def lift(
         raise ValueRangeError("height", expected="a body height in metres between 0.5 and 2.5", got=height)
     if refine is not None and not isinstance(refine, (bool, RefinementConfig)):
         raise ValueRangeError("refine", expected="True, False, None or a RefinementConfig", got=type(refine).__name__)
+    camera = intrinsics  # the camera the fit projects through: given, or assumed from the image size
+    if camera is None and refine is not False and tracks.image_size is not None:
+        camera = Intrinsics.from_field_of_view(ASSUMED_FIELD_OF_VIEW_DEG, tracks.image_size)
+        log.info("camera intrinsics not given: the fit to the keypoints assumes a %.0f-deg horizontal field of view on the %dx%d image",
+                 ASSUMED_FIELD_OF_VIEW_DEG, *tracks.image_size)  # fmt: skip
     if refine is None:
-        refine = intrinsics is not None
-    if refine is not False and intrinsics is None:
-        raise ValueRangeError("refine", expected="intrinsics= as well (the fit projects the pose through the camera), or refine=False",
-                              got=refine)  # fmt: skip
+        refine = camera is not None
+    if refine is not False and camera is None:
+        raise ValueRangeError("refine", expected="intrinsics= or a track that knows its image size (metadata image_width, image_height; "
+                              "the fit projects the pose through the camera), or refine=False", got=refine)  # fmt: skip
     if lifter is None:
         lifter = _default_lifter(tracks)
     if not isinstance(lifter, Lifter):
@@ -200,12 +215,12 @@ def lift(
         seg = seg * (height / estimated)
     with torch.no_grad():
         body = lifter.assemble(out.coordinates, out.root_rotation, out.up, seg.expand_as(out.segment_scales))
-    if intrinsics is not None:
-        image = torch.as_tensor((pix - np.asarray(intrinsics.principal_point)) / intrinsics.focal, dtype=body.keypoints.dtype, device=device)
+    if camera is not None:
+        image = torch.as_tensor((pix - np.asarray(camera.principal_point)) / camera.focal, dtype=body.keypoints.dtype, device=device)
     if refine is not False:
         config = refine if isinstance(refine, RefinementConfig) else RefinementConfig()
         weights_2d = torch.as_tensor(feats[..., 2], dtype=body.keypoints.dtype, device=device)
-        body = refine_to_image(lifter, body, image, weights_2d, focal_over_size=intrinsics.focal / size, config=config)
+        body = refine_to_image(lifter, body, image, weights_2d, focal_over_size=camera.focal / size, config=config)
     R_cp, up = body.root_rotation.double().cpu().numpy(), body.up.double().cpu().numpy()
     R_cg = _ground_rotation(up, R_cp, weights)
     pelvis = matrix_to_pelvis_angles(torch.as_tensor(np.einsum("ji,tjk->tik", R_cg, R_cp))).numpy()
@@ -213,9 +228,11 @@ def lift(
     root_cam = None
     if intrinsics is not None:  # the root position that best reprojects the 3D keypoints
         root_cam = root_translation(body.keypoints.double(), image.double(), torch.as_tensor(conf, device=device)).cpu().numpy()
-    if root_cam is not None and np.any(root_cam[:, 2] <= 0):
-        log.warning("the pelvis lands behind the camera in %d of %d frames: the lifted pose does not fit the image there "
-                    "(check the intrinsics)", int((root_cam[:, 2] <= 0).sum()), len(root_cam))  # fmt: skip
+    with_subject = seen.valid.mean(axis=1) >= SEEN_FRACTION  # on the lifter's time grid
+    behind = root_cam is not None and (root_cam[:, 2] <= 0) & with_subject
+    if np.any(behind):
+        log.warning("the pelvis lands behind the camera in %d of %d frames with the subject: the lifted pose does not fit the image "
+                    "there (check the intrinsics)", int(behind.sum()), int(with_subject.sum()))  # fmt: skip
     pose = body.coordinates.double().cpu().numpy()
     if resample:
         pose, pelvis = _resample_back(pose, grid, t0), _resample_back(pelvis, grid, t0)
@@ -247,8 +264,9 @@ def lift(
             root_cam[~seen_frames] = np.nan
         log.warning("the subject was not seen in %d of %d frames (%d stretches): no pose is reported there",
                     int((~seen_frames).sum()), len(t0), len(valid_runs(~seen_frames)))  # fmt: skip
-    meta = {"source": "kinelift.lifting", "lifter": lifter.config.keypoints, "refined": refine is not False, "input": dict(tracks.metadata),
-            CAMERA_VIEW_KEY: camera_view(tracks)}  # fmt: skip
+    fitted_through = "none" if refine is False else "given intrinsics" if intrinsics is not None else f"assumed {ASSUMED_FIELD_OF_VIEW_DEG:g}-deg camera"
+    meta = {"source": "kinelift.lifting", "lifter": lifter.config.keypoints, "refined": refine is not False, "refined_camera": fitted_through,
+            "input": dict(tracks.metadata), CAMERA_VIEW_KEY: camera_view(tracks)}  # fmt: skip
 
     def as_tracks(points: torch.Tensor, names) -> Tracks:
         return Tracks(points.numpy(), keypoints=names, time=t0, units="m", coordinate_frame="ground", metadata=meta)

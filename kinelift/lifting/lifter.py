@@ -89,7 +89,9 @@ class Lifter(nn.Module):
         self.joint_names = model.joint_names
         self.pose_coordinate_names = model.coordinate_names[N_ROOT_COORDINATES:]
         self.n_pose = len(self.pose_coordinate_names)
-        n_out = self.n_pose + 6 + 3 + len(SEGMENTS)
+        self.n_heads = self.n_pose + 6 + 3 + len(SEGMENTS)
+        self.n_points = len(self.joint_names) + self.n_markers + len(self.keypoint_set) if config.output == "points" else 0
+        n_out = self.n_heads + 3 * self.n_points
         n_in = 3 * len(self.keypoint_set)
         if config.architecture == "conv":
             self.network: nn.Module = TemporalConvNet(n_in, n_out, filter_widths=config.filter_widths, channels=config.channels,
@@ -122,7 +124,7 @@ class Lifter(nn.Module):
         coords = self._coord_centre + self._coord_half_range * torch.tanh(raw[..., :n])
         rotation = rotation_6d_to_matrix(raw[..., n : n + 6] + self._rot_base)
         up = nn.functional.normalize(raw[..., n + 6 : n + 9] + self._up_base, dim=-1, eps=1e-8)
-        segments = torch.exp(0.3 * torch.tanh(raw[..., n + 9 :]))
+        segments = torch.exp(0.3 * torch.tanh(raw[..., n + 9 : self.n_heads]))
         return coords, rotation, up, segments
 
     def clamp_coordinates(self, coords: torch.Tensor) -> torch.Tensor:
@@ -132,8 +134,16 @@ class Lifter(nn.Module):
         return torch.minimum(torch.maximum(coords, low.to(coords)), high.to(coords))
 
     def decode(self, raw: torch.Tensor) -> LifterOutput:
-        """Head values ``(..., n_out)`` -> :class:`LifterOutput` through forward kinematics."""
-        return self.assemble(*self.heads(raw))
+        """Head values ``(..., n_out)`` -> :class:`LifterOutput` through forward kinematics; with
+        ``config.output == "points"`` the joints, markers and keypoints are the forward kinematics'
+        plus the network's free correction (metres, camera axes)."""
+        out = self.assemble(*self.heads(raw[..., : self.n_heads]))
+        if not self.n_points:
+            return out
+        nj, nm = len(self.joint_names), self.n_markers
+        delta = raw[..., self.n_heads :].reshape(raw.shape[:-1] + (self.n_points, 3))
+        return LifterOutput(out.coordinates, out.root_rotation, out.up, out.segment_scales, out.joints + delta[..., :nj, :],
+                            out.markers + delta[..., nj : nj + nm, :], out.keypoints + delta[..., nj + nm :, :])  # fmt: skip
 
     def assemble(self, coords: torch.Tensor, rotation: torch.Tensor, up: torch.Tensor, segments: torch.Tensor) -> LifterOutput:
         """Forward kinematics of given pose coordinates, root rotation and segment scales (also for targets)."""

@@ -44,8 +44,10 @@ class RunConfig:
     zero-lag Butterworth low-pass at ``cutoff`` Hz (``None``: none; ``cutoff_hz`` is its old,
     deprecated name, in Python and in TOML).
     Lifting: ``lifter`` (default from the keypoints), ``height`` (m), camera ``focal`` (px) and
-    ``principal_point`` (px), and ``model``: an OpenSim ``.osim`` fitted to the lifted keypoints by
-    inverse kinematics (``None``: the built-in model the lifter predicts).
+    ``principal_point`` (px) (without them the lifted pose is still fitted to the 2D keypoints,
+    through a camera of 65 deg horizontal field of view assumed on the video's frame size:
+    :func:`kinelift.lifting.lift`), and ``model``: an OpenSim ``.osim`` fitted to the lifted
+    keypoints by inverse kinematics (``None``: the built-in model the lifter predicts).
     Outputs: ``figures`` (PNG files) and ``video``: for a video or image-folder input, the
     annotated video ``annotated.mp4`` and its contact sheet ``annotated.png``
     (:mod:`kinelift.pipeline.annotated_video`).

@@ -194,6 +194,12 @@ def _read_2d(source: Path, config: RunConfig, cache: Path, fingerprint: dict[str
     people = [t for t in people if t.n_dims == 2]
     if not people:
         raise FileFormatError(source, "no 2D keypoint track", expected="image keypoints (pixels) to lift")
+    if _is_video(source) and any(t.image_size is None for t in people):  # detections cached before they recorded it
+        from kinelift.core.tracks import IMAGE_SIZE_KEYS
+        from kinelift.detect.video import frame_size
+
+        size = dict(zip(IMAGE_SIZE_KEYS, frame_size(source)))
+        people = [t if t.image_size is not None else t.replace(metadata={**t.metadata, **size}) for t in people]
     return people
 
 

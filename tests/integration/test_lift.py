@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from kinelift.cli import main
-from kinelift.core.tracks import Tracks
+from kinelift.core.tracks import IMAGE_SIZE_KEYS, Tracks
 from kinelift.errors import ShapeError, ValueRangeError
 from kinelift.io.hdf5 import write_h5
 from kinelift.io.mot import read_mot
@@ -100,14 +100,20 @@ def test_intrinsics_refine_the_pose_towards_the_keypoints():
             assert results["refined"].keypoints.metadata["refined"]
             if keypoints == "COCO-17":
                 results["guessed"] = lift(tracks, intrinsics=Intrinsics.from_field_of_view(60.0, clip.camera.image_size))
+                assert tracks.image_size == clip.camera.image_size  # rendered tracks know their image size
+                results["assumed"] = lift(tracks)  # no intrinsics: the fit assumes a camera from the image size
+                assert results["assumed"].keypoints.metadata["refined_camera"].startswith("assumed")
+                assert not results["plain"].keypoints.metadata["refined"]
             for name, result in results.items():
                 runs.setdefault(name, []).append((1000 * pa_mpjpe(result.keypoints.positions, truth), _rmse_deg(result, clip)))
         plain = np.mean(runs.pop("plain"), axis=0)
-        for name, scores in runs.items():  # refined; and guessed for COCO-17
+        for name, scores in runs.items():  # refined; and guessed and assumed for COCO-17
             fitted = np.mean(scores, axis=0)
             assert plain[0] - fitted[0] > least_gain_mm and fitted[1] < plain[1] + 0.2, f"{keypoints} {name}: PA-MPJPE, knee {plain} -> {fitted}"
-    with pytest.raises(ValueRangeError, match="intrinsics"):
-        lift(clip.tracks, refine=True)
+    bare = clip.tracks.replace(metadata={k: v for k, v in clip.tracks.metadata.items() if k not in IMAGE_SIZE_KEYS})
+    assert not lift(bare).keypoints.metadata["refined"]  # neither intrinsics nor an image size: no fit
+    with pytest.raises(ValueRangeError, match="intrinsics= or a track that knows its image size"):
+        lift(bare, refine=True)
 
 
 def test_height_sets_the_body_and_intrinsics_place_it(squat_clip):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from kinelift import TimeSeriesTable, Tracks
-from kinelift.errors import OutputExistsError, ValueRangeError
+from kinelift.errors import FileFormatError, OutputExistsError, ValueRangeError
 from kinelift.io import (
     load,
     read_c3d,
@@ -132,6 +132,21 @@ def test_coco_annotations_round_trip(tmp_path, rng):
         np.testing.assert_allclose(b.time, t.time)
         # visibility flags keep two levels of confidence
         assert set(np.unique(b.confidence)) <= {0.0, 0.5, 1.0}
+
+
+def test_coco_annotations_carry_the_image_size(tmp_path, rng):
+    tracks = [t.replace(metadata={**t.metadata, "image_width": 1920, "image_height": 1080}) for t in people_2d(rng, "COCO-17")]
+    write_coco(tracks, tmp_path / "ann.json")
+    assert {t.image_size for t in read_coco(tmp_path / "ann.json")} == {(1920, 1080)}
+    doc = json.loads((tmp_path / "ann.json").read_text())
+    for img in doc["images"]:
+        img["width"] = "wide"
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    with pytest.raises(FileFormatError, match="width/height"):
+        read_coco(tmp_path / "bad.json")
+    write_coco(people_2d(rng, "COCO-17"), tmp_path / "plain.json")  # tracks without an image size: none written or read
+    assert "width" not in json.loads((tmp_path / "plain.json").read_text())["images"][0]
+    assert {t.image_size for t in read_coco(tmp_path / "plain.json")} == {None}
 
 
 def test_coco_results_and_mmpose_round_trip(tmp_path, rng):

@@ -9,12 +9,12 @@ import torch
 from kinelift.core.keypoint_sets import get_keypoint_set
 from kinelift.errors import FileFormatError, KeypointConversionError, ShapeError, UnknownNameError, ValueRangeError
 from kinelift.lifting.cameras import look_at, project, random_cameras
-from kinelift.lifting.config import LifterConfig, LossWeights, config_from_dict, load_config
+from kinelift.lifting.config import DataConfig, LifterConfig, LossWeights, config_from_dict, load_config
 from kinelift.lifting.corruption import DetectorNoise, left_right_pairs, person_size
 from kinelift.lifting.data import make_clips, render_clip, sample_windows
 from kinelift.lifting.evaluation import evaluate_lifter, height_estimates
 from kinelift.lifting.features import normalize_keypoints
-from kinelift.lifting.lifter import Lifter
+from kinelift.lifting.lifter import Lifter, LifterOutput
 from kinelift.lifting.loss import d3ke_loss, reprojection_error
 from kinelift.lifting.metrics import mpjpe, pa_mpjpe, pelvis_pitch
 from kinelift.lifting.motions import procedural_squats, procedural_standing, procedural_stepping
@@ -208,6 +208,24 @@ def test_rendered_clips_reproject_their_targets():
     clip = render_clip(procedural_standing(np.random.default_rng(1)), "COCO-17", rng=np.random.default_rng(2), speed=1.0)
     np.testing.assert_allclose(project(clip.camera, clip.keypoints_3d), clip.clean, atol=1e-6)
     assert clip.tracks.keypoint_set.name == "COCO-17" and clip.tracks.n_frames == len(clip.coordinates)
+
+
+def test_hip_spread_widens_only_the_rendered_2d_hips():
+    """``DataConfig.hip_spread``: the 2D hips land farther apart than the projected joint centres,
+    every other point and the 3D truth stay; the default draws nothing (old data stays the same)."""
+    motion = procedural_standing(np.random.default_rng(1), seconds=2.0)
+    plain = render_clip(motion, "LOWER-6", rng=np.random.default_rng(2), speed=1.0)
+    again = render_clip(motion, "LOWER-6", rng=np.random.default_rng(2), speed=1.0, data=DataConfig(hip_spread=(1.0, 1.0)))
+    np.testing.assert_array_equal(again.clean, plain.clean)
+    wide = render_clip(motion, "LOWER-6", rng=np.random.default_rng(2), speed=1.0, data=DataConfig(hip_spread=(1.5, 1.5)))
+    np.testing.assert_allclose(wide.keypoints_3d, plain.keypoints_3d)
+    hips, others = [2, 3], [0, 1, 4, 5]
+    np.testing.assert_allclose(wide.clean[:, others], project(wide.camera, wide.keypoints_3d[:, others]), atol=1e-6)
+    apart = np.linalg.norm(wide.clean[:, hips[0]] - wide.clean[:, hips[1]], axis=-1)
+    joint_centres = np.linalg.norm(np.diff(project(wide.camera, wide.keypoints_3d[:, hips]), axis=1)[:, 0], axis=-1)
+    assert np.all(apart > 1.3 * joint_centres)
+    with pytest.raises(ValueRangeError, match="hip_spread"):
+        DataConfig(hip_spread=(1.5, 1.0))
 
 
 def test_edge_windows_sit_at_the_ends_of_their_clip():
@@ -564,6 +582,55 @@ def test_refinement_pulls_a_wrong_visible_angle_towards_the_image():
         refine_to_image(lifter, start, image[:, :5], torch.ones(n, 17), focal_over_size=3.0)
     with pytest.raises(ValueRangeError, match="focal_over_size"):
         refine_to_image(lifter, start, image, torch.ones(n, 17), focal_over_size=-1.0)
+
+
+def test_fit_to_points_recovers_the_pose_that_made_the_points():
+    """Lift to 3D points, then fit: the model's own points of a pose, with the fit started 0.3 rad
+    off in knee and hip flexion, give that pose back; NaN points are refused."""
+    from kinelift.lifting.refinement import fit_to_points
+
+    lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(3,), channels=8))
+    n, names = 6, lifter.pose_coordinate_names
+    q = torch.zeros(n, lifter.n_pose, dtype=torch.float64)
+    cols = [names.index(c) for c in ("knee_angle_r", "hip_flexion_l")]
+    q[:, cols[0]], q[:, cols[1]] = torch.linspace(0.3, 1.2, n), 0.5
+    rot, up = torch.eye(3, dtype=torch.float64).expand(n, 3, 3), torch.tensor([0.0, -1.0, 0.0], dtype=torch.float64).expand(n, 3)
+    seg = torch.ones(n, 8, dtype=torch.float64)
+    with torch.no_grad():
+        truth = lifter.double().assemble(q, rot, up, seg)
+        wrong = q.clone()
+        wrong[:, cols] += 0.3
+        start = lifter.assemble(wrong, rot, up, seg)
+    target = LifterOutput(start.coordinates, rot, up, seg, truth.joints, truth.markers, truth.keypoints)
+    fitted = fit_to_points(lifter, target, config=RefinementConfig(iterations=300, coordinate_sd=5.0, rotation_sd=5.0))
+    error = (fitted.coordinates[:, cols] - q[:, cols]).abs().max()
+    assert error < 0.02, f"still {float(error):.3f} rad off"
+    bad = LifterOutput(start.coordinates, rot, up, seg, truth.joints * float("nan"), truth.markers, truth.keypoints)
+    with pytest.raises(ValueRangeError, match="finite 3D points"):
+        fit_to_points(lifter, bad)
+
+
+def test_a_points_lifter_starts_as_its_coordinate_twin():
+    """``output="points"``: free points on top of the forward kinematics; with the correction's
+    weights at zero (how training grows it from a coordinate lifter) the outputs are the twin's."""
+    from dataclasses import replace
+
+    twin = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(3, 3), channels=16)).eval()
+    points = Lifter(replace(twin.config, output="points")).eval()
+    state = twin.state_dict()
+    own = points.state_dict()
+    for k, v in state.items():
+        if v.shape != own[k].shape:
+            state[k] = torch.cat([v, v.new_zeros((own[k].shape[0] - v.shape[0],) + v.shape[1:])])
+    points.load_state_dict(state)
+    x = torch.randn(2, 12, 6, 3)
+    with torch.no_grad():
+        a, b = twin(x), points(x)
+    assert points.n_points == len(points.joint_names) + points.n_markers + 6
+    for name in ("coordinates", "joints", "markers", "keypoints", "segment_scales"):
+        torch.testing.assert_close(getattr(b, name), getattr(a, name))
+    with pytest.raises(ValueRangeError, match="output"):
+        LifterConfig(output="keypoints")
 
 
 def test_intrinsics_from_a_field_of_view():

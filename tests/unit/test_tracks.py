@@ -136,3 +136,15 @@ def test_lab_is_the_deprecated_name_of_ground():
     assert t.coordinate_frame == "ground"
     with pytest.raises(ValueRangeError, match="coordinate_frame"):
         Tracks(np.zeros((2, 1, 3)), keypoints=["a"], fps=10.0, units="m", coordinate_frame="world")
+
+
+def test_image_size_is_read_from_the_metadata_and_validated():
+    pts = np.zeros((2, 6, 2))
+    assert Tracks(pts, keypoints="LOWER-6", fps=30.0).image_size is None
+    sized = Tracks(pts, keypoints="LOWER-6", fps=30.0, metadata={"image_width": 1280, "image_height": 720.0})
+    assert sized.image_size == (1280, 720)
+    assert sized[:1].image_size == (1280, 720)  # kept by slicing
+    for bad in ({"image_width": 1280}, {"image_width": 0, "image_height": 720}, {"image_width": 12.5, "image_height": 7},
+                {"image_width": "1280", "image_height": 720}, {"image_width": True, "image_height": 720}):
+        with pytest.raises(ValueRangeError, match="image_width/image_height"):
+            Tracks(pts, keypoints="LOWER-6", fps=30.0, metadata=bad)

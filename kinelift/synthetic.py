@@ -1,23 +1,21 @@
 """Synthetic squat clips, made without any downloaded data (for the demo and tests).
 
-:func:`squat_tracks` builds a 3D stick figure with Winter's segment proportions
-(Winter, *Biomechanics and Motor Control of Human Movement*, 4th ed., 2009,
-Fig. 4.1: segment lengths as fractions of body height H: shank 0.246 H,
-thigh 0.245 H, hip height 0.530 H, shoulder height 0.818 H, upper arm 0.186 H,
-forearm 0.146 H, hip width 0.191 H, shoulder width 0.259 H), moves it through
-squats (knee flexion, hip flexion and ankle dorsiflexion following a smooth
-cosine profile per repetition), projects it through a pinhole camera, and adds
-detector-like corruption: Gaussian noise scaled to the person's size, dropped
-points, one longer gap and a few outlier spikes.
+:func:`squat_tracks` plays squats of the built-in skeletal model
+(:func:`kinelift.lifting.motions.squat_motion`: knee and hip flexion to ``depth``, ankle
+dorsiflexion and anterior pelvis tilt to 0.3 of it, following a smooth cosine profile per
+repetition, arms held forward, feet flat on the floor) at the subject's height, takes the model's COCO-17 keypoints by forward
+kinematics, projects them through a pinhole camera (:mod:`kinelift.lifting.cameras`) and adds
+detector-like corruption: Gaussian noise scaled to the person's size, dropped points, one longer
+gap and a few outlier spikes. The motions and the skeleton are the lifter's own (one generator).
 
-The lab frame is OpenSim's: x forward, y up, z to the subject's right.
-Image coordinates are pixels, x right, y down.
+The ground frame is OpenSim's: x forward (the subject faces +x), y up, z to the subject's right.
+Image coordinates are pixels, x right, y down; the tracks carry their image size.
 
 Examples
 --------
 >>> clip = squat_tracks(n_reps=2, fps=30.0, seed=0)
->>> clip.observed.keypoint_set.name, clip.observed.n_frames
-('COCO-17', 165)
+>>> clip.observed.keypoint_set.name, clip.observed.n_frames, clip.observed.image_size
+('COCO-17', 165, (1280, 720))
 >>> round(float(np.rad2deg(clip.knee_flexion.max())), 1)
 95.0
 """
@@ -37,7 +35,9 @@ __all__ = ["SquatClip", "squat_tracks"]
 
 @dataclass(frozen=True)
 class SquatClip:
-    """A generated clip: clean and corrupted 2D tracks, the 3D truth and the joint angles (rad)."""
+    """A generated clip: clean and corrupted 2D tracks, the 3D truth (the model's keypoints, ground
+    frame, m) and the joint angles: the built-in model's ``knee_angle``, ``hip_flexion`` and
+    ``ankle_angle`` (rad, flexion and dorsiflexion positive; both sides alike)."""
 
     observed: Tracks
     clean: Tracks
@@ -58,6 +58,7 @@ def squat_tracks(
     camera_azimuth: float = np.deg2rad(60.0),
     noise: float = 0.01,
     dropout: float = 0.02,
+    hip_spread: float = 1.0,
     seed: int = 0,
 ) -> SquatClip:
     """Generate a squatting subject seen by one camera.
@@ -78,71 +79,52 @@ def squat_tracks(
         Keypoint noise standard deviation as a fraction of the person's image height.
     dropout : float, default 0.02
         Probability of a dropped point (NaN, confidence 0).
+    hip_spread : float, default 1.0
+        The hip keypoints' distance from their midpoint, relative to the model's hip joint centres
+        (the lifter's definition). 2D detectors put the hips wider
+        (:func:`kinelift.lifting.corruption.spread_hips`); the camera-view rule
+        (:func:`kinelift.core.views.camera_view`) is set for detectors' hips.
     seed : int, default 0
     """
+    import torch
+
+    from kinelift.core.tracks import IMAGE_SIZE_KEYS
+    from kinelift.lifting.cameras import look_at, project
+    from kinelift.lifting.corruption import spread_hips
+    from kinelift.lifting.motions import squat_motion, squat_phase
+    from kinelift.skeleton.builtin import builtin_model
+    from kinelift.skeleton.keypoint_maps import KeypointModel
+
     if n_reps < 1:
         raise ValueRangeError("n_reps", expected="at least 1", got=n_reps)
+    if not 0.5 <= height <= 2.5:
+        raise ValueRangeError("height", expected="a body height in metres between 0.5 and 2.5", got=height)
     rng = np.random.default_rng(seed)
-    per_rep = int(round((rep_duration + pause) * fps))
-    n = n_reps * per_rep + int(round(pause * fps))
-    t = np.arange(n) / fps
-    phase = np.zeros(n)
-    for r in range(n_reps):
-        start = int(round((r * (rep_duration + pause) + pause) * fps))
-        local = (t[start : start + int(round(rep_duration * fps))] - t[start]) / rep_duration
-        phase[start : start + local.size] = 0.5 * (1 - np.cos(2 * np.pi * local))
-    knee, hip, ankle = depth * phase, depth * phase, 0.3 * depth * phase
-    H = height
-    # Sagittal inclinations from vertical (positive = leaning forward, towards +x).
-    shank = ankle
-    thigh = shank - knee
-    trunk = thigh + hip
-
-    def seg(angle: np.ndarray, length: float) -> np.ndarray:
-        return length * np.stack([np.sin(angle), np.cos(angle), np.zeros_like(angle)], -1)
-
-    ankle_pos = np.broadcast_to(np.array([0.0, 0.039 * H, 0.0]), (n, 3))
-    knee_pos = ankle_pos + seg(shank, 0.246 * H)
-    hip_pos = knee_pos + seg(thigh, 0.245 * H)
-    shoulder_pos = hip_pos + seg(trunk, 0.288 * H)
-    elbow_pos = shoulder_pos + 0.186 * H * np.array([1.0, 0.0, 0.0])  # arms held forward
-    wrist_pos = elbow_pos + 0.146 * H * np.array([1.0, 0.0, 0.0])
-    head_axis = seg(trunk, 1.0)
-    nose_pos = shoulder_pos + 0.10 * H * head_axis + np.array([0.05 * H, 0, 0])
-    eye_pos = nose_pos + np.array([-0.01 * H, 0.02 * H, 0.0])
-    ear_pos = eye_pos + np.array([-0.06 * H, 0.0, 0.0])
-    half = {"hip": 0.0955 * H, "shoulder": 0.1295 * H, "eye": 0.018 * H, "ear": 0.045 * H}
+    phase = squat_phase(reps=n_reps, fps=fps, rep_duration=rep_duration, pause=pause)
+    deg = float(np.rad2deg(depth))
+    bottom = {"pelvis_tilt": -0.3 * deg}  # the pelvis and trunk tilt forward as far as the shanks: feet flat
+    for s in ("r", "l"):
+        bottom.update({f"knee_angle_{s}": deg, f"hip_flexion_{s}": deg, f"ankle_angle_{s}": 0.3 * deg})
+    motion = squat_motion(bottom, phase, fps=fps, name="synthetic_squats")
+    q = motion.coordinates.copy()
+    q[:, 3:6] *= height / 1.75  # the motion's feet-on-floor translation is the 1.75 m model's
+    model = builtin_model(height=height)
+    for s in ("r", "l"):  # arms held forward, whatever the phase
+        q[:, model.coordinate_index(f"arm_flex_{s}")] = np.pi / 2
+    with torch.no_grad():
+        xyz = KeypointModel(model, "COCO-17")(torch.as_tensor(q)).numpy()  # (n, 17, 3) ground frame
     coco = get_keypoint_set("COCO-17")
-    points = {}
-    for side, sign in (("left", -1.0), ("right", 1.0)):
-
-        def off(w: float, sign: float = sign) -> np.ndarray:
-            return np.array([0.0, 0.0, sign * w])
-
-        points[f"{side}_hip"] = hip_pos + off(half["hip"])
-        points[f"{side}_knee"] = knee_pos + off(half["hip"])
-        points[f"{side}_ankle"] = ankle_pos + off(half["hip"])
-        points[f"{side}_shoulder"] = shoulder_pos + off(half["shoulder"])
-        points[f"{side}_elbow"] = elbow_pos + off(half["shoulder"])
-        points[f"{side}_wrist"] = wrist_pos + off(half["shoulder"])
-        points[f"{side}_eye"] = eye_pos + off(half["eye"])
-        points[f"{side}_ear"] = ear_pos + off(half["ear"])
-    points["nose"] = nose_pos
-    xyz = np.stack([points[name] for name in coco.names], axis=1)  # (n, 17, 3)
+    n = len(q)
+    if hip_spread != 1.0:
+        xyz = spread_hips(xyz, coco, hip_spread)
 
     # Pinhole camera 3.5 m away, 1.0 m high, looking horizontally at the subject.
-    distance, cam_height, focal, size = 3.5, 1.0, 1000.0, (1280, 720)
     view = np.array([np.cos(camera_azimuth), 0.0, np.sin(camera_azimuth)])  # from subject towards camera
-    centre = np.array([0.0, cam_height, 0.0]) + distance * view
-    forward = -view
-    right = np.cross(forward, [0.0, 1.0, 0.0])
-    right /= np.linalg.norm(right)
-    down = np.cross(forward, right)
-    rel = xyz - centre
-    cam = np.stack([rel @ right, rel @ down, rel @ forward], -1)
-    px = focal * cam[..., :2] / cam[..., 2:3] + np.array(size) / 2.0
+    camera = look_at(np.array([0.0, 1.0, 0.0]) + 3.5 * view, np.array([0.0, 1.0, 0.0]), focal=1000.0, image_size=(1280, 720))
+    px = project(camera, xyz)
 
-    clean = Tracks(px, keypoints=coco, fps=fps, metadata={"source": "kinelift.synthetic.squat_tracks", "seed": seed})
+    meta = {"source": "kinelift.synthetic.squat_tracks", "seed": seed, **dict(zip(IMAGE_SIZE_KEYS, camera.image_size))}
+    clean = Tracks(px, keypoints=coco, fps=fps, metadata=meta)
     truth = Tracks(xyz, keypoints=coco, fps=fps, units="m", coordinate_frame="ground")
     person_px = float(np.ptp(px[0, :, 1]))
     noisy = px + rng.normal(0.0, noise * person_px, px.shape)
@@ -154,5 +136,6 @@ def squat_tracks(
     noisy[spikes, coco.index("right_ankle")] += 0.15 * person_px
     noisy[drop] = np.nan
     conf[drop] = 0.0
-    observed = clean.replace(positions=noisy, confidence=conf, metadata={"source": "kinelift.synthetic.squat_tracks", "seed": seed, "noise": noise})
-    return SquatClip(observed, clean, truth, knee, hip, ankle)
+    observed = clean.replace(positions=noisy, confidence=conf, metadata={**meta, "noise": noise})
+    angle = {name: q[:, model.coordinate_index(f"{name}_r")] for name in ("knee_angle", "hip_flexion", "ankle_angle")}
+    return SquatClip(observed, clean, truth, angle["knee_angle"], angle["hip_flexion"], angle["ankle_angle"])

@@ -1,9 +1,10 @@
 """Labelled synthetic squat repetitions for Ogata et al.'s seven classes, through the skeletal model.
 
 Each repetition is a cosine-shaped descent and ascent of kinelift's built-in model
-(:func:`kinelift.skeleton.builtin.builtin_model`, the subject's height drawn per synthetic subject)
+(:func:`kinelift.lifting.motions.squat_motion`, the motions' one squat generator, feet on the floor;
+:func:`kinelift.skeleton.builtin.builtin_model` at the subject's height, drawn per synthetic subject)
 with the class's fault at the bottom; forward kinematics gives the 19 HMR joints (``HMR-19``)
-in metres, plus Gaussian noise. Peak values at the bottom (degrees, drawn uniformly per repetition;
+in metres, ground frame (y up), plus Gaussian noise. Peak values at the bottom (degrees, drawn uniformly per repetition;
 signs are the built-in model's, OpenSim's usual ones):
 
 ====================  ==========================================================================
@@ -81,6 +82,7 @@ def synthetic_squats(
     """
     import torch
 
+    from kinelift.lifting.motions import squat_motion
     from kinelift.skeleton.builtin import builtin_model
     from kinelift.skeleton.keypoint_maps import KeypointModel
 
@@ -94,24 +96,18 @@ def synthetic_squats(
     seqs, labels, groups, names = [], [], [], []
     for subject, height in enumerate(heights):
         kp = KeypointModel(builtin_model(height=float(height)), "HMR-19")
-        names_q = kp.skeleton.coordinate_names
-        idx = {n: i for i, n in enumerate(names_q)}
         for label in classes:
             for r in range(subject, n_per_class, n_subjects):
                 pose = _bottom_pose(label, rng)
                 n = int(round(rng.uniform(2.0, 3.5) * fps))
-                phase = 0.5 * (1 - np.cos(2 * np.pi * np.linspace(0, 1, n)))
-                q = np.zeros((n, len(names_q)))
+                bottom = {"lumbar_extension": pose["lumbar_extension"], "neck_flexion": pose["neck_flexion"]}
                 for s in ("r", "l"):
-                    q[:, idx[f"hip_flexion_{s}"]] = pose["hip"]
-                    q[:, idx[f"knee_angle_{s}"]] = pose["knee"]
-                    q[:, idx[f"ankle_angle_{s}"]] = pose["ankle"]
-                    q[:, idx[f"hip_adduction_{s}"]] = pose["hip_adduction"]
-                    q[:, idx[f"hip_rotation_{s}"]] = pose["hip_rotation"]
-                    q[:, idx[f"arm_flex_{s}"]] = pose["arm_flex"]
-                q[:, idx["lumbar_extension"]] = pose["lumbar_extension"]
-                q[:, idx["neck_flexion"]] = pose["neck_flexion"]
-                q = np.deg2rad(q) * phase[:, None]
+                    bottom.update({f"hip_flexion_{s}": pose["hip"], f"knee_angle_{s}": pose["knee"], f"ankle_angle_{s}": pose["ankle"],
+                                   f"hip_adduction_{s}": pose["hip_adduction"], f"hip_rotation_{s}": pose["hip_rotation"],
+                                   f"arm_flex_{s}": pose["arm_flex"]})  # fmt: skip
+                motion = squat_motion(bottom, 0.5 * (1 - np.cos(2 * np.pi * np.linspace(0, 1, n))), fps=fps, name=f"synthetic_{label}")
+                q = motion.coordinates.copy()
+                q[:, 3:6] *= height / 1.75  # the motion's feet-on-floor translation is the 1.75 m model's
                 with torch.no_grad():
                     pts = kp(torch.as_tensor(q)).numpy()
                 seqs.append(pts + rng.normal(0.0, noise, pts.shape))

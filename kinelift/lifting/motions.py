@@ -18,6 +18,9 @@ backwards, ``lumbar_extension`` positive in extension):
 - :func:`procedural_gait`: walking and running from normative sagittal curves (Winter 2009,
   Novacheck 1998), with pelvis motion, trunk lean and arm swing, moving forward.
 - :func:`procedural_single_leg`: standing on one leg with the trunk leaning forward.
+- :func:`squat_motion` (with :func:`squat_phase`): squats of a given pose at the bottom, no
+  random draw: the one squat of the demo's tests (:mod:`kinelift.synthetic`) and of the squat
+  classes (:mod:`kinelift.analysis.synthetic_squats`).
 
 Every motion turns to a random heading (about the ground's vertical, so that the pelvis tilt stays
 a forward tilt whatever the heading) and gets slow random variation of
@@ -38,18 +41,19 @@ from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import torch
 
-from kinelift.errors import ValueRangeError
+from kinelift.errors import UnknownNameError, ValueRangeError
 from kinelift.lifting.rotations import matrix_to_pelvis_angles, pelvis_angles_to_matrix
 from kinelift.skeleton.builtin import builtin_model, foot_marker_indices
 from kinelift.skeleton.model import SkeletalModel
 
-__all__ = ["MOTION_FAMILIES", "Motion", "read_motion_library", "procedural_gait", "procedural_single_leg", "procedural_squats", "procedural_standing", "procedural_stepping", "motion_from_file", "resample_motion"]
+__all__ = ["MOTION_FAMILIES", "Motion", "read_motion_library", "squat_phase", "squat_motion", "procedural_gait", "procedural_single_leg", "procedural_squats", "procedural_standing", "procedural_stepping", "motion_from_file", "resample_motion"]
 
 _D = np.pi / 180.0
 
@@ -213,6 +217,58 @@ def procedural_squats(rng: np.random.Generator, *, fps: float = 30.0, name: str 
     q[:, idx["neck_flexion"]] = (u(-15, 15) * phase) * _D
     _arms(rng, q, phase, fps)
     return _finish(rng, q, fps, name, "squat", reps=reps, knee_peak_deg=knee_peak, valgus=valgus)
+
+
+def squat_phase(*, reps: int = 3, fps: float = 30.0, rep_duration: float = 2.0, pause: float = 0.5) -> np.ndarray:
+    """How far down ``(frames,)`` a squatter is, 0 standing to 1 at the bottom: ``reps`` repetitions
+    of ``0.5 (1 - cos(2 pi s))`` over ``rep_duration`` seconds, each after ``pause`` seconds of
+    standing, and a last pause.
+
+    Examples
+    --------
+    >>> phase = squat_phase(reps=2, fps=10.0, rep_duration=1.0, pause=0.5)
+    >>> len(phase), float(phase.max()), float(phase[0])
+    (35, 1.0, 0.0)
+    """
+    if reps < 1 or fps <= 0 or rep_duration <= 0 or pause < 0:
+        raise ValueRangeError("reps/fps/rep_duration/pause", expected="reps >= 1, fps > 0, rep_duration > 0, pause >= 0",
+                              got=(reps, fps, rep_duration, pause))  # fmt: skip
+    n = reps * round((rep_duration + pause) * fps) + round(pause * fps)
+    t = np.arange(n) / fps
+    phase = np.zeros(n)
+    for r in range(reps):
+        start = round((r * (rep_duration + pause) + pause) * fps)
+        local = (t[start : start + round(rep_duration * fps)] - t[start]) / rep_duration
+        phase[start : start + local.size] = 0.5 * (1 - np.cos(2 * np.pi * local))
+    return phase
+
+
+def squat_motion(bottom: Mapping[str, float], phase: np.ndarray, *, fps: float = 30.0, name: str = "squat") -> Motion:
+    """A squat without random draws: every coordinate named in ``bottom`` moves from 0 (standing)
+    to its value there (deg, or m for translations; the built-in model's names and signs) as
+    ``value * phase`` (:func:`squat_phase`); the others stay at 0; the feet stay on the floor
+    (``y = 0``) and the subject faces the ground's +x axis.
+
+    Examples
+    --------
+    >>> m = squat_motion({"knee_angle_r": 90.0, "knee_angle_l": 90.0}, squat_phase(reps=1))
+    >>> knee = builtin_model().coordinate_index("knee_angle_r")
+    >>> m.n_frames, round(float(np.rad2deg(m.coordinates[:, knee].max())), 1)
+    (90, 90.0)
+    """
+    model = _reference_model()
+    idx = _index()
+    unknown = sorted(set(bottom) - set(idx))
+    if unknown:
+        raise UnknownNameError("coordinate", unknown[0], known=model.coordinate_names)
+    phase = np.asarray(phase, np.float64)
+    if phase.ndim != 1 or not np.isfinite(phase).all():
+        raise ValueRangeError("phase", expected="a finite 1-D profile (0 standing, 1 at the bottom)", got=phase.shape)
+    q = np.zeros((len(phase), len(idx)))
+    for coordinate, value in bottom.items():
+        unit = 1.0 if model.coordinate_units[coordinate] == "m" else _D
+        q[:, idx[coordinate]] = float(value) * unit * phase
+    return Motion(name, _feet_on_floor(q), float(fps), "squat", {"bottom": dict(bottom)})
 
 
 def procedural_standing(rng: np.random.Generator, *, fps: float = 30.0, seconds: float | None = None, name: str = "standing") -> Motion:

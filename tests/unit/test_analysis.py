@@ -186,7 +186,7 @@ def test_find_repetitions_on_a_known_signal():
 
 @pytest.mark.parametrize("azimuth,view", [(np.pi / 2, "sagittal"), (0.0, "frontal")])
 def test_analyze_squat_on_a_generated_clip(azimuth, view):
-    clip = squat_tracks(n_reps=3, fps=30.0, camera_azimuth=azimuth, seed=2)
+    clip = squat_tracks(n_reps=3, fps=30.0, camera_azimuth=azimuth, seed=2, hip_spread=1.4)  # hips where detectors put them
     result = analyze_squat(clip.observed, progress=False)
     assert result.view == view and len(result.repetitions) == 3
     if view == "sagittal":

@@ -16,7 +16,7 @@ one clip. The priors keep what the image cannot tell (depth, the pelvis's tilt) 
 estimate; the body (segment scales) and the up direction are kept. Coordinates end inside the
 model's ranges.
 
-On real motion of held-out subjects (``benchmarks/lift_eval.py --real-only``: its "fitted to the
+On real motion of held-out subjects (``benchmarks/lift_eval.py --real-only``: its "fit to
 2D" rows) it lowers the knee RMSE in every movement family (docs/lift.md). A focal length 30-40 %
 off still gave most of the gain, so ``kinelift.lift`` fits through an assumed camera when only
 the image size is known.

@@ -22,6 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--person", type=int, help="which person of the input to analyse (index; default: the one seen longest and most clearly)")
     p.add_argument("--focal", type=float, help="camera focal length in pixels (with --principal-point: follows the pelvis translation)")
     p.add_argument("--principal-point", type=float, nargs=2, metavar=("CX", "CY"), help="principal point in pixels")
+    p.add_argument("--no-refine", action="store_true", help="do not fit the lifted pose back to the 2D keypoints through the camera "
+                   "(--focal's, else a 65-deg camera assumed on the video's frame size)")
     p.add_argument("--no-video", action="store_true", help="do not write the annotated video of a video input")
     p.add_argument("--overwrite", action="store_true", help="recompute results that exist")
     p.set_defaults(func=run)
@@ -35,7 +37,7 @@ def _config(args: argparse.Namespace):
     principal = tuple(args.principal_point) if args.principal_point is not None else None
     return replace_given(config, model=args.model, height=args.height, fps=args.fps, keypoint_set=args.keypoint_set, person=args.person,
                          detector=args.detector, focal=args.focal, principal_point=principal,
-                         video=False if args.no_video else None)  # fmt: skip
+                         refine=False if args.no_refine else None, video=False if args.no_video else None)  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

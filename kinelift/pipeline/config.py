@@ -44,10 +44,11 @@ class RunConfig:
     zero-lag Butterworth low-pass at ``cutoff`` Hz (``None``: none; ``cutoff_hz`` is its old,
     deprecated name, in Python and in TOML).
     Lifting: ``lifter`` (default from the keypoints), ``height`` (m), camera ``focal`` (px) and
-    ``principal_point`` (px) (without them the lifted pose is still fitted to the 2D keypoints,
-    through a camera of 65 deg horizontal field of view assumed on the video's frame size:
-    :func:`kinelift.lifting.lift`), and ``model``: an OpenSim ``.osim`` fitted to the lifted
-    keypoints by inverse kinematics (``None``: the built-in model the lifter predicts).
+    ``principal_point`` (px), ``refine``: fit the lifted pose back to the 2D keypoints through
+    that camera, or without them through a camera of 65 deg horizontal field of view assumed on
+    the video's frame size (:func:`kinelift.lifting.lift`; ``False``: no fit), and ``model``: an
+    OpenSim ``.osim`` fitted to the lifted keypoints by inverse kinematics (``None``: the built-in
+    model the lifter predicts).
     Outputs: ``figures`` (PNG files) and ``video``: for a video or image-folder input, the
     annotated video ``annotated.mp4`` and its contact sheet ``annotated.png``
     (:mod:`kinelift.pipeline.annotated_video`).
@@ -67,6 +68,7 @@ class RunConfig:
     height: float | None = None
     focal: float | None = None
     principal_point: tuple[float, float] | None = None
+    refine: bool = True
     model: str | None = None
     figures: bool = True
     video: bool = True
@@ -89,6 +91,8 @@ class RunConfig:
                                   got=(self.max_gap, self.outlier_half_window, self.outlier_sigma))  # fmt: skip
         if self.cutoff is not None and not (isinstance(self.cutoff, (int, float)) and self.cutoff > 0):
             raise ValueRangeError("cutoff", expected="a positive frequency (Hz) or None", got=self.cutoff)
+        if not isinstance(self.refine, bool):
+            raise ValueRangeError("refine", expected="true or false", got=self.refine)
         if self.height is not None and not 0.5 <= self.height <= 2.5:
             raise ValueRangeError("height", expected="metres between 0.5 and 2.5", got=self.height)
 

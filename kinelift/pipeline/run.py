@@ -342,7 +342,7 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
     processed = _process(raw, config)
     steps.update()
     intrinsics = Intrinsics(config.focal, config.principal_point) if config.focal is not None else None
-    lifted = lift(processed, lifter=config.lifter, height=config.height, intrinsics=intrinsics)
+    lifted = lift(processed, lifter=config.lifter, height=config.height, intrinsics=intrinsics, refine=None if config.refine else False)
     if config.model:
         from kinelift.ik.keypoints import keypoint_ik
 

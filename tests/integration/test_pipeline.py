@@ -171,6 +171,28 @@ def test_frames_without_the_subject_get_no_pose(tmp_path):
     np.testing.assert_allclose(mot.time, result.kinematics["coordinates"].time[seen == 1])
 
 
+def test_the_main_job_fits_the_pose_through_an_assumed_camera_unless_told_not_to(tmp_path):
+    """A track that knows its image size (kinelift's detectors record it) is lifted with the pose
+    fitted to its 2D through a 65-deg camera; ``refine=False`` (``--no-refine``) lifts without;
+    the knee angles differ by a correction, not a new pose."""
+    from kinelift.io import write_h5
+    from kinelift.synthetic import squat_tracks
+
+    tracks = squat_tracks(n_reps=1, seed=4).observed
+    assert tracks.image_size == (1280, 720)
+    write_h5(tmp_path / "in.h5", tracks=[tracks])
+    knees = {}
+    for refine in (True, False):
+        run(tmp_path / "in.h5", tmp_path / f"out_{refine}", config=RunConfig(figures=False, refine=refine), progress=False)
+        result = read_h5(tmp_path / f"out_{refine}" / "result.h5")
+        keypoints_3d = next(t for t in result.tracks if t.person_id == "keypoints_3d")
+        assert keypoints_3d.metadata["refined_camera"] == ("assumed 65-deg camera" if refine else "none")
+        knees[refine] = result.kinematics["coordinates"].column("knee_angle_r")
+    assert 0 < np.nanmax(np.abs(knees[True] - knees[False])) < 0.25  # rad
+    with pytest.raises(ValueRangeError, match="refine"):
+        RunConfig(refine="yes")
+
+
 def test_two_people_seen_as_long_are_named_in_a_warning(tmp_path, caplog):
     """The person seen in the most frames is analysed; one seen (nearly) as long at the same time is
     named, with how to choose; one seen briefly is not."""
@@ -229,16 +251,17 @@ def test_output_folders_are_unique():
 
 
 def test_cli_run_takes_what_lift_takes():
-    """``kinelift run`` takes --person, --focal with --principal-point, --height and --no-video."""
+    """``kinelift run`` takes --person, --focal with --principal-point, --height, --no-refine and --no-video."""
     from kinelift.cli import build_parser
     from kinelift.cli.run import _config
 
     args = build_parser().parse_args(["run", "a.mp4", "--out", "o", "--person", "2", "--focal", "1400", "--principal-point", "640", "360",
-                                      "--height", "1.8", "--no-video"])  # fmt: skip
+                                      "--height", "1.8", "--no-video", "--no-refine"])  # fmt: skip
     config = _config(args)
     assert (config.person, config.focal, config.principal_point, config.height, config.video) == (2, 1400.0, (640.0, 360.0), 1.8, False)
+    assert config.refine is False
     plain = _config(build_parser().parse_args(["run", "a.mp4", "--out", "o"]))
-    assert plain == RunConfig() and plain.video
+    assert plain == RunConfig() and plain.video and plain.refine
     with pytest.raises(ValueRangeError, match="focal"):
         _config(build_parser().parse_args(["run", "a.mp4", "--out", "o", "--focal", "1400"]))
 

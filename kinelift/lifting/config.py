@@ -46,7 +46,7 @@ class LifterConfig:
     ``output`` is ``"coordinates"`` (every 3D point through the skeletal model) or ``"points"``
     (the model's joint centres, landmarks and keypoints also as free 3D points, the model's
     forward kinematics plus a learned correction, to be fitted by the skeletal model afterwards:
-    :func:`kinelift.lifting.point_fit.fit_to_points`).
+    :func:`kinelift.lifting.refinement.fit_to_points`; ``kinelift.lift`` uses its coordinates).
     """
 
     keypoints: str = "COCO-17"

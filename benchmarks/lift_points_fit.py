@@ -1,7 +1,7 @@
 """Lift to 3D points and fit the skeletal model, or lift to coordinates directly? (issue 26)
 
 Usage: python benchmarks/lift_points_fit.py [--points runs/lifter_lower6_points/lifter.pt] [--direct LOWER-6]
-                                            [--library build/motion_library] [--real-clips 2]
+                                            [--library build/motion_library] [--real-clips 2] [--families squat walk ...]
 
 On the motion library's held-out subjects (the clips of `benchmarks/lift_eval.py --real-only`: 2 unseen
 cameras and detector-like noise per motion), per movement family, mean of the four angle RMSEs,
@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("--direct", default="LOWER-6")
     parser.add_argument("--library", default=str(ROOT / "build" / "motion_library"))
     parser.add_argument("--real-clips", type=int, default=2)
+    parser.add_argument("--families", nargs="+", help="only these movement families (the fit is the slow part: about 1 s per 100 frames)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if not Path(args.library, "index.csv").is_file():
@@ -81,7 +82,7 @@ def main() -> None:
     data = replace(DataConfig(), library=args.library, n_squats=0, n_standing=0, n_stepping=0, test_fraction=0.0)
     groups = held_out_clips(data, direct.config.keypoints, fps=direct.config.fps, clips_per_motion=args.real_clips)
     totals: dict[str, list[float]] = {}
-    for name in sorted(g for g in groups if g.startswith("real ")):
+    for name in sorted(g for g in groups if g.startswith("real ") and (not args.families or g[5:] in args.families)):
         clips = groups[name]
         print(f"{name[5:]} ({clips.n_frames} frames)")
         raw = predict_clips(points, clips)

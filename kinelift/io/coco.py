@@ -96,7 +96,8 @@ def _timeline(ordered: list[dict], fps: float | None, path: Path) -> tuple[np.nd
 
 def _image_size(images: list[dict], path: Path) -> dict[str, int]:
     """The images' common ``width`` and ``height`` as track metadata (:data:`IMAGE_SIZE_KEYS`), or
-    nothing when they are not given, not whole numbers or differ between images."""
+    nothing when they are not given or differ between images; a common size that is not two
+    positive whole numbers is refused."""
     sizes = {(img.get("width"), img.get("height")) for img in images}
     if len(sizes) != 1:
         return {}

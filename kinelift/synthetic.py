@@ -105,9 +105,7 @@ def squat_tracks(
     bottom = {"pelvis_tilt": -0.3 * deg}  # the pelvis and trunk tilt forward as far as the shanks: feet flat
     for s in ("r", "l"):
         bottom.update({f"knee_angle_{s}": deg, f"hip_flexion_{s}": deg, f"ankle_angle_{s}": 0.3 * deg})
-    motion = squat_motion(bottom, phase, fps=fps, name="synthetic_squats")
-    q = motion.coordinates.copy()
-    q[:, 3:6] *= height / 1.75  # the motion's feet-on-floor translation is the 1.75 m model's
+    q = squat_motion(bottom, phase, fps=fps, height=height, name="synthetic_squats").coordinates.copy()
     model = builtin_model(height=height)
     for s in ("r", "l"):  # arms held forward, whatever the phase
         q[:, model.coordinate_index(f"arm_flex_{s}")] = np.pi / 2

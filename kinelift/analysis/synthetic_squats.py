@@ -105,11 +105,10 @@ def synthetic_squats(
                     bottom.update({f"hip_flexion_{s}": pose["hip"], f"knee_angle_{s}": pose["knee"], f"ankle_angle_{s}": pose["ankle"],
                                    f"hip_adduction_{s}": pose["hip_adduction"], f"hip_rotation_{s}": pose["hip_rotation"],
                                    f"arm_flex_{s}": pose["arm_flex"]})  # fmt: skip
-                motion = squat_motion(bottom, 0.5 * (1 - np.cos(2 * np.pi * np.linspace(0, 1, n))), fps=fps, name=f"synthetic_{label}")
-                q = motion.coordinates.copy()
-                q[:, 3:6] *= height / 1.75  # the motion's feet-on-floor translation is the 1.75 m model's
+                phase = 0.5 * (1 - np.cos(2 * np.pi * np.linspace(0, 1, n)))
+                motion = squat_motion(bottom, phase, fps=fps, height=float(height), name=f"synthetic_{label}")
                 with torch.no_grad():
-                    pts = kp(torch.as_tensor(q)).numpy()
+                    pts = kp(torch.as_tensor(motion.coordinates)).numpy()
                 seqs.append(pts + rng.normal(0.0, noise, pts.shape))
                 labels.append(label)
                 groups.append(subject)

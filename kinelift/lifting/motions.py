@@ -50,6 +50,7 @@ import torch
 
 from kinelift.errors import UnknownNameError, ValueRangeError
 from kinelift.lifting.rotations import matrix_to_pelvis_angles, pelvis_angles_to_matrix
+from kinelift.lifting.segments import REFERENCE_HEIGHT
 from kinelift.skeleton.builtin import builtin_model, foot_marker_indices
 from kinelift.skeleton.model import SkeletalModel
 
@@ -243,11 +244,14 @@ def squat_phase(*, reps: int = 3, fps: float = 30.0, rep_duration: float = 2.0, 
     return phase
 
 
-def squat_motion(bottom: Mapping[str, float], phase: np.ndarray, *, fps: float = 30.0, name: str = "squat") -> Motion:
+def squat_motion(bottom: Mapping[str, float], phase: np.ndarray, *, fps: float = 30.0, height: float = REFERENCE_HEIGHT,
+                 name: str = "squat") -> Motion:  # fmt: skip
     """A squat without random draws: every coordinate named in ``bottom`` moves from 0 (standing)
     to its value there (deg, or m for translations; the built-in model's names and signs) as
     ``value * phase`` (:func:`squat_phase`); the others stay at 0; the feet stay on the floor
-    (``y = 0``) and the subject faces the ground's +x axis.
+    (``y = 0``) and the subject faces the ground's +x axis. The coordinates are those of
+    ``builtin_model(height=height)`` (the model scales uniformly with height, so its pelvis
+    translations are the reference body's times ``height / REFERENCE_HEIGHT``).
 
     Examples
     --------
@@ -268,7 +272,9 @@ def squat_motion(bottom: Mapping[str, float], phase: np.ndarray, *, fps: float =
     for coordinate, value in bottom.items():
         unit = 1.0 if model.coordinate_units[coordinate] == "m" else _D
         q[:, idx[coordinate]] = float(value) * unit * phase
-    return Motion(name, _feet_on_floor(q), float(fps), "squat", {"bottom": dict(bottom)})
+    q = _feet_on_floor(q)
+    q[:, 3:6] *= height / REFERENCE_HEIGHT  # the pelvis translations (tx, ty, tz)
+    return Motion(name, q, float(fps), "squat", {"bottom": dict(bottom), "height": float(height)})
 
 
 def procedural_standing(rng: np.random.Generator, *, fps: float = 30.0, seconds: float | None = None, name: str = "standing") -> Motion:

@@ -38,20 +38,13 @@ FIT = RefinementConfig(iterations=100, coordinate_sd=1.0, rotation_sd=1.0, keypo
 """The fit follows the free points: weak priors towards the head's coordinates."""
 
 
-def _head_outputs(lifter, outputs: list[LifterOutput]) -> list[LifterOutput]:
-    """The coordinate head's own pose: forward kinematics of its coordinates (the free points dropped)."""
-    with torch.no_grad():
-        return [lifter.assemble(o.coordinates, o.root_rotation, o.up, o.segment_scales) for o in outputs]
-
-
-def _fitted_outputs(lifter, clips, outputs: list[LifterOutput]) -> list[LifterOutput]:
-    """Each clip's free points fitted by the skeletal model on the clip's mean body."""
+def _fitted_outputs(lifter, outputs: list[LifterOutput]) -> list[LifterOutput]:
+    """Each clip's free points (as predicted, on the per-frame bodies) fitted by the skeletal model on the clip's mean body."""
     fitted = []
     for o in outputs:
         seg = o.segment_scales.mean(0, keepdim=True).expand_as(o.segment_scales)
-        with torch.no_grad():  # the free points are relative to the FK of the per-frame scales: keep them as predicted
-            start = LifterOutput(o.coordinates, o.root_rotation, o.up, seg, o.joints, o.markers, o.keypoints)
-        fitted.append(fit_to_points(lifter, start, config=FIT))
+        fitted.append(fit_to_points(lifter, LifterOutput(o.coordinates, o.root_rotation, o.up, seg, o.joints, o.markers, o.keypoints),
+                                    config=FIT))  # fmt: skip
     return fitted
 
 
@@ -89,8 +82,9 @@ def main() -> None:
         rows = {
             "direct": evaluate_lifter(direct, clips, outputs=predict_clips(direct, clips, flip=True)),
             "direct, no flip": evaluate_lifter(direct, clips, outputs=predict_clips(direct, clips)),
-            "points net, its head": evaluate_lifter(points, clips, outputs=_head_outputs(points, raw)),
-            "points net, fitted": evaluate_lifter(points, clips, outputs=_fitted_outputs(points, clips, raw)),
+            # evaluate_lifter scores the forward kinematics of the outputs' coordinates: the head's pose, the free points unread
+            "points net, its head": evaluate_lifter(points, clips, outputs=raw),
+            "points net, fitted": evaluate_lifter(points, clips, outputs=_fitted_outputs(points, raw)),
         }
         for label, r in rows.items():
             _row(label, r)

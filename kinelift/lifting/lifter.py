@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from kinelift.core.keypoint_sets import get_keypoint_set
-from kinelift.errors import ShapeError
+from kinelift.errors import ShapeError, ValueRangeError
 from kinelift.lifting.config import LifterConfig
 from kinelift.lifting.networks import TemporalConvNet, TemporalTransformer
 from kinelift.lifting.rotations import rotation_6d_to_matrix
@@ -126,6 +126,22 @@ class Lifter(nn.Module):
         up = nn.functional.normalize(raw[..., n + 6 : n + 9] + self._up_base, dim=-1, eps=1e-8)
         segments = torch.exp(0.3 * torch.tanh(raw[..., n + 9 : self.n_heads]))
         return coords, rotation, up, segments
+
+    def load_coordinates_twin(self, twin: Lifter) -> None:
+        """Load the weights of ``twin``, this network with ``output="coordinates"``, into this
+        ``output="points"`` lifter: the output rows of the points' correction start at zero, so
+        this lifter's outputs are the twin's until it trains (how a points lifter grows from a
+        shipped one, ``[training] init_from``)."""
+        from dataclasses import replace
+
+        if self.config.output != "points" or twin.config != replace(self.config, output="coordinates"):
+            raise ValueRangeError("twin", expected=f"the output='coordinates' twin of {self.config}", got=twin.config)
+        own = self.state_dict()
+        state = {}
+        for k, v in twin.state_dict().items():  # the last layer's rows (and bias) grow by the points' outputs
+            grown = v.shape != own[k].shape
+            state[k] = torch.cat([v, v.new_zeros((own[k].shape[0] - v.shape[0],) + v.shape[1:])]) if grown else v
+        self.load_state_dict(state)
 
     def clamp_coordinates(self, coords: torch.Tensor) -> torch.Tensor:
         """Pose coordinates ``(..., n_pose)`` (rad) clipped to the built-in model's ranges, the

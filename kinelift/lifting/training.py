@@ -134,17 +134,13 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
         from kinelift.lifting.weights import load_lifter
 
         start = load_lifter(tcfg.init_from)
-        grows = cfg.output == "points" and start.config == replace(cfg, output="coordinates")
-        if start.config != cfg and not grows:
+        if cfg.output == "points" and start.config == replace(cfg, output="coordinates"):
+            lifter.load_coordinates_twin(start)  # the points' correction starts at zero
+        elif start.config != cfg:
             raise ValueRangeError("training.init_from", expected=f"weights of the network [model] describes ({cfg}), or of its "
                                   "output='coordinates' twin for output='points'", got=start.config)  # fmt: skip
-        initial = {k: v.to(device=device, dtype=torch.float32) for k, v in start.state_dict().items()}
-        if grows:  # the points' correction starts at zero: the first outputs are the start's own
-            own = lifter.state_dict()
-            for k, v in initial.items():
-                if v.shape != own[k].shape:
-                    initial[k] = torch.cat([v, v.new_zeros((own[k].shape[0] - v.shape[0],) + v.shape[1:])])
-        lifter.load_state_dict(initial)
+        else:
+            lifter.load_state_dict({k: v.to(device=device, dtype=torch.float32) for k, v in start.state_dict().items()})
         log.info("started from the weights of %s", tcfg.init_from)
     if world > 1:
         rng = np.random.default_rng([tcfg.seed, rank, step])  # each process its own windows

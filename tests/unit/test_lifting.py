@@ -617,12 +617,7 @@ def test_a_points_lifter_starts_as_its_coordinate_twin():
 
     twin = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(3, 3), channels=16)).eval()
     points = Lifter(replace(twin.config, output="points")).eval()
-    state = twin.state_dict()
-    own = points.state_dict()
-    for k, v in state.items():
-        if v.shape != own[k].shape:
-            state[k] = torch.cat([v, v.new_zeros((own[k].shape[0] - v.shape[0],) + v.shape[1:])])
-    points.load_state_dict(state)
+    points.load_coordinates_twin(twin)
     x = torch.randn(2, 12, 6, 3)
     with torch.no_grad():
         a, b = twin(x), points(x)
@@ -631,6 +626,8 @@ def test_a_points_lifter_starts_as_its_coordinate_twin():
         torch.testing.assert_close(getattr(b, name), getattr(a, name))
     with pytest.raises(ValueRangeError, match="output"):
         LifterConfig(output="keypoints")
+    with pytest.raises(ValueRangeError, match="twin"):
+        points.load_coordinates_twin(Lifter(replace(twin.config, channels=8)))
 
 
 def test_intrinsics_from_a_field_of_view():

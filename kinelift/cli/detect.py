@@ -22,6 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-frames", type=int, default=10, help="drop tracks seen in fewer frames (default 10)")
     p.add_argument("--min-track-confidence", type=float, default=0.3,
                    help="drop tracks whose mean keypoint confidence is lower: background texture (default 0.3)")
+    p.add_argument("--min-peak-confidence", type=float, default=0.45,
+                   help="drop tracks never seen clearly: the 90th percentile of their frames' mean keypoint confidence is lower "
+                        "(background texture; heatmap detectors; default 0.45)")
     p.add_argument("--no-flip", "--no-flip-test", dest="no_flip", action="store_true", help="skip the mirrored second pass (twice as fast, less exact)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=run_detect)
@@ -48,10 +51,12 @@ def run_detect(args: argparse.Namespace) -> int:
 
     tracks = detect_tracks(args.input, detector=args.weights, boxes=args.boxes, fps=args.fps, device=args.device,
                            batch_size=args.batch_size, max_people=args.max_people, flip=not args.no_flip, min_frames=args.min_frames,
-                           min_track_confidence=args.min_track_confidence, progress=sys.stderr.isatty())  # fmt: skip
+                           min_track_confidence=args.min_track_confidence, min_peak_confidence=args.min_peak_confidence,
+                           progress=sys.stderr.isatty())  # fmt: skip
     if not tracks:
-        raise ValueRangeError("people", expected=f"at least one person found in {args.input} (tracks shorter than --min-frames or less "
-                              "confident than --min-track-confidence are dropped)", got=0)  # fmt: skip
+        raise ValueRangeError("people", expected=f"at least one person found in {args.input} (tracks shorter than --min-frames, less "
+                              "confident than --min-track-confidence or never as confident as --min-peak-confidence are dropped)",
+                              got=0)  # fmt: skip
     fmt = save(args.out, tracks=tracks, overwrite=args.overwrite)
     print(f"{len(tracks)} people, {tracks[0].n_frames} frames, {tracks[0].keypoint_set.name} keypoints -> {args.out} ({fmt})")
     return 0

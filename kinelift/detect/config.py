@@ -102,7 +102,11 @@ class DetectorTrainingConfig:
     ``lr_steps`` ignored); ``ema_decay`` > 0 keeps an exponential moving average of the weights
     (and batch-norm statistics), updated every step, which is what is validated and saved
     (0 = off); augmentation (``scale`` and ``rotation`` (degrees) ranges, ``flip``
-    probability); channels-last memory (CPU and GPU), bf16 autocast on a GPU, optional ``compile``."""
+    probability); ``video``: the probability that a crop is degraded as a video frame (motion
+    blur, low resolution, compression, lighting, noise: :mod:`kinelift.detect.degrade`; 0 = off);
+    ``init_from``: shipped detector name or weights file to start from (fine-tuning; the same
+    network configuration, else an error; ignored when a checkpoint is resumed); channels-last
+    memory (CPU and GPU), bf16 autocast on a GPU, optional ``compile``."""
 
     epochs: int = 40
     batch_size: int = 32
@@ -114,6 +118,8 @@ class DetectorTrainingConfig:
     scale: float = 0.25
     rotation: float = 30.0
     flip: float = 0.5
+    video: float = 0.0
+    init_from: str = ""
     normalize_by_visible: bool = True
     seed: int = 0
     out_dir: str = "runs/detector"
@@ -125,9 +131,10 @@ class DetectorTrainingConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lr_steps", tuple(int(v) for v in self.lr_steps))
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or not 0 <= self.flip <= 1 or self.max_hours < 0:
-            raise ValueRangeError("training", expected="epochs, batch_size >= 1, lr > 0, 0 <= flip <= 1, max_hours >= 0",
-                                  got=(self.epochs, self.batch_size, self.lr, self.flip, self.max_hours))  # fmt: skip
+        if (self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or not 0 <= self.flip <= 1 or self.max_hours < 0
+                or not 0 <= self.video <= 1):  # fmt: skip
+            raise ValueRangeError("training", expected="epochs, batch_size >= 1, lr > 0, 0 <= flip <= 1, 0 <= video <= 1, max_hours >= 0",
+                                  got=(self.epochs, self.batch_size, self.lr, self.flip, self.video, self.max_hours))  # fmt: skip
         if self.lr_schedule not in ("step", "cosine"):
             raise ValueRangeError("lr_schedule", expected="'step' or 'cosine'", got=self.lr_schedule)
         if not 0 <= self.ema_decay < 1:
@@ -176,4 +183,7 @@ def load_detector_config(path: str | os.PathLike[str]) -> DetectorTrainingSetup:
     path = os.fspath(path)
     values = read_toml(path, what="a TOML detector configuration")
     rebase_paths(values.get("data"), ("lsp", "lspet", "coco_json", "coco_images"), path)
+    training = values.get("training")
+    if isinstance(training, dict) and str(training.get("init_from", "")).endswith(".pt"):  # a file, not a shipped name
+        rebase_paths(training, ("init_from",), path)
     return detector_config_from_dict(values, source=path)

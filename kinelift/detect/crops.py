@@ -30,6 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from kinelift.detect.datasets import PoseSamples
+from kinelift.detect.degrade import degrade_like_video
 from kinelift.detect.heatmaps import gaussian_heatmaps
 from kinelift.detect.transforms import (
     apply_affine, augmentation_matrices, crop_matrices, input_to_heatmap, invert_affine, normalize_images, warp_batch, warp_image,
@@ -89,12 +90,13 @@ def build_crops(samples: PoseSamples, input_size: tuple[int, int], *, margin: fl
 
 
 def training_batch(crops: PersonCrops, index: np.ndarray, *, sigma: float, flip_indices: tuple[int, ...], scale: float = 0.0,
-                   rotation_deg: float = 0.0, flip: float = 0.0, rng: np.random.Generator | None = None,
+                   rotation_deg: float = 0.0, flip: float = 0.0, video: float = 0.0, rng: np.random.Generator | None = None,
                    device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:  # fmt: skip
     """A batch ``(images, target heatmaps, target weights, image->input matrices)``.
 
-    ``images`` are normalised ``(B, 3, H, W)`` on ``device``; with the augmentation ranges at 0
-    (the default) the batch is the plain crop (evaluation).
+    ``images`` are normalised ``(B, 3, H, W)`` on ``device``; each crop is degraded as a video
+    frame with probability ``video`` (:func:`~kinelift.detect.degrade.degrade_like_video`); with
+    the augmentation ranges at 0 (the default) the batch is the plain crop (evaluation).
     """
     rng = rng or np.random.default_rng(0)
     n = len(index)
@@ -102,7 +104,10 @@ def training_batch(crops: PersonCrops, index: np.ndarray, *, sigma: float, flip_
     image_to_input = compose_affine(aug, crops.to_input[index])
     crop_to_input = compose_affine(image_to_input, invert_affine(crops.to_crop[index]))
     stored = crops.images[torch.as_tensor(index)].to(device).permute(0, 3, 1, 2).float()
-    images = normalize_images(warp_batch(stored, torch.as_tensor(crop_to_input, dtype=torch.float32, device=device), crops.input_size) / 255.0)
+    images = warp_batch(stored, torch.as_tensor(crop_to_input, dtype=torch.float32, device=device), crops.input_size) / 255.0
+    if video > 0:
+        images = degrade_like_video(images.clamp(0, 1), rng=rng, probability=video)
+    images = normalize_images(images)
     samples = crops.samples
     points = apply_affine(samples.keypoints[index], image_to_input)
     labelled = samples.labelled[index].copy()

@@ -15,6 +15,9 @@ detector (with flip test; bf16 on a GPU) and maps the keypoints back to image pi
   ``min_confidence`` ends, and so does one whose keypoints collapse (the diagonal of their box
   below :data:`COLLAPSE_RATIO` of its median over the track's last second: the person left the
   crop and the keypoints settled on whatever was left in it), from the first collapsed frame on.
+  A track never seen clearly over its last :data:`UNCLEAR_FRAMES` frames ends too (background
+  texture, see :func:`~kinelift.detect.people.peak_confidence`), and no new track starts where it
+  ended for :data:`REJECTED_MEMORY` frames.
 
 Each person becomes one :class:`~kinelift.core.tracks.Tracks` over the whole timeline (NaN where
 the person is not tracked), in image pixels with the frames' own times (variable frame rate kept).
@@ -29,7 +32,7 @@ Examples
 ...     _ = cv2.imwrite(str(folder / f"f{i}.png"), np.zeros((96, 64, 3), np.uint8))
 >>> net = build_detector(DetectorConfig(keypoints="LOWER-6", input_size=(64, 64), width=0.25, head_channels=16))
 >>> tracks = detect_tracks(folder, detector=net, fps=25.0, boxes={0: [[10, 10, 30, 60]], 1: [[11, 10, 30, 60]]}, progress=False,
-...                        min_frames=1, min_track_confidence=0.0)  # an untrained network: keep its weak, short track
+...                        min_frames=1, min_track_confidence=0.0, min_peak_confidence=0.0)  # an untrained network: keep its weak, short track
 >>> len(tracks), tracks[0].n_frames, int(np.isfinite(tracks[0].positions[:, 0, 0]).sum())
 (1, 3, 2)
 """
@@ -50,11 +53,11 @@ from kinelift.core import Tracks, get_keypoint_set
 from kinelift.core.tracks import IMAGE_SIZE_KEYS
 from kinelift.detect.mediapipe_pose import MEDIAPIPE, detect_tracks_mediapipe, mediapipe_version
 from kinelift.detect.people import (
-    box_from_keypoints, hog_people, inside_fraction, iou, match_boxes, people_tracks, read_detection_boxes,
+    box_from_keypoints, hog_people, inside_fraction, iou, match_boxes, peak_confidence, people_tracks, read_detection_boxes,
 )  # fmt: skip
 from kinelift.detect.predict import predict_keypoints
-from kinelift.detect.transforms import apply_affine, crop_matrices, invert_affine, normalize_images, warp_batch
-from kinelift.detect.video import frame_count, iter_frames
+from kinelift.detect.transforms import apply_affine, crop_frames, crop_matrices, invert_affine, normalize_images
+from kinelift.detect.video import frame_count, iter_frames, read_ahead
 from kinelift.detect.weights import load_detector
 from kinelift.errors import UnknownNameError, ValueRangeError
 
@@ -88,6 +91,18 @@ about three quarters of the standing diagonal); keypoints left behind by a perso
 of the image settled on the floor or a wall at a quarter of it."""
 
 _COLLAPSE_MEMORY = 30  # frames of the median the diagonal is compared with
+
+UNCLEAR_FRAMES = 60
+"""A followed track whose :func:`~kinelift.detect.people.peak_confidence` over its last this many
+frames (two seconds at 30 frames/s) is below ``min_peak_confidence`` ends: it sits on background
+texture (or on a person no longer seen clearly), and following it costs as much as following the
+subject. Its box is remembered for :data:`REJECTED_MEMORY` frames."""
+
+REJECTED_MEMORY = 300
+"""For this many frames after a track ended as unclear, the person finder starts no track on a
+box centred in its last box or lying half inside it (a fixed camera shows the same texture again
+at every search, in boxes of other sizes); the memory is finite because a camera may pan and a
+person may step there later."""
 
 
 def _diagonal(points: np.ndarray, scores: np.ndarray, min_confidence: float) -> float:
@@ -142,34 +157,30 @@ class _Runner:
             k = self.detector.n_keypoints
             return np.zeros((0, k, 2)), np.zeros((0, k))
         matrices = crop_matrices(boxes, self.size)
-        # float copies of whole frames are the memory cost of the warp: at most about 256 MB of them at once
-        per_warp = max(1, int(256e6 // (4 * frames[0].numel())))
         points, scores = [], []
         for start in range(0, len(boxes), self.batch_size):
             stop = min(start + self.batch_size, len(boxes))
-            crops = []
-            for lo in range(start, stop, per_warp):
-                sl = slice(lo, min(lo + per_warp, stop))
-                source = frames[torch.as_tensor(frame_index[sl], device=frames.device)].permute(0, 3, 1, 2).float() / 255.0
-                crops.append(warp_batch(source, torch.as_tensor(matrices[sl], dtype=torch.float32, device=self.device), self.size))
+            crops = crop_frames(frames, frame_index[start:stop], matrices[start:stop], self.size)
             sl = slice(start, stop)
-            xy, score = predict_keypoints(self.detector, normalize_images(torch.cat(crops)), flip=self.flip)
+            xy, score = predict_keypoints(self.detector, normalize_images(crops).contiguous(memory_format=torch.channels_last), flip=self.flip)
             points.append(apply_affine(xy.double().cpu().numpy(), invert_affine(matrices[sl])))
             scores.append(score.double().cpu().numpy())
         return np.concatenate(points), np.concatenate(scores)
 
 
 def _resolve(detector: nn.Module | str | os.PathLike[str], device: str | torch.device) -> nn.Module:
+    """The detector on ``device``, in eval mode, with channels-last weights (a quarter faster on
+    this project's CPU, and what GPUs' convolutions prefer); a caller's module is copied, so that
+    it stays where and as it was."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if isinstance(detector, nn.Module):
-        on_device = all(p.device == torch.device(device) for p in detector.parameters())
-        if on_device and not detector.training:
-            return detector
         import copy
 
-        return copy.deepcopy(detector).to(device).eval()  # the caller's module stays where and as it was
-    return load_detector(detector, device=device)
+        detector = copy.deepcopy(detector).to(device).eval()
+    else:
+        detector = load_detector(detector, device=device)
+    return detector.to(memory_format=torch.channels_last)
 
 
 def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str | os.PathLike[str] = "LSP-14",
@@ -177,7 +188,7 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
                   device: str | torch.device = "auto", batch_size: int = 64, chunk: int = 32, follow_step: int = 4,
                   redetect_every: int = 30, max_people: int = 4, min_confidence: float = 0.15, flip: bool = True,
                   progress: bool = True, flip_test: bool | None = None, min_frames: int = 10,
-                  min_track_confidence: float = 0.3) -> list[Tracks]:  # fmt: skip
+                  min_track_confidence: float = 0.3, min_peak_confidence: float = 0.45) -> list[Tracks]:  # fmt: skip
     """Keypoint tracks of the people in a video or image folder (see the module docs).
 
     Parameters
@@ -193,10 +204,13 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
         Person boxes ``(x, y, width, height)`` px; without them HOG finds people.
     follow_step, redetect_every, max_people, min_confidence
         Box following (see the module docs).
-    min_frames, min_track_confidence
-        Tracks seen in fewer frames, or whose mean keypoint confidence over their frames is lower,
-        are dropped (counted in the log): short-lived ones, and ones on background texture
-        (on the real videos: 0.15-0.31 on kettlebells, a floor and a fence; the people 0.39-0.93).
+    min_frames, min_track_confidence, min_peak_confidence
+        Tracks seen in fewer frames, whose mean keypoint confidence over their frames is lower, or
+        never seen clearly (:func:`~kinelift.detect.people.peak_confidence` below
+        ``min_peak_confidence``; heatmap detectors only) are dropped (counted in the log):
+        short-lived ones, and ones on background texture (on the real videos: peaks of 0.18-0.42
+        on kettlebells, a foam roller, a fence and a running track; the people 0.51-0.96, but a
+        sprinter crouched in the blocks 0.33).
     flip : bool, default True
         Also run the mirrored crops and average (test-time augmentation; ``lift`` uses the same word).
     flip_test : bool, optional
@@ -209,9 +223,10 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
         ``coordinate_frame="image"``; confidences are the heatmap peaks; the frames' size in the
         metadata (``Tracks.image_size``).
     """
-    if min_frames < 1 or not 0.0 <= min_track_confidence < 1.0:
-        raise ValueRangeError("min_frames/min_track_confidence", expected="min_frames >= 1 and min_track_confidence in [0, 1)",
-                              got=(min_frames, min_track_confidence))  # fmt: skip
+    if min_frames < 1 or not 0.0 <= min_track_confidence < 1.0 or not 0.0 <= min_peak_confidence < 1.0:
+        raise ValueRangeError("min_frames/min_track_confidence/min_peak_confidence",
+                              expected="min_frames >= 1, min_track_confidence and min_peak_confidence in [0, 1)",
+                              got=(min_frames, min_track_confidence, min_peak_confidence))  # fmt: skip
     if follow_step < 1 or redetect_every < 1 or max_people < 1 or batch_size < 1:
         raise ValueRangeError("follow_step/redetect_every/max_people/batch_size", expected="each >= 1",
                               got=(follow_step, redetect_every, max_people, batch_size))  # fmt: skip
@@ -230,10 +245,11 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     names = get_keypoint_set(net.config.keypoints).names
     given = read_detection_boxes(boxes) if isinstance(boxes, (str, os.PathLike)) else boxes
     people: list[_Person] = []
+    rejected: list[tuple[int, np.ndarray]] = []  # (frame, box) where unclear tracks ended
     all_times: list[np.ndarray] = []
     last_hog = -redetect_every
     index = 0
-    chunks = iter_frames(source, fps=fps, chunk=chunk)
+    chunks = read_ahead(iter_frames(source, fps=fps, chunk=chunk))  # decoding overlaps detection
     bar = tqdm(total=frame_count(source), desc="detecting keypoints", unit="frame", disable=not progress)
     for frames_np, times in chunks:
         frames = torch.from_numpy(frames_np).to(run.device)
@@ -246,15 +262,24 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
                 active = [p for p in people if p.active]
                 if not active or index + start - last_hog >= redetect_every:
                     last_hog = index + start
-                    _start_people(frames_np[start], people, max_people)
+                    rejected = [(f, box) for f, box in rejected if index + start - f < REJECTED_MEMORY]
+                    _start_people(frames_np[start], people, max_people, np.array([box for _, box in rejected]).reshape(-1, 4))
                     active = [p for p in people if p.active]
                 _follow_step(run, frames, index, start, stop, active, names, min_confidence)
+                for person in active:
+                    unclear = len(person.scores) >= UNCLEAR_FRAMES and peak_confidence(person.scores[-UNCLEAR_FRAMES:]) < min_peak_confidence
+                    if person.active and unclear:
+                        log.info("person followed from frame %d not seen clearly over frames %d-%d (peak confidence %.2f): track ended",
+                                 person.frames[0], person.frames[-UNCLEAR_FRAMES], person.frames[-1],
+                                 peak_confidence(person.scores[-UNCLEAR_FRAMES:]))  # fmt: skip
+                        person.active = False
+                        rejected.append((index + stop, person.box))
         index += len(frames_np)
         bar.update(len(frames_np))
     bar.close()
     time = np.concatenate(all_times) if all_times else np.zeros(0)
     size = {} if not all_times else {IMAGE_SIZE_KEYS[0]: int(frames_np.shape[2]), IMAGE_SIZE_KEYS[1]: int(frames_np.shape[1])}
-    return _to_tracks(people, time, net.config.keypoints, min_frames, min_track_confidence, size)
+    return _to_tracks(people, time, net.config.keypoints, min_frames, min_track_confidence, size, min_peak_confidence)
 
 
 def resolve_detector(name: str) -> str:
@@ -268,13 +293,17 @@ def resolve_detector(name: str) -> str:
     return name
 
 
-def _start_people(frame: np.ndarray, people: list[_Person], max_people: int) -> None:
+def _start_people(frame: np.ndarray, people: list[_Person], max_people: int, rejected: np.ndarray) -> None:
     found, _ = hog_people(frame)
     # HOG boxes are used as found: OpenCV's windows are sometimes tighter, sometimes looser than the person
     tracked = np.array([p.box for p in people if p.active]).reshape(-1, 4)
     for box in found:
         if sum(p.active for p in people) >= max_people:
             break
+        centre = box[:2] + box[2:] / 2
+        if len(rejected) and ((np.abs(centre - (rejected[:, :2] + rejected[:, 2:] / 2)) < rejected[:, 2:] / 2).all(axis=1).any()
+                              or inside_fraction(box[None], rejected).max() >= 0.5):  # fmt: skip
+            continue  # where a track ended as background texture a moment ago
         # a box mostly inside a tracked person's (HOG fires on a raised arm) is that person, not a newcomer
         if len(tracked) == 0 or (iou(box[None], tracked).max() < 0.3 and inside_fraction(box[None], tracked).max() < 0.5):
             people.append(_Person(box=box))
@@ -360,8 +389,8 @@ def _given_step(run: _Runner, frames: torch.Tensor, offset: int, given: Mapping[
             person.scores.append(sc[j])
 
 
-def _to_tracks(people: list[_Person], time: np.ndarray, keypoints: str, min_frames: int = 1,
-               min_track_confidence: float = 0.0, image_size: Mapping[str, int] | None = None) -> list[Tracks]:  # fmt: skip
+def _to_tracks(people: list[_Person], time: np.ndarray, keypoints: str, min_frames: int = 1, min_track_confidence: float = 0.0,
+               image_size: Mapping[str, int] | None = None, min_peak_confidence: float = 0.0) -> list[Tracks]:  # fmt: skip
     seen = [(np.asarray(p.frames), np.stack(p.points), np.stack(p.scores)) for p in people if p.frames]
     return people_tracks(seen, time, keypoints, min_frames=min_frames, min_track_confidence=min_track_confidence,
-                         metadata={"source": "kinelift.detect", **(image_size or {})})  # fmt: skip
+                         min_peak_confidence=min_peak_confidence, metadata={"source": "kinelift.detect", **(image_size or {})})  # fmt: skip

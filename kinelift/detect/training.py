@@ -4,7 +4,8 @@
 names (LSP's first ``lsp_train_last`` images and LSPET train, the next ``lsp_validation`` LSP
 images validate and are never trained on). :func:`train_detector` trains with Adam (decoupled weight decay) and the
 :func:`~kinelift.detect.heatmaps.joints_mse_loss` on augmented crops (scale, rotation, flip with
-left/right swap) under a step or cosine learning-rate schedule, optionally keeping an exponential
+left/right swap, optionally degraded as video frames: :mod:`kinelift.detect.degrade`), from fresh
+weights or from a detector's (``init_from``), under a step or cosine learning-rate schedule, optionally keeping an exponential
 moving average of the weights (``ema_decay``: then the average is validated and saved),
 evaluates PCK on the validation people after every epoch and writes to
 ``out_dir``: ``checkpoint.pt`` (resumed from when present), ``log.csv``, ``curves.png`` and
@@ -117,6 +118,20 @@ def _selection_score(row: dict[str, float]) -> float:
     return row.get("pck02_torso_lower", row.get("pck005", -row["train_loss"]))
 
 
+def _start_from(detector: torch.nn.Module, source: str) -> None:
+    """Load the weights of ``source`` (shipped name or file) into ``detector``: fine-tuning."""
+    from dataclasses import asdict
+
+    from kinelift.detect.weights import load_detector
+
+    start = load_detector(source)
+    if asdict(start.config) != asdict(detector.config):
+        raise ValueRangeError("training.init_from", expected=f"weights of the configured network {asdict(detector.config)}",
+                              got=f"{source}: {asdict(start.config)}")  # fmt: skip
+    detector.load_state_dict(start.state_dict())
+    log.info("starting from the weights of %s", source)
+
+
 def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = None, validation: PersonCrops | None = None,
                    progress: bool = True, resume: bool = True) -> DetectorTrainingResult:  # fmt: skip
     """Train a detector as ``setup`` says (see the module docs). ``train``/``validation`` crops
@@ -136,7 +151,10 @@ def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = 
         if val_samples is not None:
             validation = build_crops(val_samples, cfg.input_size, margin=setup.data.box_margin, extent=1.0, progress=progress and rank == 0)
     log.info("training on %d people, validating on %d, %s", len(train), len(validation) if validation else 0, device)
-    detector = build_detector(cfg).to(device).to(memory_format=torch.channels_last)
+    detector = build_detector(cfg)
+    if tcfg.init_from and not (resume and (out_dir / "checkpoint.pt").exists()):
+        _start_from(detector, tcfg.init_from)
+    detector = detector.to(device).to(memory_format=torch.channels_last)
     averaged = AveragedModel(detector, multi_avg_fn=get_ema_multi_avg_fn(tcfg.ema_decay), use_buffers=True) if tcfg.ema_decay else None
     # decoupled weight decay (AdamW): coupled L2 swamps the small heatmap-loss gradients and stalls training at "all zero"
     optimizer = torch.optim.AdamW(detector.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
@@ -173,7 +191,8 @@ def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = 
             if index.size == 0:
                 continue
             images, target, weight, _ = training_batch(train, index, sigma=cfg.sigma, flip_indices=flip, scale=tcfg.scale,
-                                                       rotation_deg=tcfg.rotation, flip=tcfg.flip, rng=rng, device=device)  # fmt: skip
+                                                       rotation_deg=tcfg.rotation, flip=tcfg.flip, video=tcfg.video, rng=rng,
+                                                       device=device)  # fmt: skip
             images = images.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
                 predicted = model(images)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from kinelift.errors import ShapeError
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "crop_matrices", "apply_affine", "invert_affine", "warp_image",
-           "warp_batch", "normalize_images", "input_to_heatmap", "heatmap_to_input", "augmentation_matrices"]  # fmt: skip
+           "warp_batch", "crop_frames", "normalize_images", "input_to_heatmap", "heatmap_to_input", "augmentation_matrices"]  # fmt: skip
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 """Per-channel mean of ImageNet (RGB, images in [0, 1])."""
@@ -106,6 +106,41 @@ def warp_batch(images: torch.Tensor, matrices: torch.Tensor, size: tuple[int, in
     theta = from_px @ torch.cat([inverse, full[:, 2:]], dim=1) @ to_px
     grid = F.affine_grid(theta, [b, images.shape[1], out_h, out_w], align_corners=True)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+
+
+def crop_frames(frames: torch.Tensor, frame_index: np.ndarray, matrices: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """Crops ``(B, 3, height, width)`` in [0, 1] of uint8 RGB frames ``(N, H, W, 3)`` through
+    pixel matrices ``(B, 2, 3)`` (crop ``i`` of ``frames[frame_index[i]]``).
+
+    The pixels :func:`warp_batch` gives for the whole frame (antialiased, zero outside the
+    frame), but each crop converts and pools only the part of its frame it samples: the cost
+    follows the crops, not the frames' size (a 720p frame is ten times a person's region).
+    """
+    frame_index = np.asarray(frame_index, int)
+    matrices = np.asarray(matrices, np.float64)
+    if frames.ndim != 4 or frames.shape[3] != 3 or matrices.shape != (len(frame_index), 2, 3):
+        raise ShapeError("frames/matrices", expected="(N, H, W, 3) frames and (B, 2, 3) matrices for B frame indices",
+                         got=(tuple(frames.shape), matrices.shape, frame_index.shape))  # fmt: skip
+    out_h, out_w = size
+    height, width = frames.shape[1:3]
+    crops = torch.zeros(len(frame_index), 3, out_h, out_w, device=frames.device)
+    corners = np.array([[[-0.5, -0.5], [out_w - 0.5, -0.5], [-0.5, out_h - 0.5], [out_w - 0.5, out_h - 0.5]]])
+    inverse = invert_affine(matrices)
+    for i, f in enumerate(frame_index):
+        seen = apply_affine(corners, inverse[i:i + 1])[0]
+        scale = np.sqrt(abs(np.linalg.det(matrices[i, :, :2])))
+        k = max(1, int(1.0 / scale)) if scale > 0 else 1  # warp_batch's pooling block
+        lo = np.floor(seen.min(0)) - 2 * k
+        hi = np.ceil(seen.max(0)) + 2 * k + 1
+        x0, y0 = (np.clip(lo, 0, [width, height]) // k * k).astype(int)  # on warp_batch's pooling grid
+        x1, y1 = np.clip(hi, 0, [width, height]).astype(int)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue  # the crop lies outside the frame: zeros, as the whole frame's warp gives
+        region = frames[int(f), y0:y1, x0:x1].permute(2, 0, 1)[None].float() / 255.0
+        shifted = matrices[i].copy()
+        shifted[:, 2] += shifted[:, :2] @ np.array([x0, y0], float)
+        crops[i] = warp_batch(region, torch.as_tensor(shifted[None], dtype=torch.float32, device=frames.device), size)[0]
+    return crops
 
 
 def normalize_images(images: torch.Tensor) -> torch.Tensor:

@@ -18,16 +18,21 @@ Examples
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from kinelift.errors import FileFormatError, ValueRangeError
 
-__all__ = ["iter_frames", "IMAGE_SUFFIXES", "frame_count", "frame_size"]
+__all__ = ["iter_frames", "read_ahead", "IMAGE_SUFFIXES", "frame_count", "frame_size"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+_Item = TypeVar("_Item")
 
 
 def _image_files(folder: Path) -> list[Path]:
@@ -133,3 +138,59 @@ def iter_frames(source: str | os.PathLike[str], *, fps: float | None = None, chu
             raise ValueRangeError("fps", expected="a positive frame rate for an image folder", got=fps)
         return _iter_folder(source, fps, chunk)
     return _iter_video(source, chunk)
+
+
+def read_ahead(items: Iterator[_Item], *, depth: int = 2) -> Iterator[_Item]:
+    """``items`` as they come, produced up to ``depth`` ahead by a background thread.
+
+    Decoding the next chunk of frames then overlaps the work on this one (FFmpeg and torch
+    release the GIL). An error of the producer is raised here, at the item it stopped at; closing
+    this generator early stops the producer.
+
+    Examples
+    --------
+    >>> list(read_ahead(iter(range(5))))
+    [0, 1, 2, 3, 4]
+    """
+    if depth < 1:
+        raise ValueRangeError("depth", expected=">= 1", got=depth)
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def hand_over(entry: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not hand_over((item, None)):
+                    break
+            else:
+                hand_over((done, None))
+        except BaseException as err:  # handed to the consumer, raised there
+            hand_over((done, err))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # a generator's files close in the thread that used them
+
+    worker = threading.Thread(target=produce, name="kinelift-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, err = ready.get()
+            if err is not None:
+                raise err
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5.0)

@@ -18,6 +18,7 @@ from kinelift.detect.people import iou, match_boxes, read_detection_boxes
 from kinelift.detect.transforms import (
     apply_affine,
     augmentation_matrices,
+    crop_frames,
     crop_matrices,
     heatmap_to_input,
     input_to_heatmap,
@@ -225,6 +226,24 @@ def test_antialiased_warp_of_a_big_downscale_is_the_block_mean():
     assert float(aliased[..., 2:-2, 2:-2].std()) > 20.0
 
 
+def test_crops_of_frame_regions_equal_the_whole_frame_warp():
+    """``crop_frames`` reads only each crop's region (shifted matrix, antialias blocks on the
+    frame's grid) and gives the whole-frame warp's pixels: people large and small, at the border,
+    and a crop outside the frame (zeros)."""
+    rng = np.random.default_rng(0)
+    frames = torch.from_numpy(rng.integers(0, 256, (2, 360, 640, 3), dtype=np.uint8))
+    boxes = np.array([[50, 25, 150, 300], [550, 150, 200, 250], [-400, -400, 50, 50], [300, 100, 30, 60], [0, 0, 640, 360]], float)
+    index = np.array([0, 1, 0, 1, 0])
+    m = crop_matrices(boxes, (96, 64), rotation=np.array([0.0, 0.3, 0.0, 0.0, -0.2]))
+    crops = crop_frames(frames, index, m, (96, 64))
+    for i, f in enumerate(index):
+        whole = warp_batch(frames[f].permute(2, 0, 1)[None].float() / 255.0, torch.as_tensor(m[i:i + 1], dtype=torch.float32), (96, 64))
+        assert torch.allclose(crops[i], whole[0], atol=1e-4), i
+    assert float(crops[2].abs().max()) == 0.0 and float(crops[0].std()) > 0.01
+    with pytest.raises(ShapeError, match="frames/matrices"):
+        crop_frames(frames, index[:2], m, (96, 64))
+
+
 def test_augmentation_flip_mirrors_about_the_crop_centre():
     m, flipped = augmentation_matrices(200, (64, 48), scale=0.0, rotation_deg=0.0, flip=0.5, rng=np.random.default_rng(3))
     p = np.array([[[10.0, 20.0]]]).repeat(200, 0)
@@ -320,6 +339,58 @@ def test_training_with_a_weight_average_saves_the_average_and_resumes_it(tmp_pat
         train_detector(setup(2, "cosine", "cosine"), train=crops, validation=None, progress=False)
 
 
+def test_fine_tuning_starts_from_the_given_weights_and_refuses_another_network(tmp_path):
+    """``init_from`` loads a weights file of the same network before the first step (the first
+    epoch of a tiny learning rate stays next to it); another network's weights are refused by name;
+    video degradations run inside the training batches."""
+    import cv2
+
+    from kinelift.detect.crops import build_crops
+    from kinelift.detect.datasets import PoseSamples
+    from kinelift.detect.training import train_detector
+    from kinelift.detect.weights import load_detector, save_detector
+
+    rng = np.random.default_rng(1)
+    path = str(tmp_path / "a.png")
+    cv2.imwrite(path, rng.integers(0, 255, (100, 80, 3), dtype=np.uint8))
+    points = np.array([[30, 40], [50, 40], [30, 60], [50, 60], [30, 80], [50, 80]], float)
+    samples = PoseSamples((path,) * 4, np.repeat(points[None], 4, 0), np.ones((4, 6), bool), np.ones((4, 6), bool),
+                          np.array([[20.0, 20.0, 40.0, 70.0]] * 4), "LOWER-6")  # fmt: skip
+    crops = build_crops(samples, (64, 64), progress=False)
+    start = tiny()
+    torch.nn.init.normal_(start.head.weight, std=0.5)  # far from a fresh network's 0.001
+    save_detector(start, tmp_path / "start.pt")
+    model = {"keypoints": "LOWER-6", "input_size": [64, 64], "width": 0.25, "head_channels": 16}
+    training = {"epochs": 1, "batch_size": 2, "lr": 1e-7, "video": 1.0, "init_from": str(tmp_path / "start.pt")}
+    result = train_detector(detector_config_from_dict({"model": model, "training": {**training, "out_dir": str(tmp_path / "a")}}),
+                            train=crops, validation=None, progress=False)  # fmt: skip
+    tuned = load_detector(result.weights).head.weight
+    assert torch.allclose(tuned.float(), start.head.weight.detach().half().float(), atol=1e-3)
+    with pytest.raises(ValueRangeError, match="init_from"):
+        train_detector(detector_config_from_dict({"model": {**model, "head_channels": 32},
+                                                  "training": {**training, "out_dir": str(tmp_path / "b")}}),
+                       train=crops, validation=None, progress=False)  # fmt: skip
+    with pytest.raises(ValueRangeError, match="video"):
+        detector_config_from_dict({"training": {"video": 1.5}})
+
+
+def test_video_degradation_blurs_and_keeps_the_range():
+    from kinelift.detect.degrade import degrade_like_video
+
+    edge = torch.zeros(8, 3, 64, 48)
+    edge[..., 24:] = 1.0  # a sharp horizontal-intensity edge
+    out = degrade_like_video(edge, rng=np.random.default_rng(0), probability=1.0)
+    assert out.shape == edge.shape and float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+    assert torch.equal(edge[:, :, :, :], torch.cat([torch.zeros(8, 3, 64, 24), torch.ones(8, 3, 64, 24)], dim=3))  # input unchanged
+    changed = (out - edge).abs().flatten(1).amax(1)
+    assert int((changed > 0.05).sum()) >= 6  # nearly every crop drew at least one visible degradation
+    assert torch.equal(degrade_like_video(edge, rng=np.random.default_rng(0), probability=0.0), edge)
+    with pytest.raises(ShapeError):
+        degrade_like_video(edge[0], rng=np.random.default_rng(0))
+    with pytest.raises(ValueRangeError, match="probability"):
+        degrade_like_video(edge, rng=np.random.default_rng(0), probability=2.0)
+
+
 # --- video and ONNX -------------------------------------------------------------------------------
 
 
@@ -339,13 +410,50 @@ def write_video(path, frames: np.ndarray, times_ms: list[int]) -> None:
             container.mux(packet)
 
 
+def test_read_ahead_keeps_order_raises_the_producers_error_and_stops_when_closed():
+    import threading
+    import time
+
+    from kinelift.detect.video import read_ahead
+
+    def numbers(fail: bool):
+        for i in range(6):
+            time.sleep(0.005)
+            yield i
+        if fail:
+            raise FileFormatError("clip.mp4", "decoding failed", expected="a readable video")
+
+    assert list(read_ahead(numbers(False))) == list(range(6))
+    got = []
+    with pytest.raises(FileFormatError, match="decoding failed"):
+        for i in read_ahead(numbers(True)):
+            got.append(i)
+    assert got == list(range(6))  # every item before the error arrives
+    closed = threading.Event()
+
+    def endless():
+        try:
+            while True:
+                yield 1
+        finally:
+            closed.set()
+
+    items = read_ahead(endless(), depth=1)
+    assert next(items) == 1
+    items.close()
+    assert closed.wait(2.0)  # the producer stopped and closed its source
+    with pytest.raises(ValueRangeError, match="depth"):
+        next(read_ahead(iter([]), depth=0))
+
+
 def test_video_keeps_variable_frame_times_and_given_boxes_link(tmp_path):
     from kinelift.detect import detect_tracks
 
     times = [0, 33, 80, 100, 160]
     write_video(tmp_path / "v.mp4", np.zeros((5, 96, 64, 3), np.uint8), times)
     boxes = {0: [[5, 5, 20, 40], [40, 40, 20, 40]], 1: [[41, 40, 20, 40], [6, 5, 20, 40]], 3: [[6, 6, 20, 40]]}
-    tracks = detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes=boxes, progress=False, chunk=2, min_frames=1, min_track_confidence=0.0)
+    tracks = detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes=boxes, progress=False, chunk=2, min_frames=1, min_track_confidence=0.0,
+                           min_peak_confidence=0.0)  # fmt: skip
     assert len(tracks) == 2
     assert np.allclose(tracks[0].time, np.array(times) / 1000)
     present = [np.isfinite(t.positions[:, 0, 0]) for t in tracks]
@@ -353,9 +461,14 @@ def test_video_keeps_variable_frame_times_and_given_boxes_link(tmp_path):
     # by default, short-lived tracks (and low-confidence ones: an untrained network's) are dropped
     assert detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes=boxes, progress=False, chunk=2) == []
     assert len(detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes=boxes, progress=False, chunk=2, min_frames=3,
-                             min_track_confidence=0.0)) == 1  # fmt: skip
+                             min_track_confidence=0.0, min_peak_confidence=0.0)) == 1  # fmt: skip
+    # an untrained network never sees anyone clearly: its tracks are dropped as background texture
+    assert detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes=boxes, progress=False, chunk=2, min_frames=3,
+                         min_track_confidence=0.0) == []  # fmt: skip
     with pytest.raises(ValueRangeError, match="min_track_confidence"):
         detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes=boxes, progress=False, min_track_confidence=1.5)
+    with pytest.raises(ValueRangeError, match="min_peak_confidence"):
+        detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes=boxes, progress=False, min_peak_confidence=-0.1)
 
 
 def test_corrupt_video_is_a_clear_error(tmp_path):
@@ -398,7 +511,8 @@ def test_cli_detect_on_a_frame_folder_with_boxes(tmp_path, capsys):
                                          ' {"image_id": 2, "category_id": 1, "bbox": [6, 5, 30, 60], "score": 0.9}]')  # fmt: skip
     save_detector(tiny(), tmp_path / "w.pt")
     args = ["detect", str(frames), "--out", str(tmp_path / "t.h5"), "--weights", str(tmp_path / "w.pt"), "--boxes",
-            str(tmp_path / "boxes.json"), "--fps", "20", "--device", "cpu", "--min-frames", "1", "--min-track-confidence", "0"]  # fmt: skip
+            str(tmp_path / "boxes.json"), "--fps", "20", "--device", "cpu", "--min-frames", "1", "--min-track-confidence", "0",
+            "--min-peak-confidence", "0"]  # fmt: skip
     assert main(args) == 0
     assert "1 people, 4 frames, LOWER-6" in capsys.readouterr().out
     (track,) = read_tracks(tmp_path / "t.h5")
@@ -421,17 +535,74 @@ def test_detect_tracks_leaves_the_callers_detector_as_it_was(tmp_path):
 
 
 def test_flip_false_runs_one_pass_and_flip_true_two():
-    """``flip`` is the boolean it says: the mirrored second pass runs only with ``flip=True``."""
+    """``flip`` is the boolean it says: the mirrored crops run only with ``flip=True`` (in the same
+    batch as the crops), and their mirrored-back heatmaps are averaged in."""
+    from kinelift.detect.heatmaps import flip_heatmaps
     from kinelift.detect.predict import predict_heatmaps
 
     net = tiny().eval()
-    calls = []
-    net.register_forward_hook(lambda *_: calls.append(1))
+    crops = []
+    net.register_forward_hook(lambda _, inputs, __: crops.append(len(inputs[0])))
     images = torch.rand(2, 3, 64, 64)
-    predict_heatmaps(net, images, flip=False)
-    assert len(calls) == 1
-    predict_heatmaps(net, images, flip=True)
-    assert len(calls) == 3
+    plain = predict_heatmaps(net, images, flip=False)
+    assert crops == [2]
+    both = predict_heatmaps(net, images, flip=True)
+    assert crops == [2, 4]
+    mirrored = flip_heatmaps(predict_heatmaps(net, images.flip(-1), flip=False), get_keypoint_set("LOWER-6").flip_indices())
+    assert torch.allclose(both, 0.5 * (plain + mirrored), atol=1e-6)
+
+
+class _BrightnessDetector(torch.nn.Module):
+    """A stand-in detector: a fixed person-shaped set of heatmap peaks whose height is the crop's
+    largest brightness (a bright region is 'seen clearly', a dark one is background texture)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config = DetectorConfig(keypoints="LOWER-6", input_size=(64, 64), width=0.25, head_channels=16)
+        self.n_keypoints = 6
+        self.unused = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        brightness = (images * torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) + torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        height = brightness.amax(dim=(1, 2, 3)).clamp(0, 1)
+        centres = torch.tensor([[13.0, 6], [10, 6], [8, 7], [8, 9], [10, 10], [13, 10]])  # legs, (row, col) in a 16x16 heatmap
+        rows, cols = torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij")
+        maps = torch.exp(-((rows - centres[:, 0, None, None]) ** 2 + (cols - centres[:, 1, None, None]) ** 2) / 8.0)
+        return height[:, None, None, None] * maps[None]
+
+
+def test_a_track_never_seen_clearly_ends_and_is_not_restarted_there(tmp_path, monkeypatch, caplog):
+    """Two found 'people': a bright one (confidence about 0.6-0.8) and a dark patch of texture
+    (about 0.3). The texture's track ends after UNCLEAR_FRAMES frames, the person finder starts
+    none there again although it finds the patch at every search, and the texture's track is
+    dropped; the person is tracked in every frame."""
+    import logging
+
+    import kinelift.detect.inference as inference
+
+    n = inference.UNCLEAR_FRAMES + 40
+    frames = np.zeros((n, 120, 160, 3), np.uint8)
+    frames[:, 10:110, 10:60] = 230  # the person
+    frames[:, 10:110, 100:150] = 90  # the texture
+    write_video(tmp_path / "v.mp4", frames, list(range(0, 40 * n, 40)))
+    searches = []
+
+    def found(image, **_):
+        searches.append(1)
+        return np.array([[10.0, 10, 50, 100], [100.0, 10, 50, 100]]), np.ones(2)
+
+    monkeypatch.setattr(inference, "hog_people", found)
+    with caplog.at_level(logging.INFO, logger="kinelift.detect"):
+        tracks = inference.detect_tracks(tmp_path / "v.mp4", detector=_BrightnessDetector(), progress=False, redetect_every=8,
+                                         min_track_confidence=0.0)  # fmt: skip
+    assert len(searches) > n // 8 - 2
+    assert sum("not seen clearly" in r.getMessage() for r in caplog.records) == 1  # ended once, never restarted
+    assert tracks and all(float(np.nanmedian(t.positions[:, :, 0])) < 60 for t in tracks)  # only the person's
+    assert np.logical_or.reduce([np.isfinite(t.positions[:, 0, 0]) for t in tracks]).all()
+    kept = inference.detect_tracks(tmp_path / "v.mp4", detector=_BrightnessDetector(), progress=False, redetect_every=8,
+                                   min_track_confidence=0.0, min_peak_confidence=0.0)  # fmt: skip
+    texture = [t for t in kept if float(np.nanmedian(t.positions[:, :, 0])) > 90]
+    assert np.logical_or.reduce([np.isfinite(t.positions[:, 0, 0]) for t in texture]).all()  # without the rule: followed throughout
 
 
 def test_a_followed_track_ends_where_its_keypoints_collapse():

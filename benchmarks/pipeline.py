@@ -1,13 +1,15 @@
-"""Speed of the main job on the real videos, against each video's own frame rate.
+"""Speed of the main job on the real videos, per stage, against each video's own frame rate.
 
-Usage: python benchmarks/pipeline.py [--detector LSP-14 mediapipe] [--videos NAME ...] [--out build/pipeline_speed]
+Usage: python benchmarks/pipeline.py [--detector LSP-14 mediapipe] [--videos NAME ...] [--no-1080p] [--out build/pipeline_speed]
 
-For every real video in ../shared/data/real-videos and every detector given (a detector whose
-package is not installed is skipped with a line saying so), prints the frames per second of
-(1) 2D detection alone (`kinelift.detect.detect_tracks`) and (2) the whole job (`kinelift.run`: detection, 2D
-processing, lifting, keypoint IK, analysis, figures, annotated video), each with its ratio to the
-video's own rate (>= 1x keeps up with the recording). One pass each (a video is long enough to time);
-the machine's load is whatever it is, so run it on a quiet machine.
+For every real video in ../shared/data/real-videos, and a 1920x1080 copy of the 1280x720 lateral
+raise that this script scales and writes first (x264, CRF 18), and every detector given (a
+detector whose package is not installed is skipped with a line saying so), runs the whole job
+(`kinelift.run`) once and prints the frames per second of each stage (`RunSummary.stage_seconds`:
+2D detection with choosing the subject, lifting, processing and analysis together, the annotated
+video, the other outputs and figures) and of the whole job, with the whole job's ratio to the
+video's own rate (>= 1x keeps up with the recording). The machine's load is whatever it is, so
+run it on a quiet machine.
 
 `mediapipe` pulls opencv-contrib-python, which clashes with opencv-python-headless in one
 environment: run this script from a separate environment for the MediaPipe rows.
@@ -18,17 +20,19 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
-import time
+import tempfile
+from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from kinelift.detect import detect_tracks
 from kinelift.detect.mediapipe_pose import MEDIAPIPE, mediapipe_version
 from kinelift.detect.video import iter_frames
 from kinelift.pipeline import RunConfig, run
 
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-videos"
+UPSCALED = "sports2d_lateral_raise_front"
 
 
 def _frames_and_rate(path: Path) -> tuple[int, float]:
@@ -36,10 +40,32 @@ def _frames_and_rate(path: Path) -> tuple[int, float]:
     return len(times), (len(times) - 1) / (times[-1] - times[0])
 
 
+def _scaled_copy(source: Path, folder: Path, size: tuple[int, int] = (1920, 1080)) -> Path:
+    """``source`` scaled to ``size`` (width, height), same frames and rate, as ``<stem>_1080p.mp4``."""
+    import av
+    import cv2
+
+    _, rate = _frames_and_rate(source)
+    path = folder / f"{source.stem}_1080p.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(rate).limit_denominator(1001))
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "18"}
+        for frames, _ in iter_frames(source, chunk=32):
+            for frame in frames:
+                big = cv2.resize(frame, size, interpolation=cv2.INTER_CUBIC)
+                for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(big), format="rgb24")):
+                    container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--detector", nargs="+", default=["LSP-14", MEDIAPIPE])
     parser.add_argument("--videos", nargs="+", default=None, help="video names without .mp4 (default: all)")
+    parser.add_argument("--no-1080p", action="store_true", help="skip the 1920x1080 copy of the lateral raise")
     parser.add_argument("--out", default="build/pipeline_speed")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -50,21 +76,30 @@ def main() -> None:
     if len(detectors) < len(args.detector):
         print("mediapipe is not installed: its rows are skipped")
     videos = [VIDEOS / f"{v}.mp4" for v in args.videos] if args.videos else sorted(VIDEOS.glob("*.mp4"))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; mediapipe {mediapipe_version()}")
-    print(f"{'video':<30} {'frames':>6} {'video fps':>9}  {'detector':<10} {'detect fr/s':>11} {'ratio':>6} {'whole job fr/s':>14} {'ratio':>6}")
-    for path in videos:
-        n, rate = _frames_and_rate(path)
-        for detector in detectors:
-            started = time.perf_counter()
-            detect_tracks(path, detector=detector, progress=False)
-            detect_rate = n / (time.perf_counter() - started)
-            out = Path(args.out) / path.stem / detector
-            shutil.rmtree(out, ignore_errors=True)
-            started = time.perf_counter()
-            run(path, out, config=RunConfig(detector=detector), progress=False)
-            job_rate = n / (time.perf_counter() - started)
-            print(f"{path.stem:<30} {n:6d} {rate:9.1f}  {detector:<10} {detect_rate:11.1f} {detect_rate / rate:5.2f}x "
-                  f"{job_rate:14.1f} {job_rate / rate:5.2f}x")  # fmt: skip
+    scratch = Path(tempfile.mkdtemp(prefix="kinelift-bench-"))
+    try:
+        if not args.no_1080p and (VIDEOS / f"{UPSCALED}.mp4").exists():
+            videos.append(_scaled_copy(VIDEOS / f"{UPSCALED}.mp4", scratch))
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; mediapipe {mediapipe_version()}")
+        print("frames per second of each stage and of the whole job; ratio: the whole job against the video's own rate")
+        print(f"{'video':<36} {'frames':>6} {'size':>9} {'fps':>5}  {'detector':<9} {'2d':>6} {'lifting':>7} {'analysis':>8} "
+              f"{'video':>6} {'outputs':>7} {'whole':>6} {'ratio':>6}")  # fmt: skip
+        for path in videos:
+            n, rate = _frames_and_rate(path)
+            first = next(iter(iter_frames(path, chunk=1)))[0][0]
+            for detector in detectors:
+                out = Path(args.out) / path.stem / detector
+                shutil.rmtree(out, ignore_errors=True)
+                summary = run(path, out, config=RunConfig(detector=detector), progress=False)
+                stage = summary.stage_seconds
+                per = {k: n / v if v > 0 else float("inf") for k, v in stage.items()}
+                analysis = n / (stage.get("processing", 0.0) + stage.get("analysis", 0.0))
+                whole = n / summary.seconds
+                print(f"{path.stem:<36} {n:6d} {first.shape[1]:>4}x{first.shape[0]:<4} {rate:5.1f}  {detector:<9} {per['2d']:6.1f} "
+                      f"{per['lifting']:7.1f} {analysis:8.1f} {per.get('annotated_video', float('nan')):6.1f} {per['outputs']:7.1f} "
+                      f"{whole:6.1f} {whole / rate:5.2f}x")  # fmt: skip
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -249,7 +249,7 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     all_times: list[np.ndarray] = []
     last_hog = -redetect_every
     index = 0
-    chunks = read_ahead(iter_frames(source, fps=fps, chunk=chunk))  # decoding overlaps detection
+    chunks = read_ahead(iter_frames(source, fps=fps, chunk=chunk), depth=1)  # decoding the next chunk overlaps detection
     bar = tqdm(total=frame_count(source), desc="detecting keypoints", unit="frame", disable=not progress)
     for frames_np, times in chunks:
         frames = torch.from_numpy(frames_np).to(run.device)

@@ -87,7 +87,10 @@ _STAGING_PREFIX = ".kinelift-run."
 @dataclass(frozen=True)
 class RunSummary:
     """What a run did: the input, the frames and people, the lifted body, the repetitions and
-    their verdicts, the output files (name -> path) and whether an earlier run's outputs were reused."""
+    their verdicts, the output files (name -> path), whether an earlier run's outputs were reused,
+    and the seconds of each stage (``stage_seconds``: ``"2d"`` (detection or reading, choosing the
+    subject), ``"processing"``, ``"lifting"`` (with keypoint IK where a model is given),
+    ``"analysis"``, ``"annotated_video"``, ``"outputs"`` (the files and figures))."""
 
     input: str
     out_dir: str
@@ -104,6 +107,7 @@ class RunSummary:
     reused: bool = False
     fingerprint: dict[str, Any] = field(default_factory=dict, repr=False)
     seen_frames: int | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def to_text(self) -> str:
         """A few lines for a terminal."""
@@ -113,6 +117,8 @@ class RunSummary:
                  f"  outputs in {self.out_dir}" + (" (reused)" if self.reused else f" ({self.seconds:.1f} s)")]  # fmt: skip
         if self.seen_frames is not None and self.seen_frames < self.frames:
             lines.insert(1, f"  the subject was seen in {self.seen_frames} of {self.frames} frames: no pose, angles or metrics in the others")
+        if self.stage_seconds and not self.reused:
+            lines.append("  seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in self.stage_seconds.items()))
         figures = [p for n, p in self.outputs.items() if n.endswith(".png")]
         if figures:
             lines.append("  figures: " + ", ".join(figures))
@@ -335,11 +341,21 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
     from kinelift.skeleton import SkeletalModel
 
     started = time.perf_counter()
+    stages: dict[str, float] = {}
+    mark = [started]
+
+    def stage(name: str) -> None:
+        now = time.perf_counter()
+        stages[name] = stages.get(name, 0.0) + now - mark[0]
+        mark[0] = now
+
     steps = tqdm(total=5, desc=f"kinelift run {source.name}", disable=not progress)
     people = _read_2d(source, config, out / "tracks_2d.h5", detection_fingerprint(fingerprint), overwrite, progress)
     raw = _choose(people, config.person, source)
+    stage("2d")
     steps.update()
     processed = _process(raw, config)
+    stage("processing")
     steps.update()
     intrinsics = Intrinsics(config.focal, config.principal_point) if config.focal is not None else None
     lifted = lift(processed, lifter=config.lifter, height=config.height, intrinsics=intrinsics, refine=None if config.refine else False)
@@ -353,17 +369,26 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
     else:
         model = SkeletalModel.from_spec(lifted.model)
         coordinates = lifted.to_table()
+    stage("lifting")
     steps.update()
     angles = coordinate_angles(model, coordinates)
     view = lifted.keypoints.metadata[CAMERA_VIEW_KEY]  # a side view's depth (the frontal plane) is the lifter's guess
     points = model_keypoints(model, coordinates)
     points = points.replace(metadata={**points.metadata, CAMERA_VIEW_KEY: view})
     squat = analyze_squat(points, view="3d", up="y", progress=False)
+    stage("analysis")
     steps.update()
     video = _is_video(source) and config.video
-    annotate = (lambda folder: _annotated_video(source, folder, processed, people, raw, angles, lifted.seen, config, progress)) if video else None
-    outputs = _write(out, raw, processed, lifted, coordinates, angles, points, squat, config, write_h5, fingerprint, annotate)
+
+    def annotate(folder: Path) -> None:
+        stage("outputs")
+        _annotated_video(source, folder, processed, people, raw, angles, lifted.seen, config, progress)
+        stage("annotated_video")
+
+    outputs = _write(out, raw, processed, lifted, coordinates, angles, points, squat, config, write_h5, fingerprint,
+                     annotate if video else None)  # fmt: skip
     validate_h5(outputs["result.h5"])
+    stage("outputs")
     steps.update()
     steps.close()
     summary = RunSummary(
@@ -371,6 +396,7 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
         people=len(people), keypoints=processed.keypoint_set.name, lifter=lifted.keypoints.keypoint_set.name,
         height_m=lifted.height, repetitions=len(squat.repetitions), verdicts=tuple(str(v) for v in squat.feedback.get("verdict", [])),
         outputs=outputs, seconds=time.perf_counter() - started, fingerprint=fingerprint, seen_frames=int(lifted.seen.sum()),
+        stage_seconds={k: round(v, 3) for k, v in stages.items()},
     )  # fmt: skip
     with atomic_path(out / "summary.json", overwrite=True) as tmp:
         tmp.write_text(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in asdict(summary).items() if k != "reused"}, indent=2))

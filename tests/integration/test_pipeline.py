@@ -32,6 +32,10 @@ def test_run_outputs_and_resume(clip_files, tmp_path):
     assert summary.repetitions == 2 and not summary.reused
     assert not (out / "tracks_2d.h5").exists()  # only a video's detections are cached
     assert json.loads((out / "summary.json").read_text())["repetitions"] == 2
+    stages = summary.stage_seconds  # not a video: no annotated video stage
+    assert set(stages) == {"2d", "processing", "lifting", "analysis", "outputs"} and all(v >= 0 for v in stages.values())
+    assert sum(stages.values()) <= summary.seconds + 0.01 and "seconds per stage: 2d" in summary.to_text()
+    assert json.loads((out / "summary.json").read_text())["stage_seconds"].keys() == stages.keys()
     contents = read_h5(out / "result.h5")
     coords = contents.kinematics["coordinates"]
     assert coords.n_frames == summary.frames and "knee_angle_r" in coords.column_names

@@ -300,23 +300,28 @@ def test_cosine_schedule_and_validation_of_the_training_options():
         DetectorTrainingConfig(ema_decay=1.0)
 
 
-def test_training_with_a_weight_average_saves_the_average_and_resumes_it(tmp_path):
-    """With ``ema_decay`` the saved detector is the running average (not the last step's weights),
-    the checkpoint carries it, and a resumed run goes on from it."""
+def _four_people(tmp_path, *, seed: int):
+    """Crops (64x64) of one noise image labelled four times with the same LOWER-6 legs."""
     import cv2
 
     from kinelift.detect.crops import build_crops
     from kinelift.detect.datasets import PoseSamples
-    from kinelift.detect.training import train_detector
-    from kinelift.detect.weights import load_detector
 
-    rng = np.random.default_rng(0)
     path = str(tmp_path / "a.png")
-    cv2.imwrite(path, rng.integers(0, 255, (100, 80, 3), dtype=np.uint8))
+    cv2.imwrite(path, np.random.default_rng(seed).integers(0, 255, (100, 80, 3), dtype=np.uint8))
     points = np.array([[30, 40], [50, 40], [30, 60], [50, 60], [30, 80], [50, 80]], float)
     samples = PoseSamples((path,) * 4, np.repeat(points[None], 4, 0), np.ones((4, 6), bool), np.ones((4, 6), bool),
                           np.array([[20.0, 20.0, 40.0, 70.0]] * 4), "LOWER-6")  # fmt: skip
-    crops = build_crops(samples, (64, 64), progress=False)
+    return build_crops(samples, (64, 64), progress=False)
+
+
+def test_training_with_a_weight_average_saves_the_average_and_resumes_it(tmp_path):
+    """With ``ema_decay`` the saved detector is the running average (not the last step's weights),
+    the checkpoint carries it, and a resumed run goes on from it."""
+    from kinelift.detect.training import train_detector
+    from kinelift.detect.weights import load_detector
+
+    crops = _four_people(tmp_path, seed=0)
 
     def setup(epochs, schedule="step", out="run"):
         return detector_config_from_dict({"model": {"keypoints": "LOWER-6", "input_size": [64, 64], "width": 0.25, "head_channels": 16},
@@ -343,20 +348,10 @@ def test_fine_tuning_starts_from_the_given_weights_and_refuses_another_network(t
     """``init_from`` loads a weights file of the same network before the first step (the first
     epoch of a tiny learning rate stays next to it); another network's weights are refused by name;
     video degradations run inside the training batches."""
-    import cv2
-
-    from kinelift.detect.crops import build_crops
-    from kinelift.detect.datasets import PoseSamples
     from kinelift.detect.training import train_detector
     from kinelift.detect.weights import load_detector, save_detector
 
-    rng = np.random.default_rng(1)
-    path = str(tmp_path / "a.png")
-    cv2.imwrite(path, rng.integers(0, 255, (100, 80, 3), dtype=np.uint8))
-    points = np.array([[30, 40], [50, 40], [30, 60], [50, 60], [30, 80], [50, 80]], float)
-    samples = PoseSamples((path,) * 4, np.repeat(points[None], 4, 0), np.ones((4, 6), bool), np.ones((4, 6), bool),
-                          np.array([[20.0, 20.0, 40.0, 70.0]] * 4), "LOWER-6")  # fmt: skip
-    crops = build_crops(samples, (64, 64), progress=False)
+    crops = _four_people(tmp_path, seed=1)
     start = tiny()
     torch.nn.init.normal_(start.head.weight, std=0.5)  # far from a fresh network's 0.001
     save_detector(start, tmp_path / "start.pt")

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from kinelift.detect.mediapipe_pose import MEDIAPIPE, mediapipe_version
-from kinelift.detect.video import iter_frames
+from kinelift.detect.video import frame_size, iter_frames
 from kinelift.pipeline import RunConfig, run
 
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-videos"
@@ -86,7 +86,7 @@ def main() -> None:
               f"{'video':>6} {'outputs':>7} {'whole':>6} {'ratio':>6}")  # fmt: skip
         for path in videos:
             n, rate = _frames_and_rate(path)
-            first = next(iter(iter_frames(path, chunk=1)))[0][0]
+            width, height = frame_size(path)
             for detector in detectors:
                 out = Path(args.out) / path.stem / detector
                 shutil.rmtree(out, ignore_errors=True)
@@ -95,7 +95,7 @@ def main() -> None:
                 per = {k: n / v if v > 0 else float("inf") for k, v in stage.items()}
                 analysis = n / (stage.get("processing", 0.0) + stage.get("analysis", 0.0))
                 whole = n / summary.seconds
-                print(f"{path.stem:<36} {n:6d} {first.shape[1]:>4}x{first.shape[0]:<4} {rate:5.1f}  {detector:<9} {per['2d']:6.1f} "
+                print(f"{path.stem:<36} {n:6d} {width:>4}x{height:<4} {rate:5.1f}  {detector:<9} {per['2d']:6.1f} "
                       f"{per['lifting']:7.1f} {analysis:8.1f} {per.get('annotated_video', float('nan')):6.1f} {per['outputs']:7.1f} "
                       f"{whole:6.1f} {whole / rate:5.2f}x")  # fmt: skip
     finally:

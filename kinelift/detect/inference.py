@@ -267,11 +267,12 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
                     active = [p for p in people if p.active]
                 _follow_step(run, frames, index, start, stop, active, names, min_confidence)
                 for person in active:
-                    unclear = len(person.scores) >= UNCLEAR_FRAMES and peak_confidence(person.scores[-UNCLEAR_FRAMES:]) < min_peak_confidence
-                    if person.active and unclear:
+                    if not person.active or len(person.scores) < UNCLEAR_FRAMES:
+                        continue
+                    peak = peak_confidence(person.scores[-UNCLEAR_FRAMES:])
+                    if peak < min_peak_confidence:
                         log.info("person followed from frame %d not seen clearly over frames %d-%d (peak confidence %.2f): track ended",
-                                 person.frames[0], person.frames[-UNCLEAR_FRAMES], person.frames[-1],
-                                 peak_confidence(person.scores[-UNCLEAR_FRAMES:]))  # fmt: skip
+                                 person.frames[0], person.frames[-UNCLEAR_FRAMES], person.frames[-1], peak)  # fmt: skip
                         person.active = False
                         rejected.append((index + stop, person.box))
         index += len(frames_np)

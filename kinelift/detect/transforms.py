@@ -76,6 +76,11 @@ def warp_image(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> 
     return cv2.warpAffine(image, matrix, (size[1], size[0]), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 
+def _pool_block(scale: float) -> int:
+    """The block :func:`warp_batch` averages the image over before a crop that shrinks it by ``1 / scale``."""
+    return max(1, int(1.0 / scale)) if scale > 0 else 1
+
+
 def warp_batch(images: torch.Tensor, matrices: torch.Tensor, size: tuple[int, int], *, antialias: bool = True) -> torch.Tensor:
     """Batched crops ``(B, C, height, width)`` of ``images`` ``(B, C, H, W)`` through pixel matrices ``(B, 2, 3)``.
 
@@ -85,8 +90,7 @@ def warp_batch(images: torch.Tensor, matrices: torch.Tensor, size: tuple[int, in
     (bilinear sampling alone aliases: a person 500 px tall cropped to 128 px lost its feet to it).
     """
     if antialias:
-        scale = torch.sqrt(torch.abs(torch.linalg.det(matrices[:, :, :2].double()))).min()
-        k = int(1.0 / float(scale)) if float(scale) > 0 else 1
+        k = _pool_block(float(torch.sqrt(torch.abs(torch.linalg.det(matrices[:, :, :2].double()))).min()))
         if k >= 2:
             images = F.avg_pool2d(images, k, ceil_mode=True)
             matrices = matrices.clone()
@@ -128,8 +132,7 @@ def crop_frames(frames: torch.Tensor, frame_index: np.ndarray, matrices: np.ndar
     inverse = invert_affine(matrices)
     for i, f in enumerate(frame_index):
         seen = apply_affine(corners, inverse[i:i + 1])[0]
-        scale = np.sqrt(abs(np.linalg.det(matrices[i, :, :2])))
-        k = max(1, int(1.0 / scale)) if scale > 0 else 1  # warp_batch's pooling block
+        k = _pool_block(float(np.sqrt(abs(np.linalg.det(matrices[i, :, :2])))))
         lo = np.floor(seen.min(0)) - 2 * k
         hi = np.ceil(seen.max(0)) + 2 * k + 1
         x0, y0 = (np.clip(lo, 0, [width, height]) // k * k).astype(int)  # on warp_batch's pooling grid

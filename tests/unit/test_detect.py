@@ -16,6 +16,8 @@ from kinelift.detect.metrics import coco_keypoint_ap, oks, pck, torso_sizes
 from kinelift.detect.networks import build_detector
 from kinelift.detect.people import iou, match_boxes, read_detection_boxes
 from kinelift.detect.transforms import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
     apply_affine,
     augmentation_matrices,
     crop_frames,
@@ -558,7 +560,7 @@ class _BrightnessDetector(torch.nn.Module):
         self.unused = torch.nn.Parameter(torch.zeros(1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        brightness = (images * torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) + torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        brightness = images * torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) + torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
         height = brightness.amax(dim=(1, 2, 3)).clamp(0, 1)
         centres = torch.tensor([[13.0, 6], [10, 6], [8, 7], [8, 9], [10, 10], [13, 10]])  # legs, (row, col) in a 16x16 heatmap
         rows, cols = torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij")

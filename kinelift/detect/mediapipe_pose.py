@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,7 @@ from kinelift.detect.people import box_from_keypoints, iou, people_tracks
 from kinelift.detect.video import frame_count, iter_frames
 from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
 
-__all__ = ["MEDIAPIPE", "SAME_PERSON_IOU", "detect_tracks_mediapipe", "landmarks_to_tracks", "mediapipe_version"]
+__all__ = ["MEDIAPIPE", "SAME_PERSON_IOU", "detect_tracks_mediapipe", "landmarks_to_tracks", "mediapipe_version", "world_landmarks_mediapipe"]
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,49 @@ def landmarks_to_tracks(points: np.ndarray, visibility: np.ndarray, time: np.nda
                          metadata={"source": "mediapipe", IMAGE_SIZE_KEYS[0]: int(width), IMAGE_SIZE_KEYS[1]: int(height)})  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _BlazePoseRun:
+    points: np.ndarray  # (frames, 33, 2) normalised image coordinates, NaN without a person
+    visibility: np.ndarray  # (frames, 33)
+    world: np.ndarray  # (frames, 33, 3) metres, hip-centred, x right, y down, NaN without a person
+    time: np.ndarray  # (frames,) s
+    size: tuple[int, int] | None  # frame (width, height); None for no frame
+
+
+def _blazepose(source: str | os.PathLike[str], *, fps: float | None, model_complexity: int, min_detection_confidence: float,
+               min_tracking_confidence: float, chunk: int, progress: bool) -> _BlazePoseRun:  # fmt: skip
+    """BlazePose over every frame of ``source``: its image and world landmarks."""
+    if model_complexity not in (0, 1, 2):
+        raise ValueRangeError("model_complexity", expected="0 (lite), 1 (full) or 2 (heavy)", got=model_complexity)
+    solution = _pose_solution()
+    points, visibility, world, times = [], [], [], []
+    size = None
+    with solution.Pose(static_image_mode=False, model_complexity=model_complexity, smooth_landmarks=True,
+                       min_detection_confidence=min_detection_confidence, min_tracking_confidence=min_tracking_confidence) as pose, \
+            tqdm(total=frame_count(source), desc="detecting keypoints (mediapipe)", unit="frame", disable=not progress) as bar:  # fmt: skip
+        for frames, chunk_times in iter_frames(source, fps=fps, chunk=chunk):
+            size = (frames.shape[2], frames.shape[1])
+            for frame in frames:
+                result = pose.process(np.ascontiguousarray(frame))  # RGB uint8, as iter_frames gives
+                found, found_world = result.pose_landmarks, getattr(result, "pose_world_landmarks", None)
+                if found is None:
+                    points.append(np.full((_N_LANDMARKS, 2), np.nan))
+                    visibility.append(np.zeros(_N_LANDMARKS))
+                else:
+                    points.append(np.array([[lm.x, lm.y] for lm in found.landmark], np.float64))
+                    visibility.append(np.array([lm.visibility for lm in found.landmark], np.float64))
+                world.append(np.full((_N_LANDMARKS, 3), np.nan) if found is None or found_world is None
+                             else np.array([[lm.x, lm.y, lm.z] for lm in found_world.landmark], np.float64))  # fmt: skip
+            times.append(chunk_times)
+            bar.update(len(frames))
+    n = len(points)
+    time = np.concatenate(times) if times else np.zeros(0)
+    log.info("mediapipe %s (BlazePose, model_complexity %d): a person in %d of %d frames", mediapipe_version(), model_complexity,
+             int(sum(np.isfinite(p[0, 0]) for p in points)), n)  # fmt: skip
+    return _BlazePoseRun(np.asarray(points).reshape(n, _N_LANDMARKS, 2), np.asarray(visibility).reshape(n, _N_LANDMARKS),
+                         np.asarray(world).reshape(n, _N_LANDMARKS, 3), time, size)  # fmt: skip
+
+
 def detect_tracks_mediapipe(source: str | os.PathLike[str], *, fps: float | None = None, model_complexity: int = 1,
                             min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5, chunk: int = 32,
                             min_frames: int = 10, min_track_confidence: float = 0.3, progress: bool = True) -> list[Tracks]:  # fmt: skip
@@ -154,31 +198,42 @@ def detect_tracks_mediapipe(source: str | os.PathLike[str], *, fps: float | None
     UnknownNameError
         When mediapipe is not installed.
     """
-    if model_complexity not in (0, 1, 2):
-        raise ValueRangeError("model_complexity", expected="0 (lite), 1 (full) or 2 (heavy)", got=model_complexity)
-    solution = _pose_solution()
-    points, visibility, times = [], [], []
-    size = None
-    with solution.Pose(static_image_mode=False, model_complexity=model_complexity, smooth_landmarks=True,
-                       min_detection_confidence=min_detection_confidence, min_tracking_confidence=min_tracking_confidence) as pose, \
-            tqdm(total=frame_count(source), desc="detecting keypoints (mediapipe)", unit="frame", disable=not progress) as bar:  # fmt: skip
-        for frames, chunk_times in iter_frames(source, fps=fps, chunk=chunk):
-            size = (frames.shape[2], frames.shape[1])
-            for frame in frames:
-                result = pose.process(np.ascontiguousarray(frame))  # RGB uint8, as iter_frames gives
-                found = result.pose_landmarks
-                if found is None:
-                    points.append(np.full((_N_LANDMARKS, 2), np.nan))
-                    visibility.append(np.zeros(_N_LANDMARKS))
-                else:
-                    points.append(np.array([[lm.x, lm.y] for lm in found.landmark], np.float64))
-                    visibility.append(np.array([lm.visibility for lm in found.landmark], np.float64))
-            times.append(chunk_times)
-            bar.update(len(frames))
-    if size is None:
+    found = _blazepose(source, fps=fps, model_complexity=model_complexity, min_detection_confidence=min_detection_confidence,
+                       min_tracking_confidence=min_tracking_confidence, chunk=chunk, progress=progress)  # fmt: skip
+    if found.size is None:
         return []
-    time, points = np.concatenate(times), np.asarray(points)
-    seen = int(np.isfinite(points[:, 0, 0]).sum())
-    log.info("mediapipe %s (BlazePose, model_complexity %d): a person in %d of %d frames", mediapipe_version(), model_complexity, seen, len(time))
-    return landmarks_to_tracks(points, np.asarray(visibility), time, width=size[0], height=size[1],
+    return landmarks_to_tracks(found.points, found.visibility, found.time, width=found.size[0], height=found.size[1],
                                min_frames=min_frames, min_track_confidence=min_track_confidence)  # fmt: skip
+
+
+def world_landmarks_mediapipe(source: str | os.PathLike[str], *, fps: float | None = None, model_complexity: int = 1,
+                              min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5, chunk: int = 32,
+                              progress: bool = True) -> Tracks:  # fmt: skip
+    """BlazePose's own 3D estimate of the person it follows: its "world landmarks", one track.
+
+    MediaPipe's monocular 3D, the peer kinelift's lifters are compared with (``python
+    benchmarks/lift_real_videos.py`` in an environment with mediapipe). Conventions: metres,
+    origin at the midpoint of the hips in every frame (no global translation), axes turned to
+    OpenSim's: x to the image's right, y up, z towards the camera (MediaPipe's y down and z away
+    from the camera, both negated: a rotation, so sides stay sides). NaN where BlazePose found
+    nobody; the confidence is the landmarks' ``visibility``. BlazePose follows one person and
+    may switch to another after losing them (:func:`detect_tracks_mediapipe` splits its 2D
+    there; this track does not). :func:`kinelift.analysis.joint_angles_3d` (``up="y"``) reads
+    its joint angles.
+
+    Returns
+    -------
+    Tracks
+        ``MEDIAPIPE-33``, ``units="m"``, ``coordinate_frame="ground"``, the frames' times.
+
+    Raises
+    ------
+    UnknownNameError
+        When mediapipe is not installed.
+    """
+    found = _blazepose(source, fps=fps, model_complexity=model_complexity, min_detection_confidence=min_detection_confidence,
+                       min_tracking_confidence=min_tracking_confidence, chunk=chunk, progress=progress)  # fmt: skip
+    if found.size is None:
+        raise ValueRangeError("source", expected="a video with at least one frame", got=str(source))
+    return Tracks(found.world * np.array([1.0, -1.0, -1.0]), keypoints="MEDIAPIPE-33", confidence=found.visibility, time=found.time,
+                  units="m", coordinate_frame="ground", metadata={"source": "mediapipe world landmarks"})  # fmt: skip

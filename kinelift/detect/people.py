@@ -53,13 +53,16 @@ def peak_confidence(scores: np.ndarray) -> float:
 
 
 def hog_people(image: np.ndarray, *, min_height: int = 256, score_threshold: float = 0.3, nms_iou: float = 0.5,
-               stride: int = 4) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+               stride: int = 4, scale: float = 1.05) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """People in an RGB uint8 image: boxes ``(n, 4)`` and SVM scores ``(n,)``, best first.
 
     The image is upscaled so that its height is at least ``min_height`` px; the detection window
     moves by ``stride`` px; overlapping boxes (IoU above ``nms_iou``) are suppressed. A stride of
     8 searches 3.6 times faster on 720p frames, but its coarser boxes start worse crops: on the
     real soccer clip the followed player's keypoints fell from a mean confidence of 0.47 to 0.32.
+    Window sizes grow by ``scale`` from one level of the search to the next: 1.1 searches 1.9
+    times faster than 1.05 on 720p frames, but on the real soccer clip no track on the player
+    survived and the sprint start's longest track fell from 236 to 111 frames.
     """
     import cv2
 
@@ -69,7 +72,7 @@ def hog_people(image: np.ndarray, *, min_height: int = 256, score_threshold: flo
     work = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR) if factor > 1 else image
     hog = cv2.HOGDescriptor()
     hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
-    rects, weights = hog.detectMultiScale(cv2.cvtColor(work, cv2.COLOR_RGB2GRAY), winStride=(stride, stride), padding=(8, 8), scale=1.05)
+    rects, weights = hog.detectMultiScale(cv2.cvtColor(work, cv2.COLOR_RGB2GRAY), winStride=(stride, stride), padding=(8, 8), scale=scale)
     if len(rects) == 0:
         return np.zeros((0, 4)), np.zeros(0)
     boxes, scores = np.asarray(rects, float) / factor, np.asarray(weights, float).reshape(-1)

@@ -16,6 +16,12 @@ flexion| (deg), and the check the issue states:
   per-stride peaks, strides found as knee maxima at least 0.6 s apart);
 - sports2d_running_side (side view, 1.6 s): knee flexion peaks at 80-130 deg in swing (Novacheck 1998).
 
+Where mediapipe is installed, a peer row follows each video: the same checks on BlazePose's own
+3D, its world landmarks (`kinelift.detect.mediapipe_pose.world_landmarks_mediapipe`), read by
+`kinelift.analysis.joint_angles_3d` (knee flexion: 180 deg minus the hip-knee-ankle angle; hip
+flexion: the thigh in the sagittal plane of a pelvis frame spanned by the hips and the shoulders'
+midpoint, so against the trunk; no neutral posture subtracted).
+
 `mediapipe` pulls opencv-contrib-python, which clashes with opencv-python-headless in one
 environment: run this script from a separate environment for the MediaPipe rows.
 """
@@ -83,6 +89,25 @@ def _run_video(path: Path, detected: Path, detector: str) -> None:
         fresh.rename(detected)
 
 
+def _peer_angles(path: Path) -> pd.DataFrame:
+    """Knee and hip flexion (deg) of BlazePose's world landmarks over the video (MediaPipe's own 3D)."""
+    from kinelift.analysis import joint_angles_3d
+    from kinelift.detect.mediapipe_pose import world_landmarks_mediapipe
+
+    angles = joint_angles_3d(world_landmarks_mediapipe(path, progress=False), up="y")
+    columns = ["knee_flexion_r", "knee_flexion_l", "hip_flexion_r", "hip_flexion_l"]
+    values = np.degrees(angles.select(columns).values)
+    return pd.DataFrame({"time": angles.time, **{f"{c}_deg": values[:, i] for i, c in enumerate(columns)}})
+
+
+def _row(video: str, detector: str, label: str, angles: pd.DataFrame, fps: float) -> str:
+    k = np.abs(angles[["knee_flexion_r_deg", "knee_flexion_l_deg"]].to_numpy())
+    h = np.abs(angles[["hip_flexion_r_deg", "hip_flexion_l_deg"]].to_numpy())
+    frames = int(np.isfinite(k).any(axis=1).sum())
+    return (f"{video:<30} {detector:<10} {label:<34} {frames:6d} {np.nanmedian(k):8.1f} {np.nanpercentile(k, 95):6.1f} {np.nanmax(k):6.1f} "
+            f"{np.nanmedian(h):8.1f} {np.nanpercentile(h, 95):6.1f} {np.nanmax(h):6.1f}  {CHECKS[video]}: {_verdict(video, angles, fps)}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lifter", nargs="+", default=[None], help="lifters (keypoint-set name or weights file; default: the shipped one)")
@@ -94,8 +119,9 @@ def main() -> None:
     if not VIDEOS.is_dir():
         print(f"{VIDEOS} is not on this machine: nothing to measure")
         return
-    if importlib.util.find_spec("mediapipe") is None:
-        print("mediapipe is not installed: detector auto is LSP-14, and detector mediapipe is skipped")
+    peer = importlib.util.find_spec("mediapipe") is not None
+    if not peer:
+        print("mediapipe is not installed: detector auto is LSP-14, detector mediapipe and the BlazePose 3D peer rows are skipped")
         args.detector = [d for d in args.detector if d != "mediapipe"]
     print(f"{'video':<30} {'detector':<10} {'lifter':<34} {'frames':>6} {'knee med':>8} {'p95':>6} {'max':>6} {'hip med':>8} {'p95':>6} {'max':>6}  check")
     for video, detector in ((v, d) for v in args.videos for d in args.detector):
@@ -108,12 +134,10 @@ def main() -> None:
             out = detected.parent / f"{detected.name}_lift_{Path(str(lifter)).parent.name}_{name}" if lifter else detected
             if lifter is not None:
                 run(detected / "tracks_2d.h5", out, config=RunConfig(lifter=lifter), progress=False)
-            angles = pd.read_csv(out / "joint_angles.csv")
-            k = np.abs(angles[["knee_flexion_r_deg", "knee_flexion_l_deg"]].to_numpy())
-            h = np.abs(angles[["hip_flexion_r_deg", "hip_flexion_l_deg"]].to_numpy())
             label = name if lifter is None else f"{Path(str(lifter)).parent.name}/{name}"[-34:]
-            print(f"{video:<30} {detector:<10} {label:<34} {len(angles):6d} {np.nanmedian(k):8.1f} {np.nanpercentile(k, 95):6.1f} {np.nanmax(k):6.1f} "
-                  f"{np.nanmedian(h):8.1f} {np.nanpercentile(h, 95):6.1f} {np.nanmax(h):6.1f}  {CHECKS[video]}: {_verdict(video, angles, fps)}")  # fmt: skip
+            print(_row(video, detector, label, pd.read_csv(out / "joint_angles.csv"), fps))
+        if peer and detector == args.detector[-1]:
+            print(_row(video, "mediapipe", "BlazePose world landmarks (peer)", _peer_angles(path), fps))
 
 
 if __name__ == "__main__":

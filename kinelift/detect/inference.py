@@ -18,7 +18,9 @@ detector (with flip test; bf16 on a GPU) and maps the keypoints back to image pi
   crop and the keypoints settled on whatever was left in it), from the first collapsed frame on.
   A track never seen clearly over its last :data:`UNCLEAR_FRAMES` frames ends too (background
   texture, see :func:`~kinelift.detect.people.peak_confidence`), and no new track starts where it
-  ended for :data:`REJECTED_MEMORY` frames.
+  started or ended for :data:`REJECTED_MEMORY` frames while that spot looks the same
+  (:data:`REJECTED_CHANGE`); of two unclear tracks on one spot the younger ends
+  (:data:`DUPLICATE_INSIDE`), so that the older is judged.
 
 Each person becomes one :class:`~kinelift.core.tracks.Tracks` over the whole timeline (NaN where
 the person is not tracked), in image pixels with the frames' own times (variable frame rate kept).
@@ -62,7 +64,7 @@ from kinelift.detect.video import frame_count, iter_frames, read_ahead
 from kinelift.detect.weights import load_detector
 from kinelift.errors import UnknownNameError, ValueRangeError
 
-__all__ = ["detect_tracks", "resolve_detector", "FOLLOW_BOX_GROWTH", "BOX_SIZE_MEMORY", "SEARCH_BACKOFF"]
+__all__ = ["detect_tracks", "resolve_detector", "FOLLOW_BOX_GROWTH", "BOX_SIZE_MEMORY", "SEARCH_BACKOFF", "REJECTED_CHANGE"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ class _Person:
     scores: list[np.ndarray] = field(default_factory=list)
     active: bool = True
     sizes: list[float] = field(default_factory=list)  # keypoint box diagonals of the followed frames (px)
+    start: np.ndarray | None = None  # the box the person finder started it on
 
 
 COLLAPSE_RATIO = 0.5
@@ -97,13 +100,14 @@ UNCLEAR_FRAMES = 60
 """A followed track whose :func:`~kinelift.detect.people.peak_confidence` over its last this many
 frames (two seconds at 30 frames/s) is below ``min_peak_confidence`` ends: it sits on background
 texture (or on a person no longer seen clearly), and following it costs as much as following the
-subject. Its box is remembered for :data:`REJECTED_MEMORY` frames."""
+subject. Its box, and the box it was started on, are remembered for :data:`REJECTED_MEMORY` frames."""
 
 REJECTED_MEMORY = 300
 """For this many frames after a track ended as unclear, the person finder starts no track on a
-box centred in its last box or lying half inside it (a fixed camera shows the same texture again
-at every search, in boxes of other sizes); the memory is finite because a camera may pan and a
-person may step there later."""
+box centred in its last box or in the box it was started on, or lying half inside one (a fixed
+camera shows the same texture again at every search, in boxes of other sizes, while the followed
+keypoints drift off it); the memory is finite because a camera may pan and a person may step
+there later, and it lifts sooner where the spot's content changes (:data:`REJECTED_CHANGE`)."""
 
 
 SEARCH_BACKOFF = 4
@@ -140,6 +144,39 @@ class _SearchClock:
         floor, ceiling = (self.base, SEARCH_BACKOFF * self.base) if followed else (self.step, self.base)
         self.wait = floor if started or self.reset else min(max(2 * self.wait, floor), ceiling)
         self.next, self.last, self.followed, self.reset = frame + self.wait, frame, followed, False
+
+
+REJECTED_CHANGE = 0.03
+"""A spot rejected as unclear stays rejected only while it looks the same: its box's grey patch
+(16 x 32 px, mean removed) differs from the patch at the rejection by less than this mean
+absolute difference (a fraction of the grey range). On the real videos the rejected texture of
+the fixed lateral-raise camera changed by 0.000-0.003 between searches (a spot that took in the
+exerciser's arm 0.04); the sprint start's spots, where sprinters crouch and rise, 0.007-0.16.
+Without this, keeping the older of two unclear tracks split the sprint start's longest sprinter
+track (236 -> 96 frames): the crouched sprinter's spot stayed closed when she rose."""
+
+
+def _patch(frame: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """The grey content of ``box`` in an RGB ``frame`` (clipped to it), 16 x 32 px, mean removed."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    x0, y0 = int(np.clip(np.floor(box[0]), 0, w - 1)), int(np.clip(np.floor(box[1]), 0, h - 1))
+    x1, y1 = int(np.clip(np.ceil(box[0] + box[2]), x0 + 1, w)), int(np.clip(np.ceil(box[1] + box[3]), y0 + 1, h))
+    grey = cv2.cvtColor(np.ascontiguousarray(frame[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    patch = cv2.resize(grey, (16, 32), interpolation=cv2.INTER_AREA)
+    return patch - patch.mean()
+
+
+@dataclass
+class _Rejected:
+    frame: int
+    box: np.ndarray
+    patch: np.ndarray
+
+    def holds(self, frame: int, image: np.ndarray) -> bool:
+        """Whether the spot is still rejected at ``frame`` (``image``: that frame)."""
+        return frame - self.frame < REJECTED_MEMORY and float(np.abs(_patch(image, self.box) - self.patch).mean()) < REJECTED_CHANGE
 
 
 def _diagonal(points: np.ndarray, scores: np.ndarray, min_confidence: float) -> float:
@@ -282,7 +319,7 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     names = get_keypoint_set(net.config.keypoints).names
     given = read_detection_boxes(boxes) if isinstance(boxes, (str, os.PathLike)) else boxes
     people: list[_Person] = []
-    rejected: list[tuple[int, np.ndarray]] = []  # (frame, box) where unclear tracks ended
+    rejected: list[_Rejected] = []  # where unclear tracks ended
     all_times: list[np.ndarray] = []
     search = _SearchClock(redetect_every=redetect_every, follow_step=follow_step)
     index = 0
@@ -298,11 +335,11 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
                 stop = min(start + follow_step, len(frames_np))
                 active = [p for p in people if p.active]
                 if search.due(index + start, len(active)):
-                    rejected = [(f, box) for f, box in rejected if index + start - f < REJECTED_MEMORY]
-                    started = _start_people(frames_np[start], people, max_people, np.array([box for _, box in rejected]).reshape(-1, 4))
+                    rejected = [r for r in rejected if r.holds(index + start, frames_np[start])]
+                    started = _start_people(frames_np[start], people, max_people, np.array([r.box for r in rejected]).reshape(-1, 4))
                     active = [p for p in people if p.active]
                     search.searched(index + start, started=started, followed=len(active))
-                _follow_step(run, frames, index, start, stop, active, names, min_confidence)
+                _follow_step(run, frames, index, start, stop, active, names, min_confidence, min_peak_confidence)
                 for person in active:
                     if not person.active or len(person.scores) < UNCLEAR_FRAMES:
                         continue
@@ -311,7 +348,7 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
                         log.info("person followed from frame %d not seen clearly over frames %d-%d (peak confidence %.2f): track ended",
                                  person.frames[0], person.frames[-UNCLEAR_FRAMES], person.frames[-1], peak)  # fmt: skip
                         person.active = False
-                        rejected.append((index + stop, person.box))
+                        rejected.extend(_Rejected(index + stop, box, _patch(frames_np[stop - 1], box)) for box in (person.box, person.start) if box is not None)
         index += len(frames_np)
         bar.update(len(frames_np))
     bar.close()
@@ -347,7 +384,7 @@ def _start_people(frame: np.ndarray, people: list[_Person], max_people: int, rej
             continue  # where a track ended as background texture a moment ago
         # a box mostly inside a tracked person's (HOG fires on a raised arm) is that person, not a newcomer
         if len(tracked) == 0 or (iou(box[None], tracked).max() < 0.3 and inside_fraction(box[None], tracked).max() < 0.5):
-            people.append(_Person(box=box))
+            people.append(_Person(box=box, start=box))
             tracked = np.vstack([tracked, box])
             started += 1
     log.debug("HOG found %d people, started %d, tracking %d", len(found), started, sum(p.active for p in people))
@@ -355,7 +392,7 @@ def _start_people(frame: np.ndarray, people: list[_Person], max_people: int, rej
 
 
 def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, stop: int, active: list[_Person],
-                 names: tuple[str, ...], min_confidence: float) -> None:  # fmt: skip
+                 names: tuple[str, ...], min_confidence: float, min_peak_confidence: float = 0.0) -> None:  # fmt: skip
     if not active:
         return
     local = np.repeat(np.arange(start, stop), len(active))
@@ -363,7 +400,7 @@ def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, st
     points, scores = run(frames, local, boxes)
     points = points.reshape(stop - start, len(active), *points.shape[1:])
     scores = scores.reshape(stop - start, len(active), -1)
-    _drop_duplicates(active, scores[-1])
+    _drop_duplicates(active, scores[-1], min_peak_confidence)
     for j, person in enumerate(active):
         if not person.active:
             continue
@@ -393,22 +430,27 @@ def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, st
 DUPLICATE_INSIDE = 0.7
 """A followed box lying this much inside another followed box sits on that person (a track started
 on a raised arm, or two tracks converged): the smaller one ends; of two such boxes of about one
-size, the less confident."""
+size, the less confident. Of two tracks never seen clearly (background texture, where HOG starts
+a new track at each search while the old one drifts), the younger ends, so that the older is
+followed long enough to be judged (:data:`UNCLEAR_FRAMES`) instead of being replaced."""
 
 
-def _drop_duplicates(active: list[_Person], scores: np.ndarray) -> None:
+def _drop_duplicates(active: list[_Person], scores: np.ndarray, min_peak_confidence: float = 0.0) -> None:
     """End followed tracks that sit on another followed person (``scores``: ``(people, K)``, this step's last frame)."""
     boxes = np.stack([p.box for p in active])
     inside = inside_fraction(boxes, boxes)
     mean = scores.mean(axis=1)
+    unclear = [peak_confidence([*p.scores[-UNCLEAR_FRAMES:], s]) < min_peak_confidence for p, s in zip(active, scores)]
+    first = [p.frames[0] if p.frames else np.inf for p in active]  # a track started at this step has no frame yet
     for a in range(len(active)):
         for b in range(len(active)):
             if a == b or not (active[a].active and active[b].active) or inside[a, b] < DUPLICATE_INSIDE:
                 continue
             if inside[b, a] < DUPLICATE_INSIDE or mean[a] <= mean[b]:
-                log.info("person followed from frame %d sits on the person followed from frame %d: track ended",
-                         active[a].frames[0] if active[a].frames else -1, active[b].frames[0] if active[b].frames else -1)  # fmt: skip
-                active[a].active = False
+                end, keep = (b, a) if unclear[a] and unclear[b] and first[a] < first[b] else (a, b)
+                log.info("person followed from frame %s sits on the person followed from frame %s: track ended",
+                         first[end] if first[end] < np.inf else "now", first[keep] if first[keep] < np.inf else "now")  # fmt: skip
+                active[end].active = False
 
 
 def _given_step(run: _Runner, frames: torch.Tensor, offset: int, given: Mapping[int, np.ndarray], people: list[_Person]) -> None:

@@ -602,6 +602,45 @@ def test_a_track_never_seen_clearly_ends_and_is_not_restarted_there(tmp_path, mo
     assert np.logical_or.reduce([np.isfinite(t.positions[:, 0, 0]) for t in texture]).all()  # without the rule: followed throughout
 
 
+def test_a_rejected_spot_opens_again_when_its_content_changes():
+    """REJECTED_CHANGE: a spot rejected as texture stays rejected while it looks the same (noise,
+    a global change of exposure), and opens again when someone appears on it (a sprinter crouched
+    in the blocks who rises) or when REJECTED_MEMORY frames have passed."""
+    from kinelift.detect.inference import REJECTED_MEMORY, _patch, _Rejected
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(60, 120, (120, 160, 3)).astype(np.uint8)  # texture
+    box = np.array([100.0, 10, 50, 100])
+    spot = _Rejected(40, box, _patch(frame, box))
+    noisy = np.clip(frame + rng.normal(0, 3, frame.shape) + 25, 0, 255).astype(np.uint8)  # noise, brighter exposure
+    assert spot.holds(100, frame) and spot.holds(100, noisy)
+    someone = frame.copy()
+    someone[20:110, 115:135] = 230
+    assert not spot.holds(100, someone)
+    assert not spot.holds(40 + REJECTED_MEMORY, frame)
+    assert _patch(frame, np.array([150.0, 100, 40, 40])).shape == (32, 16)  # a box partly outside the frame
+
+
+def test_of_two_unclear_tracks_on_one_spot_the_younger_ends():
+    """HOG starts a new track on texture at each search while the old one drifts; the older must
+    survive to be judged, else each search resets its clock. Tracks seen clearly keep the rule
+    by size and confidence."""
+    from kinelift.detect.inference import _drop_duplicates, _Person
+
+    def person(box, frames, confidence):
+        return _Person(box=np.array(box, float), frames=list(frames), scores=[np.full(14, confidence)] * len(frames))
+
+    old, new = person([100, 0, 50, 100], range(0, 30), 0.3), person([95, -5, 60, 110], [], 0.3)
+    _drop_duplicates([old, new], np.full((2, 14), 0.3), min_peak_confidence=0.45)
+    assert old.active and not new.active
+    old, new = person([100, 0, 50, 100], range(0, 30), 0.3), person([95, -5, 60, 110], [], 0.3)
+    _drop_duplicates([old, new], np.full((2, 14), 0.3))  # without the rule (no peak limit): the smaller one ends
+    assert not old.active and new.active
+    old, new = person([100, 0, 50, 100], range(0, 30), 0.8), person([95, -5, 60, 110], [], 0.8)
+    _drop_duplicates([old, new], np.full((2, 14), 0.8), min_peak_confidence=0.45)  # seen clearly: by size
+    assert not old.active and new.active
+
+
 def test_the_person_finder_searches_less_often_while_its_searches_start_nothing():
     """SEARCH_BACKOFF: with people followed, the wait doubles from redetect_every to 4x after each
     search that starts nobody, and falls back when one is started or a track ends; with nobody

@@ -120,7 +120,7 @@ the last followed track has just ended. A search costs about as much as followin
 for 40 frames (HOG on a 720p frame, 1.1-1.2 s on this project's 2-core CPU), and most searches
 find only the people already followed, or nobody: on the real walking video, which begins and ends
 without anyone in view, searching at every step while nobody was followed took 30 searches and 70 %
-of the detection time (12 searches with the backoff, the same track)."""
+of the detection time (11 searches with the backoff, the same track)."""
 
 
 class _SearchClock:
@@ -348,7 +348,8 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
                         log.info("person followed from frame %d not seen clearly over frames %d-%d (peak confidence %.2f): track ended",
                                  person.frames[0], person.frames[-UNCLEAR_FRAMES], person.frames[-1], peak)  # fmt: skip
                         person.active = False
-                        rejected.extend(_Rejected(index + stop, box, _patch(frames_np[stop - 1], box)) for box in (person.box, person.start) if box is not None)
+                        spots = [box for box in (person.box, person.start) if box is not None]  # where it ended and where it began
+                        rejected.extend(_Rejected(index + stop, box, _patch(frames_np[stop - 1], box)) for box in spots)
         index += len(frames_np)
         bar.update(len(frames_np))
     bar.close()

@@ -42,7 +42,8 @@ from kinelift.detect.people import box_from_keypoints, iou, people_tracks
 from kinelift.detect.video import frame_count, iter_frames
 from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
 
-__all__ = ["MEDIAPIPE", "SAME_PERSON_IOU", "detect_tracks_mediapipe", "landmarks_to_tracks", "mediapipe_version", "world_landmarks_mediapipe"]
+__all__ = ["MEDIAPIPE", "SAME_PERSON_IOU", "detect_tracks_mediapipe", "landmarks_to_tracks", "mediapipe_version",
+           "world_landmarks_mediapipe"]
 
 log = logging.getLogger(__name__)
 

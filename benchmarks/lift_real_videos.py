@@ -134,7 +134,7 @@ def main() -> None:
             out = detected.parent / f"{detected.name}_lift_{Path(str(lifter)).parent.name}_{name}" if lifter else detected
             if lifter is not None:
                 run(detected / "tracks_2d.h5", out, config=RunConfig(lifter=lifter), progress=False)
-            label = name if lifter is None else f"{Path(str(lifter)).parent.name}/{name}"[-34:]
+            label = f"{Path(lifter).parent.name}/{name}"[-34:] if lifter is not None and lifter.endswith(".pt") else name
             print(_row(video, detector, label, pd.read_csv(out / "joint_angles.csv"), fps))
         if peer and detector == args.detector[-1]:
             print(_row(video, "mediapipe", "BlazePose world landmarks (peer)", _peer_angles(path), fps))

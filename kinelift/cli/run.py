@@ -20,6 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--detector", help="2D detector of a video: auto (mediapipe when installed, else LSP-14), mediapipe, LSP-14, "
                    "LOWER-6 or a weights file (default auto)")
     p.add_argument("--person", type=int, help="which person of the input to analyse (index; default: the one seen longest and most clearly)")
+    p.add_argument("--person-at", type=float, nargs="+", metavar="PX", help="the person at this point X Y (or in this box X Y WIDTH "
+                   "HEIGHT), image pixels, in the first frame where they are seen")
     p.add_argument("--focal", type=float, help="camera focal length in pixels (with --principal-point: follows the pelvis translation)")
     p.add_argument("--principal-point", type=float, nargs=2, metavar=("CX", "CY"), help="principal point in pixels")
     p.add_argument("--no-refine", action="store_true", help="do not fit the lifted pose back to the 2D keypoints through the camera "
@@ -35,7 +37,9 @@ def _config(args: argparse.Namespace):
 
     config = load_run_config(args.config) if args.config else RunConfig()
     principal = tuple(args.principal_point) if args.principal_point is not None else None
+    person_at = tuple(args.person_at) if args.person_at is not None else None
     return replace_given(config, model=args.model, height=args.height, fps=args.fps, keypoint_set=args.keypoint_set, person=args.person,
+                         person_at=person_at,
                          detector=args.detector, focal=args.focal, principal_point=principal,
                          refine=False if args.no_refine else None, video=False if args.no_video else None)  # fmt: skip
 

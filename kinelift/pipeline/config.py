@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import InitVar, dataclass
 from typing import Any
@@ -36,7 +37,9 @@ class RunConfig:
     shipped name or a weights file; ``boxes`` (COCO detection JSON) for the heatmap detectors;
     ``fps`` for files (and folders) without a frame rate, ``keypoint_set`` for an OpenPose folder's layout (``"BODY-25"``, ``"BODY-25B"``; ``None``: from the data),
     ``person`` (index in the file; ``None``: the person seen longest and most clearly,
-    :func:`kinelift.pipeline.run.subject_score`).
+    :func:`kinelift.pipeline.run.subject_score`) or ``person_at``: a point ``(x, y)`` or a box
+    ``(x, y, width, height)`` in image pixels on the person, in the first frame where they are
+    seen (:func:`kinelift.pipeline.run.subject_at`).
     2D processing: frames whose mean keypoint confidence is below ``min_relative_confidence``
     times the track's median are set missing (a person entering or leaving the image, seen in part,
     or keypoints left on the background; 0 switches it off), Hampel outlier rejection (``outlier_half_window`` frames each side,
@@ -59,6 +62,7 @@ class RunConfig:
     fps: float | None = None
     keypoint_set: str | None = None
     person: int | None = None
+    person_at: tuple[float, ...] | None = None
     min_relative_confidence: float = 0.6
     outlier_half_window: int = 4
     outlier_sigma: float = 3.0
@@ -81,6 +85,17 @@ class RunConfig:
             object.__setattr__(self, "cutoff", renamed_argument("RunConfig", "cutoff_hz", "cutoff", cutoff_hz, self.cutoff, default=6.0, stacklevel=4))
         if self.principal_point is not None:
             object.__setattr__(self, "principal_point", tuple(float(v) for v in self.principal_point))
+        if self.person_at is not None:
+            try:
+                at = tuple(float(v) for v in self.person_at)
+            except (TypeError, ValueError):
+                at = ()
+            if len(at) not in (2, 4) or not all(math.isfinite(v) for v in at) or (len(at) == 4 and min(at[2:]) <= 0):
+                raise ValueRangeError("person_at", expected="a point (x, y) or a box (x, y, width > 0, height > 0) in image pixels",
+                                      got=self.person_at)  # fmt: skip
+            if self.person is not None:
+                raise ValueRangeError("person/person_at", expected="one of them, not both", got=(self.person, at))
+            object.__setattr__(self, "person_at", at)
         if (self.focal is None) != (self.principal_point is None):
             raise ValueRangeError("focal/principal_point", expected="both or neither", got=(self.focal, self.principal_point))
         if not 0.0 <= self.min_relative_confidence < 1.0:

@@ -58,6 +58,8 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,8 +239,68 @@ def subject_score(tracks: Tracks) -> float:
     return float(np.where(tracks.valid, tracks.confidence, 0.0).mean(axis=1).sum())
 
 
-def _choose(people: list[Tracks], person: int | None, source: Path) -> Tracks:
-    """``people[person]``, or the person of the highest :func:`subject_score`; a warning names a close second."""
+POINTED_MIN_IOU = 0.3
+"""A person box given by the user (:attr:`RunConfig.person_at` with four numbers) names a track
+whose keypoint box overlaps it at least this much (IoU) in a frame."""
+
+
+def subject_at(people: Sequence[Tracks], at: Sequence[float]) -> int:
+    """The index of the person a user pointed at in the video's image (pixels, origin top-left).
+
+    ``at`` is a point ``(x, y)`` or a box ``(x, y, width, height)`` drawn on the first frame where
+    the person is seen. Each track's box per frame is the box of its keypoints, grown by 10 % about
+    its centre; a track matches where that box contains the point (or overlaps the given box by at
+    least :data:`POINTED_MIN_IOU`). The person is the track that matches first in time; of tracks
+    that first match in the same frame, the one with the smallest box holding the point (the person
+    in front of a larger one behind) or the largest overlap with the given box.
+
+    Raises
+    ------
+    ValueRangeError
+        When no track matches in any frame (the message lists where the people were first seen),
+        or for tracks not in image pixels.
+    """
+    from kinelift.detect.people import iou
+
+    at = np.asarray(at, float).reshape(-1)
+    if at.shape not in ((2,), (4,)) or not np.isfinite(at).all():
+        raise ValueRangeError("person_at", expected="a point (x, y) or a box (x, y, width, height) in image pixels", got=at.tolist())
+    best: tuple[float, float, int] | None = None  # (first frame matched, -preference, index)
+    for i, tracks in enumerate(people):
+        if tracks.units != "px" or tracks.n_dims != 2:
+            raise ValueRangeError("person_at", expected="2D tracks in image pixels to point into", got=f"{tracks.n_dims}D tracks in {tracks.units}")
+        xy = np.where(tracks.valid[..., None], tracks.positions, np.nan)
+        seen = tracks.valid.sum(axis=1) >= 2
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames
+            lo, hi = np.nanmin(xy, axis=1), np.nanmax(xy, axis=1)
+        centre, size = (lo + hi) / 2, (hi - lo) * 1.1
+        boxes = np.concatenate([centre - size / 2, size], axis=1)
+        if len(at) == 2:
+            inside = seen & np.all((boxes[:, :2] <= at) & (at <= boxes[:, :2] + boxes[:, 2:]), axis=1)
+            preference = -np.prod(np.nan_to_num(boxes[:, 2:]), axis=1)
+        else:
+            preference = np.where(seen, iou(np.nan_to_num(boxes), at[None])[:, 0], 0.0)
+            inside = seen & (preference >= POINTED_MIN_IOU)
+        if inside.any():
+            f = int(np.argmax(inside))
+            key = (float(tracks.time[f]), -float(preference[f]), i)
+            best = key if best is None or key < best else best
+    if best is None:
+        firsts = [(i, t, int(np.argmax(t.valid.any(axis=1)))) for i, t in enumerate(people) if t.valid.any()]
+        where = "; ".join(f"person {i} first at {t.time[f]:.2f} s around ({np.mean(t.positions[f][t.valid[f]], axis=0)[0]:.0f}, "
+                          f"{np.mean(t.positions[f][t.valid[f]], axis=0)[1]:.0f}) px" for i, t, f in firsts)  # fmt: skip
+        raise ValueRangeError("person_at", expected=f"a point or box on a person found ({where or 'nobody was found'})", got=at.tolist())
+    return best[2]
+
+
+def _choose(people: list[Tracks], person: int | None, source: Path, at: Sequence[float] | None = None) -> Tracks:
+    """``people[person]``, the person at ``at`` (:func:`subject_at`), or the person of the highest
+    :func:`subject_score`; a warning names a close second."""
+    if at is not None:
+        index = subject_at(people, at)
+        log.info("%s: person %d (%s) analysed: the one at %s", source, index, people[index].person_id, list(at))
+        return people[index]
     if person is None:
         seen = [t.valid.any(axis=1) for t in people]
         score = [subject_score(t) for t in people]
@@ -351,7 +413,7 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
 
     steps = tqdm(total=5, desc=f"kinelift run {source.name}", disable=not progress)
     people = _read_2d(source, config, out / "tracks_2d.h5", detection_fingerprint(fingerprint), overwrite, progress)
-    raw = _choose(people, config.person, source)
+    raw = _choose(people, config.person, source, config.person_at)
     stage("2d")
     steps.update()
     processed = _process(raw, config)

@@ -217,6 +217,47 @@ def test_two_people_seen_as_long_are_named_in_a_warning(tmp_path, caplog):
         assert "--person" not in caplog.text
 
 
+def test_the_person_pointed_at_is_analysed(tmp_path, caplog):
+    """RunConfig.person_at: a point or a box on the person in the first frame they are seen picks
+    that track, whoever is seen longer; a point on nobody is a clear error that says where people
+    were; a person entering later is found at their first frame; of two nested boxes the smaller."""
+    from kinelift.io import write_h5
+    from kinelift.pipeline.run import subject_at
+    from kinelift.synthetic import squat_tracks
+
+    a = squat_tracks(n_reps=1, seed=4).observed.replace(person_id="a")
+    b = a.replace(positions=a.positions + [400.0, 0.0], person_id="b")
+    late = b.positions.copy()
+    late[:30] = np.nan  # b enters at frame 30
+    b = b.replace(positions=late)
+    first_a = a.positions[0][a.valid[0]]
+    point_a = tuple(first_a.mean(axis=0))
+    first_b = b.positions[30][b.valid[30]]
+    box_b = (*first_b.min(axis=0), *(first_b.max(axis=0) - first_b.min(axis=0)))
+    assert subject_at([a, b], point_a) == 0
+    assert subject_at([a, b], box_b) == 1
+    assert subject_at([b, a], point_a) == 1
+    small = a.replace(positions=(a.positions - point_a) * 0.5 + point_a, person_id="small")  # in front of a, inside its box
+    assert subject_at([a, small], point_a) == 1
+    with pytest.raises(ValueRangeError, match="person 0 first at 0.00 s around"):
+        subject_at([a, b], (5000.0, 5000.0))
+    with pytest.raises(ValueRangeError, match="person_at"):
+        subject_at([a], (1.0, 2.0, 3.0))
+    with pytest.raises(ValueRangeError, match="pixels"):
+        subject_at([a.replace(units="m")], point_a)
+    write_h5(tmp_path / "two.h5", tracks=[a, b])
+    with caplog.at_level("INFO", logger="kinelift.pipeline.run"):
+        summary = run(tmp_path / "two.h5", tmp_path / "out", config=RunConfig(figures=False, person_at=box_b), progress=False)
+    assert "person 1 (b) analysed: the one at" in caplog.text
+    assert summary.frames == a.n_frames and np.isnan(read_h5(tmp_path / "out" / "result.h5").kinematics["coordinates"].values[:30]).all()
+    with pytest.raises(ValueRangeError, match="person_at"):
+        RunConfig(person_at=(1.0, 2.0, 3.0))
+    with pytest.raises(ValueRangeError, match="person_at"):
+        RunConfig(person_at=(1.0, 2.0, 3.0, 0.0))
+    with pytest.raises(ValueRangeError, match="one of them"):
+        RunConfig(person=0, person_at=(1.0, 2.0))
+
+
 def test_run_errors(clip_files, tmp_path):
     with pytest.raises(FileFormatError, match="not found"):
         run(tmp_path / "none.json", tmp_path / "o", progress=False)
@@ -262,6 +303,7 @@ def test_cli_run_takes_what_lift_takes():
     args = build_parser().parse_args(["run", "a.mp4", "--out", "o", "--person", "2", "--focal", "1400", "--principal-point", "640", "360",
                                       "--height", "1.8", "--no-video", "--no-refine"])  # fmt: skip
     config = _config(args)
+    assert _config(build_parser().parse_args(["run", "a.mp4", "--out", "o", "--person-at", "640", "360"])).person_at == (640.0, 360.0)
     assert (config.person, config.focal, config.principal_point, config.height, config.video) == (2, 1400.0, (640.0, 360.0), 1.8, False)
     assert config.refine is False
     plain = _config(build_parser().parse_args(["run", "a.mp4", "--out", "o"]))

@@ -1,7 +1,7 @@
 """Plausibility of the main job on real videos without ground truth (../shared/data/real-videos).
 
 Usage: python benchmarks/lift_real_videos.py [--lifter LOWER-6 runs/x/lifter.pt ...] [--detector auto LSP-14 mediapipe]
-       [--out build/real_videos]
+       [--boxes mediapipe] [--out build/real_videos]
 
 Each video is run once through `kinelift run` per detector (default `auto`: MediaPipe's BlazePose
 where the optional `mediapipe` package is installed, else kinelift's LSP-14; the 2D tracks are kept
@@ -69,13 +69,13 @@ def _verdict(video: str, angles: pd.DataFrame, fps: float) -> str:
     return f"{len(peaks)} peaks, median {med:.0f} deg: {'PASS' if lo <= med <= hi else 'FAIL'}"
 
 
-def _run_video(path: Path, detected: Path, detector: str) -> None:
+def _run_video(path: Path, detected: Path, detector: str, boxes: str | None = None) -> None:
     """``kinelift run`` on the video into ``detected``: reused when already there (fingerprinted); a
     result made with other settings is redone in a fresh folder with its 2D detections (their
     fingerprint, which covers only what detection depends on, decides whether they still hold)."""
     from kinelift.errors import OutputExistsError
 
-    config = RunConfig(detector=detector)
+    config = RunConfig(detector=detector, boxes=boxes)
     try:
         run(path, detected, config=config, progress=False)
     except OutputExistsError:
@@ -112,6 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lifter", nargs="+", default=[None], help="lifters (keypoint-set name or weights file; default: the shipped one)")
     parser.add_argument("--detector", nargs="+", default=["auto"], help="2D detectors (auto, LSP-14, mediapipe, ...; default auto)")
+    parser.add_argument("--boxes", help="person boxes for the heatmap detectors: mediapipe (BlazePose's box of its person); default HOG")
     parser.add_argument("--out", default="build/real_videos")
     parser.add_argument("--videos", nargs="+", default=list(CHECKS))
     args = parser.parse_args()
@@ -126,8 +127,8 @@ def main() -> None:
     print(f"{'video':<30} {'detector':<10} {'lifter':<34} {'frames':>6} {'knee med':>8} {'p95':>6} {'max':>6} {'hip med':>8} {'p95':>6} {'max':>6}  check")
     for video, detector in ((v, d) for v in args.videos for d in args.detector):
         path = VIDEOS / f"{video}.mp4"
-        detected = Path(args.out) / video / ("detected" if detector == "auto" else f"detected_{detector}")
-        _run_video(path, detected, detector)
+        detected = Path(args.out) / video / (("detected" if detector == "auto" else f"detected_{detector}") + (f"_boxes-{args.boxes}" if args.boxes else ""))
+        _run_video(path, detected, detector, args.boxes)
         fps = float(pd.read_csv(detected / "joint_angles.csv")["time"].diff().median() ** -1)
         for lifter in args.lifter:
             name = "shipped" if lifter is None else Path(lifter).stem if lifter.endswith(".pt") else lifter

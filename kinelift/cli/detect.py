@@ -14,7 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", help="video file or folder of images")
     p.add_argument("--out", required=True, help="track file to write (.h5, .json COCO, .trc, ... by suffix)")
     p.add_argument("--weights", default="LSP-14", help="shipped detector (LSP-14, LOWER-6), a weights file, mediapipe (BlazePose, an optional install) or auto (default LSP-14)")
-    p.add_argument("--boxes", help="person boxes: COCO detection results JSON (image_id = frame index); else HOG finds people")
+    p.add_argument("--boxes", help="person boxes: COCO detection results JSON (image_id = frame index) or mediapipe (BlazePose's box "
+                   "of its person; the optional install); else HOG finds people")
     p.add_argument("--fps", type=float, help="frame rate of an image folder")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1")
     p.add_argument("--batch-size", type=int, default=64)

@@ -19,6 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keypoint-set", help="the layout of an OpenPose folder's 75 values: BODY-25 or BODY-25B (default: from the data)")
     p.add_argument("--detector", help="2D detector of a video: auto (mediapipe when installed, else LSP-14), mediapipe, LSP-14, "
                    "LOWER-6 or a weights file (default auto)")
+    p.add_argument("--boxes", help="person boxes for a video: COCO detection results JSON (image_id = frame index) or mediapipe "
+                   "(BlazePose's box of its person, for the LSP-14 detector); default: HOG finds people")
     p.add_argument("--person", type=int, help="which person of the input to analyse (index; default: the one seen longest and most clearly)")
     p.add_argument("--person-at", type=float, nargs="+", metavar="PX", help="the person at this point X Y (or in this box X Y WIDTH "
                    "HEIGHT), image pixels, in the first frame where they are seen")
@@ -39,7 +41,7 @@ def _config(args: argparse.Namespace):
     principal = tuple(args.principal_point) if args.principal_point is not None else None
     person_at = tuple(args.person_at) if args.person_at is not None else None
     return replace_given(config, model=args.model, height=args.height, fps=args.fps, keypoint_set=args.keypoint_set, person=args.person,
-                         person_at=person_at,
+                         person_at=person_at, boxes=args.boxes,
                          detector=args.detector, focal=args.focal, principal_point=principal,
                          refine=False if args.no_refine else None, video=False if args.no_video else None)  # fmt: skip
 

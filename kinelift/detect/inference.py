@@ -54,7 +54,7 @@ from tqdm.auto import tqdm
 
 from kinelift.core import Tracks, get_keypoint_set
 from kinelift.core.tracks import IMAGE_SIZE_KEYS
-from kinelift.detect.mediapipe_pose import MEDIAPIPE, detect_tracks_mediapipe, mediapipe_version
+from kinelift.detect.mediapipe_pose import MEDIAPIPE, detect_tracks_mediapipe, mediapipe_boxes, mediapipe_version
 from kinelift.detect.people import (
     box_from_keypoints, hog_people, inside_fraction, iou, match_boxes, peak_confidence, people_tracks, read_detection_boxes,
 )  # fmt: skip
@@ -274,8 +274,11 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
         BlazePose (:mod:`kinelift.detect.mediapipe_pose`, an optional install; ``MEDIAPIPE-33``
         tracks; ``boxes``, ``device`` and the box-following options do not apply). ``"auto"``:
         ``"mediapipe"`` when it is installed, else ``"LSP-14"`` (:func:`resolve_detector`).
-    boxes : mapping frame index -> (n, 4) boxes, or a COCO detection results JSON, optional
-        Person boxes ``(x, y, width, height)`` px; without them HOG finds people.
+    boxes : mapping frame index -> (n, 4) boxes, a COCO detection results JSON, or "mediapipe"; optional
+        Person boxes ``(x, y, width, height)`` px; ``"mediapipe"``: BlazePose's box of the person
+        it follows in each frame (:func:`~kinelift.detect.mediapipe_pose.mediapipe_boxes`, the
+        optional install; with ``detector="auto"`` the detector is then ``"LSP-14"``); without
+        boxes HOG finds people.
     follow_step, redetect_every, max_people, min_confidence
         Box following (see the module docs).
     min_frames, min_track_confidence, min_peak_confidence
@@ -307,6 +310,8 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     from kinelift._deprecation import renamed_argument
 
     flip = renamed_argument("detect_tracks", "flip_test", "flip", flip_test, flip, default=True)
+    if isinstance(detector, str) and detector == "auto" and isinstance(boxes, str) and boxes == MEDIAPIPE:
+        detector = "LSP-14"  # MediaPipe's boxes are crops for a heatmap detector
     if isinstance(detector, str) and detector in ("auto", MEDIAPIPE):
         detector = resolve_detector(detector)
     if detector == MEDIAPIPE:
@@ -317,7 +322,10 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     net = _resolve(detector, device)
     run = _Runner(net, batch_size=batch_size, flip=flip)
     names = get_keypoint_set(net.config.keypoints).names
-    given = read_detection_boxes(boxes) if isinstance(boxes, (str, os.PathLike)) else boxes
+    if isinstance(boxes, str) and boxes == MEDIAPIPE:
+        given = mediapipe_boxes(source, fps=fps, chunk=chunk, progress=progress)
+    else:
+        given = read_detection_boxes(boxes) if isinstance(boxes, (str, os.PathLike)) else boxes
     people: list[_Person] = []
     rejected: list[_Rejected] = []  # where unclear tracks ended
     all_times: list[np.ndarray] = []

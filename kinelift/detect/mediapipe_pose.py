@@ -42,8 +42,8 @@ from kinelift.detect.people import box_from_keypoints, iou, people_tracks
 from kinelift.detect.video import frame_count, iter_frames
 from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
 
-__all__ = ["MEDIAPIPE", "SAME_PERSON_IOU", "detect_tracks_mediapipe", "landmarks_to_tracks", "mediapipe_version",
-           "world_landmarks_mediapipe"]
+__all__ = ["BOX_GROWTH", "MEDIAPIPE", "SAME_PERSON_IOU", "detect_tracks_mediapipe", "landmarks_to_tracks", "mediapipe_boxes",
+           "mediapipe_version", "world_landmarks_mediapipe"]
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +205,37 @@ def detect_tracks_mediapipe(source: str | os.PathLike[str], *, fps: float | None
         return []
     return landmarks_to_tracks(found.points, found.visibility, found.time, width=found.size[0], height=found.size[1],
                                min_frames=min_frames, min_track_confidence=min_track_confidence)  # fmt: skip
+
+
+BOX_GROWTH = 1.1
+"""BlazePose's landmark box grown by this factor about its centre becomes a person box for the
+heatmap detectors (its highest landmarks are the eyes and ears, not the top of the head; the
+crops add their own margin, :func:`~kinelift.detect.transforms.crop_matrices`)."""
+
+
+def mediapipe_boxes(source: str | os.PathLike[str], *, fps: float | None = None, model_complexity: int = 1,
+                    min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5, chunk: int = 32,
+                    progress: bool = True) -> dict[int, np.ndarray]:  # fmt: skip
+    """Person boxes from BlazePose for kinelift's heatmap detectors: ``{frame index: (1, 4) box}``.
+
+    Each box is ``(x, y, width, height)`` in image pixels: the box of the 33 landmarks BlazePose
+    places on the one person it follows (occluded ones included: it predicts them all), grown by
+    :data:`BOX_GROWTH`; frames where it finds nobody have no entry.
+    ``detect_tracks(video, boxes="mediapipe")`` crops these (``kinelift run`` with
+    ``RunConfig.boxes = "mediapipe"``): MediaPipe finds and follows the person, the heatmap
+    detector places the keypoints, and HOG is not run.
+    """
+    found = _blazepose(source, fps=fps, model_complexity=model_complexity, min_detection_confidence=min_detection_confidence,
+                       min_tracking_confidence=min_tracking_confidence, chunk=chunk, progress=progress)  # fmt: skip
+    if found.size is None:
+        return {}
+    px = found.points * np.array(found.size, np.float64)
+    out = {}
+    for f in np.flatnonzero(np.isfinite(px).all(axis=(1, 2))):
+        lo, hi = px[f].min(axis=0), px[f].max(axis=0)
+        centre, size = (lo + hi) / 2, (hi - lo) * BOX_GROWTH
+        out[int(f)] = np.concatenate([centre - size / 2, size])[None]
+    return out
 
 
 def world_landmarks_mediapipe(source: str | os.PathLike[str], *, fps: float | None = None, model_complexity: int = 1,

@@ -34,7 +34,9 @@ class RunConfig:
 
     Input: ``detector`` for a video or image folder: ``"auto"`` (MediaPipe's BlazePose when the
     optional ``mediapipe`` package is installed, else the shipped ``"LSP-14"``), ``"mediapipe"``, a
-    shipped name or a weights file; ``boxes`` (COCO detection JSON) for the heatmap detectors;
+    shipped name or a weights file; ``boxes`` (COCO detection JSON, or ``"mediapipe"``: BlazePose's
+    box of the person it follows, :func:`kinelift.detect.mediapipe_pose.mediapipe_boxes`) for the
+    heatmap detectors;
     ``fps`` for files (and folders) without a frame rate, ``keypoint_set`` for an OpenPose folder's layout (``"BODY-25"``, ``"BODY-25B"``; ``None``: from the data),
     ``person`` (index in the file; ``None``: the person seen longest and most clearly,
     :func:`kinelift.pipeline.run.subject_score`) or ``person_at``: a point ``(x, y)`` or a box
@@ -131,5 +133,7 @@ def load_run_config(path: str | os.PathLike[str]) -> RunConfig:
     table = values.get("run", {})
     detector = table.get("detector") if isinstance(table, dict) else None
     weights_file = isinstance(detector, str) and detector.endswith(".pt")  # else a shipped name
-    rebase_paths(table, ("model", "boxes", "detector") if weights_file else ("model", "boxes"), path)
+    files = ("model", "boxes", "detector") if weights_file else ("model", "boxes")
+    named = isinstance(table, dict) and table.get("boxes") == "mediapipe"  # a name, not a file
+    rebase_paths(table, tuple(k for k in files if not (k == "boxes" and named)), path)
     return run_config_from_dict(values, source=str(path))

@@ -78,7 +78,8 @@ def run_fingerprint(source: str | os.PathLike[str], config: RunConfig) -> dict[s
 
     settings = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
     weights = shipped_weights()
-    if config.detector in ("auto", MEDIAPIPE):  # what "auto" picks, and the model mediapipe bundles, follow the installed package
+    if config.detector in ("auto", MEDIAPIPE) or config.boxes == MEDIAPIPE:  # what "auto" picks, and the model mediapipe bundles,
+        # follow the installed package
         weights[f"detector {MEDIAPIPE}"] = f"mediapipe {mediapipe_version()}"
     return {"kinelift_version": __version__, "input_sha256": content_digest(source), "settings": settings,
             "setting_files_sha256": _setting_files(config, _FILE_SETTINGS), "shipped_weights_sha256": weights}  # fmt: skip

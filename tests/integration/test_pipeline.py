@@ -289,6 +289,10 @@ def test_run_config_paths_are_relative_to_the_file(tmp_path):
     assert config.model == str(tmp_path / "m.osim") and config.detector == "LOWER-6"  # a shipped name stays a name
     (tmp_path / "c.toml").write_text('[run]\ndetector = "w/d.pt"\n')
     assert load_run_config(tmp_path / "c.toml").detector == str(tmp_path / "w" / "d.pt")
+    (tmp_path / "c.toml").write_text('[run]\nboxes = "mediapipe"\n')
+    assert load_run_config(tmp_path / "c.toml").boxes == "mediapipe"  # a name, not a file beside the TOML
+    (tmp_path / "c.toml").write_text('[run]\nboxes = "b.json"\n')
+    assert load_run_config(tmp_path / "c.toml").boxes == str(tmp_path / "b.json")
 
 
 def test_output_folders_are_unique():

@@ -816,6 +816,42 @@ def test_mediapipe_world_landmarks_become_3d_tracks_in_opensim_axes(tmp_path, mo
     np.testing.assert_allclose(tracks[0].positions[0, hip], [(0.5 - 0.1) * 64, 0.5 * 96])
 
 
+def test_mediapipe_boxes_feed_the_heatmap_detector(tmp_path, monkeypatch):
+    """boxes="mediapipe": BlazePose's landmark box (grown by BOX_GROWTH) in each frame where it
+    finds its person is the heatmap detector's crop; no box, no keypoints; HOG is not run; with
+    detector "auto" the heatmap detector is LSP-14 even where mediapipe is installed."""
+    from types import SimpleNamespace
+
+    import kinelift.detect.inference as inference
+    from kinelift.detect import mediapipe_pose
+
+    monkeypatch.setattr(mediapipe_pose, "_pose_solution", lambda: SimpleNamespace(Pose=_FakeBlazePose))
+    monkeypatch.setattr(inference, "hog_people", lambda *a, **k: pytest.fail("HOG ran"))
+    write_video(tmp_path / "v.mp4", np.zeros((3, 96, 64, 3), np.uint8), [0, 40, 80])
+    boxes = mediapipe_pose.mediapipe_boxes(tmp_path / "v.mp4", progress=False)
+    assert sorted(boxes) == [0, 1]
+    px = np.array([[(0.5 + p[0]) * 64, (0.5 + p[1] / 2) * 96] for p in _FakeBlazePose.world(0)])
+    lo, hi = px.min(0), px.max(0)
+    np.testing.assert_allclose(boxes[0][0], [*((lo + hi) / 2 - (hi - lo) * 0.55), *((hi - lo) * 1.1)])
+    tracks = inference.detect_tracks(tmp_path / "v.mp4", detector=_BrightnessDetector(), boxes="mediapipe", progress=False,
+                                     min_frames=1, min_track_confidence=0.0, min_peak_confidence=0.0)  # fmt: skip
+    assert len(tracks) == 1 and np.isfinite(tracks[0].positions[:2]).all() and np.isnan(tracks[0].positions[2]).all()
+    chosen = []
+
+    class Resolved(Exception):
+        pass
+
+    def resolve(detector, device):
+        chosen.append(detector)
+        raise Resolved
+
+    monkeypatch.setattr(inference, "_resolve", resolve)
+    monkeypatch.setattr(inference, "mediapipe_version", lambda: "0.10.14")
+    with pytest.raises(Resolved):
+        inference.detect_tracks(tmp_path / "v.mp4", detector="auto", boxes="mediapipe", progress=False)
+    assert chosen == ["LSP-14"]
+
+
 def test_detector_auto_and_mediapipe_resolve_by_what_is_installed(monkeypatch):
     from kinelift.detect import inference, resolve_detector
 
@@ -841,3 +877,5 @@ def test_a_run_fingerprint_follows_the_installed_mediapipe(monkeypatch, tmp_path
     assert detection_fingerprint(without) != detection_fingerprint(with_it)  # "auto" now means another detector: detect again
     assert differences(without, with_it)
     assert run_fingerprint(source, RunConfig(detector="LSP-14"))["shipped_weights_sha256"].get("detector mediapipe") is None
+    boxes = run_fingerprint(source, RunConfig(detector="LSP-14", boxes="mediapipe"))  # BlazePose's boxes follow the installed package
+    assert boxes["shipped_weights_sha256"]["detector mediapipe"] == "mediapipe 0.10.14"

@@ -259,6 +259,13 @@ def subject_at(people: Sequence[Tracks], at: Sequence[float]) -> int:
     ValueRangeError
         When no track matches in any frame (the message lists where the people were first seen),
         or for tracks not in image pixels.
+
+    Examples
+    --------
+    >>> left = Tracks(np.array([[[100.0, 100], [120, 300]]] * 3), keypoints=["right_hip", "right_ankle"], fps=30.0)
+    >>> right = Tracks(left.positions + [300.0, 0], keypoints=["right_hip", "right_ankle"], fps=30.0)
+    >>> subject_at([left, right], (415.0, 200.0)), subject_at([left, right], (95.0, 90.0, 30.0, 220.0))
+    (1, 0)
     """
     from kinelift.detect.people import iou
 

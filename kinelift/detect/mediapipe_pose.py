@@ -230,12 +230,8 @@ def mediapipe_boxes(source: str | os.PathLike[str], *, fps: float | None = None,
     if found.size is None:
         return {}
     px = found.points * np.array(found.size, np.float64)
-    out = {}
-    for f in np.flatnonzero(np.isfinite(px).all(axis=(1, 2))):
-        lo, hi = px[f].min(axis=0), px[f].max(axis=0)
-        centre, size = (lo + hi) / 2, (hi - lo) * BOX_GROWTH
-        out[int(f)] = np.concatenate([centre - size / 2, size])[None]
-    return out
+    seen = np.flatnonzero(np.isfinite(px).all(axis=(1, 2)))
+    return {int(f): box[None] for f, box in zip(seen, box_from_keypoints(px[seen], growth=BOX_GROWTH))}
 
 
 def world_landmarks_mediapipe(source: str | os.PathLike[str], *, fps: float | None = None, model_complexity: int = 1,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -86,16 +87,25 @@ def hog_people(image: np.ndarray, *, min_height: int = 256, score_threshold: flo
     return boxes[chosen], scores[chosen]
 
 
-def box_from_keypoints(points: np.ndarray, confidence: np.ndarray | None = None, *, min_confidence: float = 0.0) -> np.ndarray:
-    """Tight box ``(4,)`` of the finite points ``(K, 2)`` (with confidence above ``min_confidence``); NaN if none."""
+def box_from_keypoints(points: np.ndarray, confidence: np.ndarray | None = None, *, min_confidence: float = 0.0,
+                       growth: float = 1.0) -> np.ndarray:  # fmt: skip
+    """Tight box ``(..., 4)`` of the finite points ``(..., K, 2)`` (with confidence above
+    ``min_confidence``), grown by ``growth`` about its centre; NaN where fewer than two points are left.
+
+    Batched over any leading axes (frames, people): ``(K, 2)`` gives one box ``(4,)``.
+    """
     points = np.asarray(points, float)
     ok = np.isfinite(points).all(-1)
     if confidence is not None:
         ok &= np.asarray(confidence) > min_confidence
-    if ok.sum() < 2:
-        return np.full(4, np.nan)
-    lo, hi = points[ok].min(0), points[ok].max(0)
-    return np.concatenate([lo, hi - lo])
+    masked = np.where(ok[..., None], points, np.nan)
+    enough = ok.sum(-1) >= 2
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN sets, NaN below
+        lo, hi = np.nanmin(masked, axis=-2), np.nanmax(masked, axis=-2)
+    centre, size = (lo + hi) / 2, (hi - lo) * growth
+    box = np.concatenate([centre - size / 2, size], axis=-1) if growth != 1.0 else np.concatenate([lo, hi - lo], axis=-1)
+    return np.where(enough[..., None], box, np.nan)
 
 
 def _intersection(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

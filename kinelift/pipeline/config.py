@@ -134,6 +134,8 @@ def load_run_config(path: str | os.PathLike[str]) -> RunConfig:
     detector = table.get("detector") if isinstance(table, dict) else None
     weights_file = isinstance(detector, str) and detector.endswith(".pt")  # else a shipped name
     files = ("model", "boxes", "detector") if weights_file else ("model", "boxes")
-    named = isinstance(table, dict) and table.get("boxes") == "mediapipe"  # a name, not a file
+    from kinelift.detect.mediapipe_pose import MEDIAPIPE  # here, not at import: kinelift.detect imports torch
+
+    named = isinstance(table, dict) and table.get("boxes") == MEDIAPIPE  # a name, not a file
     rebase_paths(table, tuple(k for k in files if not (k == "boxes" and named)), path)
     return run_config_from_dict(values, source=str(path))

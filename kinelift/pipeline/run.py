@@ -58,7 +58,6 @@ import os
 import shutil
 import tempfile
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -267,7 +266,7 @@ def subject_at(people: Sequence[Tracks], at: Sequence[float]) -> int:
     >>> subject_at([left, right], (415.0, 200.0)), subject_at([left, right], (95.0, 90.0, 30.0, 220.0))
     (1, 0)
     """
-    from kinelift.detect.people import iou
+    from kinelift.detect.people import box_from_keypoints, iou
 
     at = np.asarray(at, float).reshape(-1)
     if at.shape not in ((2,), (4,)) or not np.isfinite(at).all():
@@ -276,13 +275,8 @@ def subject_at(people: Sequence[Tracks], at: Sequence[float]) -> int:
     for i, tracks in enumerate(people):
         if tracks.units != "px" or tracks.n_dims != 2:
             raise ValueRangeError("person_at", expected="2D tracks in image pixels to point into", got=f"{tracks.n_dims}D tracks in {tracks.units}")
-        xy = np.where(tracks.valid[..., None], tracks.positions, np.nan)
-        seen = tracks.valid.sum(axis=1) >= 2
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames
-            lo, hi = np.nanmin(xy, axis=1), np.nanmax(xy, axis=1)
-        centre, size = (lo + hi) / 2, (hi - lo) * 1.1
-        boxes = np.concatenate([centre - size / 2, size], axis=1)
+        boxes = box_from_keypoints(np.where(tracks.valid[..., None], tracks.positions, np.nan), growth=1.1)  # (frames, 4)
+        seen = np.isfinite(boxes).all(axis=1)
         if len(at) == 2:
             inside = seen & np.all((boxes[:, :2] <= at) & (at <= boxes[:, :2] + boxes[:, 2:]), axis=1)
             preference = -np.prod(np.nan_to_num(boxes[:, 2:]), axis=1)

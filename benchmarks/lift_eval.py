@@ -1,13 +1,17 @@
 """Accuracy of the shipped lifters on held-out motions under unseen cameras and detector-like noise.
 
-Usage: python benchmarks/lift_eval.py [--lifter COCO-17 LOWER-6 | PATH.pt ...] [--clips 1] [--file-clips 4]
-                                      [--library build/motion_library] [--real-clips 2] [--real-only]
+Usage: python benchmarks/lift_eval.py [--lifter COCO-17 LOWER-6 COCO-17+LOWER-6 | PATH.pt ...] [--clips 1] [--file-clips 4]
+                                      [--library build/motion_library] [--real-clips 2] [--real-only] [--clips-of COCO-17]
 
 First, real motion: the held-out subjects of the motion library (kinelift motion-library; UI-PRMD s06-s07,
 CMU subjects 2, 9, 10, 13 and 139, the OpenCap subject), per movement family: MPJPE, PA-MPJPE, RMSE and
 Pearson r of hip flexion, hip adduction, knee and ankle, and the knee bias on standing frames; each
 family also with the pose fitted to the 2D keypoints through the true camera and through the
-camera `kinelift.lift` assumes from the image size (--no-refine: without those rows).
+camera `kinelift.lift` assumes from the image size (--no-refine: without those rows). An ensemble
+(`COCO-17+LOWER-6`: both lifters averaged, `kinelift.lift`'s default for full-body tracks) is
+scored on its primary's renderings; `--clips-of COCO-17` renders every motion once in that set
+and lets every lifter read its own points of the same clips (LOWER-6 its six), so that the rows
+compare lifters on identical input.
 Then the generator's own test split (a unit check, not evidence):
 
 For each lifter, the test split of its training configuration's last data stage (kinelift/lifting/configs/): the
@@ -42,52 +46,64 @@ import torch
 
 from kinelift.lifting.config import DataConfig, load_config
 from kinelift.lifting.corruption import DetectorNoise
+from kinelift.lifting.ensemble import ENSEMBLE_SEPARATOR, lifter_sources
 from kinelift.lifting.evaluation import (
     EVALUATED_ANGLES,
+    convert_clips,
     evaluate_lifter,
     height_estimates,
     held_out_clips,
     predict_clips,
     refine_clips,
 )
-from kinelift.lifting.inference import ASSUMED_FIELD_OF_VIEW_DEG
+from kinelift.lifting.inference import ASSUMED_FIELD_OF_VIEW_DEG, DEFAULT_ENSEMBLE
 from kinelift.lifting.weights import SHIPPED_WEIGHTS, lifter_metadata, load_lifter
 
 CONFIGS = Path(__file__).resolve().parents[1] / "kinelift" / "lifting" / "configs"
 LIBRARY = Path(__file__).resolve().parents[1] / "build" / "motion_library"
 EXACT = DetectorNoise(noise=(0.0, 0.0), jitter=0.0, outlier_rate=0.0, swap_rate=0.0, drop_rate=0.0, gap_rate=0.0)
-CONFIG_FOR = {"COCO-17": CONFIGS / "lifter_coco17.toml", "LOWER-6": CONFIGS / "lifter_lower6.toml"}
+CONFIG_FOR = {"COCO-17": CONFIGS / "lifter_coco17.toml", "LOWER-6": CONFIGS / "lifter_lower6.toml", "LSP-14": CONFIGS / "lifter_lsp14_real.toml"}
 
 
 def _print_row(ks: str, label: str, r: dict[str, float]) -> None:
     angles = " ".join(f"{r[f'{a}_rmse_deg']:9.2f}" for a in EVALUATED_ANGLES)
-    print(f"{ks:<9} {label:<44} {int(r['frames']):7d} {r['mpjpe_mm']:7.1f} {r['pa_mpjpe_mm']:9.1f} {angles} {r['mean_angle_rmse_deg']:6.2f}")
+    print(f"{ks:<15} {label:<44} {int(r['frames']):7d} {r['mpjpe_mm']:7.1f} {r['pa_mpjpe_mm']:9.1f} {angles} {r['mean_angle_rmse_deg']:6.2f}")
 
 
 SHORT = {"hip_flexion": "hipflex", "hip_adduction": "hipadd", "knee_angle": "knee", "ankle_angle": "ankle"}
-REAL_HEADER = (f"{'lifter':<9} {'family (held-out subjects)':<28} {'frames':>7} {'MPJPE':>6} {'PA-MPJPE':>8} "
+REAL_HEADER = (f"{'lifter':<15} {'family (held-out subjects)':<28} {'frames':>7} {'MPJPE':>6} {'PA-MPJPE':>8} "
                + " ".join(f"{SHORT[a]:>8}" for a in EVALUATED_ANGLES) + f" {'mean':>5} "
                + " ".join(f"{'r ' + SHORT[a]:>10}" for a in EVALUATED_ANGLES) + f" {'stand.kneebias':>14}")  # fmt: skip
 
 
-def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: bool, refine: bool = True, hip_spread: float = 1.0) -> None:
+def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: bool, refine: bool = True, hip_spread: float = 1.0,
+                      clips_of: str | None = None) -> None:  # fmt: skip
     """Per movement family, the motion library's held-out subjects (whole subjects never trained on);
     with ``refine``, each family again with the pose fitted to the 2D keypoints through the true
-    camera, and through the camera ``kinelift.lift`` assumes when it knows only the image size."""
+    camera, and through the camera ``kinelift.lift`` assumes when it knows only the image size.
+    ``clips_of``: render every motion in that keypoint set, and let each lifter read its own points
+    of the same renderings (:func:`kinelift.lifting.evaluation.convert_clips`); by default each
+    lifter's own set is rendered."""
     spread = f", 2D hips x{hip_spread:g} as far apart as the joint centres" if hip_spread != 1.0 else ""
-    print(f"Real motion capture of held-out subjects ({library}), {clips} unseen camera(s) + detector noise per motion{spread}; "
+    rendered = f", rendered as {clips_of} (every lifter reads its points of the same clips)" if clips_of else ""
+    print(f"Real motion capture of held-out subjects ({library}), {clips} unseen camera(s) + detector noise per motion{spread}{rendered}; "
           "RMSE deg, Pearson r (both sides pooled), knee bias (deg) on standing frames (both knees < 10 deg, hips < 15 deg)")  # fmt: skip
     print(REAL_HEADER)
     print("-" * len(REAL_HEADER))
+    renderings: dict[str, dict] = {}
     for source in lifters:
-        lifter = load_lifter(source)
-        ks = lifter.config.keypoints
+        members = [load_lifter(m) for m in lifter_sources(source)]
+        lifter = members[0]
+        ks = ENSEMBLE_SEPARATOR.join(m.config.keypoints for m in members)
         data = replace(DataConfig(), library=library, n_squats=0, n_standing=0, n_stepping=0, test_fraction=0.0,
                        hip_spread=(hip_spread, hip_spread))  # fmt: skip
-        groups = held_out_clips(data, ks, fps=lifter.config.fps, clips_per_motion=clips)
+        render = clips_of or lifter.config.keypoints
+        if render not in renderings:
+            renderings[render] = held_out_clips(data, render, fps=lifter.config.fps, clips_per_motion=clips)
+        groups = {name: convert_clips(group, lifter.keypoint_set) for name, group in renderings[render].items()}
         pooled: dict[str, list[dict[str, float]]] = {}
         for name in sorted(g for g in groups if g.startswith("real ")):
-            outputs = predict_clips(lifter, groups[name], flip=flip)
+            outputs = predict_clips(members, groups[name], flip=flip)
             rows = [(name[5:], outputs)]
             if refine:
                 rows.append(("  fit to 2D, camera known", refine_clips(lifter, groups[name], outputs)))
@@ -99,11 +115,11 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
                 angles = " ".join(f"{r[f'{a}_rmse_deg']:8.2f}" for a in EVALUATED_ANGLES)
                 corr = " ".join(f"{r[f'{a}_r']:10.2f}" for a in EVALUATED_ANGLES)
                 bias = f"{r['standing_knee_bias_deg']:+7.2f} ({int(r['standing_frames'])})" if r["standing_frames"] else "   (none)"
-                print(f"{ks:<9} {label:<28} {int(r['frames']):7d} {r['mpjpe_mm']:6.1f} {r['pa_mpjpe_mm']:8.1f} {angles} "
+                print(f"{ks:<15} {label:<28} {int(r['frames']):7d} {r['mpjpe_mm']:6.1f} {r['pa_mpjpe_mm']:8.1f} {angles} "
                       f"{r['mean_angle_rmse_deg']:5.2f} {corr} {bias:>14}")  # fmt: skip
         for how, rs in pooled.items():
             worst = max(p["mean_angle_rmse_deg"] for p in rs)
-            print(f"{'':<9} {how}: worst family mean RMSE {worst:.2f} deg, mean over families {np.mean([p['mean_angle_rmse_deg'] for p in rs]):.2f}, "
+            print(f"{'':<15} {how}: worst family mean RMSE {worst:.2f} deg, mean over families {np.mean([p['mean_angle_rmse_deg'] for p in rs]):.2f}, "
                   f"knee {np.mean([p['knee_angle_rmse_deg'] for p in rs]):.2f}; lowest knee r {min(p['knee_angle_r'] for p in rs):.2f}, "
                   f"lowest hip flexion r {min(p['hip_flexion_r'] for p in rs):.2f} (targets: <= 5 deg, r >= 0.9, |bias| <= 3 deg)")  # fmt: skip
     print()
@@ -111,7 +127,8 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lifter", nargs="+", default=list(SHIPPED_WEIGHTS))
+    parser.add_argument("--lifter", nargs="+", default=[*SHIPPED_WEIGHTS, DEFAULT_ENSEMBLE],
+                        help="lifters: shipped (COCO-17, LOWER-6, LSP-14), weights files, or ensembles joined by + (default: the three and COCO-17+LOWER-6)")
     parser.add_argument("--config", help="training TOML for a lifter given as a file (default: by its keypoint set)")
     parser.add_argument("--clips", type=int, default=1, help="renderings (body, camera, noise) per held-out procedural motion")
     parser.add_argument("--file-clips", type=int, default=4, help="renderings per held-out motion file (the opencap squat, crouch4)")
@@ -120,6 +137,7 @@ def main() -> None:
     parser.add_argument("--library", default=str(LIBRARY), help="real motion library (kinelift motion-library; default build/motion_library)")
     parser.add_argument("--real-clips", type=int, default=2, help="renderings per held-out real motion")
     parser.add_argument("--real-only", action="store_true", help="only the real-motion table")
+    parser.add_argument("--clips-of", help="real-motion table: render in this keypoint set for every lifter (default: each lifter's own)")
     parser.add_argument("--hip-spread", type=float, default=1.0,
                         help="real-motion table: the 2D hips this many times as far apart as the joint centres (detectors: about 1.4)")
     args = parser.parse_args()
@@ -127,41 +145,43 @@ def main() -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if Path(args.library, "index.csv").is_file():
         real_motion_table(args.lifter, args.library, clips=args.real_clips, flip=not args.no_flip, refine=not args.no_refine,
-                          hip_spread=args.hip_spread)  # fmt: skip
+                          hip_spread=args.hip_spread, clips_of=args.clips_of)  # fmt: skip
     else:
         print(f"no motion library at {args.library} (build it: kinelift motion-library): real-motion table skipped\n")
     if args.real_only:
         return
-    header = f"{'lifter':<9} {'group':<44} {'frames':>7} {'MPJPE':>7} {'PA-MPJPE':>9} " + " ".join(f"{a[:9]:>9}" for a in EVALUATED_ANGLES) + f" {'mean':>6}"
+    header = f"{'lifter':<15} {'group':<44} {'frames':>7} {'MPJPE':>7} {'PA-MPJPE':>9} " + " ".join(f"{a[:9]:>9}" for a in EVALUATED_ANGLES) + f" {'mean':>6}"
     print(header)
     print("-" * len(header))
     for source in args.lifter:
-        lifter = load_lifter(source)
+        members = [load_lifter(m) for m in lifter_sources(source)]
+        lifter = members[0]
         ks = lifter.config.keypoints
         setup = load_config(args.config or CONFIG_FOR[ks])
+        label = ENSEMBLE_SEPARATOR.join(m.config.keypoints for m in members)
         data = setup.final_data()
         groups = held_out_clips(data, ks, fps=lifter.config.fps, clips_per_motion=args.clips, clips_per_file=args.file_clips)
         exact = held_out_clips(data, ks, fps=lifter.config.fps, clips_per_motion=args.clips, noise=EXACT)["procedural"]
         exact.features[..., 2] = exact.features[..., 2] > 0  # every seen point at confidence 1
         groups["procedural, exact 2D"] = exact
         for name, clips in groups.items():
-            outputs = predict_clips(lifter, clips, flip=not args.no_flip)
+            outputs = predict_clips(members, clips, flip=not args.no_flip)
             for height_given in (False, True):
                 r = evaluate_lifter(lifter, clips, height_given=height_given, outputs=outputs)
-                _print_row(ks, f"{name}{' (height given)' if height_given else ''}", r)
+                _print_row(label, f"{name}{' (height given)' if height_given else ''}", r)
             estimated, true = height_estimates(outputs, clips)
             r_est = f"{np.corrcoef(estimated, true)[0, 1]:.2f}" if len(true) >= 10 and true.std() > 0 else "(too few bodies)"
-            print(f"{'':<9}   pelvis tilt to the floor: RMSE {r['pelvis_tilt_rmse_deg']:.2f} deg; height estimate: RMS error "
+            print(f"{'':<15}   pelvis tilt to the floor: RMSE {r['pelvis_tilt_rmse_deg']:.2f} deg; height estimate: RMS error "
                   f"{100 * np.sqrt(np.mean((estimated - true) ** 2)):.1f} cm, correlation with the truth {r_est} "
                   f"({len(true)} bodies, true heights {true.mean():.2f} +- {true.std():.2f} m)")  # fmt: skip
             if not args.no_refine:
                 refined = refine_clips(lifter, clips, outputs)
                 for height_given in (False, True):
                     r = evaluate_lifter(lifter, clips, height_given=height_given, outputs=refined)
-                    _print_row(ks, f"  intrinsics given: refined{', height given' if height_given else ''}", r)
-        trained = lifter_metadata(source).get("metrics", {})
+                    _print_row(label, f"  intrinsics given: refined{', height given' if height_given else ''}", r)
+        trained = lifter_metadata(source).get("metrics", {}) if len(members) == 1 else {}
         if trained:
-            print(f"{'':<9} (training's last held-out check: MPJPE {trained.get('mpjpe_mm', float('nan')):.1f} mm, "
+            print(f"{'':<15} (training's last held-out check: MPJPE {trained.get('mpjpe_mm', float('nan')):.1f} mm, "
                   f"mean angle RMSE {trained.get('mean_angle_rmse_deg', float('nan')):.2f} deg)")  # fmt: skip
     print("targets: MPJPE <= 35 mm, mean of the four angle RMSEs <= 3.5 deg (issue 5); mm and deg")
 

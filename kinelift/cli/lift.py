@@ -18,7 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lift", help="lift a 2D track file to 3D kinematics on the built-in model (.h5, .mot, .trc, .osim)")
     p.add_argument("input", help="any 2D track file kinelift reads (OpenPose, COCO/MMPose, DeepLabCut, HDF5, ...)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--lifter", help="shipped lifter (COCO-17, LOWER-6) or a weights file; default from the track's keypoints")
+    p.add_argument("--lifter", help="shipped lifter (COCO-17, LSP-14, LOWER-6), a weights file, or several joined by + and averaged "
+                   "(COCO-17+LOWER-6); default from the track's keypoints: COCO-17+LOWER-6 for COCO-like sets, LSP-14+LOWER-6 "
+                   "for kinelift's detector, else LOWER-6")
     p.add_argument("--height", type=float, help="subject height in metres (sets the body size; else estimated)")
     p.add_argument("--focal", type=float, help="camera focal length in pixels (with --principal-point: follows the pelvis translation)")
     p.add_argument("--principal-point", type=float, nargs=2, metavar=("CX", "CY"), help="principal point in pixels")

@@ -265,7 +265,9 @@ class TrainingConfig:
     their clip: :func:`~kinelift.lifting.data.sample_windows`), checkpoints every
     ``checkpoint_every`` steps. ``init_from`` starts a
     new run (not a resumed one) from saved weights: a keypoint-set name for the shipped lifter or
-    a weights file; its network must be the one ``[model]`` describes (fine-tuning).
+    a weights file; its network must be the one ``[model]`` describes (fine-tuning), or that
+    network for another keypoint set (the shared keypoints' input weights are copied, the new
+    ones start at zero: :meth:`~kinelift.lifting.lifter.Lifter.load_other_keypoints`).
 
     Examples
     --------

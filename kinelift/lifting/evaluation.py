@@ -16,31 +16,89 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import fields
+from collections.abc import Sequence
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from kinelift.errors import ShapeError
+from kinelift.core.keypoint_conversion import conversion_indices
+from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
+from kinelift.errors import ShapeError, ValueRangeError
 from kinelift.lifting.config import DataConfig
 from kinelift.lifting.corruption import DetectorNoise
 from kinelift.lifting.data import LiftingClips, make_clips, motion_split
+from kinelift.lifting.ensemble import combine_outputs
+from kinelift.lifting.features import normalize_keypoints
 from kinelift.lifting.lifter import Lifter, LifterOutput
 from kinelift.lifting.metrics import angle_rmse, mpjpe, pa_mpjpe, pelvis_pitch
 from kinelift.lifting.predict import predict_sequences
 from kinelift.lifting.refinement import RefinementConfig, refine_to_image
 from kinelift.lifting.segments import standing_height
 
-__all__ = ["pearson_r", "standing_frames", "EVALUATED_ANGLES", "evaluate_lifter", "height_estimates", "held_out_clips", "predict_clips", "refine_clips"]
+__all__ = ["pearson_r", "standing_frames", "EVALUATED_ANGLES", "evaluate_lifter", "height_estimates", "held_out_clips", "predict_clips", "refine_clips", "convert_clips"]
 
 EVALUATED_ANGLES = ("hip_flexion", "hip_adduction", "knee_angle", "ankle_angle")
 """Coordinates (both sides pooled) whose RMSE the evaluation reports."""
 
 
-def predict_clips(lifter: Lifter, clips: LiftingClips, *, flip: bool = False) -> list[LifterOutput]:
-    """The lifter's outputs for every clip of ``clips`` (see :func:`kinelift.lifting.predict.predict_sequences`)."""
-    return predict_sequences(lifter, [torch.as_tensor(clips.features[clips.clip(c)]) for c in range(clips.n_clips)], flip=flip)
+def convert_clips(clips: LiftingClips, keypoints: str | KeypointSet) -> LiftingClips:
+    """``clips`` as a lifter of another keypoint set reads them: its points taken from the clips'
+    (:func:`~kinelift.core.keypoint_conversion.conversion_indices`), centred and scaled again for
+    its set as :func:`~kinelift.lifting.features.normalize_keypoints` does for a track, with the
+    camera terms (``focal_over_size``, ``root_offset``, ``clean_2d``) rescaled to the new size;
+    the ground truth is the same motion's. Comparing lifters of different sets on the same
+    renderings (the same motions, cameras and noise) needs this.
+
+    Examples
+    --------
+    >>> from kinelift.lifting.data import make_clips
+    >>> from kinelift.lifting.motions import procedural_standing
+    >>> clips = make_clips([procedural_standing(np.random.default_rng(0), seconds=1.0)], "COCO-17",
+    ...                    clips_per_motion=1, rng=np.random.default_rng(0))
+    >>> legs = convert_clips(clips, "LOWER-6")
+    >>> legs.keypoints.name, legs.features.shape[1:], bool((legs.focal_over_size > clips.focal_over_size).all())
+    ('LOWER-6', (6, 3), True)
+    """
+    target = get_keypoint_set(keypoints) if isinstance(keypoints, str) else keypoints
+    if target.name == clips.keypoints.name:
+        return clips
+    index = conversion_indices(clips.keypoints, target)
+    features = np.zeros(clips.features.shape[:1] + (len(index), 3), dtype=clips.features.dtype)
+    ratio = np.ones(clips.n_frames)  # the new size over the old, per frame of each clip
+    shift = np.zeros((clips.n_frames, 2))  # the new root minus the old, in the old units
+    for c in range(clips.n_clips):
+        span = clips.clip(c)
+        old = clips.features[span][:, index]
+        points = np.where(old[..., 2:] > 0, old[..., :2], np.nan)
+        features[span], root, size = normalize_keypoints(points, old[..., 2], target)
+        ratio[span], shift[span] = size, root
+    scale = ratio[:, None]
+    return replace(clips, keypoints=target, features=features,
+                   clean_2d=((clips.clean_2d[:, index] - shift[:, None]) / scale[..., None]).astype(clips.clean_2d.dtype),
+                   focal_over_size=(clips.focal_over_size / ratio).astype(clips.focal_over_size.dtype),
+                   root_offset=((clips.root_offset - shift) / scale).astype(clips.root_offset.dtype))  # fmt: skip
+
+
+def predict_clips(lifter: Lifter | Sequence[Lifter], clips: LiftingClips, *, flip: bool = False) -> list[LifterOutput]:
+    """The lifter's outputs for every clip of ``clips`` (see :func:`kinelift.lifting.predict.predict_sequences`).
+
+    ``lifter`` may be an ensemble (:mod:`kinelift.lifting.ensemble`), the primary first, whose
+    keypoint set ``clips`` must have: every other lifter reads its own points of the clips
+    (:func:`convert_clips`), as ``kinelift.lift`` gives it its points of the track.
+    """
+    members = [lifter] if isinstance(lifter, Lifter) else list(lifter)
+    if clips.keypoints.name != members[0].keypoint_set.name:
+        raise ValueRangeError("clips", expected=f"clips of the primary lifter's {members[0].keypoint_set.name} keypoints",
+                              got=clips.keypoints.name)  # fmt: skip
+    per_member = []
+    for member in members:
+        own = convert_clips(clips, member.keypoint_set)
+        per_member.append(predict_sequences(member, [torch.as_tensor(own.features[own.clip(c)]) for c in range(own.n_clips)], flip=flip))
+    if len(members) == 1:
+        return per_member[0]
+    return [combine_outputs(members, outs) for outs in zip(*per_member)]
 
 
 def refine_clips(lifter: Lifter, clips: LiftingClips, outputs: list[LifterOutput], *,

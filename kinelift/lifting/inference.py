@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -21,6 +22,7 @@ import torch
 from kinelift.core.tracks import Tracks
 from kinelift.core.views import CAMERA_VIEW_KEY, camera_view
 from kinelift.errors import KeypointConversionError, ShapeError, ValueRangeError
+from kinelift.lifting.ensemble import ENSEMBLE_SEPARATOR, combine_outputs, lifter_sources
 from kinelift.lifting.features import normalize_keypoints
 from kinelift.lifting.lifter import N_ROOT_COORDINATES, Lifter
 from kinelift.lifting.predict import predict_sequences
@@ -28,13 +30,13 @@ from kinelift.lifting.refinement import RefinementConfig, refine_to_image, root_
 from kinelift.lifting.result import LiftResult
 from kinelift.lifting.rotations import matrix_to_pelvis_angles
 from kinelift.lifting.segments import SEGMENTS, segment_to_body_scales, standing_height
-from kinelift.lifting.weights import load_lifter
+from kinelift.lifting.weights import SHIPPED_WEIGHTS, load_lifter
 from kinelift.processing import valid_runs
 from kinelift.processing.tracks_ops import resample_tracks
 from kinelift.skeleton.builtin import builtin_model, foot_marker_indices
 from kinelift.skeleton.scaling import scale_spec
 
-__all__ = ["lift", "Intrinsics", "SEEN_FRACTION", "ASSUMED_FIELD_OF_VIEW_DEG"]
+__all__ = ["lift", "Intrinsics", "SEEN_FRACTION", "ASSUMED_FIELD_OF_VIEW_DEG", "DEFAULT_ENSEMBLE"]
 
 SEEN_FRACTION = 0.5
 """A frame shows the subject when at least this fraction of the lifter's keypoints is present."""
@@ -101,22 +103,34 @@ def _ground_rotation(up: np.ndarray, pelvis: np.ndarray, weights: np.ndarray) ->
     return np.stack([x, y, np.cross(x, y)], axis=1)
 
 
+DEFAULT_ENSEMBLE = "COCO-17+LOWER-6"
+"""The default lifter for tracks that give every COCO-17 point: both shipped lifters, averaged
+(:mod:`kinelift.lifting.ensemble`); on held-out subjects' real motion better than either alone."""
+
+_WHOLE_BODY = ("COCO-17", "LSP-14")  # shipped lifters that see the arms and the trunk, in order of preference
+
+
 def _default_lifter(tracks: Tracks) -> str:
-    """COCO-17 when the track's keypoints give every COCO-17 point, else LOWER-6 (e.g. PENN-13, LSP-14)."""
+    """The first shipped lifter of :data:`_WHOLE_BODY` the track's keypoints convert to, averaged
+    with LOWER-6 (``"COCO-17+LOWER-6"`` for COCO, BODY-25, MediaPipe's 33, ...; ``"LSP-14+LOWER-6"``
+    for kinelift's detector); else LOWER-6 alone (e.g. PENN-13, H36M-17)."""
     if tracks.keypoint_set.name == "LOWER-6":
         return "LOWER-6"
-    try:
-        tracks[:1].to_keypoint_set("COCO-17")
-    except KeypointConversionError as err:
-        log.info("lifting with the LOWER-6 lifter: %s", err)
-        return "LOWER-6"
-    return "COCO-17"
+    for name in (n for n in _WHOLE_BODY if n in SHIPPED_WEIGHTS):
+        try:
+            tracks[:1].to_keypoint_set(name)
+        except KeypointConversionError:
+            continue
+        return f"{name}{ENSEMBLE_SEPARATOR}LOWER-6"
+    log.info("lifting with the LOWER-6 lifter: %s has no shipped lifter that sees the arms (%s)", tracks.keypoint_set.name,
+             ", ".join(n for n in _WHOLE_BODY if n in SHIPPED_WEIGHTS))  # fmt: skip
+    return "LOWER-6"
 
 
 def lift(
     tracks: Tracks,
     *,
-    lifter: Lifter | str | os.PathLike[str] | None = None,
+    lifter: Lifter | str | os.PathLike[str] | Sequence[Lifter | str | os.PathLike[str]] | None = None,
     height: float | None = None,
     intrinsics: Intrinsics | None = None,
     flip: bool = True,
@@ -131,10 +145,14 @@ def lift(
         lifter's (BODY-25 and the like to COCO-17); missing points (NaN or confidence 0) are allowed.
         Tracks at a frame rate other than the lifter's (30 Hz for the shipped weights) are
         resampled to it, and the results back to the track's times.
-    lifter : Lifter, str or path, optional
-        A lifter, a shipped one by keypoint set (``"COCO-17"``, ``"LOWER-6"``) or a weights file.
-        Default: ``"COCO-17"`` when the track's keypoints give all of COCO-17 (COCO, BODY-25, ...),
-        else ``"LOWER-6"`` (LOWER-6, PENN-13, LSP-14: sets without the face).
+    lifter : Lifter, str, path or a sequence of them, optional
+        A lifter, a shipped one by keypoint set (``"COCO-17"``, ``"LSP-14"``, ``"LOWER-6"``) or a weights file;
+        or an ensemble, several lifters whose predictions are averaged, each over what its
+        keypoints show (:mod:`kinelift.lifting.ensemble`): a sequence, or names joined by ``+``,
+        the primary (whose keypoints the result carries) first. Default: ``"COCO-17+LOWER-6"``
+        (:data:`DEFAULT_ENSEMBLE`) when the track's keypoints give all of COCO-17 (COCO, BODY-25,
+        MediaPipe's 33, ...), ``"LSP-14+LOWER-6"`` for LSP-14 (kinelift's own detector), else
+        ``"LOWER-6"`` (LOWER-6, PENN-13, H36M-17: no whole-body lifter reads them).
     height : float, optional
         The subject's height (m). Monocular video cannot tell a tall person far away from a short
         one near: give the height when you know it; otherwise the lifter's estimate sets the size,
@@ -191,9 +209,13 @@ def lift(
                               "the fit projects the pose through the camera), or refine=False", got=refine)  # fmt: skip
     if lifter is None:
         lifter = _default_lifter(tracks)
-    if not isinstance(lifter, Lifter):
-        lifter = load_lifter(lifter)
+    members = [m if isinstance(m, Lifter) else load_lifter(m) for m in lifter_sources(lifter)]
+    lifter = members[0]
+    if any(m.config.fps != lifter.config.fps for m in members):
+        raise ValueRangeError("lifter", expected="lifters of one frame rate in an ensemble", got=[m.config.fps for m in members])
     ks = lifter.keypoint_set
+    given = tracks  # each lifter of an ensemble reads its own points of it
+    theirs = [given if given.keypoint_set.name == m.keypoint_set.name else given.to_keypoint_set(m.keypoint_set) for m in members[1:]]
     if tracks.keypoint_set.name != ks.name:
         tracks = tracks.to_keypoint_set(ks)
     fps = lifter.config.fps
@@ -207,7 +229,12 @@ def lift(
     grid, pix, conf = seen.time, seen.positions, np.where(seen.valid, seen.confidence, 0.0)
     feats, _, size = normalize_keypoints(pix, conf, ks)
     device = next(lifter.parameters()).device
-    out = predict_sequences(lifter, [torch.as_tensor(feats, dtype=torch.float32, device=device)], flip=flip)[0]
+    outs = [predict_sequences(lifter, [torch.as_tensor(feats, dtype=torch.float32, device=device)], flip=flip)[0]]
+    for member, own in zip(members[1:], theirs):
+        own = resample_tracks(own, fps=fps) if resample else own
+        member_feats, _, _ = normalize_keypoints(own.positions, np.where(own.valid, own.confidence, 0.0), member.keypoint_set)
+        outs.append(predict_sequences(member, [torch.as_tensor(member_feats, dtype=torch.float32, device=device)], flip=flip)[0])
+    out = combine_outputs(members, outs)
     weights = conf.mean(1) + 1e-6
     seg = (torch.as_tensor(weights[:, None], dtype=out.segment_scales.dtype, device=device) * out.segment_scales).sum(0) / float(weights.sum())
     estimated = standing_height(seg.cpu())
@@ -265,7 +292,8 @@ def lift(
         log.warning("the subject was not seen in %d of %d frames (%d stretches): no pose is reported there",
                     int((~seen_frames).sum()), len(t0), len(valid_runs(~seen_frames)))  # fmt: skip
     fitted_through = "none" if refine is False else "given intrinsics" if intrinsics is not None else f"assumed {ASSUMED_FIELD_OF_VIEW_DEG:g}-deg camera"
-    meta = {"source": "kinelift.lifting", "lifter": lifter.config.keypoints, "refined": refine is not False, "refined_camera": fitted_through,
+    lifter_name = ENSEMBLE_SEPARATOR.join(m.config.keypoints for m in members)
+    meta = {"source": "kinelift.lifting", "lifter": lifter_name, "refined": refine is not False, "refined_camera": fitted_through,
             "input": dict(tracks.metadata), CAMERA_VIEW_KEY: camera_view(tracks)}  # fmt: skip
 
     def as_tracks(points: torch.Tensor, names) -> Tracks:
@@ -274,7 +302,7 @@ def lift(
     conf_out = _resample_back(conf.mean(1), grid, t0) if resample else conf.mean(1)
     spec = scale_spec(model.spec, body_scales)
     spec = replace(spec, name=f"{model.spec.name}_lifted", metadata={**spec.metadata, "segment_scales": dict(zip(SEGMENTS, seg.tolist()))})
-    log.info("lifted %d frames with the %s lifter; height %.3f m (%s)", len(t0), ks.name, height or estimated,
+    log.info("lifted %d frames with the %s lifter; height %.3f m (%s)", len(t0), lifter_name, height or estimated,
              "given" if height is not None else "estimated")  # fmt: skip
     return LiftResult(
         time=t0, coordinate_names=model.coordinate_names, coordinates=q,

@@ -143,6 +143,33 @@ class Lifter(nn.Module):
             state[k] = torch.cat([v, v.new_zeros((own[k].shape[0] - v.shape[0],) + v.shape[1:])]) if grown else v
         self.load_state_dict(state)
 
+    def load_other_keypoints(self, other: Lifter) -> None:
+        """Load the weights of ``other``, this network for another keypoint set: the input weights
+        of the keypoints both sets have are copied by name, those of this set's other keypoints
+        start at zero (so this lifter reads what ``other`` read and learns the rest when it trains:
+        how a lifter for a new keypoint set grows from a shipped one, ``[training] init_from``)."""
+        from dataclasses import replace
+
+        if other.config != replace(self.config, keypoints=other.config.keypoints):
+            raise ValueRangeError("other", expected=f"a lifter like {self.config} for another keypoint set", got=other.config)
+        theirs = list(other.keypoint_set.names)
+        shared = [(i, theirs.index(n)) for i, n in enumerate(self.keypoint_set.names) if n in theirs]
+        if not shared:
+            raise ValueRangeError("other", expected=f"a keypoint set sharing points with {self.keypoint_set.name}", got=other.keypoint_set.name)
+        own = self.state_dict()
+        state = {}
+        for k, v in other.state_dict().items():
+            if v.shape == own[k].shape:
+                state[k] = v
+                continue
+            if v.ndim < 2 or v.shape[0] != own[k].shape[0] or v.shape[1] != 3 * len(theirs):  # only the first layer reads the keypoints
+                raise ValueRangeError("other", expected="networks that differ only in their input layer", got=f"{k}: {tuple(v.shape)}")
+            grown = v.new_zeros(own[k].shape)
+            for mine, their in shared:
+                grown[:, 3 * mine : 3 * mine + 3] = v[:, 3 * their : 3 * their + 3]
+            state[k] = grown
+        self.load_state_dict(state)
+
     def clamp_coordinates(self, coords: torch.Tensor) -> torch.Tensor:
         """Pose coordinates ``(..., n_pose)`` (rad) clipped to the built-in model's ranges, the
         ones the network's outputs lie in (used after a fit that moved them)."""

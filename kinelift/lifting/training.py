@@ -136,9 +136,11 @@ def train_lifter(setup: LiftTrainingSetup, *, progress: bool = True, resume: boo
         start = load_lifter(tcfg.init_from)
         if cfg.output == "points" and start.config == replace(cfg, output="coordinates"):
             lifter.load_coordinates_twin(start)  # the points' correction starts at zero
+        elif start.config.keypoints != cfg.keypoints and start.config == replace(cfg, keypoints=start.config.keypoints):
+            lifter.load_other_keypoints(start)  # the shared keypoints' input weights, the new ones at zero
         elif start.config != cfg:
-            raise ValueRangeError("training.init_from", expected=f"weights of the network [model] describes ({cfg}), or of its "
-                                  "output='coordinates' twin for output='points'", got=start.config)  # fmt: skip
+            raise ValueRangeError("training.init_from", expected=f"weights of the network [model] describes ({cfg}), of its "
+                                  "output='coordinates' twin for output='points', or of it for another keypoint set", got=start.config)  # fmt: skip
         else:
             lifter.load_state_dict({k: v.to(device=device, dtype=torch.float32) for k, v in start.state_dict().items()})
         log.info("started from the weights of %s", tcfg.init_from)

@@ -7,8 +7,8 @@ as float16 to keep the file small), ``metrics`` (the held-out evaluation) and ``
 full training configuration, for reproduction).
 
 Shipped weights (``kinelift/lifting/weights/``, trained by ``kinelift train-lifter`` with the
-configurations in ``kinelift/lifting/configs/``): ``"COCO-17"`` and ``"LOWER-6"`` inputs on the
-built-in model.
+configurations in ``kinelift/lifting/configs/``): ``"COCO-17"``, ``"LOWER-6"`` and ``"LSP-14"``
+(kinelift's own detector's points; ``lifter_lsp14_real.toml``) inputs on the built-in model.
 
 Examples
 --------
@@ -32,7 +32,7 @@ from kinelift.lifting.lifter import Lifter
 __all__ = ["SHIPPED_WEIGHTS", "save_lifter", "load_lifter", "lifter_metadata"]
 
 _DIR = Path(__file__).with_name("weights")
-SHIPPED_WEIGHTS = {"COCO-17": _DIR / "lifter_coco17.pt", "LOWER-6": _DIR / "lifter_lower6.pt"}
+SHIPPED_WEIGHTS = {"COCO-17": _DIR / "lifter_coco17.pt", "LOWER-6": _DIR / "lifter_lower6.pt", "LSP-14": _DIR / "lifter_lsp14.pt"}
 _FORMAT = "kinelift-lifter"
 
 

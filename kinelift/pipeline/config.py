@@ -48,7 +48,9 @@ class RunConfig:
     ``outlier_sigma``; 0 switches it off), gap filling up to ``max_gap`` frames (cubic), and a
     zero-lag Butterworth low-pass at ``cutoff`` Hz (``None``: none; ``cutoff_hz`` is its old,
     deprecated name, in Python and in TOML).
-    Lifting: ``lifter`` (default from the keypoints), ``height`` (m), camera ``focal`` (px) and
+    Lifting: ``lifter`` (default from the keypoints: ``"COCO-17+LOWER-6"``, two shipped lifters
+    averaged, for COCO-like sets, ``"LSP-14+LOWER-6"`` for kinelift's detector, else ``"LOWER-6"``;
+    see :func:`kinelift.lifting.lift`), ``height`` (m), camera ``focal`` (px) and
     ``principal_point`` (px), ``refine``: fit the lifted pose back to the 2D keypoints through
     that camera, or without them through a camera of 65 deg horizontal field of view assumed on
     the video's frame size (:func:`kinelift.lifting.lift`; ``False``: no fit), and ``model``: an

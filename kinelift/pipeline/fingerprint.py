@@ -55,10 +55,14 @@ def content_digest(path: str | os.PathLike[str]) -> str:
 
 def _setting_files(config: RunConfig, names: tuple[str, ...]) -> dict[str, str | None]:
     """Digests of the files the named settings point at (``None`` for a setting that names no file)."""
+    from kinelift.lifting.ensemble import lifter_sources
+
     out = {}
     for name in names:
         value = getattr(config, name)
-        out[name] = content_digest(value) if isinstance(value, str) and Path(value).is_file() else None
+        parts = lifter_sources(value) if name == "lifter" and isinstance(value, str) else [value]  # an ensemble names several files
+        digests = [content_digest(v) if isinstance(v, str) and Path(v).is_file() else None for v in parts]
+        out[name] = None if not any(digests) else digests[0] if len(digests) == 1 else digests
     return out
 
 

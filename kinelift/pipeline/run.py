@@ -456,7 +456,7 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
     steps.close()
     summary = RunSummary(
         input=str(source), out_dir=str(out), frames=processed.n_frames, duration_s=float(processed.time[-1] - processed.time[0]),
-        people=len(people), keypoints=processed.keypoint_set.name, lifter=lifted.keypoints.keypoint_set.name,
+        people=len(people), keypoints=processed.keypoint_set.name, lifter=lifted.keypoints.metadata["lifter"],
         height_m=lifted.height, repetitions=len(squat.repetitions), verdicts=tuple(str(v) for v in squat.feedback.get("verdict", [])),
         outputs=outputs, seconds=time.perf_counter() - started, fingerprint=fingerprint, seen_frames=int(lifted.seen.sum()),
         stage_seconds={k: round(v, 3) for k, v in stages.items()},

@@ -149,7 +149,7 @@ def test_kinelift_run_on_a_video(tmp_path):
 
     _lsp_video(tmp_path / "clip.mp4")
     summary = run(tmp_path / "clip.mp4", tmp_path / "out", config=RunConfig(figures=False), progress=False)
-    assert summary.frames == 12 and summary.keypoints == "LSP-14" and summary.lifter == "LOWER-6"
+    assert summary.frames == 12 and summary.keypoints == "LSP-14" and summary.lifter == "LSP-14+LOWER-6"
     assert summary.repetitions == 0  # a still photo: no squat
     assert (tmp_path / "out" / "tracks_2d.h5").exists() and (tmp_path / "out" / "kinematics.mot").exists()
     from kinelift.detect.video import iter_frames

@@ -630,6 +630,28 @@ def test_a_points_lifter_starts_as_its_coordinate_twin():
         points.load_coordinates_twin(Lifter(replace(twin.config, channels=8)))
 
 
+def test_a_lifter_for_another_keypoint_set_starts_from_the_shared_points():
+    """``load_other_keypoints``: the input weights of the points both sets have are copied by name,
+    the others start at zero, so the grown lifter reads the shared points as the old one did."""
+    from dataclasses import replace
+
+    coco = Lifter(LifterConfig(keypoints="COCO-17", filter_widths=(3, 3), channels=16)).eval()
+    lsp = Lifter(replace(coco.config, keypoints="LSP-14")).eval()
+    lsp.load_other_keypoints(coco)
+    x = torch.randn(2, 12, 17, 3)
+    names, own = list(coco.keypoint_set.names), list(lsp.keypoint_set.names)
+    x[:, :, [names.index(n) for n in names if n not in own]] = 0.0  # the face, which LSP-14 does not have
+    y = torch.randn(2, 12, 14, 3)  # its head top and neck: their weights are zero, so any value reads the same
+    for i, n in enumerate(own):
+        if n in names:
+            y[:, :, i] = x[:, :, names.index(n)]
+    with torch.no_grad():
+        a, b = coco(x), lsp(y)
+    torch.testing.assert_close(b.coordinates, a.coordinates, atol=1e-5, rtol=0)
+    with pytest.raises(ValueRangeError, match="another keypoint set"):
+        lsp.load_other_keypoints(Lifter(replace(coco.config, channels=8)))
+
+
 def test_intrinsics_from_a_field_of_view():
     from kinelift.lifting import Intrinsics
 

@@ -9,9 +9,9 @@ forward kinematics assembles the averaged prediction.
 What is averaged, per frame:
 
 - a pose coordinate over the lifters that *see* it: whose keypoints move when it changes
-  (:func:`seen_coordinates`, from the skeletal model's Jacobian, so LOWER-6 takes no part in the
+  (:func:`seen_coordinates`, from the skeletal model, so LOWER-6 takes no part in the
   arms or the lumbar joint); over all where none sees it (the ankle, neither set having a point on
-  the foot: two guesses from the legs' motion, whose mean measured better than either);
+  the foot: two guesses from the legs' motion, whose mean measured better than the primary's alone);
 - a segment scale likewise (:func:`seen_segments`: LOWER-6 has no say in the torso, head or arms);
 - the pelvis orientation over all (every lifter sees both hips): the mean of the rotation
   matrices projected back onto a rotation, as the flip test does;
@@ -49,8 +49,9 @@ __all__ = ["ENSEMBLE_SEPARATOR", "combine_outputs", "lifter_sources", "seen_coor
 ENSEMBLE_SEPARATOR = "+"
 """Joins the lifters of an ensemble in one name: ``"COCO-17+LOWER-6"`` (the primary first)."""
 
-_PROBES = 4  # random poses inside the coordinates' ranges at which the Jacobian is taken
-_MOVES = 1e-6  # m per rad (or per unit scale): below this a keypoint does not move
+_PROBES = 4  # random poses inside the coordinates' ranges at which the support is probed
+_STEP_RAD, _STEP_SCALE = 0.1, 0.1  # the change of one coordinate (rad) or one segment scale (relative)
+_MOVES = 1e-5  # m: a keypoint that moves less does not move (float32 rounding is about 1e-7 m)
 
 
 def lifter_sources(spec: str | os.PathLike[str] | Lifter | Sequence[str | os.PathLike[str] | Lifter]) -> list[str | os.PathLike[str] | Lifter]:
@@ -82,19 +83,24 @@ def lifter_sources(spec: str | os.PathLike[str] | Lifter | Sequence[str | os.Pat
 
 
 def _jacobian_support(lifter: Lifter) -> tuple[np.ndarray, np.ndarray]:
-    """Which pose coordinates and which segment scales move any of ``lifter``'s keypoints."""
+    """Which pose coordinates and which segment scales move any of ``lifter``'s keypoints: each one
+    changed alone (by 0.1 rad, or 10 % of a scale) from random poses inside the ranges, every change
+    in one batched forward pass (a finite-difference Jacobian's support)."""
     generator = torch.Generator().manual_seed(0)
     device = next(lifter.parameters()).device
-    coords_seen = np.zeros(lifter.n_pose, dtype=bool)
-    scales_seen = np.zeros(lifter.n_heads - lifter.n_pose - 9, dtype=bool)
-    for _ in range(_PROBES):
-        raw = (0.5 * torch.randn(lifter.n_heads, generator=generator)).to(device)
-        coords, rotation, up, scales = (x.detach() for x in lifter.heads(raw))
-        j_coords, j_scales = torch.autograd.functional.jacobian(
-            lambda q, s: lifter.assemble(q, rotation, up, s).keypoints, (coords, scales))  # fmt: skip
-        coords_seen |= (j_coords.abs().amax(dim=(0, 1)) > _MOVES).cpu().numpy()
-        scales_seen |= (j_scales.abs().amax(dim=(0, 1)) > _MOVES).cpu().numpy()
-    return coords_seen, scales_seen
+    n_pose, n_scales = lifter.n_pose, lifter.n_heads - lifter.n_pose - 9
+    with torch.no_grad():
+        raw = (0.5 * torch.randn(_PROBES, lifter.n_heads, generator=generator)).to(device)
+        coords, rotation, up, scales = lifter.heads(raw)
+        rows = 1 + n_pose + n_scales  # the probe itself, then each coordinate, then each scale changed
+        q = coords[:, None].repeat(1, rows, 1)
+        s = scales[:, None].repeat(1, rows, 1)
+        q[:, 1 : 1 + n_pose] += _STEP_RAD * torch.eye(n_pose, device=device)
+        s[:, 1 + n_pose :] *= 1.0 + _STEP_SCALE * torch.eye(n_scales, device=device)
+        points = lifter.assemble(q, rotation[:, None].expand(-1, rows, -1, -1), up[:, None].expand(-1, rows, -1), s).keypoints
+        moved = (points[:, 1:] - points[:, :1]).norm(dim=-1).amax(dim=(0, 2)) > _MOVES  # (rows - 1,)
+    moved = moved.cpu().numpy()
+    return moved[:n_pose], moved[n_pose:]
 
 
 _SUPPORT: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # by keypoint set: the support depends only on the skeleton

@@ -46,7 +46,7 @@ import torch
 
 from kinelift.lifting.config import DataConfig, load_config
 from kinelift.lifting.corruption import DetectorNoise
-from kinelift.lifting.ensemble import ENSEMBLE_SEPARATOR, lifter_sources
+from kinelift.lifting.ensemble import ensemble_name, lifter_sources
 from kinelift.lifting.evaluation import (
     EVALUATED_ANGLES,
     convert_clips,
@@ -94,7 +94,7 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
     for source in lifters:
         members = [load_lifter(m) for m in lifter_sources(source)]
         lifter = members[0]
-        ks = ENSEMBLE_SEPARATOR.join(m.config.keypoints for m in members)
+        ks = ensemble_name(members)
         data = replace(DataConfig(), library=library, n_squats=0, n_standing=0, n_stepping=0, test_fraction=0.0,
                        hip_spread=(hip_spread, hip_spread))  # fmt: skip
         render = clips_of or lifter.config.keypoints
@@ -158,7 +158,7 @@ def main() -> None:
         lifter = members[0]
         ks = lifter.config.keypoints
         setup = load_config(args.config or CONFIG_FOR[ks])
-        label = ENSEMBLE_SEPARATOR.join(m.config.keypoints for m in members)
+        label = ensemble_name(members)
         data = setup.final_data()
         groups = held_out_clips(data, ks, fps=lifter.config.fps, clips_per_motion=args.clips, clips_per_file=args.file_clips)
         exact = held_out_clips(data, ks, fps=lifter.config.fps, clips_per_motion=args.clips, noise=EXACT)["procedural"]

@@ -43,8 +43,9 @@ import torch
 from kinelift.errors import ValueRangeError
 from kinelift.lifting.lifter import Lifter, LifterOutput
 from kinelift.lifting.rotations import matrix_to_rotation_6d, rotation_6d_to_matrix
+from kinelift.lifting.segments import SEGMENTS
 
-__all__ = ["ENSEMBLE_SEPARATOR", "combine_outputs", "lifter_sources", "seen_coordinates", "seen_segments"]
+__all__ = ["ENSEMBLE_SEPARATOR", "combine_outputs", "ensemble_name", "lifter_sources", "seen_coordinates", "seen_segments"]
 
 ENSEMBLE_SEPARATOR = "+"
 """Joins the lifters of an ensemble in one name: ``"COCO-17+LOWER-6"`` (the primary first)."""
@@ -82,13 +83,25 @@ def lifter_sources(spec: str | os.PathLike[str] | Lifter | Sequence[str | os.Pat
     return items
 
 
-def _jacobian_support(lifter: Lifter) -> tuple[np.ndarray, np.ndarray]:
+def ensemble_name(lifters: Sequence[Lifter]) -> str:
+    """The ensemble's name from its lifters' keypoint sets, the primary first: ``"COCO-17+LOWER-6"``.
+
+    Examples
+    --------
+    >>> from kinelift.lifting.config import LifterConfig
+    >>> ensemble_name([Lifter(LifterConfig(keypoints=k, filter_widths=(3,), channels=8)) for k in ("LSP-14", "LOWER-6")])
+    'LSP-14+LOWER-6'
+    """
+    return ENSEMBLE_SEPARATOR.join(m.config.keypoints for m in lifters)
+
+
+def _probe_support(lifter: Lifter) -> tuple[np.ndarray, np.ndarray]:
     """Which pose coordinates and which segment scales move any of ``lifter``'s keypoints: each one
     changed alone (by 0.1 rad, or 10 % of a scale) from random poses inside the ranges, every change
     in one batched forward pass (a finite-difference Jacobian's support)."""
     generator = torch.Generator().manual_seed(0)
     device = next(lifter.parameters()).device
-    n_pose, n_scales = lifter.n_pose, lifter.n_heads - lifter.n_pose - 9
+    n_pose, n_scales = lifter.n_pose, len(SEGMENTS)
     with torch.no_grad():
         raw = (0.5 * torch.randn(_PROBES, lifter.n_heads, generator=generator)).to(device)
         coords, rotation, up, scales = lifter.heads(raw)
@@ -109,7 +122,7 @@ _SUPPORT: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # by keypoint set: the 
 def _support_of(lifter: Lifter) -> tuple[np.ndarray, np.ndarray]:
     key = lifter.config.keypoints
     if key not in _SUPPORT:
-        _SUPPORT[key] = _jacobian_support(lifter)
+        _SUPPORT[key] = _probe_support(lifter)
     return _SUPPORT[key]
 
 

@@ -22,7 +22,7 @@ import torch
 from kinelift.core.tracks import Tracks
 from kinelift.core.views import CAMERA_VIEW_KEY, camera_view
 from kinelift.errors import KeypointConversionError, ShapeError, ValueRangeError
-from kinelift.lifting.ensemble import ENSEMBLE_SEPARATOR, combine_outputs, lifter_sources
+from kinelift.lifting.ensemble import ENSEMBLE_SEPARATOR, combine_outputs, ensemble_name, lifter_sources
 from kinelift.lifting.features import normalize_keypoints
 from kinelift.lifting.lifter import N_ROOT_COORDINATES, Lifter
 from kinelift.lifting.predict import predict_sequences
@@ -229,11 +229,10 @@ def lift(
     grid, pix, conf = seen.time, seen.positions, np.where(seen.valid, seen.confidence, 0.0)
     feats, _, size = normalize_keypoints(pix, conf, ks)
     device = next(lifter.parameters()).device
-    outs = [predict_sequences(lifter, [torch.as_tensor(feats, dtype=torch.float32, device=device)], flip=flip)[0]]
-    for member, own in zip(members[1:], theirs):
-        own = resample_tracks(own, fps=fps) if resample else own
-        member_feats, _, _ = normalize_keypoints(own.positions, np.where(own.valid, own.confidence, 0.0), member.keypoint_set)
-        outs.append(predict_sequences(member, [torch.as_tensor(member_feats, dtype=torch.float32, device=device)], flip=flip)[0])
+    own = [(resample_tracks(t, fps=fps) if resample else t) for t in theirs]
+    member_feats = [feats] + [normalize_keypoints(t.positions, np.where(t.valid, t.confidence, 0.0), m.keypoint_set)[0]
+                              for m, t in zip(members[1:], own)]  # fmt: skip
+    outs = [predict_sequences(m, [torch.as_tensor(f, dtype=torch.float32, device=device)], flip=flip)[0] for m, f in zip(members, member_feats)]
     out = combine_outputs(members, outs)
     weights = conf.mean(1) + 1e-6
     seg = (torch.as_tensor(weights[:, None], dtype=out.segment_scales.dtype, device=device) * out.segment_scales).sum(0) / float(weights.sum())
@@ -292,7 +291,7 @@ def lift(
         log.warning("the subject was not seen in %d of %d frames (%d stretches): no pose is reported there",
                     int((~seen_frames).sum()), len(t0), len(valid_runs(~seen_frames)))  # fmt: skip
     fitted_through = "none" if refine is False else "given intrinsics" if intrinsics is not None else f"assumed {ASSUMED_FIELD_OF_VIEW_DEG:g}-deg camera"
-    lifter_name = ENSEMBLE_SEPARATOR.join(m.config.keypoints for m in members)
+    lifter_name = ensemble_name(members)
     meta = {"source": "kinelift.lifting", "lifter": lifter_name, "refined": refine is not False, "refined_camera": fitted_through,
             "input": dict(tracks.metadata), CAMERA_VIEW_KEY: camera_view(tracks)}  # fmt: skip
 

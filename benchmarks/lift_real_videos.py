@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kinelift.lifting.ensemble import ENSEMBLE_SEPARATOR
 from kinelift.pipeline import RunConfig, run
 
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-videos"
@@ -104,8 +105,18 @@ def _row(video: str, detector: str, label: str, angles: pd.DataFrame, fps: float
     k = np.abs(angles[["knee_flexion_r_deg", "knee_flexion_l_deg"]].to_numpy())
     h = np.abs(angles[["hip_flexion_r_deg", "hip_flexion_l_deg"]].to_numpy())
     frames = int(np.isfinite(k).any(axis=1).sum())
-    return (f"{video:<30} {detector:<10} {label:<34} {frames:6d} {np.nanmedian(k):8.1f} {np.nanpercentile(k, 95):6.1f} {np.nanmax(k):6.1f} "
+    return (f"{video:<30} {detector:<10} {label:<44} {frames:6d} {np.nanmedian(k):8.1f} {np.nanpercentile(k, 95):6.1f} {np.nanmax(k):6.1f} "
             f"{np.nanmedian(h):8.1f} {np.nanpercentile(h, 95):6.1f} {np.nanmax(h):6.1f}  {CHECKS[video]}: {_verdict(video, angles, fps)}")  # fmt: skip
+
+
+def _lifter_label(lifter: str) -> str:
+    """A short name for a lifter or an ensemble (members joined by ``+``): a shipped name as it is,
+    a weights file by its folder (``runs/x/lifter.pt`` -> ``x``) or its stem."""
+    names = []
+    for member in lifter.split(ENSEMBLE_SEPARATOR):
+        path = Path(member)
+        names.append(member if not member.endswith(".pt") else path.parent.name if path.stem == "lifter" else path.stem)
+    return ENSEMBLE_SEPARATOR.join(names)
 
 
 def main() -> None:
@@ -124,18 +135,17 @@ def main() -> None:
     if not peer:
         print("mediapipe is not installed: detector auto is LSP-14, detector mediapipe and the BlazePose 3D peer rows are skipped")
         args.detector = [d for d in args.detector if d != "mediapipe"]
-    print(f"{'video':<30} {'detector':<10} {'lifter':<34} {'frames':>6} {'knee med':>8} {'p95':>6} {'max':>6} {'hip med':>8} {'p95':>6} {'max':>6}  check")
+    print(f"{'video':<30} {'detector':<10} {'lifter':<44} {'frames':>6} {'knee med':>8} {'p95':>6} {'max':>6} {'hip med':>8} {'p95':>6} {'max':>6}  check")
     for video, detector in ((v, d) for v in args.videos for d in args.detector):
         path = VIDEOS / f"{video}.mp4"
         detected = Path(args.out) / video / (("detected" if detector == "auto" else f"detected_{detector}") + (f"_boxes-{args.boxes}" if args.boxes else ""))
         _run_video(path, detected, detector, args.boxes)
         fps = float(pd.read_csv(detected / "joint_angles.csv")["time"].diff().median() ** -1)
         for lifter in args.lifter:
-            name = "shipped" if lifter is None else Path(lifter).stem if lifter.endswith(".pt") else lifter
-            out = detected.parent / f"{detected.name}_lift_{Path(str(lifter)).parent.name}_{name}" if lifter else detected
+            label = "shipped" if lifter is None else _lifter_label(lifter)
+            out = detected.parent / f"{detected.name}_lift_{label.replace('/', '-')}" if lifter else detected
             if lifter is not None:
                 run(detected / "tracks_2d.h5", out, config=RunConfig(lifter=lifter), progress=False)
-            label = f"{Path(lifter).parent.name}/{name}"[-34:] if lifter is not None and lifter.endswith(".pt") else name
             print(_row(video, detector, label, pd.read_csv(out / "joint_angles.csv"), fps))
         if peer and detector == args.detector[-1]:
             print(_row(video, "mediapipe", "BlazePose world landmarks (peer)", _peer_angles(path), fps))

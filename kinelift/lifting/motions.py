@@ -22,6 +22,10 @@ backwards, ``lumbar_extension`` positive in extension):
   random draw: the one squat of the demo's tests (:mod:`kinelift.synthetic`) and of the squat
   classes (:mod:`kinelift.analysis.synthetic_squats`).
 
+A person's upright knees (standing, the squats' start and end, the support leg when stepping or on
+one leg) are straight or slightly hyperextended, as real people stand: -1.5 +- 3.5 deg per person
+and +- 1.5 per leg, measured on the motion library's training subjects (``_upright_knees``).
+
 Every motion turns to a random heading (about the ground's vertical, so that the pelvis tilt stays
 a forward tilt whatever the heading) and gets slow random variation of
 all coordinates; the pelvis translation keeps the lowest foot point on the floor (``y = 0``) and
@@ -152,6 +156,16 @@ def _anterior_tilt(rng: np.random.Generator) -> float:
     return float(rng.uniform(5.0, 20.0)) * _D
 
 
+def _upright_knees(rng: np.random.Generator) -> np.ndarray:
+    """A person's knee flexion when standing upright (deg; right, left): -1.5 +- 3.5 per person and
+    +- 1.5 per leg, within -8..8. Real people stand with their knees straight or slightly
+    hyperextended: the standing frames of the motion library's training subjects (UI-PRMD s01-s05,
+    both knees within 10 deg and both hips flexed under 15 deg, 104,026 knee samples) have a
+    median of -2.2 deg (mean -1.5, SD 4.3, 5-95 % -7.6 to +5.5)."""
+    person = rng.normal(-1.5, 3.5)
+    return np.clip(person + rng.normal(0.0, 1.5, size=2), -8.0, 8.0)
+
+
 def _finish(rng: np.random.Generator, q: np.ndarray, fps: float, name: str, kind: str, **metadata) -> Motion:
     """Standing anterior pelvis tilt, heading (about the ground's vertical), slow variation of the
     axial coordinates, arms where unset, then the feet on the floor."""
@@ -202,8 +216,9 @@ def procedural_squats(rng: np.random.Generator, *, fps: float = 30.0, name: str 
     lumbar_peak = u(-50, 10)
     valgus = rng.random() < 1 / 3
     abduction, ext_rotation = u(0, 20), u(0, 30)
-    for s in ("r", "l"):
-        k = knee_peak * u(0.9, 1.1) * phase
+    upright = _upright_knees(rng)
+    for side, s in enumerate(("r", "l")):
+        k = upright[side] * (1 - phase) + knee_peak * u(0.9, 1.1) * phase
         a = ankle_peak * u(0.9, 1.1) * phase
         tilt = tilt_peak * phase
         q[:, idx[f"knee_angle_{s}"]] = k * _D
@@ -284,8 +299,9 @@ def procedural_standing(rng: np.random.Generator, *, fps: float = 30.0, seconds:
     q = np.zeros((n, len(idx)))
     shift = smooth_noise(rng, n, fps, amplitude=4, period=(2, 8))
     stance = rng.uniform(0, 12)
-    for s, sign in (("r", 1.0), ("l", -1.0)):
-        knee = np.abs(smooth_noise(rng, n, fps, amplitude=5)) + rng.uniform(0, 10)
+    upright = _upright_knees(rng)
+    for side, (s, sign) in enumerate((("r", 1.0), ("l", -1.0))):
+        knee = np.clip(upright[side] + smooth_noise(rng, n, fps, amplitude=3), -9.0, None)
         ankle = smooth_noise(rng, n, fps, amplitude=3) + 0.3 * knee
         q[:, idx[f"knee_angle_{s}"]] = knee * _D
         q[:, idx[f"ankle_angle_{s}"]] = ankle * _D
@@ -305,11 +321,12 @@ def procedural_stepping(rng: np.random.Generator, *, fps: float = 30.0, seconds:
     t = np.arange(n) / fps
     freq = rng.uniform(0.5, 1.1)
     hip_peak, knee_peak = rng.uniform(30, 80), rng.uniform(40, 100)
+    upright = _upright_knees(rng)
     q = np.zeros((n, len(idx)))
-    for s, offset in (("r", 0.0), ("l", np.pi)):
+    for side, (s, offset) in enumerate((("r", 0.0), ("l", np.pi))):
         lift = np.clip(np.sin(2 * np.pi * freq * t + offset), 0, None) ** 1.5
         q[:, idx[f"hip_flexion_{s}"]] = (hip_peak * lift + 5) * _D
-        q[:, idx[f"knee_angle_{s}"]] = (knee_peak * lift + 5) * _D
+        q[:, idx[f"knee_angle_{s}"]] = (knee_peak * lift + upright[side]) * _D
         q[:, idx[f"ankle_angle_{s}"]] = (-15 * lift + 3) * _D
         q[:, idx[f"hip_adduction_{s}"]] = smooth_noise(rng, n, fps, amplitude=2) * _D
     q[:, idx["lumbar_extension"]] = (rng.uniform(-8, 4) + smooth_noise(rng, n, fps, amplitude=3)) * _D
@@ -394,8 +411,9 @@ def procedural_gait(rng: np.random.Generator, *, fps: float = 30.0, seconds: flo
 
 def procedural_single_leg(rng: np.random.Generator, *, fps: float = 30.0, seconds: float | None = None, name: str = "single_leg") -> Motion:
     """Standing on one leg with the trunk leaning forward (balance tests, single-leg squats, reaching):
-    the free leg's hip 0-70 deg and knee 20-100 deg, the stance knee 0-50 deg, anterior pelvis tilt
-    up to 45 deg and lumbar flexion up to 30 deg, moving slowly in and out of the pose."""
+    the free leg's hip -20 to 70 deg and knee 20-100 deg (in a third of the motions straight, 0-10
+    deg), the stance knee 0-50 deg from upright, anterior pelvis tilt up to 45 deg and lumbar flexion
+    up to 30 deg, moving slowly in and out of the pose."""
     idx = _index()
     u = rng.uniform
     n = int((seconds or u(3, 8)) * fps)
@@ -407,14 +425,16 @@ def procedural_single_leg(rng: np.random.Generator, *, fps: float = 30.0, second
     lean = u(0, 45)
     q[:, idx["pelvis_tilt"]] = -lean * phase * _D
     q[:, idx["lumbar_extension"]] = (-u(0, 30) * phase + smooth_noise(rng, n, fps, amplitude=2)) * _D
-    stance_knee = u(0, 50) * phase + u(0, 8)
+    stance_knee = u(0, 50) * phase + _upright_knees(rng)[0]
     q[:, idx[f"knee_angle_{stance}"]] = stance_knee * _D
     q[:, idx[f"ankle_angle_{stance}"]] = (0.35 * stance_knee + smooth_noise(rng, n, fps, amplitude=2)) * _D
     q[:, idx[f"hip_flexion_{stance}"]] = (0.65 * stance_knee + lean * phase + smooth_noise(rng, n, fps, amplitude=2)) * _D
     q[:, idx[f"hip_adduction_{stance}"]] = (u(-3, 6) + smooth_noise(rng, n, fps, amplitude=2)) * _D
     hip_free = u(-20, 70)
     q[:, idx[f"hip_flexion_{free}"]] = (hip_free * phase + lean * phase * u(0, 1) + 10) * _D
-    q[:, idx[f"knee_angle_{free}"]] = (u(20, 100) * np.clip(phase * 1.3, 0, 1) + 5) * _D
+    # a third of the free legs stay straight (straight-leg raises, leg swings, reaching back), the rest bend 20-100 deg
+    free_knee = u(0, 10) if rng.random() < 1 / 3 else u(20, 100)
+    q[:, idx[f"knee_angle_{free}"]] = (free_knee * np.clip(phase * 1.3, 0, 1) + _upright_knees(rng)[1] + 2) * _D
     q[:, idx[f"ankle_angle_{free}"]] = (u(-25, 10) * phase) * _D
     q[:, idx[f"hip_adduction_{free}"]] = (u(-15, 5) * phase) * _D
     _arms(rng, q, phase, fps)

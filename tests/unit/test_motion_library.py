@@ -278,8 +278,8 @@ def test_procedural_gait_and_single_leg_stance_cover_their_ranges():
         travelled = np.hypot(*np.ptp(motion.coordinates[[0, -1]][:, [idx["pelvis_tx"], idx["pelvis_tz"]]], axis=0))
         assert travelled > 1.5  # a walk crosses the view
     one_leg = [procedural_single_leg(np.random.default_rng(s), seconds=4.0) for s in range(12)]
-    free_knee = np.array([np.degrees(m.coordinates[:, idx[f"knee_angle_{'l' if m.metadata['stance_side'] == 'r' else 'r'}"]]).max()
-                          for m in one_leg])  # fmt: skip
+    free_side = ["l" if m.metadata["stance_side"] == "r" else "r" for m in one_leg]
+    free_knee = np.array([np.degrees(m.coordinates[:, idx[f"knee_angle_{s}"]]).max() for m, s in zip(one_leg, free_side)])
     # most free legs bend; some stay straight, as in a straight-leg raise (which a lifter must not read as bent)
     assert (free_knee > 20).mean() >= 0.5 and (free_knee < 20).any()
     # procedural motions stand with the pelvis tilted forward, as the library's real subjects do
@@ -294,7 +294,8 @@ def test_procedural_people_stand_with_straight_or_slightly_hyperextended_knees()
 
     idx = _index()
     knees = [idx["knee_angle_r"], idx["knee_angle_l"]]
-    standing = np.degrees(np.concatenate([procedural_standing(np.random.default_rng(s), seconds=2.0).coordinates[:, knees] for s in range(40)]))
+    people = [procedural_standing(np.random.default_rng(s), seconds=2.0) for s in range(40)]
+    standing = np.degrees(np.concatenate([m.coordinates[:, knees] for m in people]))
     assert -4.0 < np.median(standing) < 1.0 and (standing < 0).mean() > 0.5 and standing.min() >= -9.0 - 1e-9
     squats = [procedural_squats(np.random.default_rng(s)) for s in range(40)]
     ends = np.degrees(np.concatenate([m.coordinates[[0, -1]][:, knees] for m in squats]))

@@ -214,10 +214,9 @@ def lift(
     if any(m.config.fps != lifter.config.fps for m in members):
         raise ValueRangeError("lifter", expected="lifters of one frame rate in an ensemble", got=[m.config.fps for m in members])
     ks = lifter.keypoint_set
-    given = tracks  # each lifter of an ensemble reads its own points of it
-    theirs = [given if given.keypoint_set.name == m.keypoint_set.name else given.to_keypoint_set(m.keypoint_set) for m in members[1:]]
-    if tracks.keypoint_set.name != ks.name:
-        tracks = tracks.to_keypoint_set(ks)
+    # each lifter of an ensemble reads its own points of the given track; the primary's are the result's
+    per_lifter = [tracks if tracks.keypoint_set.name == m.keypoint_set.name else tracks.to_keypoint_set(m.keypoint_set) for m in members]
+    tracks = per_lifter[0]
     fps = lifter.config.fps
     t0 = tracks.time
     seen_frames = tracks.valid.mean(axis=1) >= SEEN_FRACTION
@@ -225,14 +224,13 @@ def lift(
         raise ValueRangeError("tracks", expected=f"frames where at least {SEEN_FRACTION:.0%} of the {ks.name} keypoints are present",
                               got=f"none of {len(t0)} frames")  # fmt: skip
     resample = len(t0) > 1 and (not tracks.is_uniform() or abs(tracks.sampling_rate - fps) > 0.05 * fps)
-    seen = resample_tracks(tracks, fps=fps) if resample else tracks
-    grid, pix, conf = seen.time, seen.positions, np.where(seen.valid, seen.confidence, 0.0)
-    feats, _, size = normalize_keypoints(pix, conf, ks)
+    resampled = [resample_tracks(t, fps=fps) if resample else t for t in per_lifter]
+    inputs = [(t.positions, np.where(t.valid, t.confidence, 0.0)) for t in resampled]
+    normalized = [normalize_keypoints(pix, conf, m.keypoint_set) for m, (pix, conf) in zip(members, inputs)]
+    seen, (pix, conf), (feats, _, size) = resampled[0], inputs[0], normalized[0]
+    grid = seen.time
     device = next(lifter.parameters()).device
-    own = [(resample_tracks(t, fps=fps) if resample else t) for t in theirs]
-    member_feats = [feats] + [normalize_keypoints(t.positions, np.where(t.valid, t.confidence, 0.0), m.keypoint_set)[0]
-                              for m, t in zip(members[1:], own)]  # fmt: skip
-    outs = [predict_sequences(m, [torch.as_tensor(f, dtype=torch.float32, device=device)], flip=flip)[0] for m, f in zip(members, member_feats)]
+    outs = [predict_sequences(m, [torch.as_tensor(f, dtype=torch.float32, device=device)], flip=flip)[0] for m, (f, _, _) in zip(members, normalized)]
     out = combine_outputs(members, outs)
     weights = conf.mean(1) + 1e-6
     seg = (torch.as_tensor(weights[:, None], dtype=out.segment_scales.dtype, device=device) * out.segment_scales).sum(0) / float(weights.sum())

@@ -6,9 +6,9 @@ Penn Action (../shared/data/penn-action-labels) holds 231 real squat clips from 
 hand-labelled joints per frame (PENN-13: no face, so the LOWER-6 lifter reads them; a lifter of
 another set gets the conversion `kinelift.lift` makes). In a side view (the index's ``left`` and
 ``right`` clips) the 2D hip-knee-ankle angle of the leg nearer the camera (the one labelled
-visible in more frames) is close to the 3D knee flexion: it is the proxy truth here, real people
-and real labels, no ground truth in 3D. Clips whose nearer leg is labelled in fewer than 75 % of the
-frames are skipped. Printed per lifter: clips, the median and mean over clips of the knee RMSE
+visible in more frames, `kinelift.analysis.nearer_leg_knee_flexion`) is close to the 3D knee
+flexion: it is the proxy truth here, real people and real labels, no ground truth in 3D. Clips
+whose nearer leg is labelled in fewer than 75 % of the frames are skipped. Printed per lifter: clips, the median and mean over clips of the knee RMSE
 against the 2D angle (deg), the median Pearson r, and the standing frames (2D knee angle under 15
 deg, the frames between repetitions that the issue reports lifted as a 60-deg squat): the median
 over clips of the lifted-minus-2D bias, and how many clips lift some standing frame above 20 deg.
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kinelift.analysis.geometry import included_angle
+from kinelift.analysis import nearer_leg_knee_flexion
 from kinelift.io.penn_action import read_penn_action
 from kinelift.lifting import lift
 
@@ -41,18 +41,6 @@ def _side_view_clips(first: int | None) -> list[dict[str, str]]:
     with open(PENN / "index.csv") as fh:
         rows = [r for r in csv.DictReader(fh) if r["action"] == "squat" and r["pose_view"] in ("left", "right")]
     return rows[:first] if first else rows
-
-
-def _nearer_leg(tracks) -> tuple[str, np.ndarray]:
-    """The side whose leg is labelled in more frames, and its 2D knee flexion (rad, NaN where unlabelled)."""
-    lower = tracks.to_keypoint_set("LOWER-6")
-    p, names = lower.positions, list(lower.keypoint_names)
-    legs = {}
-    for side, name in (("l", "left"), ("r", "right")):
-        hip, knee, ankle = (p[:, names.index(f"{name}_{j}")] for j in ("hip", "knee", "ankle"))
-        legs[side] = np.pi - included_angle(hip, knee, ankle)
-    side = max(legs, key=lambda s: np.isfinite(legs[s]).sum())
-    return side, legs[side]
 
 
 def main() -> None:
@@ -73,7 +61,7 @@ def main() -> None:
         per_clip, errors, angles = [], [], []
         for row in rows:
             tracks = read_penn_action(PENN / "labels" / f"{row['seq']}.mat", fps=30.0)
-            side, flex_2d = _nearer_leg(tracks)
+            side, flex_2d = nearer_leg_knee_flexion(tracks)
             ok = np.isfinite(flex_2d)
             if ok.mean() < 0.75:
                 continue

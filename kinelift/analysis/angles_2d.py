@@ -21,6 +21,9 @@ column                    definition                                           z
                           horizontal); foot assumed flat without toe points      + dorsiflexion
 ========================  ===================================================  =========================
 
+:func:`nearer_leg_knee_flexion` needs no facing direction: 180 deg minus the hip-knee-ankle angle
+of the leg seen in more frames (in a side view, the one nearer the camera), unsigned.
+
 Frontal view (camera in front of or behind the person):
 
 =========================  =================================================  =========================
@@ -48,12 +51,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from kinelift.analysis.geometry import frontal_projection_angle, normalize, unwrap_angles
+from kinelift.analysis.geometry import frontal_projection_angle, included_angle, normalize, unwrap_angles
 from kinelift.core.table import TimeSeriesTable
 from kinelift.core.tracks import Tracks
 from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
 
-__all__ = ["facing_direction", "frontal_angles", "sagittal_angles"]
+__all__ = ["facing_direction", "frontal_angles", "nearer_leg_knee_flexion", "sagittal_angles"]
 
 _SIDES = {"r": "right", "l": "left"}
 
@@ -64,12 +67,17 @@ def _check_2d(tracks: Tracks) -> None:
 
 
 def _point(tracks: Tracks, *names: str) -> np.ndarray | None:
-    """Position of the first name the set has (mean of a ``+``-joined pair), else None."""
+    """Position of the first name the set has, else None. A ``+``-joined pair gives the mean of the
+    points present in each frame: in a side view the two hips (or shoulders) nearly coincide, and
+    the far one is often hidden (unlabelled, or not detected)."""
     have = set(tracks.keypoint_names)
     for name in names:
         parts = name.split("+")
         if all(p in have for p in parts):
-            return np.mean([tracks.positions[:, tracks.keypoint_set.index(p)] for p in parts], axis=0)
+            stacked = np.stack([tracks.positions[:, tracks.keypoint_set.index(p)] for p in parts])
+            seen = np.isfinite(stacked).all(axis=-1, keepdims=True)
+            with np.errstate(invalid="ignore"):
+                return np.where(seen, stacked, 0.0).sum(axis=0) / seen.sum(axis=0)
     return None
 
 
@@ -84,21 +92,23 @@ def facing_direction(tracks: Tracks) -> float:
     """Image x direction the person faces in a side view: ``+1.0`` (right) or ``-1.0`` (left).
 
     Judged, in this order, from the toes ahead of the heels, the nose ahead of the ears, or the
-    knees ahead of the hip-ankle line while the knees are bent (median over frames).
+    knees ahead of the hip-ankle line while the knees are bent (median over frames; each leg with
+    its own points, so that a side view whose far leg is hidden is judged from the near one).
     """
     _check_2d(tracks)
-    for front, back in (("left_big_toe+right_big_toe", "left_heel+right_heel"), ("nose", "left_ear+right_ear")):
-        a, b = _point(tracks, front), _point(tracks, back)
-        if a is not None and b is not None:
-            d = np.nanmedian(a[:, 0] - b[:, 0])
-            if np.isfinite(d) and d != 0:
-                return float(np.sign(d))
-    hip = _require(tracks, "left_hip+right_hip", "mid_hip", "pelvis")
-    knee = _require(tracks, "left_knee+right_knee")
-    ankle = _require(tracks, "left_ankle+right_ankle")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        at_knee = hip[:, 0] + (knee[:, 1] - hip[:, 1]) / (ankle[:, 1] - hip[:, 1]) * (ankle[:, 0] - hip[:, 0])
-    offset = knee[:, 0] - at_knee  # the knees bend forward of the hip-ankle line
+    for pairs in ((("left_big_toe", "left_heel"), ("right_big_toe", "right_heel")), (("nose", "left_ear"), ("nose", "right_ear"))):
+        d = [a[:, 0] - b[:, 0] for a, b in ((_point(tracks, f), _point(tracks, k)) for f, k in pairs) if a is not None and b is not None]
+        if d and np.isfinite(np.concatenate(d)).any():
+            median = np.nanmedian(np.concatenate(d))
+            if median != 0:
+                return float(np.sign(median))
+    offsets = []
+    for side in _SIDES.values():
+        hip, knee, ankle = (_require(tracks, f"{side}_{j}") for j in ("hip", "knee", "ankle"))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            at_knee = hip[:, 0] + (knee[:, 1] - hip[:, 1]) / (ankle[:, 1] - hip[:, 1]) * (ankle[:, 0] - hip[:, 0])
+        offsets.append(knee[:, 0] - at_knee)  # the knees bend forward of the hip-ankle line
+    offset = np.concatenate(offsets)
     bent = np.abs(offset) >= np.nanpercentile(np.abs(offset), 75) if np.isfinite(offset).any() else offset > 0
     d = np.nanmedian(offset[bent]) if bent.any() else np.nan
     if not np.isfinite(d) or d == 0:
@@ -150,6 +160,50 @@ def sagittal_angles(tracks: Tracks, *, facing: float | str = "auto") -> TimeSeri
         pitch = 0.0 if heel is None or toe is None else np.arctan2(-(toe[:, 1] - heel[:, 1]), forward * (toe[:, 0] - heel[:, 0]))
         columns[f"ankle_dorsiflexion_{s}"] = shank + pitch
     return _table(tracks, columns, "sagittal_angles", {"facing": forward})
+
+
+def nearer_leg_knee_flexion(tracks: Tracks) -> tuple[str, np.ndarray]:
+    """The 2D knee flexion of the leg seen in more frames: in a side view, the one nearer the camera.
+
+    The leg whose hip, knee and ankle are all present (finite) in more frames; a tie goes to the
+    higher mean confidence of those points, then to the left leg. Its flexion is 180 deg minus the
+    included hip-knee-ankle angle in the image: 0 straight, positive bent, **unsigned** (a
+    hyperextended knee reads as slightly flexed), and needs no facing direction, unlike
+    :func:`sagittal_angles` (a standing person in a side view shows neither toes ahead of the heels
+    nor bent knees). In a side view it is close to the 3D knee flexion; other views foreshorten it.
+
+    Parameters
+    ----------
+    tracks : Tracks
+        2D image tracks with both hips, knees and ankles.
+
+    Returns
+    -------
+    side : {"r", "l"}
+        The person's own side of the leg chosen.
+    flexion : ndarray, shape (frames,)
+        Radians, NaN where one of the leg's points is missing.
+
+    Examples
+    --------
+    >>> from kinelift.synthetic import squat_tracks
+    >>> clip = squat_tracks(n_reps=1, fps=30.0, camera_azimuth=np.pi / 2, noise=0.0, dropout=0.0)
+    >>> side, flexion = nearer_leg_knee_flexion(clip.clean)
+    >>> bool(np.nanmax(np.abs(flexion - clip.knee_flexion)) < 1e-6)
+    True
+    """
+    _check_2d(tracks)
+    best = None
+    for s in ("l", "r"):
+        points = [_require(tracks, f"{_SIDES[s]}_{j}") for j in ("hip", "knee", "ankle")]
+        flexion = np.pi - included_angle(*points)
+        seen = np.isfinite(flexion)
+        columns = [tracks.keypoint_set.index(f"{_SIDES[s]}_{j}") for j in ("hip", "knee", "ankle")]
+        confidence = float(np.mean(tracks.confidence[seen][:, columns])) if seen.any() else 0.0
+        key = (int(seen.sum()), confidence)
+        if best is None or key > best[0]:
+            best = (key, s, flexion)
+    return best[1], best[2]
 
 
 def frontal_angles(tracks: Tracks) -> TimeSeriesTable:

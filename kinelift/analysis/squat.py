@@ -21,7 +21,12 @@ metric                         definition (SI inside; the CSV has degrees)
 =============================  ==============================================================
 
 A repetition must bend the knees by at least 20 deg (``MIN_KNEE_EXCURSION``) or drop the pelvis by
-15 % of the thigh length (``MIN_PELVIS_DROP``), so a still recording has none.
+15 % of the thigh length (``MIN_PELVIS_DROP``), so a still recording has none; and it must keep both
+feet planted: the vector from the left to the right ankle may move by at most 0.35 leg lengths
+(thigh + shank; ``MAX_FEET_SHIFT``, the 90th percentile over the repetition's frames of its
+distance from its median), where walking, running and stepping move one foot past the other by most
+of a leg length. Bends that fail it are kept apart (``SquatAnalysis.not_counted``) and logged, not
+measured as squats.
 
 Feedback rules (:class:`SquatThresholds`; every threshold is a parameter):
 
@@ -52,7 +57,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +72,7 @@ from kinelift.core.views import CAMERA_VIEW_KEY, camera_view, hip_width_ratio
 from kinelift.errors import ValueRangeError
 from kinelift.processing import butterworth_lowpass, fill_gaps
 
-__all__ = ["SquatAnalysis", "SquatThresholds", "analyze_squat", "squat_feedback", "squat_metrics"]
+__all__ = ["MAX_FEET_SHIFT", "SquatAnalysis", "SquatThresholds", "analyze_squat", "feet_shift", "squat_feedback", "squat_metrics"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +113,8 @@ class SquatAnalysis:
     metrics: Any
     feedback: Any
     thresholds: SquatThresholds = field(default_factory=SquatThresholds)
+    not_counted: tuple[Repetition, ...] = ()
+    """Bends that moved the feet (walking, running, stepping; :func:`feet_shift`), not measured as squats."""
 
     def metrics_in_degrees(self) -> Any:
         """``metrics`` with angle columns converted to degrees and renamed ``<name>_deg``."""
@@ -119,6 +126,8 @@ class SquatAnalysis:
     def summary(self) -> str:
         """A few lines for a terminal."""
         lines = [f"{len(self.repetitions)} repetition(s), {self.view} view"]
+        if self.not_counted:
+            lines[0] += f"; {len(self.not_counted)} bend(s) with the feet moving not counted"
         for (_, row), (_, fb) in zip(self.metrics.iterrows(), self.feedback.iterrows()):
             knee = _max_present(row.get("peak_knee_flexion_r", np.nan), row.get("peak_knee_flexion_l", np.nan))
             knee_text = f"peak knee flexion {np.degrees(knee):.0f} deg, " if np.isfinite(knee) else ""
@@ -194,6 +203,10 @@ MIN_KNEE_EXCURSION = float(np.deg2rad(20.0))
 """Least knee-flexion excursion (rad) of a repetition in :func:`analyze_squat`."""
 MIN_PELVIS_DROP = 0.15
 """Least pelvis drop of a repetition in :func:`analyze_squat`, as a fraction of the thigh length."""
+MAX_FEET_SHIFT = 0.35
+"""Largest shift of the left-to-right ankle vector during a repetition in :func:`analyze_squat`, as a
+fraction of the leg length (thigh + shank): a squat keeps both feet planted. Real squats, lunges and
+sit-to-stands stay under 0.17, real walking and running bends over 0.5 (``docs/analysis.md``)."""
 
 
 def _thigh_length(tracks: Tracks) -> float:
@@ -201,6 +214,48 @@ def _thigh_length(tracks: Tracks) -> float:
     hip, knee = (tracks.positions[:, tracks.keypoint_set.index(f"left_{j}")] for j in ("hip", "knee"))
     length = np.linalg.norm(hip - knee, axis=-1)
     return float(np.nanmedian(length)) if np.isfinite(length).any() else float("nan")
+
+
+def _leg_length(tracks: Tracks) -> float:
+    """Median over frames and sides of thigh + shank length, in the track's units; NaN when never seen."""
+    p, index = tracks.positions, tracks.keypoint_set.index
+    lengths = [np.linalg.norm(p[:, index(f"{s}_hip")] - p[:, index(f"{s}_knee")], axis=-1)
+               + np.linalg.norm(p[:, index(f"{s}_knee")] - p[:, index(f"{s}_ankle")], axis=-1) for s in ("left", "right")]  # fmt: skip
+    lengths = np.concatenate(lengths)
+    return float(np.nanmedian(lengths)) if np.isfinite(lengths).any() else float("nan")
+
+
+def feet_shift(tracks: Tracks, repetition: Repetition) -> float:
+    """How far the feet moved relative to each other during ``repetition``, in leg lengths.
+
+    The 90th percentile over the frames of ``tracks`` between the repetition's start and end times
+    (so ``tracks`` may be another track of the same recording, at its own frame rate) of the
+    distance of the left-to-right ankle vector from its median, divided by the track's median leg
+    length (thigh + shank). Near 0 when both feet stay planted (a squat); walking, running and
+    stepping move one foot past the other by most of a leg length. Works on 2D image tracks and on
+    3D tracks alike (a shift of the whole body cancels). NaN when the ankles are seen in fewer than
+    two of those frames. Of a person lifted from one camera, give the 2D image track: the lifted
+    depth of each foot is a guess (Penn Action's real squats, lifted: median 0.19 leg lengths, up
+    to 0.82; their hand-labelled 2D: at most 0.09).
+
+    Examples
+    --------
+    >>> from kinelift.synthetic import squat_tracks
+    >>> from kinelift.analysis.repetitions import find_repetitions
+    >>> clip = squat_tracks(n_reps=1, fps=30.0, camera_azimuth=np.pi / 2, noise=0.0, dropout=0.0)
+    >>> rep = find_repetitions(clip.knee_flexion, clip.clean.time, kind="peaks")[0]
+    >>> bool(feet_shift(clip.clean, rep) < 0.05)
+    True
+    """
+    index = tracks.keypoint_set.index
+    half_frame = 0.5 / tracks.sampling_rate if tracks.n_frames > 1 else 0.0
+    span = (tracks.time >= repetition.start_time - half_frame) & (tracks.time <= repetition.end_time + half_frame)
+    d = tracks.positions[span, index("right_ankle")] - tracks.positions[span, index("left_ankle")]
+    d = d[np.isfinite(d).all(axis=1)]
+    leg = _leg_length(tracks)
+    if len(d) < 2 or not np.isfinite(leg) or leg <= 0:
+        return float("nan")
+    return float(np.percentile(np.linalg.norm(d - np.median(d, axis=0), axis=1), 90) / leg)
 
 
 def _heights(tracks: Tracks, up: str) -> dict[str, np.ndarray]:
@@ -298,6 +353,8 @@ def analyze_squat(
     cutoff: float | None = 6.0,
     max_gap: int = 5,
     frontal_plane: bool | None = None,
+    max_feet_shift: float | None = MAX_FEET_SHIFT,
+    feet: Tracks | None = None,
     progress: bool = True,
 ) -> SquatAnalysis:
     """Repetitions, metrics and feedback of a squatting person's track.
@@ -329,12 +386,22 @@ def analyze_squat(
         ``camera_view``, :data:`kinelift.core.views.CAMERA_VIEW_KEY`, is not ``"frontal"``): that
         camera's depth is the frontal plane's unknown. Without it the FPPA metrics are NaN and the
         valgus rule is not judged.
+    max_feet_shift : float or None, default MAX_FEET_SHIFT (0.35)
+        A bend counts as a repetition only if the feet stay planted: :func:`feet_shift` (leg
+        lengths) at most this. The others (walking, running, stepping) go to
+        ``SquatAnalysis.not_counted`` and the log. None counts every bend.
+    feet : Tracks, optional
+        The track whose ankles that rule reads (same recording, matched by time; with hips, knees
+        and ankles). Default ``tracks``; for 3D lifted from one camera pass the 2D image track,
+        whose feet the camera saw (:func:`feet_shift`).
     progress : bool, default True
         Show a progress bar over the steps (angles, repetitions, metrics); the steps are logged at
         DEBUG level either way.
     """
     if signal not in ("auto", "knee", "pelvis"):
         raise ValueRangeError("signal", expected="'auto', 'knee' or 'pelvis'", got=signal)
+    if max_feet_shift is not None and not max_feet_shift > 0:
+        raise ValueRangeError("max_feet_shift", expected="a fraction of the leg length > 0, or None", got=max_feet_shift)
     from tqdm.auto import tqdm
 
     kind = _view(tracks, view)
@@ -365,6 +432,15 @@ def analyze_squat(
     else:
         reps = find_repetitions(heights["hip"], tracks.time, kind="valleys", min_spacing=min_spacing,
                                 min_excursion=float(np.nan_to_num(MIN_PELVIS_DROP * _thigh_length(tracks))))  # fmt: skip
+    not_counted: list[Repetition] = []
+    if max_feet_shift is not None:
+        shifts = [feet_shift(tracks if feet is None else feet, rep) for rep in reps]
+        not_counted = [rep for rep, shift in zip(reps, shifts) if shift > max_feet_shift]
+        if not_counted:
+            logger.info("analyze_squat: %d bend(s) at %s s moved the feet by %s leg lengths (more than %.2f): walking or stepping, "
+                        "not counted as squat repetitions", len(not_counted), ", ".join(f"{r.bottom_time:.2f}" for r in not_counted),
+                        ", ".join(f"{x:.2f}" for x, r in zip(shifts, reps) if r in not_counted), max_feet_shift)  # fmt: skip
+        reps = [replace(rep, number=i + 1) for i, rep in enumerate(r for r in reps if r not in not_counted)]
     bar.update()
     logger.debug("analyze_squat: %d repetition(s)", len(reps))
     metrics = squat_metrics(angles, reps, heights)
@@ -376,4 +452,4 @@ def analyze_squat(
                     f"3D lifted from a {tracks.metadata.get(CAMERA_VIEW_KEY)} camera view" if kind == "3d" else f"{kind} view")  # fmt: skip
     bar.update()
     bar.close()
-    return SquatAnalysis(tracks, kind, angles, tuple(reps), metrics, squat_feedback(metrics, thresholds), thresholds)
+    return SquatAnalysis(tracks, kind, angles, tuple(reps), metrics, squat_feedback(metrics, thresholds), thresholds, tuple(not_counted))

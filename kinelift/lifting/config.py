@@ -160,6 +160,11 @@ class DataConfig:
     from their midpoint as the model's hip joint centres, drawn uniformly per clip (detectors put
     the hips wider: :func:`~kinelift.lifting.corruption.spread_hips`); a fixed spread (``low ==
     high``; ``(1, 1)``, the default) draws nothing, so the clips are otherwise the same.
+    ``upright_knees``: the procedural people stand with straight or slightly hyperextended knees
+    and a third of the one-leg motions keep the free leg straight (the default); ``false`` draws
+    the knees of kinelift 0.3.3 (standing flexed 0-15 deg, squats from exactly 0), with that
+    version's random stream, so that the configs trained on it make the same data
+    (:mod:`kinelift.lifting.motions`).
 
     ``library`` is a real motion library (:func:`kinelift.pipeline.motion_library.build_motion_library`,
     ``kinelift motion-library``; relative to the config file's folder): its training subjects'
@@ -197,6 +202,7 @@ class DataConfig:
     clean_rate: float = 0.0
     flat_confidence_rate: float = 0.0
     hip_spread: tuple[float, float] = (1.0, 1.0)
+    upright_knees: bool = True
     seed: int = 0
     stages: tuple[DataStage, ...] = ()
     library: str = ""
@@ -234,6 +240,8 @@ class DataConfig:
         if len(spread) != 2 or not 0.5 <= spread[0] <= spread[1] <= 3.0:
             raise ValueRangeError("data.hip_spread", expected="[low, high] with 0.5 <= low <= high <= 3", got=self.hip_spread)
         object.__setattr__(self, "hip_spread", spread)
+        if not isinstance(self.upright_knees, bool):
+            raise ValueRangeError("data.upright_knees", expected="true or false", got=self.upright_knees)
 
     def library_renderings(self, family: str) -> int:
         """How many times each library motion of ``family`` is rendered for training."""

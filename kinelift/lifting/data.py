@@ -235,13 +235,15 @@ def motion_split(data: DataConfig, fps: float) -> tuple[list[Motion], list[Motio
     ``1 / test_fraction``-th to test), the real files (``test_files`` to test) and the motion
     library's (held-out subjects to test)."""
     rng = np.random.default_rng(data.seed)
-    procedural = [procedural_squats(rng, fps=fps, name=f"squats_{i}") for i in range(data.n_squats)]
-    procedural += [procedural_standing(rng, fps=fps, name=f"standing_{i}") for i in range(data.n_standing)]
-    procedural += [procedural_stepping(rng, fps=fps, name=f"stepping_{i}") for i in range(data.n_stepping)]
+    upright = data.upright_knees
+    procedural = [procedural_squats(rng, fps=fps, name=f"squats_{i}", upright_knees=upright) for i in range(data.n_squats)]
+    procedural += [procedural_standing(rng, fps=fps, name=f"standing_{i}", upright_knees=upright) for i in range(data.n_standing)]
+    procedural += [procedural_stepping(rng, fps=fps, name=f"stepping_{i}", upright_knees=upright) for i in range(data.n_stepping)]
     # drawn from their own streams, so that adding them leaves the motions above as they were
     gait_rng, single_rng = np.random.default_rng([data.seed, 1]), np.random.default_rng([data.seed, 2])
     procedural += [procedural_gait(gait_rng, fps=fps, name=f"gait_{i}") for i in range(data.n_gait)]
-    procedural += [procedural_single_leg(single_rng, fps=fps, name=f"single_leg_{i}") for i in range(data.n_single_leg)]
+    procedural += [procedural_single_leg(single_rng, fps=fps, name=f"single_leg_{i}", upright_knees=upright)
+                   for i in range(data.n_single_leg)]
     every = int(round(1 / data.test_fraction)) if data.test_fraction > 0 else 0
     train = [m for i, m in enumerate(procedural) if not every or i % every != every - 1]
     test = [m for i, m in enumerate(procedural) if every and i % every == every - 1]

@@ -24,7 +24,11 @@ backwards, ``lumbar_extension`` positive in extension):
 
 A person's upright knees (standing, the squats' start and end, the support leg when stepping or on
 one leg) are straight or slightly hyperextended, as real people stand: -1.5 +- 3.5 deg per person
-and +- 1.5 per leg, measured on the motion library's training subjects (``_upright_knees``).
+and +- 1.5 per leg, measured on the motion library's training subjects (``_upright_knees``); a
+third of the one-leg motions keep the free leg straight. ``upright_knees=False`` draws the knees of
+kinelift 0.3.3 instead (standing flexed 0-15 deg, the squats from exactly 0, every free leg bent),
+with that version's random stream, so that its training data can be made again
+(:attr:`kinelift.lifting.config.DataConfig.upright_knees`).
 
 Every motion turns to a random heading (about the ground's vertical, so that the pelvis tilt stays
 a forward tilt whatever the heading) and gets slow random variation of
@@ -189,9 +193,12 @@ def _finish(rng: np.random.Generator, q: np.ndarray, fps: float, name: str, kind
     return Motion(name, _feet_on_floor(q), fps, kind, metadata)
 
 
-def procedural_squats(rng: np.random.Generator, *, fps: float = 30.0, name: str = "squats", reps: int | None = None) -> Motion:
+def procedural_squats(rng: np.random.Generator, *, fps: float = 30.0, name: str = "squats", reps: int | None = None,
+                      upright_knees: bool = True) -> Motion:  # fmt: skip
     """Squat repetitions from the module's ranges (one draw of every parameter per call);
-    ``reps`` fixes the number of repetitions (the draws stay the same otherwise)."""
+    ``reps`` fixes the number of repetitions (the draws stay the same otherwise).
+    ``upright_knees``: the squat starts and ends at the person's upright knees (the module's
+    note); ``False``, at exactly 0 (the generator of kinelift 0.3.3)."""
     idx = _index()
     u = rng.uniform
     drawn = int(rng.integers(1, 6))
@@ -216,7 +223,7 @@ def procedural_squats(rng: np.random.Generator, *, fps: float = 30.0, name: str 
     lumbar_peak = u(-50, 10)
     valgus = rng.random() < 1 / 3
     abduction, ext_rotation = u(0, 20), u(0, 30)
-    upright = _upright_knees(rng)
+    upright = _upright_knees(rng) if upright_knees else np.zeros(2)
     for side, s in enumerate(("r", "l")):
         k = upright[side] * (1 - phase) + knee_peak * u(0.9, 1.1) * phase
         a = ankle_peak * u(0.9, 1.1) * phase
@@ -292,16 +299,22 @@ def squat_motion(bottom: Mapping[str, float], phase: np.ndarray, *, fps: float =
     return Motion(name, q, float(fps), "squat", {"bottom": dict(bottom), "height": float(height)})
 
 
-def procedural_standing(rng: np.random.Generator, *, fps: float = 30.0, seconds: float | None = None, name: str = "standing") -> Motion:
-    """Quiet standing: sway of the lower-limb coordinates and slow weight shifts."""
+def procedural_standing(rng: np.random.Generator, *, fps: float = 30.0, seconds: float | None = None, name: str = "standing",
+                        upright_knees: bool = True) -> Motion:  # fmt: skip
+    """Quiet standing: sway of the lower-limb coordinates and slow weight shifts. ``upright_knees``:
+    the knees sway about the person's upright knees (the module's note); ``False``, flexed 0-15
+    deg (the generator of kinelift 0.3.3)."""
     idx = _index()
     n = int((seconds or rng.uniform(3, 8)) * fps)
     q = np.zeros((n, len(idx)))
     shift = smooth_noise(rng, n, fps, amplitude=4, period=(2, 8))
     stance = rng.uniform(0, 12)
-    upright = _upright_knees(rng)
+    upright = _upright_knees(rng) if upright_knees else None
     for side, (s, sign) in enumerate((("r", 1.0), ("l", -1.0))):
-        knee = np.clip(upright[side] + smooth_noise(rng, n, fps, amplitude=3), -9.0, None)
+        if upright is None:
+            knee = np.abs(smooth_noise(rng, n, fps, amplitude=5)) + rng.uniform(0, 10)
+        else:
+            knee = np.clip(upright[side] + smooth_noise(rng, n, fps, amplitude=3), -9.0, None)
         ankle = smooth_noise(rng, n, fps, amplitude=3) + 0.3 * knee
         q[:, idx[f"knee_angle_{s}"]] = knee * _D
         q[:, idx[f"ankle_angle_{s}"]] = ankle * _D
@@ -314,14 +327,16 @@ def procedural_standing(rng: np.random.Generator, *, fps: float = 30.0, seconds:
     return _finish(rng, q, fps, name, "standing")
 
 
-def procedural_stepping(rng: np.random.Generator, *, fps: float = 30.0, seconds: float | None = None, name: str = "stepping") -> Motion:
-    """Stepping in place: alternate leg lifts with the support leg slightly flexed."""
+def procedural_stepping(rng: np.random.Generator, *, fps: float = 30.0, seconds: float | None = None, name: str = "stepping",
+                        upright_knees: bool = True) -> Motion:  # fmt: skip
+    """Stepping in place: alternate leg lifts, the support leg at the person's upright knee
+    (``upright_knees=False``: at 5 deg, the generator of kinelift 0.3.3)."""
     idx = _index()
     n = int((seconds or rng.uniform(3, 8)) * fps)
     t = np.arange(n) / fps
     freq = rng.uniform(0.5, 1.1)
     hip_peak, knee_peak = rng.uniform(30, 80), rng.uniform(40, 100)
-    upright = _upright_knees(rng)
+    upright = _upright_knees(rng) if upright_knees else np.full(2, 5.0)
     q = np.zeros((n, len(idx)))
     for side, (s, offset) in enumerate((("r", 0.0), ("l", np.pi))):
         lift = np.clip(np.sin(2 * np.pi * freq * t + offset), 0, None) ** 1.5
@@ -409,11 +424,13 @@ def procedural_gait(rng: np.random.Generator, *, fps: float = 30.0, seconds: flo
     return Motion(name, q, fps, motion.kind, motion.metadata)
 
 
-def procedural_single_leg(rng: np.random.Generator, *, fps: float = 30.0, seconds: float | None = None, name: str = "single_leg") -> Motion:
+def procedural_single_leg(rng: np.random.Generator, *, fps: float = 30.0, seconds: float | None = None, name: str = "single_leg",
+                          upright_knees: bool = True) -> Motion:  # fmt: skip
     """Standing on one leg with the trunk leaning forward (balance tests, single-leg squats, reaching):
     the free leg's hip -20 to 70 deg and knee 20-100 deg (in a third of the motions straight, 0-10
     deg), the stance knee 0-50 deg from upright, anterior pelvis tilt up to 45 deg and lumbar flexion
-    up to 30 deg, moving slowly in and out of the pose."""
+    up to 30 deg, moving slowly in and out of the pose. ``upright_knees=False``: the stance knee
+    from 0-8 deg and every free leg bent 20-100 deg (the generator of kinelift 0.3.3)."""
     idx = _index()
     u = rng.uniform
     n = int((seconds or u(3, 8)) * fps)
@@ -425,7 +442,7 @@ def procedural_single_leg(rng: np.random.Generator, *, fps: float = 30.0, second
     lean = u(0, 45)
     q[:, idx["pelvis_tilt"]] = -lean * phase * _D
     q[:, idx["lumbar_extension"]] = (-u(0, 30) * phase + smooth_noise(rng, n, fps, amplitude=2)) * _D
-    stance_knee = u(0, 50) * phase + _upright_knees(rng)[0]
+    stance_knee = u(0, 50) * phase + (_upright_knees(rng)[0] if upright_knees else u(0, 8))
     q[:, idx[f"knee_angle_{stance}"]] = stance_knee * _D
     q[:, idx[f"ankle_angle_{stance}"]] = (0.35 * stance_knee + smooth_noise(rng, n, fps, amplitude=2)) * _D
     q[:, idx[f"hip_flexion_{stance}"]] = (0.65 * stance_knee + lean * phase + smooth_noise(rng, n, fps, amplitude=2)) * _D
@@ -433,8 +450,12 @@ def procedural_single_leg(rng: np.random.Generator, *, fps: float = 30.0, second
     hip_free = u(-20, 70)
     q[:, idx[f"hip_flexion_{free}"]] = (hip_free * phase + lean * phase * u(0, 1) + 10) * _D
     # a third of the free legs stay straight (straight-leg raises, leg swings, reaching back), the rest bend 20-100 deg
-    free_knee = u(0, 10) if rng.random() < 1 / 3 else u(20, 100)
-    q[:, idx[f"knee_angle_{free}"]] = (free_knee * np.clip(phase * 1.3, 0, 1) + _upright_knees(rng)[1] + 2) * _D
+    if upright_knees:
+        free_knee = u(0, 10) if rng.random() < 1 / 3 else u(20, 100)
+        knee = free_knee * np.clip(phase * 1.3, 0, 1) + _upright_knees(rng)[1] + 2
+    else:
+        knee = u(20, 100) * np.clip(phase * 1.3, 0, 1) + 5
+    q[:, idx[f"knee_angle_{free}"]] = knee * _D
     q[:, idx[f"ankle_angle_{free}"]] = (u(-25, 10) * phase) * _D
     q[:, idx[f"hip_adduction_{free}"]] = (u(-15, 5) * phase) * _D
     _arms(rng, q, phase, fps)

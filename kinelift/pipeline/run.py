@@ -438,7 +438,7 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
     view = lifted.keypoints.metadata[CAMERA_VIEW_KEY]  # a side view's depth (the frontal plane) is the lifter's guess
     points = model_keypoints(model, coordinates)
     points = points.replace(metadata={**points.metadata, CAMERA_VIEW_KEY: view})
-    squat = analyze_squat(points, view="3d", up="y", progress=False)
+    squat = analyze_squat(points, view="3d", up="y", feet=processed, progress=False)  # feet planted? seen in 2D
     stage("analysis")
     steps.update()
     video = _is_video(source) and config.video

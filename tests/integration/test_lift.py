@@ -242,7 +242,7 @@ def test_lifted_knee_flexion_on_real_side_view_squats_agrees_with_the_2d_angle()
     (the one labelled visible in most frames), which a side view shows nearly undistorted."""
     import csv
 
-    from kinelift.analysis.geometry import included_angle
+    from kinelift.analysis import nearer_leg_knee_flexion
     from kinelift.io.penn_action import read_penn_action
 
     with open(PENN / "index.csv") as fh:
@@ -250,13 +250,7 @@ def test_lifted_knee_flexion_on_real_side_view_squats_agrees_with_the_2d_angle()
     rmses = []
     for row in rows[:30]:
         lower = read_penn_action(PENN / "labels" / f"{row['seq']}.mat", fps=30.0).to_keypoint_set("LOWER-6")
-        p, names = lower.positions, lower.keypoint_names
-        legs = {}
-        for side, name in (("l", "left"), ("r", "right")):
-            hip, knee, ankle = (p[:, names.index(f"{name}_{j}")] for j in ("hip", "knee", "ankle"))
-            legs[side] = np.pi - included_angle(hip, knee, ankle)
-        side = max(legs, key=lambda s: np.isfinite(legs[s]).sum())
-        flex_2d = legs[side]
+        side, flex_2d = nearer_leg_knee_flexion(lower)
         ok = np.isfinite(flex_2d)
         if ok.mean() < 0.75:
             continue

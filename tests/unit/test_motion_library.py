@@ -302,6 +302,32 @@ def test_procedural_people_stand_with_straight_or_slightly_hyperextended_knees()
     assert -4.0 < np.median(ends) < 1.0 and np.abs(ends).max() <= 8.0 + 1e-9 and (ends < -0.5).any() and (ends > 0.5).any()
 
 
+def test_upright_knees_off_draws_the_flexed_knees_of_0_3_3_and_the_config_carries_it():
+    """``upright_knees=False`` (``DataConfig.upright_knees = false``): quiet standing with the knees
+    flexed 0-15 deg, squats from exactly 0, every free leg of a one-leg motion bent 20 deg or more,
+    so that the configs trained on that generator make their data again; a non-boolean is refused."""
+    from kinelift.lifting.data import motion_split
+    from kinelift.lifting.motions import _index, procedural_single_leg, procedural_squats, procedural_standing
+
+    idx = _index()
+    knees = [idx["knee_angle_r"], idx["knee_angle_l"]]
+    people = [procedural_standing(np.random.default_rng(s), seconds=2.0, upright_knees=False) for s in range(20)]
+    standing = np.degrees(np.concatenate([m.coordinates[:, knees] for m in people]))
+    assert standing.min() >= 0.0 and np.median(standing) > 3.0
+    squats = [procedural_squats(np.random.default_rng(s), upright_knees=False) for s in range(20)]
+    assert all(np.abs(m.coordinates[[0, -1]][:, knees]).max() < 1e-12 for m in squats)
+    one_leg = [procedural_single_leg(np.random.default_rng(s), upright_knees=False) for s in range(30)]
+    free = [idx["knee_angle_l" if m.metadata["stance_side"] == "r" else "knee_angle_r"] for m in one_leg]
+    assert min(np.degrees(m.coordinates[:, k]).max() for m, k in zip(one_leg, free)) >= 20.0
+    small = {"n_squats": 3, "n_standing": 3, "n_stepping": 2, "n_gait": 0, "n_single_leg": 2, "test_files": (), "seed": 4}
+    old, new = (motion_split(DataConfig(**small, upright_knees=flag), 30.0)[0] for flag in (False, True))
+    assert [m.name for m in old] == [m.name for m in new]
+    standing_old = [m for m in old if m.name.startswith("standing")]
+    assert all(np.degrees(m.coordinates[:, knees]).min() >= 0.0 for m in standing_old)
+    with pytest.raises(ValueRangeError, match="upright_knees"):
+        DataConfig(upright_knees="no")
+
+
 def test_uiprmd_loader_reads_lost_markers_as_nan_rates_from_the_index_and_can_skip_short_files(tmp_path):
     from kinelift.analysis.classify import load_uiprmd
 

@@ -88,7 +88,8 @@ _STAGING_PREFIX = ".kinelift-run."
 @dataclass(frozen=True)
 class RunSummary:
     """What a run did: the input, the frames and people, the lifted body, the repetitions and
-    their verdicts, the output files (name -> path), whether an earlier run's outputs were reused,
+    their verdicts (``bends_not_counted``: knee bends that moved the feet, walking or stepping, not
+    squats; :func:`kinelift.analysis.squat.feet_shift`), the output files (name -> path), whether an earlier run's outputs were reused,
     and the seconds of each stage (``stage_seconds``: ``"2d"`` (detection or reading, choosing the
     subject), ``"processing"``, ``"lifting"`` (with keypoint IK where a model is given),
     ``"analysis"``, ``"annotated_video"``, ``"outputs"`` (the files and figures))."""
@@ -109,12 +110,15 @@ class RunSummary:
     fingerprint: dict[str, Any] = field(default_factory=dict, repr=False)
     seen_frames: int | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    bends_not_counted: int = 0
 
     def to_text(self) -> str:
         """A few lines for a terminal."""
         lines = [f"{self.input}: {self.frames} frames ({self.duration_s:.1f} s), {self.people} person(s), {self.keypoints} keypoints",
                  f"  lifted with the {self.lifter} lifter, height {self.height_m:.2f} m; {self.repetitions} repetition(s): "
-                 + (", ".join(self.verdicts) or "none"),
+                 + (", ".join(self.verdicts) or "none")
+                 + (f"; {self.bends_not_counted} bend(s) that moved the feet (walking, running, stepping) not counted"
+                    if self.bends_not_counted else ""),
                  f"  outputs in {self.out_dir}" + (" (reused)" if self.reused else f" ({self.seconds:.1f} s)")]  # fmt: skip
         if self.seen_frames is not None and self.seen_frames < self.frames:
             lines.insert(1, f"  the subject was seen in {self.seen_frames} of {self.frames} frames: no pose, angles or metrics in the others")
@@ -459,7 +463,7 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
         people=len(people), keypoints=processed.keypoint_set.name, lifter=lifted.keypoints.metadata["lifter"],
         height_m=lifted.height, repetitions=len(squat.repetitions), verdicts=tuple(str(v) for v in squat.feedback.get("verdict", [])),
         outputs=outputs, seconds=time.perf_counter() - started, fingerprint=fingerprint, seen_frames=int(lifted.seen.sum()),
-        stage_seconds={k: round(v, 3) for k, v in stages.items()},
+        stage_seconds={k: round(v, 3) for k, v in stages.items()}, bends_not_counted=len(squat.not_counted),
     )  # fmt: skip
     with atomic_path(out / "summary.json", overwrite=True) as tmp:
         tmp.write_text(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in asdict(summary).items() if k != "reused"}, indent=2))

@@ -26,6 +26,22 @@ def clip_files(tmp_path_factory):
     return folder
 
 
+def test_run_on_walking_reports_no_squats_and_says_why(tmp_path):
+    """Walking bends the knees in turn; the job must not report squat repetitions (real walking and
+    running videos were), and the summary counts the bends it set aside because the feet moved."""
+    from kinelift.io import save
+    from kinelift.lifting.data import render_clip
+    from kinelift.lifting.motions import procedural_gait
+
+    rng = np.random.default_rng(3)
+    clip = render_clip(procedural_gait(rng, seconds=6.0, running=False), "COCO-17", rng=rng, speed=1.0)
+    save(tmp_path / "walk.json", tracks=[clip.tracks], format="coco")
+    summary = run(tmp_path / "walk.json", tmp_path / "out", config=RunConfig(figures=False), progress=False)
+    assert summary.repetitions == 0 and summary.verdicts == () and summary.bends_not_counted >= 1
+    assert "moved the feet" in summary.to_text()
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["bends_not_counted"] == summary.bends_not_counted
+
+
 def test_run_outputs_and_resume(clip_files, tmp_path):
     out = tmp_path / "a"
     summary = run(clip_files / "subject_a.json", out, progress=False)

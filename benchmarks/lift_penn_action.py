@@ -8,9 +8,10 @@ another set gets the conversion `kinelift.lift` makes). In a side view (the inde
 ``right`` clips) the 2D hip-knee-ankle angle of the leg nearer the camera (the one labelled
 visible in more frames, `kinelift.analysis.nearer_leg_knee_flexion`) is close to the 3D knee
 flexion: it is the proxy truth here, real people and real labels, no ground truth in 3D. Clips
-whose nearer leg is labelled in fewer than 75 % of the frames are skipped. Printed per lifter: clips, the median and mean over clips of the knee RMSE
-against the 2D angle (deg), the median Pearson r, and the standing frames (2D knee angle under 15
-deg, the frames between repetitions that the issue reports lifted as a 60-deg squat): the median
+whose nearer leg is labelled in fewer than 75 % of the frames are skipped. Printed per lifter:
+clips, the median and mean over clips of the knee RMSE against the 2D angle (deg), the median
+Pearson r, and the standing frames (2D knee angle under 15 deg, the frames between repetitions
+that the issue reports lifted as a 60-deg squat): the median
 over clips of the lifted-minus-2D bias, and how many clips lift some standing frame above 20 deg.
 Also the bias by the 2D angle's range (over all frames).
 

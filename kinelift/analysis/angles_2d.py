@@ -195,10 +195,9 @@ def nearer_leg_knee_flexion(tracks: Tracks) -> tuple[str, np.ndarray]:
     _check_2d(tracks)
     best = None
     for s in ("l", "r"):
-        points = [_require(tracks, f"{_SIDES[s]}_{j}") for j in ("hip", "knee", "ankle")]
-        flexion = np.pi - included_angle(*points)
+        columns = tracks.keypoint_set.indices(f"{_SIDES[s]}_{j}" for j in ("hip", "knee", "ankle"))
+        flexion = np.pi - included_angle(*(tracks.positions[:, c] for c in columns))
         seen = np.isfinite(flexion)
-        columns = [tracks.keypoint_set.index(f"{_SIDES[s]}_{j}") for j in ("hip", "knee", "ankle")]
         confidence = float(np.mean(tracks.confidence[seen][:, columns])) if seen.any() else 0.0
         key = (int(seen.sum()), confidence)
         if best is None or key > best[0]:

@@ -435,12 +435,13 @@ def analyze_squat(
     not_counted: list[Repetition] = []
     if max_feet_shift is not None:
         shifts = [feet_shift(tracks if feet is None else feet, rep) for rep in reps]
-        not_counted = [rep for rep, shift in zip(reps, shifts) if shift > max_feet_shift]
+        moved = [shift > max_feet_shift for shift in shifts]
+        not_counted = [rep for rep, m in zip(reps, moved) if m]
         if not_counted:
             logger.info("analyze_squat: %d bend(s) at %s s moved the feet by %s leg lengths (more than %.2f): walking or stepping, "
                         "not counted as squat repetitions", len(not_counted), ", ".join(f"{r.bottom_time:.2f}" for r in not_counted),
-                        ", ".join(f"{x:.2f}" for x, r in zip(shifts, reps) if r in not_counted), max_feet_shift)  # fmt: skip
-        reps = [replace(rep, number=i + 1) for i, rep in enumerate(r for r in reps if r not in not_counted)]
+                        ", ".join(f"{x:.2f}" for x, m in zip(shifts, moved) if m), max_feet_shift)  # fmt: skip
+        reps = [replace(rep, number=i + 1) for i, rep in enumerate(r for r, m in zip(reps, moved) if not m)]
     bar.update()
     logger.debug("analyze_squat: %d repetition(s)", len(reps))
     metrics = squat_metrics(angles, reps, heights)

@@ -6,9 +6,10 @@ For every real video in ../shared/data/real-videos, and a 1920x1080 copy of the 
 raise that this script scales and writes first (x264, CRF 18), and every detector given (a
 detector whose package is not installed is skipped with a line saying so), runs the whole job
 (`kinelift.run`) once and prints the frames per second of each stage (`RunSummary.stage_seconds`:
-2D detection with choosing the subject, lifting, processing and analysis together, the annotated
-video, the other outputs and figures) and of the whole job, with the whole job's ratio to the
-video's own rate (>= 1x keeps up with the recording). The machine's load is whatever it is, so
+2D detection with choosing the subject, lifting, processing and analysis together, the wait for
+the annotated video after the other outputs (since 0.3.6 it is written beside them, in a second
+thread; "inf": no wait), the other outputs and figures) and of the whole job, with the whole
+job's ratio to the video's own rate (>= 1x keeps up with the recording). The machine's load is whatever it is, so
 run it on a quiet machine.
 
 `mediapipe` pulls opencv-contrib-python, which clashes with opencv-python-headless in one

@@ -36,29 +36,32 @@ from kinelift.errors import UnknownNameError
 __all__ = ["evaluate_detector", "predict_people"]
 
 
-def predict_people(detector: nn.Module, crops: PersonCrops, *, batch_size: int = 64, flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Keypoints ``(N, K, 2)`` in image pixels and confidences ``(N, K)`` for every stored person."""
+def predict_people(detector: nn.Module, crops: PersonCrops, *, batch_size: int = 64, flip: bool = True,
+                   precision: str = "auto") -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Keypoints ``(N, K, 2)`` in image pixels and confidences ``(N, K)`` for every stored person
+    (``precision``: :data:`kinelift.detect.predict.PRECISIONS`)."""
     device = next(detector.parameters()).device
     flip_indices = get_keypoint_set(crops.samples.keypoints_name).flip_indices()
     points, scores = [], []
     for start in range(0, len(crops), batch_size):
         index = np.arange(start, min(start + batch_size, len(crops)))
         images, _, _, to_input = training_batch(crops, index, sigma=1.0, flip_indices=flip_indices, device=device)
-        xy, score = predict_keypoints(detector, images, flip=flip)
+        xy, score = predict_keypoints(detector, images, flip=flip, precision=precision)
         points.append(apply_affine(xy.cpu().double().numpy(), invert_affine(to_input)))
         scores.append(score.cpu().double().numpy())
     return np.concatenate(points), np.concatenate(scores)
 
 
 def evaluate_detector(detector: nn.Module, crops: PersonCrops, *, batch_size: int = 64, flip: bool = True,
-                      flip_test: bool | None = None) -> dict[str, float]:  # fmt: skip
+                      flip_test: bool | None = None, precision: str = "auto") -> dict[str, float]:  # fmt: skip
     """PCK figures (fractions) of ``detector`` on ``crops``: overall, per joint and over the lower body.
 
     Keys: ``pck02_torso`` (when the labels have shoulders and hips), ``pck005``, ``pck01``
     (and ``oks_AP``, ``oks_AP50``, ``oks_AP75`` for a COCO-17 detector on COCO labels);
     each also per joint (``pck02_torso_right_knee``...) and over the six leg joints present
     (``..._lower``). The labels may be a larger set than the detector's (LSP-14 labels for a
-    LOWER-6 detector).
+    LOWER-6 detector). ``flip`` and ``precision`` as :func:`kinelift.detect.predict.predict_heatmaps`
+    (the default measures what ``detect_tracks`` runs on this machine).
     """
     source = get_keypoint_set(crops.samples.keypoints_name)
     names = get_keypoint_set(detector.config.keypoints).names
@@ -69,7 +72,7 @@ def evaluate_detector(detector: nn.Module, crops: PersonCrops, *, batch_size: in
     from kinelift._deprecation import renamed_argument
 
     flip = renamed_argument("evaluate_detector", "flip_test", "flip", flip_test, flip, default=True)
-    predicted, confidence = predict_people(detector, crops, batch_size=batch_size, flip=flip)
+    predicted, confidence = predict_people(detector, crops, batch_size=batch_size, flip=flip, precision=precision)
     samples = crops.samples
     target, labelled = samples.keypoints[:, idx], samples.labelled[:, idx]
     thresholds = {}

@@ -55,10 +55,11 @@ from tqdm.auto import tqdm
 from kinelift.core import Tracks, get_keypoint_set
 from kinelift.core.tracks import IMAGE_SIZE_KEYS
 from kinelift.detect.mediapipe_pose import MEDIAPIPE, detect_tracks_mediapipe, mediapipe_boxes, mediapipe_version
+from kinelift.detect.motion import changed_region, thumbnail
 from kinelift.detect.people import (
-    box_from_keypoints, hog_people, inside_fraction, iou, match_boxes, peak_confidence, people_tracks, read_detection_boxes,
+    HOG_MIN_HEIGHT, box_from_keypoints, hog_people, inside_fraction, iou, match_boxes, peak_confidence, people_tracks, read_detection_boxes,
 )  # fmt: skip
-from kinelift.detect.predict import predict_keypoints
+from kinelift.detect.predict import bfloat16_is_native, predict_keypoints, uses_bfloat16
 from kinelift.detect.transforms import apply_affine, crop_frames, crop_matrices, invert_affine, normalize_images
 from kinelift.detect.video import frame_count, iter_frames, read_ahead
 from kinelift.detect.weights import load_detector
@@ -86,6 +87,7 @@ class _Person:
     active: bool = True
     sizes: list[float] = field(default_factory=list)  # keypoint box diagonals of the followed frames (px)
     start: np.ndarray | None = None  # the box the person finder started it on
+    unclear: bool = False  # ended as never seen clearly (background texture)
 
 
 COLLAPSE_RATIO = 0.5
@@ -109,6 +111,10 @@ camera shows the same texture again at every search, in boxes of other sizes, wh
 keypoints drift off it); the memory is finite because a camera may pan and a person may step
 there later, and it lifts sooner where the spot's content changes (:data:`REJECTED_CHANGE`)."""
 
+
+FOLLOWED_MARGIN = 1.2
+"""Where the frame changed inside the boxes of the people followed (grown by this factor) is
+their own motion: the person finder looks for newcomers only outside them (:mod:`kinelift.detect.motion`)."""
 
 SEARCH_BACKOFF = 4
 """While people are followed, the person finder looks for newcomers every ``redetect_every``
@@ -220,8 +226,8 @@ def _follow_box(points: np.ndarray, scores: np.ndarray, names: tuple[str, ...], 
 
 
 class _Runner:
-    def __init__(self, detector: nn.Module, *, batch_size: int, flip: bool) -> None:
-        self.detector, self.batch_size, self.flip = detector, batch_size, flip
+    def __init__(self, detector: nn.Module, *, batch_size: int, flip: bool, precision: str) -> None:
+        self.detector, self.batch_size, self.flip, self.precision = detector, batch_size, flip, precision
         self.device = next(detector.parameters()).device
         self.size = tuple(detector.config.input_size)
 
@@ -236,7 +242,8 @@ class _Runner:
             stop = min(start + self.batch_size, len(boxes))
             crops = crop_frames(frames, frame_index[start:stop], matrices[start:stop], self.size)
             sl = slice(start, stop)
-            xy, score = predict_keypoints(self.detector, normalize_images(crops).contiguous(memory_format=torch.channels_last), flip=self.flip)
+            xy, score = predict_keypoints(self.detector, normalize_images(crops).contiguous(memory_format=torch.channels_last), flip=self.flip,
+                                          precision=self.precision)  # fmt: skip
             points.append(apply_affine(xy.double().cpu().numpy(), invert_affine(matrices[sl])))
             scores.append(score.double().cpu().numpy())
         return np.concatenate(points), np.concatenate(scores)
@@ -262,7 +269,7 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
                   device: str | torch.device = "auto", batch_size: int = 64, chunk: int = 32, follow_step: int = 4,
                   redetect_every: int = 30, max_people: int = 4, min_confidence: float = 0.15, flip: bool = True,
                   progress: bool = True, flip_test: bool | None = None, min_frames: int = 10,
-                  min_track_confidence: float = 0.3, min_peak_confidence: float = 0.45) -> list[Tracks]:  # fmt: skip
+                  min_track_confidence: float = 0.3, min_peak_confidence: float = 0.45, precision: str = "auto") -> list[Tracks]:  # fmt: skip
     """Keypoint tracks of the people in a video or image folder (see the module docs).
 
     Parameters
@@ -292,6 +299,12 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
         Also run the mirrored crops and average (test-time augmentation; ``lift`` uses the same word).
     flip_test : bool, optional
         Deprecated name of ``flip``.
+    precision : {"auto", "float32", "bfloat16"}, default "auto"
+        The network's arithmetic (:func:`~kinelift.detect.predict.predict_heatmaps`): ``"auto"``
+        runs bfloat16 on a GPU and float32 on a CPU; ``"bfloat16"`` on a CPU that computes it
+        natively (AVX512-BF16 or AMX) runs the network about twice as fast with the same PCK on
+        labelled images, but the tracks differ a little from float32's (docs/detect.md). Saved in
+        the tracks' metadata (``detector_precision``).
 
     Returns
     -------
@@ -320,7 +333,11 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
         return detect_tracks_mediapipe(source, fps=fps, chunk=chunk, min_frames=min_frames, min_track_confidence=min_track_confidence,
                                        progress=progress)  # fmt: skip
     net = _resolve(detector, device)
-    run = _Runner(net, batch_size=batch_size, flip=flip)
+    net_device = next(net.parameters()).device
+    bfloat16 = uses_bfloat16(precision, net_device)
+    if bfloat16 and not bfloat16_is_native(net_device):
+        log.warning("bfloat16 on a CPU without native bfloat16 (AVX512-BF16 or AMX) is emulated, slower than float32")
+    run = _Runner(net, batch_size=batch_size, flip=flip, precision=precision)
     names = get_keypoint_set(net.config.keypoints).names
     if isinstance(boxes, str) and boxes == MEDIAPIPE:
         given = mediapipe_boxes(source, fps=fps, chunk=chunk, progress=progress)
@@ -330,6 +347,9 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     rejected: list[_Rejected] = []  # where unclear tracks ended
     all_times: list[np.ndarray] = []
     search = _SearchClock(redetect_every=redetect_every, follow_step=follow_step)
+    last_seen: np.ndarray | None = None  # the thumbnail of the frame of the last search
+    last_search = 0
+    searches = {"full": 0, "changed": 0, "skipped": 0}
     index = 0
     chunks = read_ahead(iter_frames(source, fps=fps, chunk=chunk), depth=1)  # decoding the next chunk overlaps detection
     bar = tqdm(total=frame_count(source), desc="detecting keypoints", unit="frame", disable=not progress)
@@ -344,7 +364,20 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
                 active = [p for p in people if p.active]
                 if search.due(index + start, len(active)):
                     rejected = [r for r in rejected if r.holds(index + start, frames_np[start])]
-                    started = _start_people(frames_np[start], people, max_people, np.array([r.box for r in rejected]).reshape(-1, 4))
+                    now = thumbnail(frames_np[start])
+                    full = last_seen is None or last_seen.shape != now.shape
+                    region = None if full else _search_region(
+                        changed_region(last_seen, now, exclude=_scale_boxes(np.array([p.box for p in active]), FOLLOWED_MARGIN)),
+                        [p.box for p in people if not p.active and not p.unclear and p.frames and p.frames[-1] >= last_search],
+                        frames_np.shape[1:3])  # fmt: skip
+                    last_seen, last_search = now, index + start
+                    if not full and region is None:
+                        searches["skipped"] += 1
+                        started = 0
+                    else:
+                        searches["full" if region is None else "changed"] += 1
+                        started = _start_people(frames_np[start], people, max_people, np.array([r.box for r in rejected]).reshape(-1, 4),
+                                                region=region, min_peak_confidence=min_peak_confidence)  # fmt: skip
                     active = [p for p in people if p.active]
                     search.searched(index + start, started=started, followed=len(active))
                 _follow_step(run, frames, index, start, stop, active, names, min_confidence, min_peak_confidence)
@@ -355,15 +388,20 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
                     if peak < min_peak_confidence:
                         log.info("person followed from frame %d not seen clearly over frames %d-%d (peak confidence %.2f): track ended",
                                  person.frames[0], person.frames[-UNCLEAR_FRAMES], person.frames[-1], peak)  # fmt: skip
-                        person.active = False
+                        person.active, person.unclear = False, True
                         spots = [box for box in (person.box, person.start) if box is not None]  # where it ended and where it began
                         rejected.extend(_Rejected(index + stop, box, _patch(frames_np[stop - 1], box)) for box in spots)
         index += len(frames_np)
         bar.update(len(frames_np))
     bar.close()
+    if given is None:
+        log.info("person finder: %d full-frame searches, %d where the frame changed, %d skipped (nothing changed outside the followed people)",
+                 searches["full"], searches["changed"], searches["skipped"])  # fmt: skip
     time = np.concatenate(all_times) if all_times else np.zeros(0)
     size = {} if not all_times else {IMAGE_SIZE_KEYS[0]: int(frames_np.shape[2]), IMAGE_SIZE_KEYS[1]: int(frames_np.shape[1])}
-    return _to_tracks(people, time, net.config.keypoints, min_frames, min_track_confidence, size, min_peak_confidence)
+    return _to_tracks(people, time, net.config.keypoints, min_frames, min_track_confidence,
+                      {**size, "detector_precision": "bfloat16" if bfloat16 else "float32"},
+                      min_peak_confidence)  # fmt: skip
 
 
 def resolve_detector(name: str) -> str:
@@ -377,13 +415,20 @@ def resolve_detector(name: str) -> str:
     return name
 
 
-def _start_people(frame: np.ndarray, people: list[_Person], max_people: int, rejected: np.ndarray) -> int:
-    """Start a track on each person HOG finds in ``frame`` who is not followed yet nor where a
-    track ended as unclear (``rejected`` boxes); the number started."""
-    found, _ = hog_people(frame)
+def _start_people(frame: np.ndarray, people: list[_Person], max_people: int, rejected: np.ndarray, *, region: np.ndarray | None = None,
+                  min_peak_confidence: float = 0.0) -> int:  # fmt: skip
+    """Start a track on each person HOG finds in ``frame`` (in its ``region`` box only, when
+    given) who is not followed yet nor where a track ended as unclear (``rejected`` boxes); the
+    number started. A followed track whose box lies inside a found box and that was not seen
+    clearly over its last frames (peak below ``min_peak_confidence``) does not count as
+    following that person: the new track starts, and the duplicate rule
+    (:data:`DUPLICATE_INSIDE`) ends the old one."""
+    found = _hog_in(frame, region)
     started = 0
     # HOG boxes are used as found: OpenCV's windows are sometimes tighter, sometimes looser than the person
     tracked = np.array([p.box for p in people if p.active]).reshape(-1, 4)
+    # a followed track not seen clearly yet (it began on texture, or on a part of a person) does not hide a person around it
+    clear = np.array([peak_confidence(p.scores[-UNCLEAR_FRAMES:]) >= min_peak_confidence for p in people if p.active], dtype=bool)
     for box in found:
         if sum(p.active for p in people) >= max_people:
             break
@@ -392,12 +437,48 @@ def _start_people(frame: np.ndarray, people: list[_Person], max_people: int, rej
                               or inside_fraction(box[None], rejected).max() >= 0.5):  # fmt: skip
             continue  # where a track ended as background texture a moment ago
         # a box mostly inside a tracked person's (HOG fires on a raised arm) is that person, not a newcomer
-        if len(tracked) == 0 or (iou(box[None], tracked).max() < 0.3 and inside_fraction(box[None], tracked).max() < 0.5):
+        around = len(tracked) > 0 and bool(((inside_fraction(tracked, box[None])[:, 0] >= DUPLICATE_INSIDE) & ~clear).any())
+        if len(tracked) == 0 or around or (iou(box[None], tracked).max() < 0.3 and inside_fraction(box[None], tracked).max() < 0.5):
             people.append(_Person(box=box, start=box))
-            tracked = np.vstack([tracked, box])
+            tracked, clear = np.vstack([tracked, box]), np.append(clear, True)
             started += 1
     log.debug("HOG found %d people, started %d, tracking %d", len(found), started, sum(p.active for p in people))
     return started
+
+
+HOG_GRID = 32
+
+
+LOST_GROWTH = 2.0
+"""Where a followed track ended since the last search (lost: its confidence fell, or its keypoints
+collapsed), the person finder also looks in its last box grown by this factor: a person who
+stands still there changes nothing in the frame."""
+
+
+def _search_region(changed: np.ndarray | None, lost: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray | None:
+    """The box (frame px) around the ``changed`` region and the ``lost`` tracks' last boxes grown by
+    :data:`LOST_GROWTH`, clipped to the frame (``shape``: its height and width); ``None`` when both are empty."""
+    boxes = [b for b in (changed, *(_scale_boxes(b, LOST_GROWTH)[0] for b in lost)) if b is not None and np.isfinite(b).all()]
+    if not boxes:
+        return None
+    size = np.array([shape[1], shape[0]], float)
+    corners = np.array([[*b[:2], *(b[:2] + b[2:])] for b in boxes])
+    lo, hi = np.clip(corners[:, :2].min(0), 0, size), np.clip(corners[:, 2:].max(0), 0, size)
+    return np.concatenate([lo, hi - lo]) if (hi > lo).all() else None
+
+
+def _hog_in(frame: np.ndarray, region: np.ndarray | None) -> np.ndarray:
+    """HOG's people boxes (frame px) in ``frame``, or in its ``region`` searched at the scale of
+    the whole frame's search (so that the smallest person found is the same)."""
+    if region is None:
+        return hog_people(frame)[0]
+    grid = HOG_GRID  # the windows of the region's search lie where the whole frame's do, at the finest scale
+    x0, y0 = (int(v) // grid * grid for v in np.floor(region[:2]))
+    x1, y1 = (min(-(-int(v) // grid) * grid, limit) for v, limit in zip(np.ceil(region[:2] + region[2:]), frame.shape[1::-1]))
+    part = np.ascontiguousarray(frame[y0:y1, x0:x1])
+    factor = max(1.0, HOG_MIN_HEIGHT / frame.shape[0])
+    found, _ = hog_people(part, min_height=int(np.ceil(factor * part.shape[0])))
+    return found + np.array([x0, y0, 0, 0], float)
 
 
 def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, stop: int, active: list[_Person],
@@ -484,7 +565,7 @@ def _given_step(run: _Runner, frames: torch.Tensor, offset: int, given: Mapping[
 
 
 def _to_tracks(people: list[_Person], time: np.ndarray, keypoints: str, min_frames: int = 1, min_track_confidence: float = 0.0,
-               image_size: Mapping[str, int] | None = None, min_peak_confidence: float = 0.0) -> list[Tracks]:  # fmt: skip
+               metadata: Mapping[str, int | str] | None = None, min_peak_confidence: float = 0.0) -> list[Tracks]:  # fmt: skip
     seen = [(np.asarray(p.frames), np.stack(p.points), np.stack(p.scores)) for p in people if p.frames]
     return people_tracks(seen, time, keypoints, min_frames=min_frames, min_track_confidence=min_track_confidence,
-                         min_peak_confidence=min_peak_confidence, metadata={"source": "kinelift.detect", **(image_size or {})})  # fmt: skip
+                         min_peak_confidence=min_peak_confidence, metadata={"source": "kinelift.detect", **(metadata or {})})  # fmt: skip

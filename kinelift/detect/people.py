@@ -30,8 +30,11 @@ from kinelift.io._common import existing_path, read_json
 
 log = logging.getLogger(__name__)
 
-__all__ = ["hog_people", "box_from_keypoints", "inside_fraction", "iou", "match_boxes", "peak_confidence", "people_tracks",
+__all__ = ["HOG_MIN_HEIGHT", "hog_people", "box_from_keypoints", "inside_fraction", "iou", "match_boxes", "peak_confidence", "people_tracks",
            "read_detection_boxes", "PEAK_QUANTILE"]  # fmt: skip
+
+HOG_MIN_HEIGHT = 256
+""":func:`hog_people` upscales images lower than this many pixels (people of at least 128 px are found in them)."""
 
 PEAK_QUANTILE = 0.9
 """:func:`peak_confidence` is this quantile of a track's per-frame mean keypoint confidence."""
@@ -53,7 +56,7 @@ def peak_confidence(scores: np.ndarray) -> float:
     return float(np.quantile(scores.mean(axis=1), PEAK_QUANTILE)) if len(scores) else 0.0
 
 
-def hog_people(image: np.ndarray, *, min_height: int = 256, score_threshold: float = 0.3, nms_iou: float = 0.5,
+def hog_people(image: np.ndarray, *, min_height: int = HOG_MIN_HEIGHT, score_threshold: float = 0.3, nms_iou: float = 0.5,
                stride: int = 4, scale: float = 1.05) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """People in an RGB uint8 image: boxes ``(n, 4)`` and SVM scores ``(n,)``, best first.
 

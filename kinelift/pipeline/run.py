@@ -58,7 +58,8 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,9 @@ class RunSummary:
     squats; :func:`kinelift.analysis.squat.feet_shift`), the output files (name -> path), whether an earlier run's outputs were reused,
     and the seconds of each stage (``stage_seconds``: ``"2d"`` (detection or reading, choosing the
     subject), ``"processing"``, ``"lifting"`` (with keypoint IK where a model is given),
-    ``"analysis"``, ``"annotated_video"``, ``"outputs"`` (the files and figures))."""
+    ``"analysis"``, ``"outputs"`` (the files and figures), ``"annotated_video"``: the wait for the
+    annotated video after the other outputs, beside which it is written in a second thread; the
+    stages add up to the whole job)."""
 
     input: str
     out_dir: str
@@ -448,12 +451,10 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
     video = _is_video(source) and config.video
 
     def annotate(folder: Path) -> None:
-        stage("outputs")
         _annotated_video(source, folder, processed, people, raw, angles, lifted.seen, config, progress)
-        stage("annotated_video")
 
     outputs = _write(out, raw, processed, lifted, coordinates, angles, points, squat, config, write_h5, fingerprint,
-                     annotate if video else None)  # fmt: skip
+                     annotate if video else None, stage)  # fmt: skip
     validate_h5(outputs["result.h5"])
     stage("outputs")
     steps.update()
@@ -486,15 +487,23 @@ def _annotated_video(source: Path, folder: Path, subject: Tracks, people: list[T
 
 
 def _write(out: Path, raw, processed, lifted, coordinates, angles, points, squat, config: RunConfig, write_h5,
-           fingerprint: dict[str, Any], annotate=None) -> dict[str, str]:  # fmt: skip
+           fingerprint: dict[str, Any], annotate: Callable[[Path], None] | None = None,
+           stage: Callable[[str], None] = lambda name: None) -> dict[str, str]:  # fmt: skip
     """Write every output into a temporary folder, then move each file into ``out`` (after a note
-    of the job's fingerprint, so that a run killed among the moves is recognised as this job's)."""
+    of the job's fingerprint, so that a run killed among the moves is recognised as this job's).
+
+    ``annotate(folder)`` (the annotated video) runs in a second thread beside the other outputs
+    (its decoding, drawing and encoding leave the interpreter free for the figures); ``stage``
+    marks the end of the other outputs (``"outputs"``) and of the wait for the video after them
+    (``"annotated_video"``)."""
     from kinelift.analysis.report import plot_squat_report
     from kinelift.io.mot import write_mot
     from kinelift.pipeline.figures import plot_angle_curves, plot_distance_matrices, plot_skeleton_snapshots
 
     staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=out))
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kinelift-annotated-video") if annotate is not None else None
     try:
+        pending = pool.submit(annotate, staging) if pool is not None and annotate is not None else None
         analysis_tables = {f"squat_{k}" if k == "joint_angles" else k: v for k, v in squat.to_tables().items()}
         write_h5(staging / "result.h5",
                  tracks=[raw.replace(person_id="detected_2d"), processed.replace(person_id="processed_2d"),
@@ -515,11 +524,14 @@ def _write(out: Path, raw, processed, lifted, coordinates, angles, points, squat
             plot_angle_curves(angles, reps, staging / "angles.png")
             bottoms = [r.bottom_time for r in reps[:3]]
             plot_skeleton_snapshots(lifted.keypoints, [points.time[0], *bottoms, points.time[-1]], staging / "skeleton.png")
-            deepest = int(np.argmin(np.abs(points.time - bottoms[0]))) if bottoms else 0
-            plot_distance_matrices(lifted.keypoints, deepest, staging / "distances.png")
+            seen = np.flatnonzero(lifted.seen)  # without a repetition: the middle frame where the subject was seen (not a NaN frame)
+            shown = int(np.argmin(np.abs(points.time - bottoms[0]))) if bottoms else int(seen[len(seen) // 2]) if len(seen) else 0
+            plot_distance_matrices(lifted.keypoints, shown, staging / "distances.png")
             plot_squat_report(squat, staging / "squat_report.png")
-        if annotate is not None:
-            annotate(staging)
+        stage("outputs")
+        if pending is not None:
+            pending.result()
+            stage("annotated_video")
         outputs = {}
         with atomic_path(out / _PENDING, overwrite=True) as tmp:
             tmp.write_text(json.dumps(fingerprint))
@@ -528,4 +540,6 @@ def _write(out: Path, raw, processed, lifted, coordinates, angles, points, squat
             outputs[item.name] = str(out / item.name)
         return outputs
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True)  # the video thread writes into the staging folder: let it finish first
         shutil.rmtree(staging, ignore_errors=True)

@@ -76,3 +76,27 @@ def test_frames_without_a_sample_show_no_subject_and_bad_input_is_refused(tmp_pa
     with pytest.raises(ValueRangeError, match="images"):
         write_contact_sheet([], tmp_path / "s.png")
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_cached_text_looks_as_opencv_draws_it():
+    """The angle lines are drawn from cached coverage patches (putText once per distinct line):
+    the frame differs from OpenCV's direct anti-aliased drawing by at most 3 grey levels, and text
+    at the image's edge is clipped, not an error."""
+    import cv2
+
+    from kinelift.pipeline.annotated_video import _draw_text
+
+    image = np.full((200, 300, 3), 120, np.uint8)
+    image[:, :150] = 30
+    lines, scale = ["knee flexion r:    47 deg", "hip flexion l:    -5 deg"], 0.7
+    ours, theirs = image.copy(), image.copy()
+    _draw_text(ours, lines, scale)
+    height = int(round(20 * scale))
+    for i, line in enumerate(lines):
+        origin = (int(round(8 * scale)), int(round(8 * scale)) + height * (i + 1))
+        cv2.putText(theirs, line, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.55 * scale, (0, 0, 0), max(2, int(round(4 * scale))), cv2.LINE_AA)
+        cv2.putText(theirs, line, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.55 * scale, (255, 255, 255), max(1, int(round(1.5 * scale))), cv2.LINE_AA)
+    assert (theirs != image).sum() > 500 and np.abs(ours.astype(int) - theirs.astype(int)).max() <= 3
+    small = np.zeros((12, 40, 3), np.uint8)
+    _draw_text(small, lines, scale)  # mostly outside: clipped
+    assert small.any()

@@ -584,11 +584,12 @@ def test_a_track_never_seen_clearly_ends_and_is_not_restarted_there(tmp_path, mo
     write_video(tmp_path / "v.mp4", frames, list(range(0, 40 * n, 40)))
     searches = []
 
-    def found(image, **_):
+    def found(image, region):
         searches.append(any("not seen clearly" in r.getMessage() for r in caplog.records))  # after the texture's track ended?
-        return np.array([[10.0, 10, 50, 100], [100.0, 10, 50, 100]]), np.ones(2)
+        return np.array([[10.0, 10, 50, 100], [100.0, 10, 50, 100]])
 
-    monkeypatch.setattr(inference, "hog_people", found)
+    monkeypatch.setattr(inference, "_hog_in", found)
+    monkeypatch.setattr(inference, "changed_region", lambda *_, **__: np.array([0.0, 0.0, 160.0, 120.0]))  # as if all had changed
     with caplog.at_level(logging.INFO, logger="kinelift.detect"):
         tracks = inference.detect_tracks(tmp_path / "v.mp4", detector=_BrightnessDetector(), progress=False, redetect_every=8,
                                          min_track_confidence=0.0)  # fmt: skip
@@ -879,3 +880,96 @@ def test_a_run_fingerprint_follows_the_installed_mediapipe(monkeypatch, tmp_path
     assert run_fingerprint(source, RunConfig(detector="LSP-14"))["shipped_weights_sha256"].get("detector mediapipe") is None
     boxes = run_fingerprint(source, RunConfig(detector="LSP-14", boxes="mediapipe"))  # BlazePose's boxes follow the installed package
     assert boxes["shipped_weights_sha256"]["detector mediapipe"] == "mediapipe 0.10.14"
+
+
+def test_the_changed_region_is_where_the_frame_changed_outside_the_followed_people():
+    """kinelift.detect.motion: nothing changed -> None; a change is boxed, grown and at least
+    REGION_ASPECT as wide as high; a change inside a followed person's box is that person's own
+    motion -> None; a speck smaller than MIN_BLOB thumbnail pixels is noise -> None; a moving
+    camera (everything changed) -> the whole frame."""
+    from kinelift.detect.motion import REGION_ASPECT, THUMBNAIL_STEP, changed_region, thumbnail
+
+    before = np.full((720, 1280, 3), 90, np.uint8)
+    assert changed_region(thumbnail(before), thumbnail(before)) is None
+    after = before.copy()
+    after[200:600, 1180:1240] = 230  # a person's edge walking in at the right
+    region = changed_region(thumbnail(before), thumbnail(after))
+    assert region[0] <= 1180 and region[1] <= 200 and region[0] + region[2] >= 1240 and region[1] + region[3] >= 600
+    assert region[0] + region[2] <= 1280 and region[2] >= REGION_ASPECT * min(region[3] * 1.0, 720) - THUMBNAIL_STEP
+    assert changed_region(thumbnail(before), thumbnail(after), exclude=np.array([[1150.0, 150.0, 120.0, 500.0]])) is None
+    speck = before.copy()
+    speck[104:112, 104:120] = 255  # two thumbnail pixels
+    assert changed_region(thumbnail(before), thumbnail(speck)) is None
+    panned = np.roll(np.tile(np.arange(1280, dtype=np.uint8)[None, :, None] * 7, (720, 1, 3)), 40, axis=1)
+    whole = changed_region(thumbnail(np.tile(np.arange(1280, dtype=np.uint8)[None, :, None] * 7, (720, 1, 3))), thumbnail(panned))
+    assert whole.tolist() == [0.0, 0.0, 1280.0, 720.0]
+    with pytest.raises(ShapeError):
+        changed_region(thumbnail(before), thumbnail(before[:360]))
+
+
+def test_the_person_finder_searches_only_where_the_frame_changed(tmp_path, monkeypatch):
+    """On a fixed camera's frames the first search covers the whole frame; a later one only the
+    part that changed outside the followed person (none: no search), in frame pixels; the log
+    counts them."""
+    import kinelift.detect.inference as inference
+
+    frames = np.full((16, 240, 320, 3), 100, np.uint8)
+    frames[6:, 40:200, 250:290] = 220  # a newcomer at the right from frame 6
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    import cv2
+
+    for i, f in enumerate(frames):
+        cv2.imwrite(str(folder / f"f{i:02d}.png"), f)
+    searched = []
+
+    def fake_hog(frame, region):
+        searched.append(None if region is None else region.copy())
+        return np.zeros((0, 4))
+
+    monkeypatch.setattr(inference, "_hog_in", fake_hog)
+    tracks = inference.detect_tracks(folder, detector=tiny(), fps=30.0, follow_step=4, progress=False)
+    assert tracks == [] and searched[0] is None  # the first search: the whole frame
+    changed = [r for r in searched[1:] if r is not None]
+    assert len(changed) == 1 and changed[0][0] <= 250 and changed[0][0] + changed[0][2] >= 290  # frame 12: the newcomer
+    assert len(searched) == 2  # searches due at frames 0, 4 and 12 (SEARCH_BACKOFF); at 4 nothing had changed
+
+
+def test_a_box_around_an_unclear_track_starts_the_person_it_holds():
+    """HOG finds a person whose box holds a followed track not seen clearly (begun on a wall socket
+    and drifted onto the person's legs, as on the real walking video): the person's track starts;
+    around a track seen clearly, or inside any track's box, no new track starts."""
+    import kinelift.detect.inference as inference
+    from kinelift.detect.inference import _Person, _start_people
+
+    person_box = np.array([900.0, 210.0, 215.0, 430.0])
+    original = inference._hog_in
+    inference._hog_in = lambda frame, region: person_box[None]
+    try:
+        for peak, started in ((0.3, 1), (0.8, 0)):
+            legs = _Person(box=np.array([1000.0, 300.0, 130.0, 290.0]))
+            legs.frames, legs.scores = list(range(30)), [np.full(14, peak)] * 30
+            people = [legs]
+            assert _start_people(np.zeros((720, 1280, 3), np.uint8), people, 4, np.zeros((0, 4)), min_peak_confidence=0.45) == started
+        inference._hog_in = lambda frame, region: np.array([[1010.0, 310.0, 60.0, 120.0]])  # a raised arm inside the track's box
+        assert _start_people(np.zeros((720, 1280, 3), np.uint8), [legs], 4, np.zeros((0, 4)), min_peak_confidence=0.45) == 0
+    finally:
+        inference._hog_in = original
+
+
+def test_precision_is_validated_and_recorded(tmp_path):
+    """float32 on a CPU by default (bfloat16 only when asked for), recorded in the tracks'
+    metadata; an unknown precision is a clear error."""
+    from kinelift.detect.predict import uses_bfloat16
+
+    assert not uses_bfloat16("auto", "cpu") and uses_bfloat16("auto", "cuda") and uses_bfloat16("bfloat16", "cpu")
+    with pytest.raises(ValueRangeError, match="precision"):
+        uses_bfloat16("half", "cpu")
+    from kinelift.detect import detect_tracks
+
+    write_video(tmp_path / "v.mp4", np.zeros((4, 96, 64, 3), np.uint8), [0, 33, 66, 100])
+    tracks = detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes={0: [[5, 5, 20, 40]]}, progress=False, min_frames=1,
+                           min_track_confidence=0.0, min_peak_confidence=0.0)  # fmt: skip
+    assert tracks[0].metadata["detector_precision"] == "float32"
+    with pytest.raises(ValueRangeError, match="precision"):
+        detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes={0: [[5, 5, 20, 40]]}, progress=False, precision="half")

@@ -8,7 +8,8 @@ detector (with flip test; bf16 on a GPU) and maps the keypoints back to image pi
   frame is a crop; boxes are linked across frames by overlap (Hungarian on IoU).
 * **found boxes** (default): OpenCV's HOG detector starts tracks (on the first frame, then for
   newcomers every ``redetect_every`` frames, less often while its searches start no one:
-  :data:`SEARCH_BACKOFF`), then each person's box
+  :data:`SEARCH_BACKOFF`; after the first frame only where the frame changed outside the people
+  followed, :mod:`kinelift.detect.motion`, and where a track was lost, :data:`LOST_GROWTH`), then each person's box
   follows the previous step's keypoints: the frames of a step of ``follow_step`` frames all use
   the box of the last keypoints before it (the size blended with the old box's,
   :data:`BOX_SIZE_MEMORY`), moved ahead at the velocity the keypoints had over the last step and
@@ -447,7 +448,8 @@ def _start_people(frame: np.ndarray, people: list[_Person], max_people: int, rej
 
 
 HOG_GRID = 32
-
+"""A searched region's corner lies on this grid (px), so that its HOG windows at the finest scale
+lie where the whole frame's search puts them (window stride 4 px)."""
 
 LOST_GROWTH = 2.0
 """Where a followed track ended since the last search (lost: its confidence fell, or its keypoints
@@ -472,7 +474,7 @@ def _hog_in(frame: np.ndarray, region: np.ndarray | None) -> np.ndarray:
     the whole frame's search (so that the smallest person found is the same)."""
     if region is None:
         return hog_people(frame)[0]
-    grid = HOG_GRID  # the windows of the region's search lie where the whole frame's do, at the finest scale
+    grid = HOG_GRID
     x0, y0 = (int(v) // grid * grid for v in np.floor(region[:2]))
     x1, y1 = (min(-(-int(v) // grid) * grid, limit) for v, limit in zip(np.ceil(region[:2] + region[2:]), frame.shape[1::-1]))
     part = np.ascontiguousarray(frame[y0:y1, x0:x1])

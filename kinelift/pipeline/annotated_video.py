@@ -109,12 +109,12 @@ def _draw_person(image: np.ndarray, tracks: Tracks, k: int, *, grey: bool, label
                 _GREY if grey else (0, 200, 255), thick, cv2.LINE_AA)  # fmt: skip
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)
 def _text_coverage(line: str, scale: float) -> tuple[int, int, np.ndarray, np.ndarray]:
     """``line`` in white with a black outline, as OpenCV's anti-aliased text: the offset of its
-    patch from the text origin (x, y) and the patch's outline and fill coverage ``(h, w, 1)`` in
-    [0, 1]. Cached: the angle lines repeat, and drawing text is the annotated video's costliest
-    step after encoding (putText 0.33 ms a call at 720p)."""
+    patch from the text origin (x, y) and the patch's outline and fill coverage ``(h, w, 1)``
+    (uint8, 255 = covered; about 45 kB a line at 720p). Cached: the angle lines repeat, and drawing
+    text was the annotated video's costliest step after encoding (putText 0.33 ms a call at 720p)."""
     import cv2
 
     font, size = cv2.FONT_HERSHEY_SIMPLEX, 0.55 * scale
@@ -127,7 +127,7 @@ def _text_coverage(line: str, scale: float) -> tuple[int, int, np.ndarray, np.nd
     for thickness in (outline, fill):
         canvas = np.zeros(shape, np.uint8)
         cv2.putText(canvas, line, origin, font, size, 255, thickness, cv2.LINE_AA)
-        covered.append((canvas.astype(np.float32) / 255.0)[..., None])
+        covered.append(canvas[..., None])
     return -origin[0], -origin[1], covered[0], covered[1]
 
 
@@ -142,8 +142,8 @@ def _draw_text(image: np.ndarray, lines: Sequence[str], scale: float) -> None:
         if a1 <= a0 or b1 <= b0:
             continue
         rows, cols = slice(a0 - y0, a1 - y0), slice(b0 - x0, b1 - x0)
-        region = image[a0:a1, b0:b1].astype(np.float32) * (1.0 - outline[rows, cols])  # black outline
-        f = fill[rows, cols]
+        region = image[a0:a1, b0:b1].astype(np.float32) * (1.0 - outline[rows, cols] / np.float32(255.0))  # black outline
+        f = fill[rows, cols] / np.float32(255.0)
         image[a0:a1, b0:b1] = np.rint(region * (1.0 - f) + 255.0 * f).astype(np.uint8)  # white text
 
 

@@ -973,3 +973,16 @@ def test_precision_is_validated_and_recorded(tmp_path):
     assert tracks[0].metadata["detector_precision"] == "float32"
     with pytest.raises(ValueRangeError, match="precision"):
         detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes={0: [[5, 5, 20, 40]]}, progress=False, precision="half")
+
+
+def test_a_lost_track_is_looked_for_where_it_was_lost():
+    """LOST_GROWTH: the searched region holds what changed and the last box of a track lost since
+    the last search (grown 2x about its centre), clipped to the frame; nothing: no region."""
+    from kinelift.detect.inference import LOST_GROWTH, _search_region
+
+    assert _search_region(None, [], (720, 1280)) is None
+    lost = np.array([100.0, 200.0, 100.0, 200.0])
+    region = _search_region(None, [lost], (720, 1280))
+    assert region.tolist() == [100 - 50 * (LOST_GROWTH - 1) * 1.0, 100.0, 100 * LOST_GROWTH, 200 * LOST_GROWTH]
+    both = _search_region(np.array([1000.0, 0.0, 300.0, 720.0]), [lost], (720, 1280))
+    assert both.tolist() == [50.0, 0.0, 1230.0, 720.0]  # clipped at the right edge (1300 -> 1280)

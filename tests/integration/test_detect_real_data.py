@@ -142,9 +142,10 @@ def test_video_of_a_real_image_hog_finds_and_follows_the_person(tmp_path):
     assert np.mean(followed < 0.2 * torso) >= 0.4
 
 
-def test_kinelift_run_on_a_video(tmp_path):
+def test_kinelift_run_on_a_video(tmp_path, monkeypatch):
     """The main job from a video: detection (shipped weights), the LOWER-6 lifter for LSP-14
-    keypoints, every output written."""
+    keypoints, every output written; the annotated video, written in a second thread, counts as
+    a stage, and when it fails the job fails with no output moved into the folder."""
     from kinelift.pipeline import RunConfig, run
 
     _lsp_video(tmp_path / "clip.mp4")
@@ -158,6 +159,21 @@ def test_kinelift_run_on_a_video(tmp_path):
     source = np.concatenate([f for f, _ in iter_frames(tmp_path / "clip.mp4")])
     assert drawn.shape[0] == 12 and drawn.shape[1:] == (source.shape[1] // 2 * 2, source.shape[2] // 2 * 2, 3)
     assert "annotated.mp4" in summary.outputs and (tmp_path / "out" / "annotated.png").exists()
+    assert {"outputs", "annotated_video"} <= set(summary.stage_seconds) and sum(summary.stage_seconds.values()) <= summary.seconds + 0.01
+
+    import importlib
+
+    pipeline_run = importlib.import_module("kinelift.pipeline.run")  # the module (kinelift.pipeline.run is also the function's name)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the encoder failed")
+
+    monkeypatch.setattr(pipeline_run, "_annotated_video", broken)
+    with pytest.raises(RuntimeError, match="encoder"):
+        run(tmp_path / "clip.mp4", tmp_path / "failed", config=RunConfig(figures=False), progress=False)
+    left = sorted(p.name for p in (tmp_path / "failed").iterdir()) if (tmp_path / "failed").exists() else []
+    assert not any(name in left for name in ("kinematics.mot", "result.h5", "annotated.mp4", "summary.json"))
+    assert not any(name.startswith(".kinelift-run") for name in left)  # the staging folder is gone
 
 
 def test_cli_eval_detector_on_lsp(capsys):

@@ -1,6 +1,6 @@
 """Speed of the main job on the real videos, per stage, against each video's own frame rate.
 
-Usage: python benchmarks/pipeline.py [--detector LSP-14 mediapipe] [--videos NAME ...] [--no-1080p] [--out build/pipeline_speed]
+Usage: python benchmarks/pipeline.py [--detector LSP-14 mediapipe] [--videos NAME ...] [--no-1080p] [--repeats N] [--out build/pipeline_speed]
 
 For every real video in ../shared/data/real-videos, and a 1920x1080 copy of the 1280x720 lateral
 raise that this script scales and writes first (x264, CRF 18), and every detector given (a
@@ -9,8 +9,9 @@ detector whose package is not installed is skipped with a line saying so), runs 
 2D detection with choosing the subject, lifting, processing and analysis together, the wait for
 the annotated video after the other outputs (since 0.3.6 it is written beside them, in a second
 thread; "inf": no wait), the other outputs and figures) and of the whole job, with the whole
-job's ratio to the video's own rate (>= 1x keeps up with the recording). The machine's load is whatever it is, so
-run it on a quiet machine.
+job's ratio to the video's own rate (>= 1x keeps up with the recording); with `--repeats N` each
+video runs N times from scratch and the medians are printed, with the whole job's range. The
+machine's load is whatever it is, so run it on a quiet machine.
 
 `mediapipe` pulls opencv-contrib-python, which clashes with opencv-python-headless in one
 environment: run this script from a separate environment for the MediaPipe rows.
@@ -68,7 +69,10 @@ def main() -> None:
     parser.add_argument("--videos", nargs="+", default=None, help="video names without .mp4 (default: all)")
     parser.add_argument("--no-1080p", action="store_true", help="skip the 1920x1080 copy of the lateral raise")
     parser.add_argument("--out", default="build/pipeline_speed")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each video (from scratch each time); the median of each figure")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("--repeats must be >= 1")
     logging.basicConfig(level=logging.WARNING)
     if not VIDEOS.is_dir():
         print(f"{VIDEOS} is not on this machine: nothing to measure")
@@ -90,15 +94,18 @@ def main() -> None:
             width, height = frame_size(path)
             for detector in detectors:
                 out = Path(args.out) / path.stem / detector
-                shutil.rmtree(out, ignore_errors=True)
-                summary = run(path, out, config=RunConfig(detector=detector), progress=False)
-                stage = summary.stage_seconds
-                per = {k: n / v if v > 0 else float("inf") for k, v in stage.items()}
-                analysis = n / (stage.get("processing", 0.0) + stage.get("analysis", 0.0))
-                whole = n / summary.seconds
-                print(f"{path.stem:<36} {n:6d} {width:>4}x{height:<4} {rate:5.1f}  {detector:<9} {per['2d']:6.1f} "
-                      f"{per['lifting']:7.1f} {analysis:8.1f} {per.get('annotated_video', float('nan')):6.1f} {per['outputs']:7.1f} "
-                      f"{whole:6.1f} {whole / rate:5.2f}x")  # fmt: skip
+                figures = []
+                for _ in range(args.repeats):
+                    shutil.rmtree(out, ignore_errors=True)  # no detections reused from the run before
+                    summary = run(path, out, config=RunConfig(detector=detector), progress=False)
+                    stage = summary.stage_seconds
+                    per = {k: n / v if v > 0 else float("inf") for k, v in stage.items()}
+                    figures.append([per["2d"], per["lifting"], n / (stage.get("processing", 0.0) + stage.get("analysis", 0.0)),
+                                    per.get("annotated_video", float("nan")), per["outputs"], n / summary.seconds])  # fmt: skip
+                two_d, lifting, analysis, video, outputs, whole = np.median(np.array(figures), axis=0)
+                spread = f"  (runs {min(f[-1] for f in figures) / rate:.2f}-{max(f[-1] for f in figures) / rate:.2f}x)" if args.repeats > 1 else ""
+                print(f"{path.stem:<36} {n:6d} {width:>4}x{height:<4} {rate:5.1f}  {detector:<9} {two_d:6.1f} "
+                      f"{lifting:7.1f} {analysis:8.1f} {video:6.1f} {outputs:7.1f} {whole:6.1f} {whole / rate:5.2f}x{spread}")  # fmt: skip
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

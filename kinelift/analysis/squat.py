@@ -209,20 +209,23 @@ fraction of the leg length (thigh + shank): a squat keeps both feet planted. Rea
 sit-to-stands stay under 0.17, real walking and running bends over 0.5 (``docs/analysis.md``)."""
 
 
+def _median_length(tracks: Tracks, sides: tuple[str, ...], joints: tuple[str, ...]) -> float:
+    """Median over frames and ``sides`` of the summed lengths of the segments joining ``joints``
+    in order (``("hip", "knee", "ankle")``: thigh + shank), in the track's units; NaN when never seen."""
+    p, index = tracks.positions, tracks.keypoint_set.index
+    lengths = np.concatenate([sum(np.linalg.norm(p[:, index(f"{side}_{a}")] - p[:, index(f"{side}_{b}")], axis=-1)
+                                  for a, b in zip(joints[:-1], joints[1:])) for side in sides])  # fmt: skip
+    return float(np.nanmedian(lengths)) if np.isfinite(lengths).any() else float("nan")
+
+
 def _thigh_length(tracks: Tracks) -> float:
     """Median left thigh (hip-knee) length in the track's units; NaN when never seen."""
-    hip, knee = (tracks.positions[:, tracks.keypoint_set.index(f"left_{j}")] for j in ("hip", "knee"))
-    length = np.linalg.norm(hip - knee, axis=-1)
-    return float(np.nanmedian(length)) if np.isfinite(length).any() else float("nan")
+    return _median_length(tracks, ("left",), ("hip", "knee"))
 
 
 def _leg_length(tracks: Tracks) -> float:
     """Median over frames and sides of thigh + shank length, in the track's units; NaN when never seen."""
-    p, index = tracks.positions, tracks.keypoint_set.index
-    lengths = [np.linalg.norm(p[:, index(f"{s}_hip")] - p[:, index(f"{s}_knee")], axis=-1)
-               + np.linalg.norm(p[:, index(f"{s}_knee")] - p[:, index(f"{s}_ankle")], axis=-1) for s in ("left", "right")]  # fmt: skip
-    lengths = np.concatenate(lengths)
-    return float(np.nanmedian(lengths)) if np.isfinite(lengths).any() else float("nan")
+    return _median_length(tracks, ("left", "right"), ("hip", "knee", "ankle"))
 
 
 def feet_shift(tracks: Tracks, repetition: Repetition) -> float:

@@ -335,10 +335,10 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
                                        progress=progress)  # fmt: skip
     net = _resolve(detector, device)
     net_device = next(net.parameters()).device
-    bfloat16 = uses_bfloat16(precision, net_device)
-    if bfloat16 and not bfloat16_is_native(net_device):
+    used = "bfloat16" if uses_bfloat16(precision, net_device) else "float32"  # resolved once, for every batch and the metadata
+    if used == "bfloat16" and not bfloat16_is_native(net_device):
         log.warning("bfloat16 on a CPU without native bfloat16 (AVX512-BF16 or AMX) is emulated, slower than float32")
-    run = _Runner(net, batch_size=batch_size, flip=flip, precision=precision)
+    run = _Runner(net, batch_size=batch_size, flip=flip, precision=used)
     names = get_keypoint_set(net.config.keypoints).names
     if isinstance(boxes, str) and boxes == MEDIAPIPE:
         given = mediapipe_boxes(source, fps=fps, chunk=chunk, progress=progress)
@@ -401,7 +401,7 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     time = np.concatenate(all_times) if all_times else np.zeros(0)
     size = {} if not all_times else {IMAGE_SIZE_KEYS[0]: int(frames_np.shape[2]), IMAGE_SIZE_KEYS[1]: int(frames_np.shape[1])}
     return _to_tracks(people, time, net.config.keypoints, min_frames, min_track_confidence,
-                      {**size, "detector_precision": "bfloat16" if bfloat16 else "float32"},
+                      {**size, "detector_precision": used},
                       min_peak_confidence)  # fmt: skip
 
 
@@ -463,9 +463,9 @@ def _search_region(changed: np.ndarray | None, lost: list[np.ndarray], shape: tu
     boxes = [b for b in (changed, *(_scale_boxes(b, LOST_GROWTH)[0] for b in lost)) if b is not None and np.isfinite(b).all()]
     if not boxes:
         return None
+    union = box_from_keypoints(np.concatenate([[b[:2], b[:2] + b[2:]] for b in boxes]))  # the tight box of every corner
     size = np.array([shape[1], shape[0]], float)
-    corners = np.array([[*b[:2], *(b[:2] + b[2:])] for b in boxes])
-    lo, hi = np.clip(corners[:, :2].min(0), 0, size), np.clip(corners[:, 2:].max(0), 0, size)
+    lo, hi = np.clip(union[:2], 0, size), np.clip(union[:2] + union[2:], 0, size)
     return np.concatenate([lo, hi - lo]) if (hi > lo).all() else None
 
 

@@ -503,7 +503,7 @@ def _write(out: Path, raw, processed, lifted, coordinates, angles, points, squat
     staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=out))
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kinelift-annotated-video") if annotate is not None else None
     try:
-        pending = pool.submit(annotate, staging) if pool is not None and annotate is not None else None
+        pending = pool.submit(annotate, staging) if pool is not None else None
         analysis_tables = {f"squat_{k}" if k == "joint_angles" else k: v for k, v in squat.to_tables().items()}
         write_h5(staging / "result.h5",
                  tracks=[raw.replace(person_id="detected_2d"), processed.replace(person_id="processed_2d"),

@@ -16,7 +16,10 @@ detector (with flip test; bf16 on a GPU) and maps the keypoints back to image pi
   stretched along it to cover the step's frames. A track whose mean confidence falls below
   ``min_confidence`` ends, and so does one whose keypoints collapse (the diagonal of their box
   below :data:`COLLAPSE_RATIO` of its median over the track's last second: the person left the
-  crop and the keypoints settled on whatever was left in it), from the first collapsed frame on.
+  crop and the keypoints settled on whatever was left in it), from the first collapsed frame on,
+  and so does one that was moving and then stands still without being seen clearly (the person
+  left the crop and the keypoints rest on a background that stopped changing,
+  :data:`STILL_FRAMES`), its frames on that background dropped.
   A track never seen clearly over its last :data:`UNCLEAR_FRAMES` frames ends too (background
   texture, see :func:`~kinelift.detect.people.peak_confidence`), and no new track starts where it
   started or ended for :data:`REJECTED_MEMORY` frames while that spot looks the same
@@ -56,7 +59,7 @@ from tqdm.auto import tqdm
 from kinelift.core import Tracks, get_keypoint_set
 from kinelift.core.tracks import IMAGE_SIZE_KEYS
 from kinelift.detect.mediapipe_pose import MEDIAPIPE, detect_tracks_mediapipe, mediapipe_boxes, mediapipe_version
-from kinelift.detect.motion import changed_region, thumbnail
+from kinelift.detect.motion import box_change, changed_region, thumbnail
 from kinelift.detect.people import (
     HOG_MIN_HEIGHT, box_from_keypoints, hog_people, inside_fraction, iou, match_boxes, peak_confidence, people_tracks, read_detection_boxes,
 )  # fmt: skip
@@ -66,7 +69,8 @@ from kinelift.detect.video import frame_count, iter_frames, read_ahead
 from kinelift.detect.weights import load_detector
 from kinelift.errors import UnknownNameError, ValueRangeError
 
-__all__ = ["detect_tracks", "resolve_detector", "FOLLOW_BOX_GROWTH", "BOX_SIZE_MEMORY", "SEARCH_BACKOFF", "REJECTED_CHANGE"]
+__all__ = ["detect_tracks", "resolve_detector", "FOLLOW_BOX_GROWTH", "BOX_SIZE_MEMORY", "SEARCH_BACKOFF", "REJECTED_CHANGE", "STILL_FRAMES",
+           "STILL_CHANGE", "MOVING_CHANGE", "MOVING_FRAMES"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +93,7 @@ class _Person:
     sizes: list[float] = field(default_factory=list)  # keypoint box diagonals of the followed frames (px)
     start: np.ndarray | None = None  # the box the person finder started it on
     unclear: bool = False  # ended as never seen clearly (background texture)
+    changes: list[float] = field(default_factory=list)  # per followed frame: the share of its keypoint box that changed (motion.box_change)
 
 
 COLLAPSE_RATIO = 0.5
@@ -111,6 +116,47 @@ box centred in its last box or in the box it was started on, or lying half insid
 camera shows the same texture again at every search, in boxes of other sizes, while the followed
 keypoints drift off it); the memory is finite because a camera may pan and a person may step
 there later, and it lifts sooner where the spot's content changes (:data:`REJECTED_CHANGE`)."""
+
+
+STILL_CHANGE = 0.02
+"""A followed box is still in a frame where less than this share of it changed since the previous
+frame (:func:`~kinelift.detect.motion.box_change`)."""
+
+MOVING_CHANGE = 0.1
+"""A followed box is moving in a frame where at least this share of it changed."""
+
+STILL_FRAMES = 3
+"""A track that was moving (median change over its :data:`MOVING_FRAMES` frames before at least
+:data:`MOVING_CHANGE`) and is then still for this many frames without being seen clearly (peak
+confidence over them below ``min_peak_confidence``) has lost its person: a fixed camera's
+background stops changing at once when the person walks out of the crop, and the keypoints then
+rest on it (on the real running video, the fence for the last 13 of 47 frames, with angles
+reported; on the walking video, the floor for the last 8). The track ends, its last frames that
+are not moving or not confident (mean confidence below ``min_track_confidence``) are dropped, and
+no new track starts on that spot while it looks the same (:data:`REJECTED_MEMORY`). A person who
+stands still seen clearly, or who was still from the start (the starter of the sprint start, seen
+at 0.31-0.44), is not affected; a moving camera changes every box and never triggers it."""
+
+MOVING_FRAMES = 15
+"""The frames before the still ones whose motion is judged (half a second at 30 frames/s)."""
+
+
+def _frames_left_behind(person: _Person, *, min_peak_confidence: float, min_track_confidence: float) -> int:
+    """How many of ``person``'s last frames rest on the background after the person left (:data:`STILL_FRAMES`); 0: none."""
+    changes = np.asarray(person.changes[-(STILL_FRAMES + MOVING_FRAMES):], float)
+    if len(changes) <= STILL_FRAMES or not np.all(changes[-STILL_FRAMES:] < STILL_CHANGE):
+        return 0
+    if peak_confidence(person.scores[-STILL_FRAMES:]) >= min_peak_confidence:
+        return 0
+    before = changes[:-STILL_FRAMES]
+    if not np.isfinite(before).any() or not float(np.nanmedian(before)) >= MOVING_CHANGE:
+        return 0
+    n = 0
+    for change, scores in zip(reversed(person.changes), reversed(person.scores)):
+        if change >= MOVING_CHANGE and float(np.mean(scores)) >= min_track_confidence:
+            break
+        n += 1
+    return n
 
 
 FOLLOWED_MARGIN = 1.2
@@ -349,6 +395,7 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     all_times: list[np.ndarray] = []
     search = _SearchClock(redetect_every=redetect_every, follow_step=follow_step)
     last_seen: np.ndarray | None = None  # the thumbnail of the frame of the last search
+    previous: np.ndarray | None = None  # the thumbnail of the frame before this step, while people are followed
     last_search = 0
     searches = {"full": 0, "changed": 0, "skipped": 0}
     index = 0
@@ -381,8 +428,21 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
                                                 region=region, min_peak_confidence=min_peak_confidence)  # fmt: skip
                     active = [p for p in people if p.active]
                     search.searched(index + start, started=started, followed=len(active))
-                _follow_step(run, frames, index, start, stop, active, names, min_confidence, min_peak_confidence)
+                thumbnails: list[np.ndarray | None] = [previous]
+                if active:
+                    thumbnails += [thumbnail(frames_np[f]) for f in range(start, stop)]
+                previous = thumbnails[-1] if active else None
+                _follow_step(run, frames, index, start, stop, active, names, min_confidence, min_peak_confidence, thumbnails)
                 for person in active:
+                    left = _frames_left_behind(person, min_peak_confidence=min_peak_confidence, min_track_confidence=min_track_confidence)
+                    if left:  # also where this step's low confidence has just ended the track
+                        log.info("person followed from frame %d left the crop: its keypoints rest on a background that stopped changing; "
+                                 "frames %d-%d dropped, track ended", person.frames[0], person.frames[-left], person.frames[-1])  # fmt: skip
+                        for kept in (person.frames, person.points, person.scores, person.sizes, person.changes):
+                            del kept[-left:]
+                        person.active = False
+                        rejected.append(_Rejected(index + stop, person.box, _patch(frames_np[stop - 1], person.box)))
+                        continue
                     if not person.active or len(person.scores) < UNCLEAR_FRAMES:
                         continue
                     peak = peak_confidence(person.scores[-UNCLEAR_FRAMES:])
@@ -484,9 +544,13 @@ def _hog_in(frame: np.ndarray, region: np.ndarray | None) -> np.ndarray:
 
 
 def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, stop: int, active: list[_Person],
-                 names: tuple[str, ...], min_confidence: float, min_peak_confidence: float = 0.0) -> None:  # fmt: skip
+                 names: tuple[str, ...], min_confidence: float, min_peak_confidence: float = 0.0,
+                 thumbnails: list[np.ndarray | None] | None = None) -> None:  # fmt: skip
+    """Follow the ``active`` people over frames ``start:stop`` of the chunk; ``thumbnails``: those
+    frames' (:func:`~kinelift.detect.motion.thumbnail`), the one before ``start`` first (None where unknown)."""
     if not active:
         return
+    thumbnails = thumbnails or [None] * (stop - start + 1)
     local = np.repeat(np.arange(start, stop), len(active))
     boxes = np.tile(np.stack([p.box for p in active]), (stop - start, 1))
     points, scores = run(frames, local, boxes)
@@ -508,6 +572,8 @@ def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, st
             person.points.append(points[f, j])
             person.scores.append(scores[f, j])
             person.sizes.append(size)
+            before, after = thumbnails[f], thumbnails[f + 1]
+            person.changes.append(np.nan if before is None or after is None else box_change(before, after, box_from_keypoints(points[f, j])))
         if not person.active:
             continue
         if scores[-1, j].mean() < min_confidence:

@@ -692,6 +692,55 @@ def test_a_followed_track_ends_where_its_keypoints_collapse():
     assert steady.frames == list(range(12)) and steady.active
 
 
+def test_the_frames_left_on_a_background_that_stopped_changing_are_counted():
+    """STILL_FRAMES: a track that was moving and is then still and unclear has lost its person; its
+    last frames that are still or unclear are the ones on the background. A person still from the
+    start (the sprint start's starter), one still but seen clearly (the lateral raise), or one
+    moving with low confidence is not affected."""
+    from kinelift.detect.inference import MOVING_FRAMES, STILL_FRAMES, _frames_left_behind, _Person
+
+    def person(changes, confidences):
+        return _Person(box=np.zeros(4), changes=list(changes), scores=[np.full(6, c) for c in confidences])
+
+    moving = [0.4] * MOVING_FRAMES
+    left = person(moving + [0.12, 0.05] + [0.0] * STILL_FRAMES, [0.6] * MOVING_FRAMES + [0.2, 0.3] + [0.25] * STILL_FRAMES)
+    assert _frames_left_behind(left, min_peak_confidence=0.45, min_track_confidence=0.3) == 2 + STILL_FRAMES
+    for changes, confidences in (([0.0] * (MOVING_FRAMES + STILL_FRAMES), [0.35] * (MOVING_FRAMES + STILL_FRAMES)),  # still from the start
+                                 (moving + [0.0] * STILL_FRAMES, [0.9] * (MOVING_FRAMES + STILL_FRAMES)),  # stopped, seen clearly
+                                 (moving + [0.3] * STILL_FRAMES, [0.25] * (MOVING_FRAMES + STILL_FRAMES)),  # moving, unclear
+                                 ([np.nan] + [0.0] * STILL_FRAMES, [0.2] * (1 + STILL_FRAMES))):  # motion unknown
+        assert _frames_left_behind(person(changes, confidences), min_peak_confidence=0.45, min_track_confidence=0.3) == 0
+
+
+def test_a_person_who_leaves_the_crop_is_not_followed_on_the_background(tmp_path, monkeypatch, caplog):
+    """A bright person moving in place leaves at frame 20; the keypoints stay on the dark, still
+    background. The track ends there with its frames on the background dropped, and the person
+    finder, which still reports the spot, starts no track on it; without the person's motion (the
+    same video, a still person) the track is followed to the end."""
+    import logging
+
+    import kinelift.detect.inference as inference
+
+    n, gone = 40, 20
+    frames = np.full((n, 120, 160, 3), 60, np.uint8)
+    stripes = (np.arange(160) // 8) % 2 == 0
+    for i in range(gone):
+        frames[i, 10:110, 5:65] = np.where(np.roll(stripes, 4 * i)[5:65], 230, 150)[None, :, None]  # limbs moving
+    write_video(tmp_path / "v.mp4", frames, list(range(0, 40 * n, 40)))
+    monkeypatch.setattr(inference, "_hog_in", lambda image, region: np.array([[5.0, 10, 60, 100]]))
+    monkeypatch.setattr(inference, "changed_region", lambda *_, **__: np.array([0.0, 0.0, 160.0, 120.0]))
+    with caplog.at_level(logging.INFO, logger="kinelift.detect"):
+        tracks = inference.detect_tracks(tmp_path / "v.mp4", detector=_BrightnessDetector(), progress=False, redetect_every=8)
+    assert sum("left the crop" in r.getMessage() for r in caplog.records) == 1
+    assert len(tracks) == 1
+    seen = np.isfinite(tracks[0].positions[:, 0, 0])
+    assert seen[:gone].all() and not seen[gone:].any()
+    frames[:, 10:110, 5:65] = frames[0, 10:110, 5:65]  # the person stands still, seen clearly
+    write_video(tmp_path / "still.mp4", frames, list(range(0, 40 * n, 40)))
+    still = inference.detect_tracks(tmp_path / "still.mp4", detector=_BrightnessDetector(), progress=False, redetect_every=8)
+    assert len(still) == 1 and np.isfinite(still[0].positions[:, 0, 0]).all()
+
+
 def test_a_followed_box_moves_ahead_with_the_person():
     """The next step's box moves at the keypoints' velocity over the last step and stretches to
     cover its frames; a standing person's box stays; a jump of more than a box per frame is capped."""

@@ -584,6 +584,38 @@ def test_refinement_pulls_a_wrong_visible_angle_towards_the_image():
         refine_to_image(lifter, start, image, torch.ones(n, 17), focal_over_size=-1.0)
 
 
+def test_the_depth_prior_keeps_the_depth_and_fits_what_the_image_shows():
+    """RefinementConfig.depth_sd: in a frontal view a start 0.15 rad off in hip adduction (seen)
+    and 0.3 rad off in knee flexion (mostly depth) is fitted to the true pose's image; with the
+    depth prior the keypoints' depths move less than without it while the adduction is still
+    fitted; depth_sd must be positive."""
+    lifter = Lifter(LifterConfig(keypoints="COCO-17", filter_widths=(3,), channels=8))
+    n, names = 6, lifter.pose_coordinate_names
+    q = torch.zeros(n, lifter.n_pose)
+    knee, adduction = names.index("knee_angle_r"), names.index("hip_adduction_r")
+    q[:, knee] = 0.4
+    facing = torch.tensor([[0.0, 0.0, -1.0], [0.0, -1.0, 0.0], [-1.0, 0.0, 0.0]]).expand(n, 3, 3)
+    up, seg = torch.tensor([0.0, -1.0, 0.0]).expand(n, 3), torch.ones(n, 8)
+    with torch.no_grad():
+        truth = lifter.assemble(q, facing, up, seg)
+    seen = truth.keypoints + torch.tensor([0.0, -0.2, 3.5])
+    image = seen[..., :2] / seen[..., 2:]
+    wrong = q.clone()
+    wrong[:, adduction] += 0.15
+    wrong[:, knee] += 0.3
+    with torch.no_grad():
+        start = lifter.assemble(wrong, facing, up, seg)
+    moved = {}
+    for depth_sd in (None, 0.01):
+        config = RefinementConfig(depth_sd=depth_sd)  # the loose defaults, with and without their depth prior
+        refined = refine_to_image(lifter, start, image, torch.ones(n, 17), focal_over_size=1000.0 / 300.0, config=config)
+        moved[depth_sd] = float((refined.keypoints[..., 2] - start.keypoints[..., 2]).abs().mean())
+        assert float((refined.coordinates[:, adduction] - q[:, adduction]).abs().mean()) < 0.05
+    assert moved[0.01] < 0.5 * moved[None], moved
+    with pytest.raises(ValueRangeError, match="depth_sd"):
+        RefinementConfig(depth_sd=0.0)
+
+
 def test_fit_to_points_recovers_the_pose_that_made_the_points():
     """Lift to 3D points, then fit: the model's own points of a pose, with the fit started 0.3 rad
     off in knee and hip flexion, give that pose back; NaN points are refused."""

@@ -19,6 +19,7 @@ from kinelift.lifting.data import render_clip
 from kinelift.lifting.metrics import pa_mpjpe
 from kinelift.lifting.motions import motion_from_file, procedural_squats
 from kinelift.lifting.segments import standing_height
+from kinelift.skeleton.builtin import foot_marker_indices
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 OPENCAP = SHARED / "opencap-squat" / "Moco"
@@ -89,7 +90,12 @@ def test_intrinsics_refine_the_pose_towards_the_keypoints():
     (kinelift.lifting.refinement): the 3D keypoints' shape comes closer to the truth and knee flexion
     stays as good. Over the six squats, PA-MPJPE: COCO-17 30.2 -> 24.9 mm (26.3 with a guessed field
     of view of 60 deg; the cameras' are 40-69), knee RMSE 3.12 -> 3.08 deg (3.08); LOWER-6, which
-    sees less, 14.5 -> 14.3 mm and 3.91 -> 3.86 deg (held-out figures in docs/lift.md)."""
+    sees less, 14.5 -> 14.3 mm and 3.91 -> 3.86 deg (held-out figures in docs/lift.md). Since 0.3.7
+    the fit's looser smoothness follows these clips' frame-independent generated noise a little
+    (COCO-17 knee 3.36 -> 3.63 deg with the fit through the true camera, 3.77 and 3.69 through the
+    guessed 60-deg and the assumed 65-deg ones; LOWER-6 3.83 -> 4.14; before, within 0.2), while
+    it gains on real 2D and on held-out motion capture under unseen cameras (docs/lift.md, "The
+    fit's depth prior"): here the knee may lose up to 0.5 deg."""
     for keypoints, least_gain_mm in (("COCO-17", 2.0), ("LOWER-6", -1.0)):
         runs: dict[str, list[tuple[float, float]]] = {}  # (PA-MPJPE mm, knee RMSE deg) per clip
         for clip in _squat_clips():
@@ -109,7 +115,7 @@ def test_intrinsics_refine_the_pose_towards_the_keypoints():
         plain = np.mean(runs.pop("plain"), axis=0)
         for name, scores in runs.items():  # refined; and guessed and assumed for COCO-17
             fitted = np.mean(scores, axis=0)
-            assert plain[0] - fitted[0] > least_gain_mm and fitted[1] < plain[1] + 0.2, f"{keypoints} {name}: PA-MPJPE, knee {plain} -> {fitted}"
+            assert plain[0] - fitted[0] > least_gain_mm and fitted[1] < plain[1] + 0.5, f"{keypoints} {name}: PA-MPJPE, knee {plain} -> {fitted}"
     bare = clip.tracks.replace(metadata={k: v for k, v in clip.tracks.metadata.items() if k not in IMAGE_SIZE_KEYS})
     assert not lift(bare).keypoints.metadata["refined"]  # neither intrinsics nor an image size: no fit
     with pytest.raises(ValueRangeError, match="intrinsics= or a track that knows its image size"):
@@ -123,8 +129,8 @@ def test_height_sets_the_body_and_intrinsics_place_it(squat_clip):
     assert result.height == pytest.approx(true_height)
     depth = cam.to_camera(squat_clip.pelvis_position)[:, 2]
     assert np.median(np.abs(result.root_in_camera[:, 2] - depth) / depth) < 0.05
-    # feet on the floor of the lifted ground frame
-    feet = [i for i, n in enumerate(result.markers.keypoint_names) if n.startswith(("heel", "big_toe"))]
+    # feet on the floor of the lifted ground frame: the lowest sole landmark (heels, big and small toes)
+    feet = foot_marker_indices(result.markers.keypoint_names)
     assert abs(np.nanmin(result.markers.positions[:, feet, 1])) < 1e-6
     # the estimated up direction: the camera's view of the world's vertical
     up_true = cam.rotation @ np.array([0.0, 1.0, 0.0])
@@ -259,7 +265,7 @@ def test_lifted_knee_flexion_on_real_side_view_squats_agrees_with_the_2d_angle()
         flex_3d = result.coordinates[:, result.coordinate_names.index(f"knee_angle_{side}")]
         rmses.append(np.degrees(np.sqrt(np.mean((flex_3d[ok] - flex_2d[ok]) ** 2))))
     assert len(rmses) >= 10
-    assert np.median(rmses) < 9.0, np.round(rmses, 1)  # 0.3.7: 8.55 over these 24 clips; the fit of 0.3.6 (no depth prior): 9.45
+    assert np.median(rmses) < 8.5, np.round(rmses, 1)  # 0.3.7: 7.82 over these 24 clips; the fit of 0.3.6 (no depth prior): 9.45
 
 
 def test_cli_train_lifter_on_a_tiny_configuration(tmp_path, capsys):

@@ -554,6 +554,17 @@ def test_refinement_config_is_validated():
         RefinementConfig(iterations=2.5)
 
 
+def _frontal_view(lifter: Lifter, q: torch.Tensor, offset: tuple[float, float, float]):
+    """The pelvis facing the camera (its x axis towards it), upright, the built-in body: the pose
+    ``q`` seen from ``offset`` (m, camera frame). Returns (rotation, up, segment scales, image points)."""
+    n = len(q)
+    facing = torch.tensor([[0.0, 0.0, -1.0], [0.0, -1.0, 0.0], [-1.0, 0.0, 0.0]]).expand(n, 3, 3)
+    up, seg = torch.tensor([0.0, -1.0, 0.0]).expand(n, 3), torch.ones(n, 8)
+    with torch.no_grad():
+        seen = lifter.assemble(q, facing, up, seg).keypoints + torch.tensor(offset)
+    return facing, up, seg, seen[..., :2] / seen[..., 2:]
+
+
 def test_refinement_pulls_a_wrong_visible_angle_towards_the_image():
     """A frontal view shows hip adduction: started 0.15 rad off, the fit to the true pose's image
     must remove most of the error, and leave the body and the up direction as they were."""
@@ -562,12 +573,7 @@ def test_refinement_pulls_a_wrong_visible_angle_towards_the_image():
     q = torch.zeros(n, lifter.n_pose)
     names = lifter.pose_coordinate_names
     q[:, names.index("knee_angle_r")] = q[:, names.index("knee_angle_l")] = torch.linspace(0.2, 1.0, n)
-    facing = torch.tensor([[0.0, 0.0, -1.0], [0.0, -1.0, 0.0], [-1.0, 0.0, 0.0]]).expand(n, 3, 3)  # pelvis x towards the camera
-    up, seg = torch.tensor([0.0, -1.0, 0.0]).expand(n, 3), torch.ones(n, 8)
-    with torch.no_grad():
-        truth = lifter.assemble(q, facing, up, seg)
-    seen = truth.keypoints + torch.tensor([0.1, -0.2, 3.5])
-    image = seen[..., :2] / seen[..., 2:]
+    facing, up, seg, image = _frontal_view(lifter, q, (0.1, -0.2, 3.5))
     wrong = q.clone()
     col = names.index("hip_adduction_r")
     wrong[:, col] += 0.15
@@ -594,12 +600,7 @@ def test_the_depth_prior_keeps_the_depth_and_fits_what_the_image_shows():
     q = torch.zeros(n, lifter.n_pose)
     knee, adduction = names.index("knee_angle_r"), names.index("hip_adduction_r")
     q[:, knee] = 0.4
-    facing = torch.tensor([[0.0, 0.0, -1.0], [0.0, -1.0, 0.0], [-1.0, 0.0, 0.0]]).expand(n, 3, 3)
-    up, seg = torch.tensor([0.0, -1.0, 0.0]).expand(n, 3), torch.ones(n, 8)
-    with torch.no_grad():
-        truth = lifter.assemble(q, facing, up, seg)
-    seen = truth.keypoints + torch.tensor([0.0, -0.2, 3.5])
-    image = seen[..., :2] / seen[..., 2:]
+    facing, up, seg, image = _frontal_view(lifter, q, (0.0, -0.2, 3.5))
     wrong = q.clone()
     wrong[:, adduction] += 0.15
     wrong[:, knee] += 0.3

@@ -71,7 +71,8 @@ class RefinementConfig:
     of the coordinate change; ``iterations`` and ``learning_rate`` of Adam.
 
     The defaults (0.3.7) are the loose priors with the depth prior, and a looser smoothness
-    (0.2 rad per frame squared, at the video's frame rate). Before (``iterations=60,
+    (0.2 rad per frame squared; ``kinelift.lift`` fits on the lifter's 30-Hz grid, resampling
+    other frame rates, so this is per 1/30 s). Before (``iterations=60,
     learning_rate=0.02, keypoint_noise=0.015, coordinate_sd=0.2, rotation_sd=0.2,
     smoothness_sd=0.05, depth_sd=None``) the fit stayed close to the network: a Cauchy scale of 1.5 % of the person's
     size treats a knee 10 deg off as an outlier, and the lifted knee stayed about 2 deg under the

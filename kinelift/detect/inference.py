@@ -130,10 +130,11 @@ STILL_FRAMES = 3
 :data:`MOVING_CHANGE`) and is then still for this many frames without being seen clearly (peak
 confidence over them below ``min_peak_confidence``) has lost its person: a fixed camera's
 background stops changing at once when the person walks out of the crop, and the keypoints then
-rest on it (on the real running video, the fence for the last 13 of 47 frames, with angles
-reported; on the walking video, the floor for the last 8). The track ends, its last frames that
-are not moving or not confident (mean confidence below ``min_track_confidence``) are dropped, and
-no new track starts on that spot while it looks the same (:data:`REJECTED_MEMORY`). A person who
+rest on it (on the real running video, the fence for the last 14 of 47 frames, with angles
+reported; on the walking video, the floor beside the leaving walker for the last 10). The track
+ends, its last frames that are not moving or not confident (mean confidence below
+``min_track_confidence``) are dropped, and no new track starts on that spot while it looks the
+same (:data:`REJECTED_MEMORY`). A person who
 stands still seen clearly, or who was still from the start (the starter of the sprint start, seen
 at 0.31-0.44), is not affected; a moving camera changes every box and never triggers it."""
 

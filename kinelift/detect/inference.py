@@ -134,9 +134,9 @@ rest on it (on the real running video, the fence for the last 14 of 47 frames, w
 reported; on the walking video, the floor beside the leaving walker for the last 10). The track
 ends, its last frames that are not moving or not confident (mean confidence below
 ``min_track_confidence``) are dropped, and no new track starts on that spot while it looks the
-same (:data:`REJECTED_MEMORY`). A person who
-stands still seen clearly, or who was still from the start (the starter of the sprint start, seen
-at 0.31-0.44), is not affected; a moving camera changes every box and never triggers it."""
+same (:data:`REJECTED_MEMORY`). A person who stands still seen clearly, or who was still from the
+start (the starter of the sprint start, seen at 0.31-0.44), is not affected; a moving camera
+changes every box and never triggers it."""
 
 MOVING_FRAMES = 15
 """The frames before the still ones whose motion is judged (half a second at 30 frames/s)."""
@@ -411,6 +411,7 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
             for start in range(0, len(frames_np), follow_step):
                 stop = min(start + follow_step, len(frames_np))
                 active = [p for p in people if p.active]
+                now = None  # this step's first frame's thumbnail, where a search made it
                 if search.due(index + start, len(active)):
                     rejected = [r for r in rejected if r.holds(index + start, frames_np[start])]
                     now = thumbnail(frames_np[start])
@@ -431,7 +432,7 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
                     search.searched(index + start, started=started, followed=len(active))
                 thumbnails: list[np.ndarray | None] = [previous]
                 if active:
-                    thumbnails += [thumbnail(frames_np[f]) for f in range(start, stop)]
+                    thumbnails += [now if f == start and now is not None else thumbnail(frames_np[f]) for f in range(start, stop)]
                 previous = thumbnails[-1] if active else None
                 _follow_step(run, frames, index, start, stop, active, names, min_confidence, min_peak_confidence, thumbnails)
                 for person in active:

@@ -53,6 +53,7 @@ from tqdm.auto import tqdm
 from kinelift.errors import ShapeError, ValueRangeError
 from kinelift.lifting.lifter import Lifter, LifterOutput
 from kinelift.lifting.rotations import axis_angle_to_matrix
+from kinelift.lifting.segments import standing_height
 
 __all__ = ["RefinementConfig", "fit_to_points", "refine_to_image", "root_translation"]
 
@@ -200,10 +201,7 @@ def refine_to_image(
     s2 = config.keypoint_noise**2
     depth0 = output.keypoints[..., 2].detach()
     if config.depth_sd is not None:
-        from kinelift.lifting.segments import standing_height
-
-        height = standing_height(output.segment_scales.detach().reshape(-1, output.segment_scales.shape[-1]).mean(0).cpu())
-        depth_var = (config.depth_sd * height) ** 2
+        depth_var = (config.depth_sd * _mean_height(output)) ** 2
 
     def image_term(pose: LifterOutput) -> torch.Tensor:
         points = pose.keypoints + (t0 + dt)[:, None]
@@ -257,22 +255,24 @@ def fit_to_points(lifter: Lifter, output: LifterOutput, *, clip_starts: Sequence
     >>> bool(torch.allclose(fitted.joints, out.joints, atol=1e-3))  # points the model gives: the pose stays
     True
     """
-    from kinelift.lifting.segments import standing_height
-
     config = config or RefinementConfig()
     if output.joints.ndim != 3:
         raise ShapeError("output", expected="per-frame outputs (frames, joints, 3)", got=tuple(output.joints.shape))
     target = torch.cat([output.joints, output.markers, output.keypoints], dim=-2).detach()
     if not bool(torch.isfinite(target).all()):
         raise ValueRangeError("output", expected="finite 3D points to fit", got="NaN or inf")
-    height = standing_height(output.segment_scales.detach().reshape(-1, output.segment_scales.shape[-1]).mean(0).cpu())
-    s2 = (config.keypoint_noise * height) ** 2
+    s2 = (config.keypoint_noise * _mean_height(output)) ** 2
 
     def point_term(pose: LifterOutput) -> torch.Tensor:
         points = torch.cat([pose.joints, pose.markers, pose.keypoints], dim=-2)
         return torch.log1p(((points - target) ** 2).sum(-1) / s2).sum()
 
     return _fit_pose(lifter, output, point_term, [], clip_starts=clip_starts, config=config, progress=progress)
+
+
+def _mean_height(output: LifterOutput) -> float:
+    """The standing height (m) of ``output``'s body averaged over its frames."""
+    return standing_height(output.segment_scales.detach().reshape(-1, output.segment_scales.shape[-1]).mean(0).cpu())
 
 
 def _fit_pose(lifter: Lifter, output: LifterOutput, data_term: Callable[[LifterOutput], torch.Tensor], extra: list[torch.Tensor], *,

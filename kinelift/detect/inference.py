@@ -70,7 +70,7 @@ from kinelift.detect.weights import load_detector
 from kinelift.errors import UnknownNameError, ValueRangeError
 
 __all__ = ["detect_tracks", "resolve_detector", "FOLLOW_BOX_GROWTH", "BOX_SIZE_MEMORY", "SEARCH_BACKOFF", "REJECTED_CHANGE", "STILL_FRAMES",
-           "STILL_CHANGE", "MOVING_CHANGE", "MOVING_FRAMES"]
+           "STILL_CHANGE", "MOVING_CHANGE", "MOVING_FRAMES", "FOUND_HALF_GAIN", "TRUNK_SEEN"]
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +271,23 @@ def _follow_box(points: np.ndarray, scores: np.ndarray, names: tuple[str, ...], 
     if np.isfinite(box).all() and not any(n in names for n in ("head_top", "nose", "neck", "right_shoulder")):
         box = box + np.array([0.0, -box[3], 0.0, box[3]])  # a legs-only set: the upper body is about as tall as the legs
     return box
+
+
+FOUND_HALF_GAIN = 0.05
+"""A person finder's box often holds only a tall person's upper half (HOG's window on a broadcast
+frame's footballer ended at the thighs, and the crops that followed cut the legs off for 20 frames,
+the network squeezing the whole skeleton into them). So where a track's first frame shows the
+shoulders (:data:`TRUNK_SEEN`), it is also read in the box twice as tall (the same top, within the
+image), and the track starts there where the network finds the ankles below the first box and is
+this much more confident (mean keypoint confidence)."""
+
+TRUNK_SEEN = 0.3
+"""The shoulders' confidence above which a person finder's box holds a person's upper half (see :data:`FOUND_HALF_GAIN`)."""
+
+
+def _lower_half_added(box: np.ndarray, height: int) -> np.ndarray:
+    """``box`` with the same top and twice the height, its bottom within an image ``height`` px tall."""
+    return np.array([box[0], box[1], box[2], min(2.0 * box[3], height - box[1])])
 
 
 class _Runner:
@@ -545,6 +562,24 @@ def _hog_in(frame: np.ndarray, region: np.ndarray | None) -> np.ndarray:
     return found + np.array([x0, y0, 0, 0], float)
 
 
+def _start_whole(run: _Runner, frames: torch.Tensor, frame: int, new: list[_Person], names: tuple[str, ...], offset: int) -> None:
+    """Start the ``new`` tracks (not followed yet) in the box twice as tall where their person
+    finder's box holds only the upper half (:data:`FOUND_HALF_GAIN`), read at the chunk's ``frame``."""
+    shoulders = [names.index(n) for n in ("right_shoulder", "left_shoulder") if n in names]
+    feet = [names.index(n) for n in ("right_ankle", "left_ankle") if n in names]
+    if not new or len(shoulders) < 2 or len(feet) < 2:
+        return
+    found = np.stack([p.box for p in new])
+    taller = np.stack([_lower_half_added(b, int(frames.shape[1])) for b in found])
+    points, scores = run(frames, np.full(2 * len(new), frame), np.concatenate([found, taller]))
+    for person, box, short, tall, soles in zip(new, taller, scores[: len(new)], scores[len(new) :], points[len(new) :, feet, 1]):
+        below = bool((soles > person.box[1] + person.box[3]).all())
+        if below and (short[shoulders] > TRUNK_SEEN).all() and tall.mean() > short.mean() + FOUND_HALF_GAIN:
+            log.debug("person found at frame %d: followed in a box twice as tall (confidence %.2f against %.2f)",
+                      offset + frame, tall.mean(), short.mean())  # fmt: skip
+            person.box = box
+
+
 def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, stop: int, active: list[_Person],
                  names: tuple[str, ...], min_confidence: float, min_peak_confidence: float = 0.0,
                  thumbnails: list[np.ndarray | None] | None = None) -> None:  # fmt: skip
@@ -552,6 +587,7 @@ def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, st
     frames' (:func:`~kinelift.detect.motion.thumbnail`), the one before ``start`` first (None where unknown)."""
     if not active:
         return
+    _start_whole(run, frames, start, [p for p in active if not p.frames and p.start is not None], names, offset)
     thumbnails = thumbnails or [None] * (stop - start + 1)
     local = np.repeat(np.arange(start, stop), len(active))
     boxes = np.tile(np.stack([p.box for p in active]), (stop - start, 1))

@@ -741,6 +741,64 @@ def test_a_person_who_leaves_the_crop_is_not_followed_on_the_background(tmp_path
     assert len(still) == 1 and np.isfinite(still[0].positions[:, 0, 0]).all()
 
 
+class _ExtentDetector(torch.nn.Module):
+    """A stand-in LSP-14 detector that reads the bright rows of its crop as a standing person, head
+    top to soles; where the bright region runs into the crop's bottom edge the feet are not in the
+    crop: it squeezes the whole skeleton into what it sees and the knees and ankles are unclear
+    (as the real network does with a crop that stops at the thighs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config = DetectorConfig(keypoints="LSP-14", input_size=(64, 64), width=0.25, head_channels=16)
+        self.n_keypoints = 14
+        self.unused = torch.nn.Parameter(torch.zeros(1))
+        # LSP-14's order: ankle, knee, hip (right), hip, knee, ankle (left), wrist, elbow, shoulder (right), shoulder, elbow, wrist (left), neck, head top
+        self.along = torch.tensor([1.0, 0.75, 0.5, 0.5, 0.75, 1.0, 0.45, 0.3, 0.15, 0.15, 0.3, 0.45, 0.12, 0.0])
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        brightness = images * torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) + torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+        bright = brightness.amax(dim=1) > 0.7  # (n, 64, 64)
+        maps = []
+        rows, cols = torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij")
+        for mask in bright:
+            r, c = torch.nonzero(mask, as_tuple=True)
+            top, bottom, centre = r.min() / 4.0, r.max() / 4.0, c.float().mean() / 4.0
+            feet_seen = bool(r.max() < 60)
+            height = torch.full((14,), 0.9)
+            if not feet_seen:
+                height[[0, 1, 4, 5]] = 0.1
+            y = top + self.along * (bottom - top)
+            maps.append(height[:, None, None] * torch.exp(-((rows - y[:, None, None]) ** 2 + (cols - centre) ** 2) / 2.0))
+        return torch.stack(maps)
+
+
+def test_a_person_found_by_the_upper_half_is_followed_whole(tmp_path, monkeypatch):
+    """FOUND_HALF_GAIN: the person finder's box holds the upper half of a tall person. The track's
+    first frame is also read in the box twice as tall; the network sees the ankles below the first
+    box, more confidently, so the person is followed whole from the first frame (soles at the
+    person's feet). Without the rule the first frames' soles lie inside the cut-off crop."""
+    import kinelift.detect.inference as inference
+
+    n = 12
+    frames = np.full((n, 120, 160, 3), 40, np.uint8)
+    frames[:, 10:101, 20:50] = 230  # a standing person, head top at row 10, soles at row 100
+    write_video(tmp_path / "v.mp4", frames, list(range(0, 40 * n, 40)))
+    monkeypatch.setattr(inference, "_hog_in", lambda image, region: np.array([[5.0, 10, 60, 45]]))  # the upper half
+    monkeypatch.setattr(inference, "changed_region", lambda *_, **__: np.array([0.0, 0.0, 160.0, 120.0]))
+
+    def soles(**options):
+        tracks = inference.detect_tracks(tmp_path / "v.mp4", detector=_ExtentDetector(), progress=False, min_frames=1, **options)
+        assert len(tracks) == 1
+        ankles = [tracks[0].keypoint_names.index(k) for k in ("right_ankle", "left_ankle")]
+        return tracks[0].positions[:, ankles, 1].mean(axis=1)
+
+    whole = soles()
+    np.testing.assert_allclose(whole, 100.0, atol=12.0)  # every frame, from the first (a heatmap cell is 6-7 px here)
+    monkeypatch.setattr(inference, "FOUND_HALF_GAIN", np.inf)
+    cut = soles()
+    assert cut[0] < 75.0  # the crop stopped at row 70: the skeleton squeezed into it
+
+
 def test_a_followed_box_moves_ahead_with_the_person():
     """The next step's box moves at the keypoints' velocity over the last step and stretches to
     cover its frames; a standing person's box stays; a jump of more than a box per frame is capped."""

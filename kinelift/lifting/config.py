@@ -164,7 +164,9 @@ class DataConfig:
     and a third of the one-leg motions keep the free leg straight (the default); ``false`` draws
     the knees of kinelift 0.3.3 (standing flexed 0-15 deg, squats from exactly 0), with that
     version's random stream, so that the configs trained on it make the same data
-    (:mod:`kinelift.lifting.motions`).
+    (:mod:`kinelift.lifting.motions`). ``straight_free_legs`` (with ``upright_knees = false``): the
+    share of the one-leg motions whose free leg stays straight (0-10 deg; the default 0 keeps
+    0.3.3's stream: every free leg bent).
 
     ``library`` is a real motion library (:func:`kinelift.pipeline.motion_library.build_motion_library`,
     ``kinelift motion-library``; relative to the config file's folder): its training subjects'
@@ -203,6 +205,7 @@ class DataConfig:
     flat_confidence_rate: float = 0.0
     hip_spread: tuple[float, float] = (1.0, 1.0)
     upright_knees: bool = True
+    straight_free_legs: float = 0.0
     seed: int = 0
     stages: tuple[DataStage, ...] = ()
     library: str = ""
@@ -240,6 +243,8 @@ class DataConfig:
         if len(spread) != 2 or not 0.5 <= spread[0] <= spread[1] <= 3.0:
             raise ValueRangeError("data.hip_spread", expected="[low, high] with 0.5 <= low <= high <= 3", got=self.hip_spread)
         object.__setattr__(self, "hip_spread", spread)
+        if not isinstance(self.straight_free_legs, (int, float)) or not 0.0 <= self.straight_free_legs <= 1.0:
+            raise ValueRangeError("data.straight_free_legs", expected="a share in [0, 1]", got=self.straight_free_legs)
         if not isinstance(self.upright_knees, bool):
             raise ValueRangeError("data.upright_knees", expected="true or false", got=self.upright_knees)
 

@@ -425,12 +425,14 @@ def procedural_gait(rng: np.random.Generator, *, fps: float = 30.0, seconds: flo
 
 
 def procedural_single_leg(rng: np.random.Generator, *, fps: float = 30.0, seconds: float | None = None, name: str = "single_leg",
-                          upright_knees: bool = True) -> Motion:  # fmt: skip
+                          upright_knees: bool = True, straight_free_legs: float = 0.0) -> Motion:  # fmt: skip
     """Standing on one leg with the trunk leaning forward (balance tests, single-leg squats, reaching):
     the free leg's hip -20 to 70 deg and knee 20-100 deg (in a third of the motions straight, 0-10
     deg), the stance knee 0-50 deg from upright, anterior pelvis tilt up to 45 deg and lumbar flexion
     up to 30 deg, moving slowly in and out of the pose. ``upright_knees=False``: the stance knee
-    from 0-8 deg and every free leg bent 20-100 deg (the generator of kinelift 0.3.3)."""
+    from 0-8 deg and the free leg bent 20-100 deg (the generator of kinelift 0.3.3), except in a
+    ``straight_free_legs`` share of the motions, whose free knee goes from the standing 5 deg to
+    0-10 deg (the default 0 draws nothing more: 0.3.3's random stream)."""
     idx = _index()
     u = rng.uniform
     n = int((seconds or u(3, 8)) * fps)
@@ -453,6 +455,8 @@ def procedural_single_leg(rng: np.random.Generator, *, fps: float = 30.0, second
     if upright_knees:
         free_knee = u(0, 10) if rng.random() < 1 / 3 else u(20, 100)
         knee = free_knee * np.clip(phase * 1.3, 0, 1) + _upright_knees(rng)[1] + 2
+    elif straight_free_legs > 0 and rng.random() < straight_free_legs:
+        knee = (u(0, 10) - 5) * np.clip(phase * 1.3, 0, 1) + 5
     else:
         knee = u(20, 100) * np.clip(phase * 1.3, 0, 1) + 5
     q[:, idx[f"knee_angle_{free}"]] = knee * _D

@@ -398,3 +398,26 @@ def test_library_counts_frames_dropped_before_a_short_first_run(tmp_path):
     motions = build_motion_library(tmp_path / "data", tmp_path / "lib", sources=("ui-prmd",), progress=False)
     assert [m.name for m in motions] == ["uiprmd_m01_s01_e01_part2"]
     assert len(motions[0].coordinates) == 48 and motions[0].dropped_frames == 12  # 7 unexplained + 5 in a run too short to use
+
+
+def test_straight_free_legs_on_the_generator_of_0_3_3():
+    """``straight_free_legs`` (with ``upright_knees=False``): that share of the one-leg motions keeps
+    the free leg straight (0-10 deg), the rest bend 20 deg or more; the default 0 draws exactly the
+    motions of 0.3.3's generator (nothing more is drawn); a share outside [0, 1] is refused."""
+    from kinelift.lifting.motions import _index, procedural_single_leg
+
+    idx = _index()
+
+    def free_knee_peaks(**options):
+        one_leg = [procedural_single_leg(np.random.default_rng(s), upright_knees=False, **options) for s in range(60)]
+        free = [idx["knee_angle_l" if m.metadata["stance_side"] == "r" else "knee_angle_r"] for m in one_leg]
+        return one_leg, np.array([np.degrees(m.coordinates[:, k]).max() for m, k in zip(one_leg, free)])
+
+    plain, plain_peaks = free_knee_peaks()
+    same, _ = free_knee_peaks(straight_free_legs=0.0)
+    assert all(np.array_equal(a.coordinates, b.coordinates) for a, b in zip(plain, same))
+    _, peaks = free_knee_peaks(straight_free_legs=0.5)
+    straight = peaks <= 10.0 + 1e-9
+    assert 0.25 < straight.mean() < 0.75 and (peaks[~straight] >= 20.0).all() and (plain_peaks >= 20.0).all()
+    with pytest.raises(ValueRangeError, match="straight_free_legs"):
+        DataConfig(straight_free_legs=1.5)

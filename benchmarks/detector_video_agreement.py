@@ -104,6 +104,9 @@ def main() -> None:
             print(f"{video.stem:30s} skipped: no {peer}")
             continue
         reference = [t for t in read_tracks(peer) if set(LOWER) <= set(t.keypoint_names)]
+        if not reference:
+            print(f"{video.stem:30s} skipped: {peer} holds no track with the hips, knees and ankles")
+            continue
         tracks = detect_tracks(video, detector=args.weights, progress=False)
         points, torso = _reference(reference, max([t.n_frames for t in tracks + reference], default=0))
         for track in tracks:

@@ -8,7 +8,9 @@ full training configuration, for reproduction).
 
 Shipped weights (``kinelift/lifting/weights/``, trained by ``kinelift train-lifter`` with the
 configurations in ``kinelift/lifting/configs/``): ``"COCO-17"``, ``"LOWER-6"`` and ``"LSP-14"``
-(kinelift's own detector's points; ``lifter_lsp14_real.toml``) inputs on the built-in model.
+(kinelift's own detector's points; ``lifter_lsp14_real.toml``) inputs on the built-in model; the
+weights shipped now are the last of a chain of fine-tuning stages, ``lifter_*_plain_angles2.toml``
+(0.3.8; the stages and their figures: docs/lift.md).
 
 Examples
 --------

@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lift", help="lift a 2D track file to 3D kinematics on the built-in model (.h5, .mot, .trc, .osim)")
     p.add_argument("input", help="any 2D track file kinelift reads (OpenPose, COCO/MMPose, DeepLabCut, HDF5, ...)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--lifter", help="shipped lifter (COCO-17, LSP-14, LOWER-6), a weights file, or several joined by + and averaged "
+    p.add_argument("--lifter", help="shipped lifter (COCO-17, LSP-14, LOWER-6, BODY-25), a weights file, or several joined by + and averaged "
                    "(COCO-17+LOWER-6); default from the track's keypoints: COCO-17+LOWER-6 for COCO-like sets, LSP-14+LOWER-6 "
                    "for kinelift's detector, else LOWER-6")
     p.add_argument("--height", type=float, help="subject height in metres (sets the body size; else estimated)")

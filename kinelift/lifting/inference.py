@@ -146,13 +146,16 @@ def lift(
         Tracks at a frame rate other than the lifter's (30 Hz for the shipped weights) are
         resampled to it, and the results back to the track's times.
     lifter : Lifter, str, path or a sequence of them, optional
-        A lifter, a shipped one by keypoint set (``"COCO-17"``, ``"LSP-14"``, ``"LOWER-6"``) or a weights file;
+        A lifter, a shipped one by keypoint set (``"COCO-17"``, ``"LSP-14"``, ``"LOWER-6"``, ``"BODY-25"``) or a weights file;
         or an ensemble, several lifters whose predictions are averaged, each over what its
         keypoints show (:mod:`kinelift.lifting.ensemble`): a sequence, or names joined by ``+``,
         the primary (whose keypoints the result carries) first. Default: ``"COCO-17+LOWER-6"``
         (:data:`DEFAULT_ENSEMBLE`) when the track's keypoints give all of COCO-17 (COCO, BODY-25,
         MediaPipe's 33, ...), ``"LSP-14+LOWER-6"`` for LSP-14 (kinelift's own detector), else
-        ``"LOWER-6"`` (LOWER-6, PENN-13, H36M-17: no whole-body lifter reads them).
+        ``"LOWER-6"`` (LOWER-6, PENN-13, H36M-17: no whole-body lifter reads them). Tracks with
+        the feet (BODY-25, HALPE-26, BODY-25B; midpoints such as the neck are derived) may ask for
+        ``"BODY-25+LOWER-6"``, whose ankles follow the foot points: better for walking, running,
+        jumps and kicks, worse for squats and standing (docs/lift.md, "Foot points").
     height : float, optional
         The subject's height (m). Monocular video cannot tell a tall person far away from a short
         one near: give the height when you know it; otherwise the lifter's estimate sets the size,
@@ -215,7 +218,8 @@ def lift(
         raise ValueRangeError("lifter", expected="lifters of one frame rate in an ensemble", got=[m.config.fps for m in members])
     ks = lifter.keypoint_set
     # each lifter of an ensemble reads its own points of the given track; the primary's are the result's
-    per_lifter = [tracks if tracks.keypoint_set.name == m.keypoint_set.name else tracks.to_keypoint_set(m.keypoint_set) for m in members]
+    per_lifter = [tracks if tracks.keypoint_set.name == m.keypoint_set.name else tracks.to_keypoint_set(m.keypoint_set, allow_derived=True)
+                  for m in members]  # fmt: skip
     tracks = per_lifter[0]
     fps = lifter.config.fps
     t0 = tracks.time

@@ -10,7 +10,9 @@ Shipped weights (``kinelift/lifting/weights/``, trained by ``kinelift train-lift
 configurations in ``kinelift/lifting/configs/``): ``"COCO-17"``, ``"LOWER-6"`` and ``"LSP-14"``
 (kinelift's own detector's points; ``lifter_lsp14_real.toml``) inputs on the built-in model; the
 weights shipped now are the last of a chain of fine-tuning stages, ``lifter_*_plain_angles2.toml``
-(0.3.8; the stages and their figures: docs/lift.md).
+(0.3.8; the stages and their figures: docs/lift.md). ``"BODY-25"`` (0.3.9, ``lifter_body25.toml``,
+grown from the COCO-17 weights) also reads the six foot points; it is not a default (``kinelift.lift``
+picks it only when asked: ``lifter="BODY-25+LOWER-6"``; docs/lift.md, "Foot points").
 
 Examples
 --------
@@ -34,7 +36,8 @@ from kinelift.lifting.lifter import Lifter
 __all__ = ["SHIPPED_WEIGHTS", "save_lifter", "load_lifter", "lifter_metadata"]
 
 _DIR = Path(__file__).with_name("weights")
-SHIPPED_WEIGHTS = {"COCO-17": _DIR / "lifter_coco17.pt", "LOWER-6": _DIR / "lifter_lower6.pt", "LSP-14": _DIR / "lifter_lsp14.pt"}
+SHIPPED_WEIGHTS = {"COCO-17": _DIR / "lifter_coco17.pt", "LOWER-6": _DIR / "lifter_lower6.pt", "LSP-14": _DIR / "lifter_lsp14.pt",
+                   "BODY-25": _DIR / "lifter_body25.pt"}  # fmt: skip
 _FORMAT = "kinelift-lifter"
 
 

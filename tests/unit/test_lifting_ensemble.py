@@ -162,3 +162,44 @@ def test_each_lifter_of_an_ensemble_reads_its_own_points_of_the_track():
     assert result.keypoints.keypoint_set.name == "LOWER-6" and result.keypoints.metadata["lifter"] == "LOWER-6+COCO-17"
     with pytest.raises(KeypointConversionError, match="COCO-17"):
         lift(clip.to_keypoint_set("LOWER-6"), lifter="LOWER-6+COCO-17", refine=False)
+
+
+def test_the_feet_lifter_reads_body25_and_sets_that_convert_to_it():
+    """The shipped BODY-25 lifter (opt-in, ``lifter="BODY-25+LOWER-6"``) sees the ankles through the
+    foot points: in the ensemble the ankle is its own (LOWER-6 has no foot point), the knee the
+    average; BODY-25B tracks reach it through the derived neck and hips' midpoint."""
+    from kinelift.core.keypoint_sets import get_keypoint_set
+    from kinelift.core.tracks import Tracks
+    from kinelift.synthetic import squat_tracks
+
+    coco = squat_tracks(n_reps=1, seed=5).observed
+    names = coco.keypoint_names
+    at = {n: coco.positions[:, names.index(n)] for n in names}
+    conf = {n: coco.confidence[:, names.index(n)] for n in names}
+    for side in ("left", "right"):  # feet below and ahead of the ankles (px; the image's y points down)
+        ankle = at[f"{side}_ankle"]
+        at[f"{side}_heel"], at[f"{side}_big_toe"], at[f"{side}_small_toe"] = ankle + [-8.0, 12.0], ankle + [30.0, 18.0], ankle + [25.0, 16.0]
+        for point in ("heel", "big_toe", "small_toe"):
+            conf[f"{side}_{point}"] = conf[f"{side}_ankle"]
+    at["neck"], at["mid_hip"] = (at["left_shoulder"] + at["right_shoulder"]) / 2, (at["left_hip"] + at["right_hip"]) / 2
+    conf["neck"], conf["mid_hip"] = np.minimum(conf["left_shoulder"], conf["right_shoulder"]), np.minimum(conf["left_hip"], conf["right_hip"])
+    at["upper_neck"], at["head_top"], conf["upper_neck"], conf["head_top"] = at["nose"], at["nose"] - [0.0, 20.0], conf["nose"], conf["nose"]
+
+    def track(name: str) -> Tracks:
+        order = get_keypoint_set(name).names
+        return Tracks(np.stack([at[n] for n in order], axis=1), keypoints=name, confidence=np.stack([conf[n] for n in order], axis=1),
+                      time=coco.time)  # fmt: skip
+
+    body25 = track("BODY-25")
+    both = lift(body25, lifter="BODY-25+LOWER-6", refine=False)
+    assert both.keypoints.keypoint_set.name == "BODY-25" and both.keypoints.metadata["lifter"] == "BODY-25+LOWER-6"
+    feet = lift(body25, lifter="BODY-25", refine=False)
+    legs = lift(body25, lifter="LOWER-6", refine=False)
+    coordinates = list(both.coordinate_names)
+    ankle, knee = coordinates.index("ankle_angle_r"), coordinates.index("knee_angle_r")
+    np.testing.assert_allclose(both.coordinates[:, ankle], feet.coordinates[:, ankle], atol=1e-5)
+    np.testing.assert_allclose(both.coordinates[:, knee], (feet.coordinates[:, knee] + legs.coordinates[:, knee]) / 2, atol=1e-5)
+    seen = dict(zip(load_lifter("BODY-25").pose_coordinate_names, seen_coordinates(load_lifter("BODY-25"))))
+    assert seen["ankle_angle_r"] and seen["ankle_angle_l"]
+    from_b25b = lift(track("BODY-25B"), lifter="BODY-25+LOWER-6", refine=False)  # neck and mid_hip derived as midpoints
+    np.testing.assert_allclose(from_b25b.coordinates, both.coordinates, atol=1e-5)

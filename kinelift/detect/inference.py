@@ -615,6 +615,8 @@ def _follow_step(run: _Runner, frames: torch.Tensor, offset: int, start: int, st
         if not person.active:
             continue
         if scores[-1, j].mean() < min_confidence:
+            log.info("person followed from frame %d: mean keypoint confidence %.2f at frame %d, below %.2f: track ended",
+                     person.frames[0], float(scores[-1, j].mean()), offset + stop - 1, min_confidence)  # fmt: skip
             person.active = False
             continue
         box = _follow_box(points[-1, j], scores[-1, j], names, min_confidence)

@@ -5,7 +5,8 @@ Usage: python benchmarks/standing_posture.py [--library build/motion_library] [-
 The real-video checks (`benchmarks/lift_real_videos.py`) and issue 26's targets judge a standing
 person's lifted knee and hip against zero (within 10 deg in every frame; knee bias <= 3 deg). This
 script prints what the marker-to-model fit of real motion capture (the motion library,
-`kinelift motion-library`) gives on standing frames, per subject: the frames where both knees are
+`kinelift motion-library`, read by `kinelift.lifting.motions.read_motion_library` at the lifters' 30
+frames/s) gives on standing frames, per subject: the frames where both knees are
 flexed less than 10 deg, and there the median and the 5th / 95th percentiles of knee flexion and
 hip flexion (both sides pooled) and the median pelvis tilt (deg; the built-in model's coordinates:
 knee flexion positive, hip flexion positive forward, pelvis tilt negative when the pelvis tips
@@ -18,22 +19,21 @@ a correct answer may lie for a person standing at ease.
 from __future__ import annotations
 
 import argparse
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from kinelift.io import read_mot
+from kinelift.lifting.motions import Motion, read_motion_library
+from kinelift.skeleton.builtin import builtin_model
 
 LIBRARY = Path(__file__).resolve().parents[1] / "build" / "motion_library"
 STANDING_KNEE_DEG = 10.0
 
 
-def _standing(path: Path) -> np.ndarray:
-    """``(frames, 3)``: knee, hip flexion (deg, both sides as separate rows) and pelvis tilt on the standing frames."""
-    table = read_mot(path)
-    names = list(table.column_names)
-    values = np.degrees(np.asarray(table.values, float))
+def _standing(motion: Motion, names: list[str]) -> np.ndarray:
+    """``(2 x standing frames, 3)``: knee flexion, hip flexion and pelvis tilt (deg) on the standing frames, one row per side."""
+    values = np.degrees(motion.coordinates)
     knees = values[:, [names.index("knee_angle_r"), names.index("knee_angle_l")]]
     hips = values[:, [names.index("hip_flexion_r"), names.index("hip_flexion_l")]]
     tilt = values[:, names.index("pelvis_tilt")]
@@ -51,19 +51,23 @@ def main() -> None:
     if not (library / "index.csv").is_file():
         print(f"{library / 'index.csv'} is not on this machine (build it with `kinelift motion-library`): nothing to measure")
         return
-    index = pd.read_csv(library / "index.csv")
-    print(f"standing frames: both knees flexed less than {STANDING_KNEE_DEG:.0f} deg; knee and hip pooled over both sides; deg")
+    names = list(builtin_model(arms=True).coordinate_names)  # the order of Motion.coordinates
+    groups: dict[tuple[str, str, str, str], list[np.ndarray]] = defaultdict(list)
+    for motion in read_motion_library(library):  # resampled to 30 frames/s, as the lifters read them
+        meta = motion.metadata
+        if meta["family"] in args.families:
+            groups[meta["family"], meta["split"], meta["source"], meta["subject"]].append(_standing(motion, names))
+    print(f"standing frames (30 frames/s): both knees flexed less than {STANDING_KNEE_DEG:.0f} deg; knee and hip pooled over both sides; deg")
     print(f"{'family':<14} {'split':<6} {'source':<8} {'subject':<18} {'frames':>7}  {'knee med (p5, p95)':>20}  "
           f"{'hip flex med (p5, p95)':>24}  {'pelvis tilt':>11}")  # fmt: skip
-    for family in args.families:
-        for (split, source, subject), group in index[index["family"] == family].groupby(["split", "source", "subject"], sort=True):
-            values = np.concatenate([_standing(library / f) for f in group["file"]])
-            if len(values) == 0:
-                continue
-            knee, hip = np.percentile(values[:, 0], [50, 5, 95]), np.percentile(values[:, 1], [50, 5, 95])
-            print(f"{family:<14} {split:<6} {source:<8} {subject:<18} {len(values) // 2:>7}  "
-                  f"{knee[0]:>6.1f} ({knee[1]:5.1f}, {knee[2]:5.1f})  {hip[0]:>10.1f} ({hip[1]:5.1f}, {hip[2]:5.1f})  "
-                  f"{np.median(values[:, 2]):>11.1f}")  # fmt: skip
+    for (family, split, source, subject), parts in sorted(groups.items(), key=lambda kv: (args.families.index(kv[0][0]), kv[0][1:])):
+        values = np.concatenate(parts)
+        if len(values) == 0:
+            continue
+        knee, hip = np.percentile(values[:, 0], [50, 5, 95]), np.percentile(values[:, 1], [50, 5, 95])
+        print(f"{family:<14} {split:<6} {source:<8} {subject:<18} {len(values) // 2:>7}  "
+              f"{knee[0]:>6.1f} ({knee[1]:5.1f}, {knee[2]:5.1f})  {hip[0]:>10.1f} ({hip[1]:5.1f}, {hip[2]:5.1f})  "
+              f"{np.median(values[:, 2]):>11.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", help="any 2D track file kinelift reads (OpenPose, COCO/MMPose, DeepLabCut, HDF5, ...)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--lifter", help="shipped lifter (COCO-17, LSP-14, LOWER-6, BODY-25), a weights file, or several joined by + and averaged "
-                   "(COCO-17+LOWER-6); default from the track's keypoints: COCO-17+LOWER-6 for COCO-like sets, LSP-14+LOWER-6 "
+                   "(COCO-17+LOWER-6); default from the track's keypoints: BODY-25+LOWER-6 for sets with feet (BODY-25, HALPE-26, "
+                   "BODY-25B) whose feet are seen in most frames, COCO-17+LOWER-6 for other COCO-like sets, LSP-14+LOWER-6 "
                    "for kinelift's detector, else LOWER-6")
     p.add_argument("--height", type=float, help="subject height in metres (sets the body size; else estimated)")
     p.add_argument("--focal", type=float, help="camera focal length in pixels (with --principal-point: follows the pelvis translation)")

@@ -31,7 +31,7 @@ from kinelift.io._common import existing_path, read_json
 log = logging.getLogger(__name__)
 
 __all__ = ["HOG_MIN_HEIGHT", "hog_people", "box_from_keypoints", "inside_fraction", "iou", "match_boxes", "peak_confidence", "people_tracks",
-           "read_detection_boxes", "PEAK_QUANTILE"]  # fmt: skip
+           "read_detection_boxes", "PEAK_QUANTILE", "JOIN_GAP_S", "JOIN_DISTANCE", "confident_stretch", "join_fragments"]  # fmt: skip
 
 HOG_MIN_HEIGHT = 256
 """:func:`hog_people` upscales images lower than this many pixels (people of at least 128 px are found in them)."""
@@ -173,6 +173,84 @@ def read_detection_boxes(path: str | os.PathLike[str], *, min_score: float = 0.5
     return {k: np.asarray(v) for k, v in boxes.items()}
 
 
+JOIN_GAP_S = 0.5
+"""Two tracks are fragments of one person (:func:`join_fragments`) when one starts at most this many
+seconds after the other ends: the follower lost the person for a moment (a fast step out of its
+crop) and the person finder found them again."""
+
+JOIN_DISTANCE = 0.6
+"""... and the later fragment's first keypoint box is centred within this many box heights (the
+larger of the two boxes) of the earlier one's last, the two heights within a factor of 2: a
+person walking at 1.5 m/s moves about 0.4 body heights in half a second."""
+
+_Fragment = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""One person's frame indices ``(f,)``, points ``(f, K, 2)`` and confidences ``(f, K)``."""
+
+
+def confident_stretch(scores: np.ndarray, min_confidence: float) -> slice:
+    """The longest run of consecutive entries of ``scores`` ``(frames, K)`` whose mean keypoint
+    confidence is at least ``min_confidence`` (an empty slice when there is none).
+
+    Examples
+    --------
+    >>> confident_stretch(np.array([[0.1], [0.5], [0.6], [0.2], [0.7]]), 0.3)
+    slice(1, 3, None)
+    """
+    good = np.asarray(scores, float).reshape(len(scores), -1).mean(axis=1) >= min_confidence
+    edges = np.flatnonzero(np.diff(np.r_[0, good.astype(int), 0]))
+    if len(edges) == 0:
+        return slice(0, 0)
+    starts, stops = edges[::2], edges[1::2]
+    i = int(np.argmax(stops - starts))
+    return slice(int(starts[i]), int(stops[i]))
+
+
+def join_fragments(people: Sequence[_Fragment], time: np.ndarray, *, max_gap_s: float = JOIN_GAP_S,
+                   max_distance: float = JOIN_DISTANCE) -> list[_Fragment]:  # fmt: skip
+    """Tracks that are fragments of one person, joined: a track that starts at most ``max_gap_s``
+    after another ends (never overlapping it), with its first keypoint box near that one's last
+    (:data:`JOIN_DISTANCE`), continues it; of several such, the nearest. The frames between stay
+    empty. Order: by first frame.
+
+    Examples
+    --------
+    >>> pts = np.array([[[100.0, 100.0], [100.0, 300.0]]])
+    >>> a = (np.arange(10), np.repeat(pts, 10, 0), np.ones((10, 2)))
+    >>> b = (np.arange(13, 20), np.repeat(pts + [40.0, 0.0], 7, 0), np.ones((7, 2)))
+    >>> far = (np.arange(13, 20), np.repeat(pts + [900.0, 0.0], 7, 0), np.ones((7, 2)))
+    >>> [f[0].tolist() for f in join_fragments([a, b, far], np.arange(20) / 30.0)]
+    [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14, 15, 16, 17, 18, 19], [13, 14, 15, 16, 17, 18, 19]]
+    """
+    tracks = sorted((p for p in people if len(p[0])), key=lambda p: int(p[0][0]))
+
+    def box(points: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        return box_from_keypoints(points, scores, min_confidence=0.0)
+
+    joined: list[_Fragment] = []
+    for frames, points, scores in tracks:
+        first = box(points[0], scores[0])
+        best, nearest = None, np.inf
+        for i, (f0, p0, s0) in enumerate(joined):
+            gap = time[frames[0]] - time[f0[-1]]
+            if not 0 < gap <= max_gap_s:
+                continue
+            last = box(p0[-1], s0[-1])
+            if not (np.isfinite(first).all() and np.isfinite(last).all()):
+                continue
+            height = max(first[3], last[3])
+            distance = float(np.linalg.norm((first[:2] + first[2:] / 2) - (last[:2] + last[2:] / 2)))
+            if height > 0 and 0.5 <= first[3] / max(last[3], 1e-9) <= 2.0 and distance <= max_distance * height and distance < nearest:
+                best, nearest = i, distance
+        if best is None:
+            joined.append((frames, points, scores))
+            continue
+        f0, p0, s0 = joined[best]
+        log.info("the track from frame %d continues the one that ended at frame %d (%d frames between, %.0f px apart): joined",
+                 frames[0], f0[-1], frames[0] - f0[-1] - 1, nearest)  # fmt: skip
+        joined[best] = (np.concatenate([f0, frames]), np.concatenate([p0, points]), np.concatenate([s0, scores]))
+    return joined
+
+
 def people_tracks(people: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], time: np.ndarray, keypoints: str, *, min_frames: int = 1,
                   min_track_confidence: float = 0.0, min_peak_confidence: float = 0.0,
                   metadata: Mapping[str, Any] | None = None) -> list[Tracks]:  # fmt: skip
@@ -181,14 +259,27 @@ def people_tracks(people: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], t
     ``(f, K, 2)`` and confidences ``(f, K)``. People seen in fewer than ``min_frames`` frames, with
     a mean keypoint confidence below ``min_track_confidence``, or never seen clearly
     (:func:`peak_confidence` below ``min_peak_confidence``) are dropped and counted in the log
-    (short-lived tracks and tracks on background texture); the others are numbered in order."""
-    found = [p for p in people if len(p[0])]
+    (short-lived tracks and tracks on background texture). A track of low mean confidence keeps its
+    :func:`confident_stretch` instead when that is ``min_frames`` long (a person who walked into
+    the image is seen faintly until whole: on the real walking video frames 53-63 of a track that
+    began on the walker's shoulder at the image's edge at frame 28); the stretch is then judged
+    like a track. The tracks kept that are fragments of one person are joined
+    (:func:`join_fragments`); the others are numbered in order of their first frame."""
+    found = []
+    for p in (p for p in people if len(p[0])):
+        if len(p[0]) >= min_frames and float(np.mean(p[2])) < min_track_confidence:
+            stretch = confident_stretch(p[2], min_track_confidence)
+            if stretch.stop - stretch.start >= min_frames:
+                log.info("a track of frames %d-%d (mean keypoint confidence %.2f) keeps its confident frames %d-%d", p[0][0], p[0][-1],
+                         float(np.mean(p[2])), p[0][stretch.start], p[0][stretch.stop - 1])  # fmt: skip
+                p = (p[0][stretch], p[1][stretch], p[2][stretch])
+        found.append(p)
     short = [p for p in found if len(p[0]) < min_frames]
     faint = [p for p in found if len(p[0]) >= min_frames and float(np.mean(p[2])) < min_track_confidence]
     unclear = [p for p in found if len(p[0]) >= min_frames and float(np.mean(p[2])) >= min_track_confidence
                and peak_confidence(p[2]) < min_peak_confidence]  # fmt: skip
     dropped = {id(p) for p in short + faint + unclear}
-    kept = [p for p in found if id(p) not in dropped]
+    kept = join_fragments([p for p in found if id(p) not in dropped], time)
     if dropped:
         log.info("%d of %d tracks dropped: %d seen in fewer than %d frames, %d of mean keypoint confidence below %.2f, %d never seen "
                  "clearly (peak confidence below %.2f: background texture)", len(dropped), len(found), len(short), min_frames,

@@ -34,9 +34,10 @@ from kinelift.lifting.weights import SHIPPED_WEIGHTS, load_lifter
 from kinelift.processing import valid_runs
 from kinelift.processing.tracks_ops import resample_tracks
 from kinelift.skeleton.builtin import builtin_model, foot_marker_indices
+from kinelift.skeleton.keypoint_maps import keypoint_map
 from kinelift.skeleton.scaling import scale_spec
 
-__all__ = ["lift", "Intrinsics", "SEEN_FRACTION", "ASSUMED_FIELD_OF_VIEW_DEG", "DEFAULT_ENSEMBLE"]
+__all__ = ["lift", "Intrinsics", "SEEN_FRACTION", "FEET_SEEN_FRACTION", "ASSUMED_FIELD_OF_VIEW_DEG", "DEFAULT_ENSEMBLE"]
 
 SEEN_FRACTION = 0.5
 """A frame shows the subject when at least this fraction of the lifter's keypoints is present."""
@@ -104,18 +105,47 @@ def _ground_rotation(up: np.ndarray, pelvis: np.ndarray, weights: np.ndarray) ->
 
 
 DEFAULT_ENSEMBLE = "COCO-17+LOWER-6"
-"""The default lifter for tracks that give every COCO-17 point: both shipped lifters, averaged
+"""The default lifter for tracks that give every COCO-17 point and no feet: both shipped lifters, averaged
 (:mod:`kinelift.lifting.ensemble`); on held-out subjects' real motion better than either alone."""
 
 _WHOLE_BODY = ("COCO-17", "LSP-14")  # shipped lifters that see the arms and the trunk, in order of preference
+_WITH_FEET = "BODY-25"  # the shipped lifter that also reads the feet
+
+FEET_SEEN_FRACTION = 0.5
+"""Tracks whose keypoints give BODY-25's (BODY-25, HALPE-26, BODY-25B) are lifted by default with
+``"BODY-25+LOWER-6"`` when every foot point (heels and toes) is present in at least this fraction
+of the frames that show the subject; with feet seen less often (an OpenPose track whose feet
+leave the image or were not detected), like COCO tracks, with ``"COCO-17+LOWER-6"``: the BODY-25
+lifter learned on tracks whose foot points go missing now and then, not on tracks without feet."""
+
+
+def _feet_seen(tracks: Tracks) -> float:
+    """The fraction of the frames with the subject (:data:`SEEN_FRACTION`) where every foot point of
+    ``tracks``, already in BODY-25, is present."""
+    seen = tracks.valid.mean(axis=1) >= SEEN_FRACTION
+    feet = tracks.valid[:, keypoint_map(builtin_model(), tracks.keypoint_set).on_foot].all(axis=1)
+    return float(feet[seen].mean()) if seen.any() else 0.0
 
 
 def _default_lifter(tracks: Tracks) -> str:
-    """The first shipped lifter of :data:`_WHOLE_BODY` the track's keypoints convert to, averaged
-    with LOWER-6 (``"COCO-17+LOWER-6"`` for COCO, BODY-25, MediaPipe's 33, ...; ``"LSP-14+LOWER-6"``
-    for kinelift's detector); else LOWER-6 alone (e.g. PENN-13, H36M-17)."""
+    """``"BODY-25+LOWER-6"`` for tracks that convert to BODY-25 and show the feet
+    (:data:`FEET_SEEN_FRACTION`); else the first shipped lifter of :data:`_WHOLE_BODY` the
+    track's keypoints convert to, averaged with LOWER-6 (``"COCO-17+LOWER-6"`` for COCO,
+    MediaPipe's 33, BODY-25 without feet, ...; ``"LSP-14+LOWER-6"`` for kinelift's detector); else
+    LOWER-6 alone (e.g. PENN-13, H36M-17)."""
     if tracks.keypoint_set.name == "LOWER-6":
         return "LOWER-6"
+    if _WITH_FEET in SHIPPED_WEIGHTS:
+        try:
+            with_feet = tracks.to_keypoint_set(_WITH_FEET, allow_derived=True)
+        except KeypointConversionError:
+            with_feet = None
+        if with_feet is not None:
+            share = _feet_seen(with_feet)
+            if share >= FEET_SEEN_FRACTION:
+                return f"{_WITH_FEET}{ENSEMBLE_SEPARATOR}LOWER-6"
+            log.info("every foot point is present in %.0f%% of the frames with the subject (fewer than %.0f%%): lifting without the feet",
+                     100 * share, 100 * FEET_SEEN_FRACTION)  # fmt: skip
     for name in (n for n in _WHOLE_BODY if n in SHIPPED_WEIGHTS):
         try:
             tracks[:1].to_keypoint_set(name)
@@ -149,13 +179,14 @@ def lift(
         A lifter, a shipped one by keypoint set (``"COCO-17"``, ``"LSP-14"``, ``"LOWER-6"``, ``"BODY-25"``) or a weights file;
         or an ensemble, several lifters whose predictions are averaged, each over what its
         keypoints show (:mod:`kinelift.lifting.ensemble`): a sequence, or names joined by ``+``,
-        the primary (whose keypoints the result carries) first. Default: ``"COCO-17+LOWER-6"``
-        (:data:`DEFAULT_ENSEMBLE`) when the track's keypoints give all of COCO-17 (COCO, BODY-25,
-        MediaPipe's 33, ...), ``"LSP-14+LOWER-6"`` for LSP-14 (kinelift's own detector), else
-        ``"LOWER-6"`` (LOWER-6, PENN-13, H36M-17: no whole-body lifter reads them). Tracks with
-        the feet (BODY-25, HALPE-26, BODY-25B; midpoints such as the neck are derived) may ask for
-        ``"BODY-25+LOWER-6"``, whose ankles follow the foot points: better for walking, running,
-        jumps and kicks, worse for squats and standing (docs/lift.md, "Foot points").
+        the primary (whose keypoints the result carries) first. Default: ``"BODY-25+LOWER-6"``
+        for tracks with the feet (BODY-25, HALPE-26, BODY-25B; midpoints such as the neck are
+        derived) whose foot points are present in most frames (:data:`FEET_SEEN_FRACTION`): its
+        ankles follow the heels and toes (docs/lift.md, "Foot points"); ``"COCO-17+LOWER-6"``
+        (:data:`DEFAULT_ENSEMBLE`) when the track's keypoints give all of COCO-17 (COCO,
+        MediaPipe's 33, BODY-25 without feet, ...), ``"LSP-14+LOWER-6"`` for LSP-14 (kinelift's
+        own detector), else ``"LOWER-6"`` (LOWER-6, PENN-13, H36M-17: no whole-body lifter reads
+        them).
     height : float, optional
         The subject's height (m). Monocular video cannot tell a tall person far away from a short
         one near: give the height when you know it; otherwise the lifter's estimate sets the size,

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -42,7 +43,7 @@ from kinelift.lifting.networks import TemporalConvNet, TemporalTransformer
 from kinelift.lifting.rotations import rotation_6d_to_matrix
 from kinelift.lifting.segments import SEGMENTS, segment_to_body_scales
 from kinelift.skeleton.builtin import builtin_model
-from kinelift.skeleton.keypoint_maps import with_keypoints
+from kinelift.skeleton.keypoint_maps import keypoint_map, with_keypoints
 from kinelift.skeleton.model import SkeletalModel
 
 __all__ = ["Lifter", "LifterOutput", "N_ROOT_COORDINATES", "lifter_skeleton"]
@@ -85,6 +86,8 @@ class Lifter(nn.Module):
         model = builtin_model(arms=True)
         self.n_markers = len(model.marker_names)
         self.skeleton = lifter_skeleton(config.keypoints)
+        self.foot_keypoints: np.ndarray = keypoint_map(model, self.keypoint_set).on_foot
+        """Boolean ``(K,)``: the keypoints on a foot below the ankle joint (heels, toes; :attr:`KeypointMap.on_foot`)."""
         self.marker_names = model.marker_names
         self.joint_names = model.joint_names
         self.pose_coordinate_names = model.coordinate_names[N_ROOT_COORDINATES:]

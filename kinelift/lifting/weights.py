@@ -11,8 +11,9 @@ configurations in ``kinelift/lifting/configs/``): ``"COCO-17"``, ``"LOWER-6"`` a
 (kinelift's own detector's points; ``lifter_lsp14_real.toml``) inputs on the built-in model; the
 weights shipped now are the last of a chain of fine-tuning stages, ``lifter_*_plain_angles2.toml``
 (0.3.8; the stages and their figures: docs/lift.md). ``"BODY-25"`` (0.3.9, ``lifter_body25.toml``,
-grown from the COCO-17 weights) also reads the six foot points; it is not a default (``kinelift.lift``
-picks it only when asked: ``lifter="BODY-25+LOWER-6"``; docs/lift.md, "Foot points").
+grown from the COCO-17 weights) also reads the six foot points; since 0.3.10 ``kinelift.lift``
+lifts tracks with feet (BODY-25, HALPE-26, BODY-25B) with ``"BODY-25+LOWER-6"`` by default
+(docs/lift.md, "Foot points").
 
 Examples
 --------

@@ -48,8 +48,10 @@ class RunConfig:
     ``outlier_sigma``; 0 switches it off), gap filling up to ``max_gap`` frames (cubic), and a
     zero-lag Butterworth low-pass at ``cutoff`` Hz (``None``: none; ``cutoff_hz`` is its old,
     deprecated name, in Python and in TOML).
-    Lifting: ``lifter`` (default from the keypoints: ``"COCO-17+LOWER-6"``, two shipped lifters
-    averaged, for COCO-like sets, ``"LSP-14+LOWER-6"`` for kinelift's detector, else ``"LOWER-6"``;
+    Lifting: ``lifter`` (default from the keypoints: ``"BODY-25+LOWER-6"``, two shipped lifters
+    averaged, for sets with feet seen in most frames (BODY-25, HALPE-26, BODY-25B),
+    ``"COCO-17+LOWER-6"`` for other COCO-like sets, ``"LSP-14+LOWER-6"`` for kinelift's detector,
+    else ``"LOWER-6"``;
     see :func:`kinelift.lifting.lift`), ``height`` (m), camera ``focal`` (px) and
     ``principal_point`` (px), ``refine``: fit the lifted pose back to the 2D keypoints through
     that camera, or without them through a camera of 65 deg horizontal field of view assumed on

@@ -80,6 +80,20 @@ class KeypointMap:
     def missing(self) -> tuple[str, ...]:
         return tuple(n for n, p in zip(self.keypoint_set.names, self.points) if p is None)
 
+    @property
+    def on_foot(self) -> np.ndarray:
+        """Boolean ``(K,)``: True where the keypoint is fixed on a foot below the ankle joint
+        (the calcaneus or toes bodies: heels, toes), so that it moves with the ankle angle.
+
+        Examples
+        --------
+        >>> from kinelift.skeleton.builtin import builtin_model
+        >>> kmap = keypoint_map(builtin_model(), "BODY-25")
+        >>> [n for n, foot in zip(kmap.keypoint_set.names, kmap.on_foot) if foot]
+        ['left_big_toe', 'left_small_toe', 'left_heel', 'right_big_toe', 'right_small_toe', 'right_heel']
+        """
+        return np.array([p is not None and p.frame.body.startswith(("calcn_", "toes_")) for p in self.points])
+
 
 def _frame_origin(ref: FrameRef) -> np.ndarray:
     R, p = np.eye(3), np.zeros(3)

@@ -1093,3 +1093,29 @@ def test_a_lost_track_is_looked_for_where_it_was_lost():
     assert region.tolist() == [100 - 50 * (LOST_GROWTH - 1) * 1.0, 100.0, 100 * LOST_GROWTH, 200 * LOST_GROWTH]
     both = _search_region(np.array([1000.0, 0.0, 300.0, 720.0]), [lost], (720, 1280))
     assert both.tolist() == [50.0, 0.0, 1230.0, 720.0]  # clipped at the right edge (1300 -> 1280)
+
+
+def test_people_tracks_keep_a_faint_tracks_confident_stretch_and_join_fragments_of_one_person():
+    """A person who walks into the image is seen faintly until whole: the track keeps its confident
+    frames instead of being dropped; a track that starts a few frames after it ended, close by and
+    of about its size, continues it (one person id); one far away, or after a long gap, does not."""
+    from kinelift.detect.people import people_tracks
+
+    time = np.arange(100) / 30.0
+    body = np.array([[0.0, 200.0], [0.0, 110.0], [0.0, 0.0], [40.0, 0.0], [40.0, 110.0], [40.0, 200.0]])  # LOWER-6, 200 px tall
+
+    def fragment(frames, x, confidence):
+        frames = np.asarray(frames)
+        return frames, np.repeat(body[None] + [x, 50.0], len(frames), 0), np.broadcast_to(np.asarray(confidence, float)[:, None], (len(frames), 6)).copy()
+
+    entering = fragment(range(0, 30), 600.0, [0.1] * 18 + [0.6] * 12)  # mean 0.3, below 0.4; confident over frames 18-29
+    again = fragment(range(34, 60), 560.0, [0.7] * 26)  # 4 frames later, 40 px away: the same person
+    other = fragment(range(34, 60), 100.0, [0.7] * 26)  # 500 px away: someone else
+    late = fragment(range(85, 100), 560.0, [0.7] * 15)  # 25 frames after the last one ended: a new track
+    tracks = people_tracks([entering, again, other, late], time, "LOWER-6", min_frames=10, min_track_confidence=0.4, min_peak_confidence=0.5)
+    seen = [np.flatnonzero(t.valid.all(axis=1)).tolist() for t in tracks]
+    assert seen[0] == list(range(18, 30)) + list(range(34, 60))  # faint frames 0-17 dropped, the fragments joined
+    assert seen[1] == list(range(34, 60)) and seen[2] == list(range(85, 100))
+    assert [t.person_id for t in tracks] == [0, 1, 2]
+    faint = fragment(range(0, 30), 600.0, [0.1] * 25 + [0.6] * 5)  # its confident stretch is too short: dropped
+    assert people_tracks([faint], time, "LOWER-6", min_frames=10, min_track_confidence=0.4) == []

@@ -617,6 +617,33 @@ def test_the_depth_prior_keeps_the_depth_and_fits_what_the_image_shows():
         RefinementConfig(depth_sd=0.0)
 
 
+def test_foot_points_pull_the_ankle_by_their_own_noise_scale():
+    """RefinementConfig.foot_noise: a BODY-25 image whose heels and toes show the ankle 0.3 rad
+    further than the start pulls the fitted ankle towards it, less with the foot's wider scale;
+    the ankle has no foot point in COCO-17, and foot_noise must be positive."""
+    lifter = Lifter(LifterConfig(keypoints="BODY-25", filter_widths=(3,), channels=8))
+    assert [n for n, f in zip(lifter.keypoint_set.names, lifter.foot_keypoints) if f] == [
+        "left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel"]
+    assert not Lifter(LifterConfig(keypoints="COCO-17", filter_widths=(3,), channels=8)).foot_keypoints.any()
+    n, names = 6, lifter.pose_coordinate_names
+    ankle = names.index("ankle_angle_r")
+    q = torch.zeros(n, lifter.n_pose)
+    q[:, names.index("knee_angle_r")] = 0.4
+    seen = q.clone()
+    seen[:, ankle] = 0.3
+    facing, up, seg, image = _frontal_view(lifter, seen, (0.0, -0.2, 3.5))
+    with torch.no_grad():
+        start = lifter.assemble(q, facing, up, seg)
+    moved = {}
+    for foot_noise in (0.03, 0.12):
+        refined = refine_to_image(lifter, start, image, torch.ones(n, 25), focal_over_size=1000.0 / 300.0,
+                                  config=RefinementConfig(foot_noise=foot_noise))  # fmt: skip
+        moved[foot_noise] = float(refined.coordinates[:, ankle].mean())
+    assert 0.0 < moved[0.12] < 0.7 * moved[0.03] and moved[0.03] > 0.1, moved
+    with pytest.raises(ValueRangeError, match="foot_noise"):
+        RefinementConfig(foot_noise=0.0)
+
+
 def test_fit_to_points_recovers_the_pose_that_made_the_points():
     """Lift to 3D points, then fit: the model's own points of a pose, with the fit started 0.3 rad
     off in knee and hip flexion, give that pose back; NaN points are refused."""

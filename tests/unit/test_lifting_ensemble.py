@@ -139,11 +139,17 @@ def test_the_default_lifter_is_the_whole_body_one_beside_lower6():
     from kinelift.core.tracks import Tracks
     from kinelift.lifting.inference import _default_lifter
 
-    def track(name: str) -> Tracks:
-        return Tracks(np.zeros((2, len(get_keypoint_set(name)), 2)), keypoints=name, fps=30.0)
+    def track(name: str, feet_missing_in: int = 0) -> Tracks:
+        points = np.zeros((4, len(get_keypoint_set(name)), 2))
+        feet = [i for i, n in enumerate(get_keypoint_set(name).names) if n.endswith(("heel", "toe"))]
+        points[:feet_missing_in, feet[:1]] = np.nan  # one foot point missing is a frame without the feet
+        return Tracks(points, keypoints=name, fps=30.0)
 
     assert _default_lifter(track("COCO-17")) == "COCO-17+LOWER-6"
-    assert _default_lifter(track("BODY-25")) == "COCO-17+LOWER-6"
+    for with_feet in ("BODY-25", "HALPE-26", "BODY-25B"):  # OpenPose, RTMPose/AlphaPose (Pose2Sim, Sports2D)
+        assert _default_lifter(track(with_feet)) == "BODY-25+LOWER-6"
+        assert _default_lifter(track(with_feet, feet_missing_in=2)) == "BODY-25+LOWER-6"  # half the frames: FEET_SEEN_FRACTION
+        assert _default_lifter(track(with_feet, feet_missing_in=3)) == "COCO-17+LOWER-6"  # feet mostly missing: lifted without
     assert _default_lifter(track("MEDIAPIPE-33")) == "COCO-17+LOWER-6"
     assert _default_lifter(track("LSP-14")) == "LSP-14+LOWER-6"  # kinelift's own detector
     assert _default_lifter(track("PENN-13")) == "LOWER-6"
@@ -165,7 +171,7 @@ def test_each_lifter_of_an_ensemble_reads_its_own_points_of_the_track():
 
 
 def test_the_feet_lifter_reads_body25_and_sets_that_convert_to_it():
-    """The shipped BODY-25 lifter (opt-in, ``lifter="BODY-25+LOWER-6"``) sees the ankles through the
+    """The shipped BODY-25 lifter (the default for tracks with feet, ``"BODY-25+LOWER-6"``) sees the ankles through the
     foot points: in the ensemble the ankle is its own (LOWER-6 has no foot point), the knee the
     average; BODY-25B tracks reach it through the derived neck and hips' midpoint."""
     from kinelift.core.keypoint_sets import get_keypoint_set
@@ -191,7 +197,7 @@ def test_the_feet_lifter_reads_body25_and_sets_that_convert_to_it():
                       time=coco.time)  # fmt: skip
 
     body25 = track("BODY-25")
-    both = lift(body25, lifter="BODY-25+LOWER-6", refine=False)
+    both = lift(body25, refine=False)  # the default for a track with feet
     assert both.keypoints.keypoint_set.name == "BODY-25" and both.keypoints.metadata["lifter"] == "BODY-25+LOWER-6"
     feet = lift(body25, lifter="BODY-25", refine=False)
     legs = lift(body25, lifter="LOWER-6", refine=False)

@@ -91,7 +91,7 @@ class RefinementConfig:
     ``foot_noise`` (0.3.10) is four times ``keypoint_noise``: a foot is about 20 cm long, so 2D
     noise of a few centimetres on a heel or toe is many degrees of ankle angle, and at the body's
     scale the fit followed that noise on a still foot. On held-out subjects' motion capture read by
-    ``BODY-25+LOWER-6`` through the assumed camera (docs/lift.md, "Foot points") the mean of the
+    ``BODY-25+LOWER-6`` (0.3.9's BODY-25 weights) through the assumed camera (docs/lift.md, "Foot points") the mean of the
     four angle RMSEs over 11 movement families is 10.33 deg at 0.03, 10.25 at 0.06, 10.35 at 0.12,
     10.55 at 0.25 and 10.70 at 1 (the feet hardly count); the standing arm exercises' 5.23, 4.89,
     4.57, 4.44, 4.44 and the jumps' 8.78, 9.04, 9.50, 9.95, 10.20 show the trade between a still

@@ -10,8 +10,8 @@ Shipped weights (``kinelift/lifting/weights/``, trained by ``kinelift train-lift
 configurations in ``kinelift/lifting/configs/``): ``"COCO-17"``, ``"LOWER-6"`` and ``"LSP-14"``
 (kinelift's own detector's points; ``lifter_lsp14_real.toml``) inputs on the built-in model; the
 weights shipped now are the last of a chain of fine-tuning stages, ``lifter_*_plain_angles2.toml``
-(0.3.8; the stages and their figures: docs/lift.md). ``"BODY-25"`` (0.3.9, ``lifter_body25.toml``,
-grown from the COCO-17 weights) also reads the six foot points; since 0.3.10 ``kinelift.lift``
+(0.3.8; the stages and their figures: docs/lift.md). ``"BODY-25"`` (``lifter_body25.toml``, 0.3.9,
+grown from the COCO-17 weights, then ``lifter_body25_2.toml``, 0.3.10) also reads the six foot points; since 0.3.10 ``kinelift.lift``
 lifts tracks with feet (BODY-25, HALPE-26, BODY-25B) with ``"BODY-25+LOWER-6"`` by default
 (docs/lift.md, "Foot points").
 

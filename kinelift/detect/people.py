@@ -262,7 +262,7 @@ def people_tracks(people: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], t
     (short-lived tracks and tracks on background texture). A track of low mean confidence keeps its
     :func:`confident_stretch` instead when that is ``min_frames`` long (a person who walked into
     the image is seen faintly until whole: on the real walking video frames 53-63 of a track that
-    began on the walker's shoulder at the image's edge at frame 28); the stretch is then judged
+    began beside her at the image's edge at frame 28 and drifted onto her); the stretch is then judged
     like a track. The tracks kept that are fragments of one person are joined
     (:func:`join_fragments`); the others are numbered in order of their first frame."""
     found = []

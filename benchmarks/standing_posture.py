@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kinelift.lifting.evaluation import standing_frames
 from kinelift.lifting.motions import Motion, read_motion_library
 from kinelift.skeleton.builtin import builtin_model
 
@@ -34,10 +35,11 @@ STANDING_KNEE_DEG = 10.0
 def _standing(motion: Motion, names: list[str]) -> np.ndarray:
     """``(2 x standing frames, 3)``: knee flexion, hip flexion and pelvis tilt (deg) on the standing frames, one row per side."""
     values = np.degrees(motion.coordinates)
-    knees = values[:, [names.index("knee_angle_r"), names.index("knee_angle_l")]]
-    hips = values[:, [names.index("hip_flexion_r"), names.index("hip_flexion_l")]]
-    tilt = values[:, names.index("pelvis_tilt")]
-    standing = (np.abs(knees) < STANDING_KNEE_DEG).all(axis=1)
+    knee_cols, hip_cols = [names.index("knee_angle_r"), names.index("knee_angle_l")], [names.index("hip_flexion_r"), names.index("hip_flexion_l")]
+    knees, hips, tilt = values[:, knee_cols], values[:, hip_cols], values[:, names.index("pelvis_tilt")]
+    # the evaluation's rule for standing frames, on the knees alone: the hip flexion is what this script measures
+    standing = standing_frames(motion.coordinates[:, knee_cols], motion.coordinates[:, hip_cols], knee_max=np.deg2rad(STANDING_KNEE_DEG),
+                               hip_max=np.inf)  # fmt: skip
     rows = [np.stack([knees[standing, s], hips[standing, s], tilt[standing]], axis=1) for s in range(2)]
     return np.concatenate(rows)
 

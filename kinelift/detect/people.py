@@ -222,19 +222,15 @@ def join_fragments(people: Sequence[_Fragment], time: np.ndarray, *, max_gap_s: 
     [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14, 15, 16, 17, 18, 19], [13, 14, 15, 16, 17, 18, 19]]
     """
     tracks = sorted((p for p in people if len(p[0])), key=lambda p: int(p[0][0]))
-
-    def box(points: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        return box_from_keypoints(points, scores, min_confidence=0.0)
-
     joined: list[_Fragment] = []
     for frames, points, scores in tracks:
-        first = box(points[0], scores[0])
+        first = box_from_keypoints(points[0], scores[0])  # the points with a confidence above 0
         best, nearest = None, np.inf
         for i, (f0, p0, s0) in enumerate(joined):
             gap = time[frames[0]] - time[f0[-1]]
             if not 0 < gap <= max_gap_s:
                 continue
-            last = box(p0[-1], s0[-1])
+            last = box_from_keypoints(p0[-1], s0[-1])
             if not (np.isfinite(first).all() and np.isfinite(last).all()):
                 continue
             height = max(first[3], last[3])

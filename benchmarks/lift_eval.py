@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/lift_eval.py [--lifter COCO-17 LOWER-6 COCO-17+LOWER-6 | PATH.pt ...] [--clips 1] [--file-clips 4]
                                       [--library build/motion_library] [--real-clips 2] [--real-only] [--clips-of COCO-17]
+                                      [--cameras generator | phone-portrait] [--assumed-fov 65]
 
 First, real motion: the held-out subjects of the motion library (kinelift motion-library; UI-PRMD s06-s07,
 CMU subjects 2, 9, 10, 13 and 139, the OpenCap subject), per movement family: MPJPE, PA-MPJPE, RMSE and
@@ -37,6 +38,7 @@ or projected motion capture give them): group "procedural, exact 2D".
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -44,6 +46,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import kinelift.lifting.data as lifting_data
+from kinelift.lifting.cameras import random_cameras
 from kinelift.lifting.config import DataConfig, load_config
 from kinelift.lifting.corruption import DetectorNoise
 from kinelift.lifting.ensemble import ensemble_name, lifter_sources
@@ -77,7 +81,7 @@ REAL_HEADER = (f"{'lifter':<15} {'family (held-out subjects)':<28} {'frames':>7}
 
 
 def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: bool, refine: bool = True, hip_spread: float = 1.0,
-                      clips_of: str | None = None) -> None:  # fmt: skip
+                      clips_of: str | None = None, assumed_fov: float = ASSUMED_FIELD_OF_VIEW_DEG) -> None:  # fmt: skip
     """Per movement family, the motion library's held-out subjects (whole subjects never trained on);
     with ``refine``, each family again with the pose fitted to the 2D keypoints through the true
     camera, and through the camera ``kinelift.lift`` assumes when it knows only the image size.
@@ -107,8 +111,8 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
             rows = [(name[5:], outputs)]
             if refine:
                 rows.append(("  fit to 2D, camera known", refine_clips(lifter, groups[name], outputs)))
-                rows.append((f"  fit, {ASSUMED_FIELD_OF_VIEW_DEG:g}-deg camera assumed",
-                             refine_clips(lifter, groups[name], outputs, assumed_field_of_view=ASSUMED_FIELD_OF_VIEW_DEG)))  # fmt: skip
+                rows.append((f"  fit, {assumed_fov:g}-deg camera assumed",
+                             refine_clips(lifter, groups[name], outputs, assumed_field_of_view=assumed_fov)))  # fmt: skip
             for i, (label, fitted) in enumerate(rows):
                 r = evaluate_lifter(lifter, groups[name], outputs=fitted)
                 pooled.setdefault(["lifted", "camera known", "camera assumed"][i], []).append(r)
@@ -140,12 +144,21 @@ def main() -> None:
     parser.add_argument("--clips-of", help="real-motion table: render in this keypoint set for every lifter (default: each lifter's own)")
     parser.add_argument("--hip-spread", type=float, default=1.0,
                         help="real-motion table: the 2D hips this many times as far apart as the joint centres (detectors: about 1.4)")
+    parser.add_argument("--cameras", choices=("generator", "phone-portrait"), default="generator",
+                        help="real-motion table: the training data's camera draw (default), or phones held upright: 1080x1920, "
+                             "60-70 deg across the long side")  # fmt: skip
+    parser.add_argument("--assumed-fov", type=float, default=ASSUMED_FIELD_OF_VIEW_DEG,
+                        help="the field of view (deg, across the image's longer side) the 'camera assumed' rows assume "
+                             "(kinelift.lift's: %(default)s; 0.3.10's 65 deg across a 1080x1920 image's width is 97.1 across its long side)")  # fmt: skip
     args = parser.parse_args()
+    if args.cameras == "phone-portrait":  # the renderer draws its cameras through kinelift.lifting.data.random_cameras
+        lifting_data.random_cameras = functools.partial(random_cameras, image_sizes=((1080, 1920),), field_of_view_deg=(60.0, 70.0),
+                                                        across="longer side")  # fmt: skip
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if Path(args.library, "index.csv").is_file():
         real_motion_table(args.lifter, args.library, clips=args.real_clips, flip=not args.no_flip, refine=not args.no_refine,
-                          hip_spread=args.hip_spread, clips_of=args.clips_of)  # fmt: skip
+                          hip_spread=args.hip_spread, clips_of=args.clips_of, assumed_fov=args.assumed_fov)  # fmt: skip
     else:
         print(f"no motion library at {args.library} (build it: kinelift motion-library): real-motion table skipped\n")
     if args.real_only:

@@ -26,8 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--focal", type=float, help="camera focal length in pixels (with --principal-point: follows the pelvis translation)")
     p.add_argument("--principal-point", type=float, nargs=2, metavar=("CX", "CY"), help="principal point in pixels")
     p.add_argument("--no-refine", action="store_true",
-                   help="do not fit the lifted pose back to the keypoints through the camera (--focal's, else a 65-deg camera "
-                        "assumed on the track's image size; kinelift.lifting.refinement)")
+                   help="do not fit the lifted pose back to the keypoints through the camera (--focal's, else one of 65 deg "
+                        "across the longer side of the track's image, assumed; kinelift.lifting.refinement)")
     p.add_argument("--person", type=int, default=0, help="which person of a multi-person file (index, default 0)")
     p.add_argument("--fps", type=float, help="frame rate for files that do not store one")
     p.add_argument("--overwrite", action="store_true")

@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--focal", type=float, help="camera focal length in pixels (with --principal-point: follows the pelvis translation)")
     p.add_argument("--principal-point", type=float, nargs=2, metavar=("CX", "CY"), help="principal point in pixels")
     p.add_argument("--no-refine", action="store_true", help="do not fit the lifted pose back to the 2D keypoints through the camera "
-                   "(--focal's, else a 65-deg camera assumed on the video's frame size)")
+                   "(--focal's, else one of 65 deg across the longer side of the video's frame, assumed)")
     p.add_argument("--no-video", action="store_true", help="do not write the annotated video of a video input")
     p.add_argument("--overwrite", action="store_true", help="recompute results that exist")
     p.set_defaults(func=run)

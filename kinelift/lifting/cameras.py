@@ -74,12 +74,33 @@ def project(camera: Camera, points: np.ndarray) -> np.ndarray:
     return camera.focal * cam[..., :2] / cam[..., 2:3] + np.asarray(camera.principal_point)
 
 
-def random_cameras(rng: np.random.Generator, target: np.ndarray, n: int = 1) -> list[Camera]:
-    """``n`` cameras looking near ``target`` (world, m), from the ranges in the module docs."""
+def random_cameras(rng: np.random.Generator, target: np.ndarray, n: int = 1, *,
+                   image_sizes: tuple[tuple[int, int], ...] = _IMAGE_SIZES, field_of_view_deg: tuple[float, float] = (40.0, 75.0),
+                   across: str = "width") -> list[Camera]:  # fmt: skip
+    """``n`` cameras looking near ``target`` (world, m), from the ranges in the module docs.
+
+    ``image_sizes`` (width, height) px are drawn uniformly, the field of view uniformly in
+    ``field_of_view_deg`` across the image's ``across`` side (``"width"``, the training data's
+    rule, or ``"longer side"``: one physical camera in both orientations, as a phone filming in
+    portrait sees about 39 deg across its width for 65 across its long side).
+
+    Examples
+    --------
+    >>> cams = random_cameras(np.random.default_rng(0), np.array([0.0, 1.0, 0.0]), 2, image_sizes=((1080, 1920),),
+    ...                       field_of_view_deg=(65.0, 65.0), across="longer side")
+    >>> [round(float(np.degrees(2 * np.arctan(960 / c.focal))), 1) for c in cams]
+    [65.0, 65.0]
+    """
+    if across not in ("width", "longer side"):
+        raise ValueRangeError("across", expected='"width" or "longer side"', got=across)
+    low, high = field_of_view_deg
+    if not 1.0 <= low <= high <= 179.0:
+        raise ValueRangeError("field_of_view_deg", expected="(low, high) degrees with 1 <= low <= high <= 179", got=field_of_view_deg)
     out = []
     for _ in range(n):
-        w, h = _IMAGE_SIZES[rng.integers(len(_IMAGE_SIZES))]
-        focal = (w / 2.0) / np.tan(np.deg2rad(rng.uniform(40, 75)) / 2.0)
+        w, h = image_sizes[rng.integers(len(image_sizes))]
+        side = w if across == "width" else max(w, h)
+        focal = (side / 2.0) / np.tan(np.deg2rad(rng.uniform(low, high)) / 2.0)
         fill = rng.uniform(0.35, 0.9)
         distance = max(1.5, focal * 1.8 / (fill * h))
         azimuth = rng.uniform(-np.pi, np.pi)

@@ -69,7 +69,8 @@ class LiftingClips:
     ``root_camera`` (N, 3) pelvis origin in the camera frame (m); ``clean_2d`` (N, K, 2) noise-free
     normalised 2D; ``focal_over_size`` (N,) focal length / person size; ``root_offset`` (N, 2)
     the projected pelvis origin minus the normalisation root, over the size; ``field_of_view``
-    (N,) the camera's horizontal field of view (rad; its principal point is the image centre).
+    (N,) the camera's field of view across the image's longer side (rad; its principal point is
+    the image centre), the angle ``kinelift.lift`` assumes when the intrinsics are not given.
     """
 
     keypoints: KeypointSet
@@ -221,7 +222,7 @@ def make_clips(
         parts["clean_2d"].append((clip.clean - root2d[:, None]) / size)
         parts["focal_over_size"].append(np.full(n, camera.focal / size))
         parts["root_offset"].append((root_pix - root2d) / size)
-        parts["field_of_view"].append(np.full(n, 2.0 * np.arctan(camera.image_size[0] / (2.0 * camera.focal))))
+        parts["field_of_view"].append(np.full(n, 2.0 * np.arctan(max(camera.image_size) / (2.0 * camera.focal))))
         lengths.append(n)
         names.append(motion.name)
     arrays = {k: np.concatenate(v).astype(np.float32) for k, v in parts.items()}

@@ -106,8 +106,9 @@ def refine_clips(lifter: Lifter, clips: LiftingClips, outputs: list[LifterOutput
     """Each clip's ``outputs`` with its clip-averaged body, fitted to its 2D keypoints through its
     own camera (:func:`kinelift.lifting.refinement.refine_to_image`), as ``kinelift.lift(...,
     intrinsics=)`` does: the evaluation with the camera's intrinsics given. With
-    ``assumed_field_of_view`` (deg), through a camera of that horizontal field of view centred on
-    the image instead, as ``kinelift.lift`` does when it knows only the image size.
+    ``assumed_field_of_view`` (deg), through a camera of that field of view across the image's
+    longer side, centred on the image, instead, as ``kinelift.lift`` does when it knows only the
+    image size.
 
     The keypoints in normalised image coordinates come from the clips' features and their camera
     (``(features - d) / F`` with ``F = focal / size`` and ``d`` the principal point's offset from

@@ -19,6 +19,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from kinelift._deprecation import renamed_argument
 from kinelift.core.tracks import Tracks
 from kinelift.core.views import CAMERA_VIEW_KEY, camera_view
 from kinelift.errors import KeypointConversionError, ShapeError, ValueRangeError
@@ -43,11 +44,13 @@ SEEN_FRACTION = 0.5
 """A frame shows the subject when at least this fraction of the lifter's keypoints is present."""
 
 ASSUMED_FIELD_OF_VIEW_DEG = 65.0
-"""Horizontal field of view (deg) assumed for a camera whose intrinsics are not given, when the
-image size is known (``Tracks.image_size``): phones and webcams film at about 60-75 deg. It only
-serves the fit of the pose to the keypoints (``lift(refine=...)``), which kept its gain with a
-focal length 30-40 % off on held-out real motion (docs/lift.md); the pelvis translation needs the
-true intrinsics."""
+"""Field of view (deg) across the image's longer side assumed for a camera whose intrinsics are not
+given, when the image size is known (``Tracks.image_size``): phones and webcams film at about
+60-75 deg across the long side of their frame, so a phone held upright (portrait, 1080x1920) sees
+about 39 deg across its width (0.3.10 assumed 65 deg across the width whatever the orientation, a
+focal length 44 % short in portrait). It only serves the fit of the pose to the keypoints
+(``lift(refine=...)``), which kept its gain with a focal length 30-40 % off on held-out real motion
+(docs/lift.md); the pelvis translation needs the true intrinsics."""
 
 log = logging.getLogger(__name__)
 
@@ -68,23 +71,45 @@ class Intrinsics:
         self.principal_point = (float(principal_point[0]), float(principal_point[1]))
 
     @classmethod
-    def from_field_of_view(cls, horizontal_fov_deg: float, image_size: tuple[int, int]) -> Intrinsics:
-        """Intrinsics from the horizontal field of view (deg) and the image size (width, height; px),
-        principal point at the image centre: for a camera whose calibration is not known (phone
-        video: about 60-75 deg; the fit of ``lift`` kept most of its gain with a focal length
-        30-40 % off, docs/lift.md).
+    def from_field_of_view(cls, fov_deg: float | None = None, image_size: tuple[int, int] | None = None, *, across: str = "width",
+                           horizontal_fov_deg: float | None = None) -> Intrinsics:  # fmt: skip
+        """Intrinsics from the field of view (deg) and the image size (width, height; px), principal
+        point at the image centre: for a camera whose calibration is not known (phones and webcams:
+        about 60-75 deg across the long side of the frame; the fit of ``lift`` kept most of its gain
+        with a focal length 30-40 % off, docs/lift.md).
+
+        Parameters
+        ----------
+        fov_deg : float
+            The field of view, 1 to 179 deg.
+        image_size : (int, int)
+            ``(width, height)`` in pixels.
+        across : {"width", "longer side"}, default "width"
+            The side the field of view spans: ``"longer side"`` describes one camera in both
+            orientations (a phone filming in portrait or landscape).
+        horizontal_fov_deg : float, optional
+            Deprecated name of ``fov_deg`` (before 0.3.11, the field of view was always across the width).
 
         Examples
         --------
         >>> round(Intrinsics.from_field_of_view(90.0, (1920, 1080)).focal, 6)
         960.0
+        >>> round(Intrinsics.from_field_of_view(90.0, (1080, 1920), across="longer side").focal, 6)
+        960.0
         """
-        if not 1.0 <= horizontal_fov_deg <= 179.0:
-            raise ValueRangeError("horizontal_fov_deg", expected="a horizontal field of view in degrees, 1 to 179", got=horizontal_fov_deg)
+        fov_deg = renamed_argument("Intrinsics.from_field_of_view", "horizontal_fov_deg", "fov_deg", horizontal_fov_deg, fov_deg)
+        if fov_deg is None or image_size is None:
+            raise ValueRangeError("fov_deg/image_size", expected="a field of view (deg) and an image size (width, height)",
+                                  got=(fov_deg, image_size))  # fmt: skip
+        if not 1.0 <= fov_deg <= 179.0:
+            raise ValueRangeError("fov_deg", expected="a field of view in degrees, 1 to 179", got=fov_deg)
+        if across not in ("width", "longer side"):
+            raise ValueRangeError("across", expected='"width" or "longer side"', got=across)
         width, height = image_size
         if not (width > 0 and height > 0):
             raise ValueRangeError("image_size", expected="(width, height) in pixels, both > 0", got=image_size)
-        return cls((width / 2.0) / np.tan(np.deg2rad(horizontal_fov_deg) / 2.0), (width / 2.0, height / 2.0))
+        side = width if across == "width" else max(width, height)
+        return cls((side / 2.0) / np.tan(np.deg2rad(fov_deg) / 2.0), (width / 2.0, height / 2.0))
 
 
 def _resample_back(values: np.ndarray, from_time: np.ndarray, to_time: np.ndarray) -> np.ndarray:
@@ -197,8 +222,9 @@ def lift(
         person through the scene (the root position that best reprojects the 3D keypoints), and
         the pose is fitted back to the keypoints (``refine``). Without, ``pelvis_tx = pelvis_tz = 0``
         and ``pelvis_ty`` keeps the lowest foot point on the floor in every frame; the fit then
-        assumes a camera of :data:`ASSUMED_FIELD_OF_VIEW_DEG` centred on the image when the
-        track knows its image size (``tracks.image_size``: kinelift's detectors record it).
+        assumes a camera of :data:`ASSUMED_FIELD_OF_VIEW_DEG` across the image's longer side (a
+        phone's camera, in landscape or portrait), centred on the image, when the track knows its
+        image size (``tracks.image_size``: kinelift's detectors record it).
     flip : bool, default True
         Also lift the mirrored track and average the two (test-time augmentation; on held-out
         generated motions it lowered MPJPE by 3-4 mm and the angle RMSEs by 0.2-0.4 deg with the
@@ -233,9 +259,9 @@ def lift(
         raise ValueRangeError("refine", expected="True, False, None or a RefinementConfig", got=type(refine).__name__)
     camera = intrinsics  # the camera the fit projects through: given, or assumed from the image size
     if camera is None and refine is not False and tracks.image_size is not None:
-        camera = Intrinsics.from_field_of_view(ASSUMED_FIELD_OF_VIEW_DEG, tracks.image_size)
-        log.info("camera intrinsics not given: the fit to the keypoints assumes a %.0f-deg horizontal field of view on the %dx%d image",
-                 ASSUMED_FIELD_OF_VIEW_DEG, *tracks.image_size)  # fmt: skip
+        camera = Intrinsics.from_field_of_view(ASSUMED_FIELD_OF_VIEW_DEG, tracks.image_size, across="longer side")
+        log.info("camera intrinsics not given: the fit to the keypoints assumes a %.0f-deg field of view across the longer side of the "
+                 "%dx%d image", ASSUMED_FIELD_OF_VIEW_DEG, *tracks.image_size)  # fmt: skip
     if refine is None:
         refine = camera is not None
     if refine is not False and camera is None:

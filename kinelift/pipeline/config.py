@@ -45,7 +45,8 @@ class RunConfig:
     2D processing: frames whose mean keypoint confidence is below ``min_relative_confidence``
     times the track's median are set missing (a person entering or leaving the image, seen in part,
     or keypoints left on the background; 0 switches it off), Hampel outlier rejection (``outlier_half_window`` frames each side,
-    ``outlier_sigma``; 0 switches it off), gap filling up to ``max_gap`` frames (cubic), and a
+    ``outlier_sigma``; 0 switches it off; a point closer than ``outlier_floor`` times the person's
+    size to its window's median is never an outlier: a still person's windows have no spread), gap filling up to ``max_gap`` frames (cubic), and a
     zero-lag Butterworth low-pass at ``cutoff`` Hz (``None``: none; ``cutoff_hz`` is its old,
     deprecated name, in Python and in TOML).
     Lifting: ``lifter`` (default from the keypoints: ``"BODY-25+LOWER-6"``, two shipped lifters
@@ -54,8 +55,8 @@ class RunConfig:
     else ``"LOWER-6"``;
     see :func:`kinelift.lifting.lift`), ``height`` (m), camera ``focal`` (px) and
     ``principal_point`` (px), ``refine``: fit the lifted pose back to the 2D keypoints through
-    that camera, or without them through a camera of 65 deg horizontal field of view assumed on
-    the video's frame size (:func:`kinelift.lifting.lift`; ``False``: no fit), and ``model``: an
+    that camera, or without them through a camera of 65 deg field of view across the longer side
+    of the video's frame, assumed (:func:`kinelift.lifting.lift`; ``False``: no fit), and ``model``: an
     OpenSim ``.osim`` fitted to the lifted keypoints by inverse kinematics (``None``: the built-in
     model the lifter predicts).
     Outputs: ``figures`` (PNG files) and ``video``: for a video or image-folder input, the
@@ -72,6 +73,7 @@ class RunConfig:
     min_relative_confidence: float = 0.6
     outlier_half_window: int = 4
     outlier_sigma: float = 3.0
+    outlier_floor: float = 0.03
     max_gap: int = 8
     cutoff: float | None = 6.0
     lifter: str | None = None
@@ -107,6 +109,8 @@ class RunConfig:
         if not 0.0 <= self.min_relative_confidence < 1.0:
             raise ValueRangeError("min_relative_confidence", expected="a fraction in [0, 1) of the track's median confidence",
                                   got=self.min_relative_confidence)  # fmt: skip
+        if not 0.0 <= self.outlier_floor < 1.0:
+            raise ValueRangeError("outlier_floor", expected="a fraction in [0, 1) of the person's size", got=self.outlier_floor)
         if self.max_gap < 0 or self.outlier_half_window < 0 or self.outlier_sigma < 0:
             raise ValueRangeError("max_gap/outlier_half_window/outlier_sigma", expected="each >= 0",
                                   got=(self.max_gap, self.outlier_half_window, self.outlier_sigma))  # fmt: skip

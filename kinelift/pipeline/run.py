@@ -348,7 +348,11 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
                      float(np.median(frame_confidence[seen])))  # fmt: skip
             out = out.replace(positions=np.where(low[:, None, None], np.nan, out.positions), confidence=np.where(low[:, None], 0.0, out.confidence))
     if config.outlier_sigma > 0 and config.outlier_half_window > 0 and tracks.n_frames > 2 * config.outlier_half_window:
-        out = reject_outliers(out, half_window=config.outlier_half_window, n_sigma=config.outlier_sigma)
+        floor = config.outlier_floor * _person_size(out) if config.outlier_floor > 0 else 0.0
+        before = int(out.valid.sum())
+        out = reject_outliers(out, half_window=config.outlier_half_window, n_sigma=config.outlier_sigma, min_deviation=floor)
+        log.info("outlier rejection (Hampel, %g sigma, %d frames each side, at least %.1f px off): %d keypoints set missing",
+                 config.outlier_sigma, config.outlier_half_window, floor, before - int(out.valid.sum()))  # fmt: skip
     if config.max_gap > 0:
         out = fill_tracks(out, method="cubic", max_gap=config.max_gap)
     if config.cutoff is not None and out.n_frames > 15:
@@ -357,7 +361,19 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
         # segments too short for the filter (a person seen for a few frames) stay raw, counted in the log
         out = filter_tracks(out, "butterworth", cutoff=config.cutoff, order=2, short="keep")
     return out.replace(metadata={**out.metadata, "processing": f"frames below {config.min_relative_confidence} of the median confidence "
-                                 f"dropped, hampel {config.outlier_sigma} sigma, cubic fill {config.max_gap}, butterworth {config.cutoff} Hz"})  # fmt: skip
+                                 f"dropped, hampel {config.outlier_sigma} sigma (floor {config.outlier_floor} of the person's size), "
+                                 f"cubic fill {config.max_gap}, butterworth {config.cutoff} Hz"})  # fmt: skip
+
+
+def _person_size(tracks: Tracks) -> float:
+    """The person's size in the tracks' units (:func:`kinelift.lifting.corruption.person_size`: the 90th percentile of the
+    largest distance between two keypoints), 0 when no frame has two keypoints."""
+    from kinelift.lifting.corruption import person_size
+
+    try:
+        return person_size(tracks.positions)
+    except ValueRangeError:
+        return 0.0
 
 
 def _degrees_frame(table) -> Any:

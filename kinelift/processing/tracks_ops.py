@@ -80,9 +80,10 @@ def fill_tracks(tracks: Tracks, *, method: str = "linear", max_gap: int = 10, fi
     return tracks.replace(positions=pos, confidence=np.where(filled, filled_confidence, tracks.confidence))
 
 
-def reject_outliers(tracks: Tracks, *, half_window: int = 3, n_sigma: float = 3.0) -> Tracks:
-    """Set Hampel outliers (on any axis) to missing, with confidence 0 (:func:`~kinelift.processing.outliers.hampel`)."""
-    _, outliers = hampel(tracks.positions, half_window=half_window, n_sigma=n_sigma)
+def reject_outliers(tracks: Tracks, *, half_window: int = 3, n_sigma: float = 3.0, min_deviation: float = 0.0) -> Tracks:
+    """Set Hampel outliers (on any axis) to missing, with confidence 0 (:func:`~kinelift.processing.outliers.hampel`;
+    ``min_deviation`` in the tracks' units, e.g. a few percent of the person's size in pixels)."""
+    _, outliers = hampel(tracks.positions, half_window=half_window, n_sigma=n_sigma, min_deviation=min_deviation)
     bad = outliers.any(axis=2)
     pos = np.where(bad[:, :, None], np.nan, tracks.positions)
     return tracks.replace(positions=pos, confidence=np.where(bad, 0.0, tracks.confidence))

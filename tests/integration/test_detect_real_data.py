@@ -176,6 +176,35 @@ def test_kinelift_run_on_a_video(tmp_path, monkeypatch):
     assert not any(name.startswith(".kinelift-run") for name in left)  # the staging folder is gone
 
 
+def test_a_real_clip_stored_as_a_phone_stores_portrait_is_read_upright(tmp_path):
+    """A phone filming in portrait stores landscape frames and a display rotation. The same real
+    clip (a 9:16 window of the lateral-raise video) written upright and written as a phone stores
+    it gives the same person, in the displayed picture's pixels; read sideways (before 0.3.11),
+    nobody was found in such a video."""
+    import cv2
+
+    from kinelift.detect import detect_tracks
+    from kinelift.detect.video import iter_frames
+    from tests.unit.test_detect import write_video
+
+    video = shared_file("real-videos/sports2d_lateral_raise_front.mp4")
+    upright = []
+    for frames, _ in iter_frames(video, chunk=16):
+        upright += [cv2.resize(f[:, 438:843], (288, 512), interpolation=cv2.INTER_AREA) for f in frames]  # the person, 9:16
+        if len(upright) >= 20:
+            break
+    upright = np.stack(upright[:20])
+    times = [int(1000 * i / 30) for i in range(len(upright))]
+    write_video(tmp_path / "upright.mp4", upright, times)
+    write_video(tmp_path / "phone.mp4", np.stack([np.rot90(f, 1) for f in upright]), times, rotation=-90)  # shown turned clockwise
+    found = [detect_tracks(tmp_path / name, detector="LSP-14", progress=False) for name in ("upright.mp4", "phone.mp4")]
+    assert [len(f) for f in found] == [1, 1], [len(f) for f in found]
+    a, b = found[0][0], found[1][0]
+    assert b.image_size == (288, 512) and b.valid.mean() > 0.9
+    both = a.valid & b.valid
+    assert np.median(np.linalg.norm(a.positions - b.positions, axis=-1)[both]) < 3.0  # px: the same keypoints, two encodings
+
+
 def test_cli_eval_detector_on_lsp(capsys):
     from kinelift.cli import main
 

@@ -391,13 +391,16 @@ def test_video_degradation_blurs_and_keeps_the_range():
 # --- video and ONNX -------------------------------------------------------------------------------
 
 
-def write_video(path, frames: np.ndarray, times_ms: list[int]) -> None:
+def write_video(path, frames: np.ndarray, times_ms: list[int], *, rotation: int = 0) -> None:
+    """``frames`` as stored; ``rotation``: the display rotation (deg counterclockwise) a phone records."""
     import av
 
     with av.open(str(path), "w") as container:
         stream = container.add_stream("mpeg4", rate=30)
         stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
         stream.codec_context.time_base = Fraction(1, 1000)
+        if rotation:
+            stream.set_display_rotation(rotation)
         for frame, t in zip(frames, times_ms):
             vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
             vf.pts, vf.time_base = t, Fraction(1, 1000)
@@ -466,6 +469,35 @@ def test_video_keeps_variable_frame_times_and_given_boxes_link(tmp_path):
         detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes=boxes, progress=False, min_track_confidence=1.5)
     with pytest.raises(ValueRangeError, match="min_peak_confidence"):
         detect_tracks(tmp_path / "v.mp4", detector=tiny(), boxes=boxes, progress=False, min_peak_confidence=-0.1)
+
+
+@pytest.mark.skipif(not hasattr(__import__("av").video.stream.VideoStream, "set_display_rotation"),
+                    reason="this PyAV cannot write a display rotation")  # fmt: skip
+def test_a_phone_video_s_display_rotation_turns_its_frames_upright(tmp_path):
+    """A phone filming in portrait stores landscape frames and a display rotation: the frames come
+    out as players (and OpenCV) show them, and the frame size says so."""
+    import cv2
+
+    from kinelift.detect.video import frame_size, iter_frames
+
+    upright = np.full((3, 96, 64, 3), 40, np.uint8)  # portrait, as shown
+    upright[:, 8:32, 8:24] = 250  # a bright patch at the top left
+    upright[:, 80:, :, 2] = 200  # a blue band at the bottom
+    for rotation in (90, -90, 180):
+        turns = {90: 1, -90: 3, 180: 2}[rotation]
+        path = tmp_path / f"r{rotation}.mp4"
+        write_video(path, np.stack([np.rot90(f, -turns) for f in upright]), [0, 33, 67], rotation=rotation)  # as the phone stores them
+        frames = np.concatenate([f for f, _ in iter_frames(path)])
+        assert frames.shape == upright.shape, rotation
+        assert np.abs(frames.astype(int) - upright).mean() < 3.0, rotation
+        assert frame_size(path) == (64, 96)
+        capture = cv2.VideoCapture(str(path))  # OpenCV (FFmpeg's rule) shows the same picture
+        ok, shown = capture.read()
+        capture.release()
+        assert ok and np.abs(shown[..., ::-1].astype(int) - frames[0]).mean() < 3.0, rotation
+    write_video(tmp_path / "plain.mp4", upright, [0, 33, 67])
+    assert frame_size(tmp_path / "plain.mp4") == (64, 96)
+    assert np.abs(np.concatenate([f for f, _ in iter_frames(tmp_path / "plain.mp4")]).astype(int) - upright).mean() < 3.0
 
 
 def test_corrupt_video_is_a_clear_error(tmp_path):

@@ -722,3 +722,41 @@ def test_intrinsics_from_a_field_of_view():
         Intrinsics.from_field_of_view(0.0, (1280, 720))
     with pytest.raises(ValueRangeError, match="image_size"):
         Intrinsics.from_field_of_view(60.0, (0, 720))
+    # one camera in both orientations: the field of view across the longer side
+    portrait = Intrinsics.from_field_of_view(60.0, (720, 1280), across="longer side")
+    assert portrait.focal == pytest.approx(intr.focal) and portrait.principal_point == (360.0, 640.0)
+    assert Intrinsics.from_field_of_view(60.0, (720, 1280)).focal == pytest.approx(intr.focal * 720 / 1280)
+    with pytest.raises(ValueRangeError, match="across"):
+        Intrinsics.from_field_of_view(60.0, (720, 1280), across="height")
+    with pytest.warns(DeprecationWarning, match="horizontal_fov_deg"):
+        assert Intrinsics.from_field_of_view(horizontal_fov_deg=60.0, image_size=(1280, 720)).focal == pytest.approx(intr.focal)
+
+
+def test_lift_assumes_the_field_of_view_across_the_longer_side(monkeypatch):
+    """A phone filming in portrait is the same camera as in landscape: without intrinsics, the fit
+    projects a portrait track through the focal length of the landscape one (0.3.10 took 65 deg
+    across the width, a focal length 1.8 times too short at 1080x1920)."""
+    import kinelift.lifting.inference as inference
+    from kinelift.lifting import lift
+    from kinelift.lifting.inference import ASSUMED_FIELD_OF_VIEW_DEG
+    from kinelift.synthetic import squat_tracks
+
+    seen = []
+    real_fit = inference.refine_to_image
+
+    def recording(*args, **kwargs):
+        seen.append(float(kwargs["focal_over_size"]))
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(inference, "refine_to_image", recording)
+    clip = squat_tracks(n_reps=1, seed=0).observed
+    for size in ((1920, 1080), (1080, 1920)):
+        lift(clip.replace(metadata={**clip.metadata, "image_width": size[0], "image_height": size[1]}), lifter="LOWER-6", flip=False)
+    assert seen[0] == pytest.approx(seen[1])
+    from kinelift.core import get_keypoint_set
+    from kinelift.lifting.features import normalize_keypoints
+
+    lower = clip.to_keypoint_set("LOWER-6")
+    _, _, size = normalize_keypoints(lower.positions, np.where(lower.valid, lower.confidence, 0.0), get_keypoint_set("LOWER-6"))
+    focal = 960.0 / np.tan(np.deg2rad(ASSUMED_FIELD_OF_VIEW_DEG) / 2)  # px: half the longer side over tan(half the angle)
+    assert seen[0] == pytest.approx(focal / size, rel=1e-3)

@@ -187,6 +187,31 @@ def test_the_main_job_drops_frames_far_less_confident_than_the_track(caplog):
         RunConfig(min_relative_confidence=1.2)
 
 
+def test_a_still_person_s_keypoints_are_not_outliers():
+    """A person standing still gives Hampel windows with no spread (the encoder repeats frames, the
+    keypoints step by a pixel or two): without a floor every small step was an "outlier", set
+    missing and filled at confidence 0, and the lifter invented a bent leg there (a real phone
+    video: 201 of 7,560 keypoints, hip flexion 38 deg). The main job's floor (3 % of the person's
+    size) keeps them and still removes a real jump."""
+    from kinelift.pipeline.config import RunConfig
+    from kinelift.pipeline.run import _process
+
+    n = 90
+    p = np.tile(np.array([[100.0, 400], [100, 300], [100, 200], [140, 200], [140, 300], [140, 400]]), (n, 1, 1))
+    p[np.arange(n) % 8 >= 4, 1, 0] += 3.0  # the right knee steps 3 px every four frames, as repeated frames give it
+    p[50, 4] = [260.0, 300.0]  # the left knee jumps 120 px (about half the person's size) in one frame
+    t = Tracks(p, keypoints="LOWER-6", fps=30.0)
+    assert (~reject_outliers(t, half_window=4).valid[:, 1]).sum() > 10  # no floor: the steps are "outliers"
+    kept = reject_outliers(t, half_window=4, min_deviation=0.03 * 200.0)
+    assert kept.valid[:, 1].all() and not kept.valid[50, 4] and kept.valid.sum() == 6 * n - 1
+    out = _process(t, RunConfig(cutoff=None))
+    assert (out.confidence[:, 1] > 0).all() and out.confidence[50, 4] == 0.0  # the jump filled, nothing else
+    with pytest.raises(ValueRangeError, match="outlier_floor"):
+        RunConfig(outlier_floor=-0.1)
+    with pytest.raises(ValueRangeError, match="min_deviation"):
+        hampel(np.zeros(10), min_deviation=float("nan"))
+
+
 def test_the_main_job_resamples_jittering_frame_times_before_filtering():
     """Real videos' frame times jitter (a 28 and a 35 ms interval among 33.3 ms ones in the soccer
     clip): the main job resamples to the median rate instead of stopping at the filter."""

@@ -86,7 +86,19 @@ def _sample_index(tracks: Tracks, times: np.ndarray, half_interval: float) -> np
     return np.where(np.abs(t[nearer] - times) <= half_interval, nearer, -1)
 
 
-def _draw_person(image: np.ndarray, tracks: Tracks, k: int, *, grey: bool, label: str, scale: float) -> None:
+def _label_origin(lo: np.ndarray, hi: np.ndarray, text_height: int, covered: tuple[int, int], image_height: int) -> tuple[int, int]:
+    """Where a box's label goes: above the box, unless that spot lies under the angle lines (the
+    top-left ``covered`` (width, height) px; a person filling a portrait frame reaches them), then
+    under the box, or inside its bottom edge when the frame ends there."""
+    x, y = int(lo[0]), max(int(lo[1]) - 4, text_height)
+    if x < covered[0] and y - text_height < covered[1]:
+        below = int(hi[1]) + text_height + 4
+        y = below if below < image_height else int(hi[1]) - 4
+    return x, y
+
+
+def _draw_person(image: np.ndarray, tracks: Tracks, k: int, *, grey: bool, label: str, scale: float,
+                 covered: tuple[int, int] = (0, 0)) -> None:  # fmt: skip
     import cv2
 
     xy, valid = tracks.positions[k], tracks.valid[k]
@@ -105,8 +117,9 @@ def _draw_person(image: np.ndarray, tracks: Tracks, k: int, *, grey: bool, label
     pad = 0.1 * max(float((hi - lo).max()), 1.0)
     lo, hi = (lo - pad).astype(int), (hi + pad).astype(int)
     cv2.rectangle(image, tuple(lo), tuple(hi), _GREY if grey else (0, 200, 255), thick)
-    cv2.putText(image, label, (int(lo[0]), max(int(lo[1]) - 4, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale,
-                _GREY if grey else (0, 200, 255), thick, cv2.LINE_AA)  # fmt: skip
+    (_, text_height), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, thick)
+    cv2.putText(image, label, _label_origin(lo, hi, max(text_height, 12), covered, image.shape[0]), cv2.FONT_HERSHEY_SIMPLEX,
+                0.5 * scale, _GREY if grey else (0, 200, 255), thick, cv2.LINE_AA)  # fmt: skip
 
 
 @lru_cache(maxsize=512)
@@ -131,6 +144,18 @@ def _text_coverage(line: str, scale: float) -> tuple[int, int, np.ndarray, np.nd
     return -origin[0], -origin[1], covered[0], covered[1]
 
 
+def _text_extent(lines: Sequence[str], scale: float) -> tuple[int, int]:
+    """The (width, height) px from the top-left corner that :func:`_draw_text` covers with ``lines``."""
+    if not lines:
+        return 0, 0
+    height = int(round(20 * scale))
+    widths = []
+    for line in lines:
+        dx, _, outline, _ = _text_coverage(line, scale)
+        widths.append(int(round(8 * scale)) + dx + outline.shape[1])
+    return max(widths), int(round(8 * scale)) + height * len(lines) + int(round(10 * scale))
+
+
 def _draw_text(image: np.ndarray, lines: Sequence[str], scale: float) -> None:
     height = int(round(20 * scale))
     for i, line in enumerate(lines):
@@ -153,12 +178,7 @@ def annotate_frame(image: np.ndarray, subject: Tracks, k: int, *, others: Sequen
     the others' samples in grey and the angles of row ``k`` of ``angles`` (degrees); a copy."""
     out = np.ascontiguousarray(image).copy()
     scale = max(out.shape[0], out.shape[1]) / 1000.0 + 0.4
-    for tracks, j in others:
-        if j >= 0:
-            _draw_person(out, tracks, j, grey=True, label=str(tracks.person_id), scale=scale)
     lines = []
-    if k >= 0:
-        _draw_person(out, subject, k, grey=False, label=f"{label} {subject.person_id}", scale=scale)
     if k < 0 or not seen:
         lines.append("subject not seen")
     elif angles is not None:
@@ -167,6 +187,12 @@ def annotate_frame(image: np.ndarray, subject: Tracks, k: int, *, others: Sequen
             if name in angles.column_names:
                 value = row[angles.column_names.index(name)]
                 lines.append(f"{name.replace('_', ' ')}: " + (f"{value:5.0f} deg" if np.isfinite(value) else "-"))
+    covered = _text_extent(lines, scale)  # the labels keep out of the angle lines
+    for tracks, j in others:
+        if j >= 0:
+            _draw_person(out, tracks, j, grey=True, label=str(tracks.person_id), scale=scale, covered=covered)
+    if k >= 0:
+        _draw_person(out, subject, k, grey=False, label=f"{label} {subject.person_id}", scale=scale, covered=covered)
     _draw_text(out, lines, scale)
     return out
 

@@ -351,8 +351,8 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
         floor = config.outlier_floor * _person_size(out) if config.outlier_floor > 0 else 0.0
         before = int(out.valid.sum())
         out = reject_outliers(out, half_window=config.outlier_half_window, n_sigma=config.outlier_sigma, min_deviation=floor)
-        log.info("outlier rejection (Hampel, %g sigma, %d frames each side, at least %.1f px off): %d keypoints set missing",
-                 config.outlier_sigma, config.outlier_half_window, floor, before - int(out.valid.sum()))  # fmt: skip
+        log.info("outlier rejection (Hampel, %g sigma, %d frames each side, at least %.3g %s off): %d keypoints set missing",
+                 config.outlier_sigma, config.outlier_half_window, floor, out.units, before - int(out.valid.sum()))  # fmt: skip
     if config.max_gap > 0:
         out = fill_tracks(out, method="cubic", max_gap=config.max_gap)
     if config.cutoff is not None and out.n_frames > 15:

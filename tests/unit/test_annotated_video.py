@@ -100,3 +100,18 @@ def test_cached_text_looks_as_opencv_draws_it():
     small = np.zeros((12, 40, 3), np.uint8)
     _draw_text(small, lines, scale)  # mostly outside: clipped
     assert small.any()
+
+
+def test_a_box_label_keeps_out_of_the_angle_lines():
+    """A person filling a portrait frame has the top of the box under the angle lines: the label
+    goes under the box, or inside its bottom edge where the frame ends there."""
+    from kinelift.pipeline.annotated_video import _label_origin, _text_extent
+
+    covered = _text_extent(["hip flexion r:    3 deg", "knee flexion r:    1 deg"], 1.0)
+    assert 150 < covered[0] < 320 and 40 < covered[1] < 80  # px at scale 1
+    lo, hi = np.array([400.0, 30.0]), np.array([600.0, 900.0])
+    assert _label_origin(lo, hi, 12, covered, 1000) == (400, 26)  # clear of the text: above the box
+    lo[0] = 20.0
+    assert _label_origin(lo, hi, 12, covered, 1000) == (20, 916)  # under the text: below the box
+    assert _label_origin(lo, hi, 12, covered, 910) == (20, 896)  # the frame ends below the box: inside its bottom edge
+    assert _text_extent([], 1.0) == (0, 0)

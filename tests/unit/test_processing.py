@@ -189,7 +189,7 @@ def test_the_main_job_drops_frames_far_less_confident_than_the_track(caplog):
 
 def test_a_still_person_s_keypoints_are_not_outliers():
     """A person standing still gives Hampel windows with no spread (the encoder repeats frames, the
-    keypoints step by a pixel or two): without a floor every small step was an "outlier", set
+    keypoints step by a few pixels): without a floor every small step was an "outlier", set
     missing and filled at confidence 0, and the lifter invented a bent leg there (a real phone
     video: 201 of 7,560 keypoints, hip flexion 38 deg). The main job's floor (3 % of the person's
     size) keeps them and still removes a real jump."""

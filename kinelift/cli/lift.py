@@ -25,6 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--height", type=float, help="subject height in metres (sets the body size; else estimated)")
     p.add_argument("--focal", type=float, help="camera focal length in pixels (with --principal-point: follows the pelvis translation)")
     p.add_argument("--principal-point", type=float, nargs=2, metavar=("CX", "CY"), help="principal point in pixels")
+    p.add_argument("--image-size", type=int, nargs=2, metavar=("WIDTH", "HEIGHT"),
+                   help="frame size in pixels of the video the track comes from, for files that do not record it (OpenPose's "
+                        "JSON): the fit to the keypoints then assumes a camera on it")
     p.add_argument("--no-refine", action="store_true",
                    help="do not fit the lifted pose back to the keypoints through the camera (--focal's, else one of 65 deg "
                         "across the longer side of the track's image, assumed; kinelift.lifting.refinement)")
@@ -63,7 +66,8 @@ def run_lift(args: argparse.Namespace) -> int:
     if (args.focal is None) != (args.principal_point is None):
         raise ValueRangeError("--focal/--principal-point", expected="both or neither", got=(args.focal, args.principal_point))
     intrinsics = Intrinsics(args.focal, tuple(args.principal_point)) if args.focal is not None else None
-    result = lift(tracks[args.person], lifter=args.lifter, height=args.height, intrinsics=intrinsics, refine=None if not args.no_refine else False)
+    track = tracks[args.person] if args.image_size is None else tracks[args.person].with_image_size(*args.image_size)
+    result = lift(track, lifter=args.lifter, height=args.height, intrinsics=intrinsics, refine=None if not args.no_refine else False)
     paths = result.write(args.out, stem=Path(args.input).stem, overwrite=args.overwrite)
     print(f"lifted {result.n_frames} frames; height {result.height:.2f} m")
     for kind, path in paths.items():

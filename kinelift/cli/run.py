@@ -26,6 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "HEIGHT), image pixels, in the first frame where they are seen")
     p.add_argument("--focal", type=float, help="camera focal length in pixels (with --principal-point: follows the pelvis translation)")
     p.add_argument("--principal-point", type=float, nargs=2, metavar=("CX", "CY"), help="principal point in pixels")
+    p.add_argument("--image-size", type=int, nargs=2, metavar=("WIDTH", "HEIGHT"),
+                   help="frame size in pixels of the video a track file comes from, for files that do not record it (OpenPose's "
+                        "JSON): the fit to the 2D then assumes a camera on it")
     p.add_argument("--no-refine", action="store_true", help="do not fit the lifted pose back to the 2D keypoints through the camera "
                    "(--focal's, else one of 65 deg across the longer side of the video's frame, assumed)")
     p.add_argument("--no-video", action="store_true", help="do not write the annotated video of a video input")
@@ -43,6 +46,7 @@ def _config(args: argparse.Namespace):
     return replace_given(config, model=args.model, height=args.height, fps=args.fps, keypoint_set=args.keypoint_set, person=args.person,
                          person_at=person_at, boxes=args.boxes,
                          detector=args.detector, focal=args.focal, principal_point=principal,
+                         image_size=tuple(args.image_size) if args.image_size is not None else None,
                          refine=False if args.no_refine else None, video=False if args.no_video else None)  # fmt: skip
 
 

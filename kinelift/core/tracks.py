@@ -281,6 +281,42 @@ class Tracks:
         fields.update(changes)
         return Tracks(fields.pop("positions"), **fields)
 
+    def with_image_size(self, width: int, height: int) -> Tracks:
+        """These tracks recording the size of the images their keypoints were found in (a file that
+        does not store it, such as OpenPose's JSON: ``kinelift.lift`` then fits the pose through a
+        camera assumed on it).
+
+        Raises
+        ------
+        ValueRangeError
+            If the tracks are not 2D pixels, record another size, or their keypoints do not fit a
+            ``width x height`` image (more than 1 % of them beyond a 10 % margin: width and height
+            swapped for a portrait video, or another video's size).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> t = Tracks(np.full((2, 6, 2), 500.0), keypoints="LOWER-6", fps=30.0)
+        >>> t.with_image_size(1080, 1920).image_size
+        (1080, 1920)
+        """
+        if self.n_dims != 2 or self._units != "px":
+            raise ValueRangeError("image size", expected="2D keypoints in pixels", got=f"{self.n_dims}D {self._units}")
+        size = (int(width), int(height))
+        if size != (width, height) or min(size) < 1:
+            raise ValueRangeError("image size", expected="(width, height) in whole pixels, both >= 1", got=(width, height))
+        if self.image_size is not None and self.image_size != size:
+            raise ValueRangeError("image size", expected=f"the {self.image_size[0]}x{self.image_size[1]} the tracks record", got=size)
+        xy = self._positions[self.valid]
+        if len(xy):
+            margin = 0.1 * np.array(size, float)
+            outside = np.any((xy < -margin) | (xy > np.array(size) + margin), axis=1).mean()
+            if outside > 0.01:
+                raise ValueRangeError("image size", expected=f"an image the keypoints fit (they reach x {xy[:, 0].min():.0f} to "
+                                      f"{xy[:, 0].max():.0f}, y {xy[:, 1].min():.0f} to {xy[:, 1].max():.0f} px)",
+                                      got=f"{size[0]}x{size[1]} (width x height), with {outside:.0%} of the keypoints outside")  # fmt: skip
+        return self.replace(metadata={**self._metadata, IMAGE_SIZE_KEYS[0]: size[0], IMAGE_SIZE_KEYS[1]: size[1]})
+
     def __getitem__(self, frames: slice | int | Sequence[int] | np.ndarray) -> Tracks:
         """Select frames by slice, index array or boolean mask (always returns Tracks)."""
         if isinstance(frames, (int, np.integer)):

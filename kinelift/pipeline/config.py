@@ -54,7 +54,9 @@ class RunConfig:
     ``"COCO-17+LOWER-6"`` for other COCO-like sets, ``"LSP-14+LOWER-6"`` for kinelift's detector,
     else ``"LOWER-6"``;
     see :func:`kinelift.lifting.lift`), ``height`` (m), camera ``focal`` (px) and
-    ``principal_point`` (px), ``refine``: fit the lifted pose back to the 2D keypoints through
+    ``principal_point`` (px), ``image_size`` (width, height px: the frame size of the video a
+    track file comes from, for files that do not record it, such as OpenPose's JSON; without it
+    and without ``focal``, such a file is lifted without the fit), ``refine``: fit the lifted pose back to the 2D keypoints through
     that camera, or without them through a camera of 65 deg field of view across the longer side
     of the video's frame, assumed (:func:`kinelift.lifting.lift`; ``False``: no fit), and ``model``: an
     OpenSim ``.osim`` fitted to the lifted keypoints by inverse kinematics (``None``: the built-in
@@ -80,6 +82,7 @@ class RunConfig:
     height: float | None = None
     focal: float | None = None
     principal_point: tuple[float, float] | None = None
+    image_size: tuple[int, int] | None = None
     refine: bool = True
     model: str | None = None
     figures: bool = True
@@ -104,6 +107,11 @@ class RunConfig:
             if self.person is not None:
                 raise ValueRangeError("person/person_at", expected="one of them, not both", got=(self.person, at))
             object.__setattr__(self, "person_at", at)
+        if self.image_size is not None:
+            size = tuple(self.image_size) if isinstance(self.image_size, (tuple, list)) else ()
+            if len(size) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 1 and float(v) == int(v) for v in size):
+                raise ValueRangeError("image_size", expected="(width, height) in whole pixels, both >= 1", got=self.image_size)
+            object.__setattr__(self, "image_size", (int(size[0]), int(size[1])))
         if (self.focal is None) != (self.principal_point is None):
             raise ValueRangeError("focal/principal_point", expected="both or neither", got=(self.focal, self.principal_point))
         if not 0.0 <= self.min_relative_confidence < 1.0:

@@ -214,6 +214,11 @@ def _read_2d(source: Path, config: RunConfig, cache: Path, fingerprint: dict[str
 
         size = dict(zip(IMAGE_SIZE_KEYS, frame_size(source)))
         people = [t if t.image_size is not None else t.replace(metadata={**t.metadata, **size}) for t in people]
+    if config.image_size is not None:  # a track file without it (OpenPose): the fit's assumed camera needs it
+        try:
+            people = [t.with_image_size(*config.image_size) for t in people]
+        except ValueRangeError as err:
+            raise ValueRangeError(f"image_size of {source.name}", expected=err.expected, got=err.got) from None
     return people
 
 

@@ -11,7 +11,7 @@ import torch
 from kinelift.cli import main
 from kinelift.core.tracks import IMAGE_SIZE_KEYS, Tracks
 from kinelift.errors import ShapeError, ValueRangeError
-from kinelift.io.hdf5 import write_h5
+from kinelift.io.hdf5 import read_h5, write_h5
 from kinelift.io.mot import read_mot
 from kinelift.lifting import Intrinsics, lift
 from kinelift.lifting.corruption import DetectorNoise
@@ -230,6 +230,16 @@ def test_cli_lift_writes_opensim_files(squat_clip, tmp_path, capsys):
     refined, plain = read_mot(tmp_path / "refined" / "clip.mot"), read_mot(tmp_path / "plain" / "clip.mot")
     knee = refined.column_names.index("knee_angle_r")
     assert 0 < np.abs(refined.values[:, knee] - plain.values[:, knee]).max() < 0.25  # rad: a correction, not a new pose
+    # a file without the frame size (OpenPose's JSON): --image-size gives the fit its assumed camera
+    bare = tmp_path / "bare.h5"
+    write_h5(bare, tracks=[squat_clip.tracks[:60].replace(metadata={k: v for k, v in squat_clip.tracks.metadata.items()
+                                                                    if k not in IMAGE_SIZE_KEYS})])  # fmt: skip
+    width, height = squat_clip.camera.image_size
+    assert main(["lift", str(bare), "--out", str(tmp_path / "sized"), "--image-size", str(width), str(height)]) == 0
+    sized = next(t for t in read_h5(tmp_path / "sized" / "bare.h5").tracks if t.person_id == "keypoints")
+    assert sized.metadata["refined_camera"].startswith("assumed")
+    assert main(["lift", str(bare), "--out", str(tmp_path / "tiny"), "--image-size", "64", "48"]) == 2
+    assert "image size" in capsys.readouterr().err
 
 
 CROUCH = SHARED / "opensim-models" / "Tutorials" / "Intro_to_Musculoskeletal_Modeling" / "crouch1.mot"

@@ -213,6 +213,35 @@ def test_the_main_job_fits_the_pose_through_an_assumed_camera_unless_told_not_to
         RunConfig(refine="yes")
 
 
+def test_a_track_file_without_an_image_size_is_fitted_when_given_one(tmp_path, caplog):
+    """OpenPose's JSON does not record the frame size: such a track was lifted without the fit to
+    the 2D, saying nothing. Now the job warns, and ``image_size`` (``--image-size W H``) gives the
+    fit its assumed camera; a size the keypoints do not fit (width and height swapped) is refused."""
+    import logging
+
+    from kinelift.core.tracks import IMAGE_SIZE_KEYS
+    from kinelift.io import write_h5
+    from kinelift.synthetic import squat_tracks
+
+    tracks = squat_tracks(n_reps=1, seed=4).observed
+    bare = tracks.replace(metadata={k: v for k, v in tracks.metadata.items() if k not in IMAGE_SIZE_KEYS})
+    write_h5(tmp_path / "in.h5", tracks=[bare])
+    cameras = {}
+    for size in (None, (1280, 720)):
+        out = tmp_path / f"out_{size is None}"
+        with caplog.at_level(logging.WARNING, logger="kinelift.lifting.inference"):
+            caplog.clear()
+            run(tmp_path / "in.h5", out, config=RunConfig(figures=False, image_size=size), progress=False)
+        keypoints_3d = next(t for t in read_h5(out / "result.h5").tracks if t.person_id == "keypoints_3d")
+        cameras[size] = keypoints_3d.metadata["refined_camera"]
+        assert ("records no image size" in caplog.text) == (size is None)
+    assert cameras == {None: "none", (1280, 720): "assumed 65-deg camera"}
+    with pytest.raises(ValueRangeError, match="image_size of in.h5"):
+        run(tmp_path / "in.h5", tmp_path / "swapped", config=RunConfig(figures=False, image_size=(720, 1280)), progress=False)
+    with pytest.raises(ValueRangeError, match="image_size"):
+        RunConfig(image_size=(1280, 0))
+
+
 def test_two_people_seen_as_long_are_named_in_a_warning(tmp_path, caplog):
     """The person seen in the most frames is analysed; one seen (nearly) as long at the same time is
     named, with how to choose; one seen briefly is not."""

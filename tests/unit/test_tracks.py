@@ -148,3 +148,19 @@ def test_image_size_is_read_from_the_metadata_and_validated():
                 {"image_width": "1280", "image_height": 720}, {"image_width": True, "image_height": 720}):
         with pytest.raises(ValueRangeError, match="image_width/image_height"):
             Tracks(pts, keypoints="LOWER-6", fps=30.0, metadata=bad)
+
+
+def test_an_image_size_is_given_to_tracks_that_do_not_record_it():
+    """OpenPose's JSON does not store the frame size; ``with_image_size`` records it after checking
+    that the keypoints fit such an image (a portrait video's width and height swapped do not)."""
+    pts = np.tile(np.array([[500.0, 1700], [510, 1300], [520, 900], [580, 900], [590, 1300], [600, 1700]]), (3, 1, 1))
+    t = Tracks(pts, keypoints="LOWER-6", fps=30.0)
+    assert t.with_image_size(1080, 1920).image_size == (1080, 1920)
+    with pytest.raises(ValueRangeError, match="1920x1080"):  # swapped: y reaches 1700 px in a 1080-px-high image
+        t.with_image_size(1920, 1080)
+    with pytest.raises(ValueRangeError, match="record"):
+        t.with_image_size(1080, 1920).with_image_size(1088, 1920)
+    with pytest.raises(ValueRangeError, match="whole pixels"):
+        t.with_image_size(1080.5, 1920)
+    with pytest.raises(ValueRangeError, match="2D keypoints in pixels"):
+        Tracks(np.zeros((2, 6, 3)), keypoints="LOWER-6", fps=30.0, units="m").with_image_size(1080, 1920)

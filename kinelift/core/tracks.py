@@ -34,6 +34,7 @@ Tracks(person_id=0, frames=4, keypoints=6 (LOWER-6), dims=2, units='px', frame='
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -44,7 +45,7 @@ from kinelift.core.keypoint_conversion import convert_keypoints
 from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
 from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
 
-__all__ = ["Tracks", "UNITS", "COORDINATE_FRAMES", "IMAGE_SIZE_KEYS", "as_keypoint_set"]
+__all__ = ["Tracks", "UNITS", "COORDINATE_FRAMES", "IMAGE_SIZE_KEYS", "as_keypoint_set", "checked_image_size"]
 
 IMAGE_SIZE_KEYS = ("image_width", "image_height")
 """Metadata keys of the size (px) of the images an image track was found in: detectors write them,
@@ -302,9 +303,7 @@ class Tracks:
         """
         if self.n_dims != 2 or self._units != "px":
             raise ValueRangeError("image size", expected="2D keypoints in pixels", got=f"{self.n_dims}D {self._units}")
-        size = (int(width), int(height))
-        if size != (width, height) or min(size) < 1:
-            raise ValueRangeError("image size", expected="(width, height) in whole pixels, both >= 1", got=(width, height))
+        size = checked_image_size((width, height))
         if self.image_size is not None and self.image_size != size:
             raise ValueRangeError("image size", expected=f"the {self.image_size[0]}x{self.image_size[1]} the tracks record", got=size)
         xy = self._positions[self.valid]
@@ -417,13 +416,28 @@ def _positive(name: str, value: Any) -> float:
     return value
 
 
+def checked_image_size(size: Any, *, name: str = "image size") -> tuple[int, int]:
+    """``size`` ``(width, height)`` as whole pixels; :class:`~kinelift.errors.ValueRangeError`
+    naming ``name`` unless it is two whole numbers >= 1 (ints or whole floats, not booleans).
+
+    Examples
+    --------
+    >>> checked_image_size((1080, 1920.0))
+    (1080, 1920)
+    """
+    values = tuple(size) if isinstance(size, (tuple, list)) else ()
+    whole = len(values) == 2 and all(isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, bool)
+                                     and math.isfinite(float(v)) and float(v) >= 1 and float(v) == int(v) for v in values)  # fmt: skip
+    if not whole:
+        raise ValueRangeError(name, expected="(width, height) in whole pixels, both >= 1", got=size)
+    return int(values[0]), int(values[1])
+
+
 def _check_image_size(metadata: Mapping[str, Any]) -> None:
     given = [k for k in IMAGE_SIZE_KEYS if k in metadata]
     if not given:
         return
-    values = [metadata.get(k) for k in IMAGE_SIZE_KEYS]
-    ok = len(given) == 2 and all(isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, bool) and float(v) >= 1
-                                 and float(v) == int(v) for v in values)  # fmt: skip
-    if not ok:
-        raise ValueRangeError("metadata image_width/image_height", expected="both, the image size as positive whole numbers of pixels",
-                              got=tuple(values))  # fmt: skip
+    values = tuple(metadata.get(k) for k in IMAGE_SIZE_KEYS)
+    if len(given) != 2:
+        raise ValueRangeError("metadata image_width/image_height", expected="both, the image size in whole pixels", got=values)
+    checked_image_size(values, name="metadata image_width/image_height")

@@ -22,6 +22,7 @@ import os
 from dataclasses import InitVar, dataclass
 from typing import Any
 
+from kinelift.core.tracks import checked_image_size
 from kinelift.errors import ValueRangeError
 from kinelift.io.toml_config import read_toml, rebase_paths, tables_to_dataclasses
 
@@ -108,10 +109,7 @@ class RunConfig:
                 raise ValueRangeError("person/person_at", expected="one of them, not both", got=(self.person, at))
             object.__setattr__(self, "person_at", at)
         if self.image_size is not None:
-            size = tuple(self.image_size) if isinstance(self.image_size, (tuple, list)) else ()
-            if len(size) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 1 and float(v) == int(v) for v in size):
-                raise ValueRangeError("image_size", expected="(width, height) in whole pixels, both >= 1", got=self.image_size)
-            object.__setattr__(self, "image_size", (int(size[0]), int(size[1])))
+            object.__setattr__(self, "image_size", checked_image_size(self.image_size, name="image_size"))
         if (self.focal is None) != (self.principal_point is None):
             raise ValueRangeError("focal/principal_point", expected="both or neither", got=(self.focal, self.principal_point))
         if not 0.0 <= self.min_relative_confidence < 1.0:

@@ -25,7 +25,7 @@ import numpy as np
 
 from kinelift.errors import ShapeError, ValueRangeError
 
-__all__ = ["Camera", "look_at", "random_cameras", "project"]
+__all__ = ["Camera", "focal_length", "look_at", "random_cameras", "project"]
 
 _IMAGE_SIZES = ((1920, 1080), (1280, 720), (1080, 1920), (640, 480))
 
@@ -74,6 +74,28 @@ def project(camera: Camera, points: np.ndarray) -> np.ndarray:
     return camera.focal * cam[..., :2] / cam[..., 2:3] + np.asarray(camera.principal_point)
 
 
+def _check_side(across: str) -> None:
+    if across not in ("width", "longer side"):
+        raise ValueRangeError("across", expected='"width" or "longer side"', got=across)
+
+
+def focal_length(field_of_view_deg: float, image_size: tuple[int, int], *, across: str = "width") -> float:
+    """The focal length (px) of a pinhole camera whose field of view spans ``field_of_view_deg``
+    across the image's ``across`` side: ``"width"``, or ``"longer side"`` (one physical camera in
+    both orientations: a phone held upright sees about 39 deg across its width for 65 across its
+    long side).
+
+    Examples
+    --------
+    >>> round(focal_length(90.0, (1920, 1080)), 6), round(focal_length(90.0, (1080, 1920), across="longer side"), 6)
+    (960.0, 960.0)
+    """
+    _check_side(across)
+    width, height = image_size
+    side = width if across == "width" else max(width, height)
+    return float((side / 2.0) / np.tan(np.deg2rad(field_of_view_deg) / 2.0))
+
+
 def random_cameras(rng: np.random.Generator, target: np.ndarray, n: int = 1, *,
                    image_sizes: tuple[tuple[int, int], ...] = _IMAGE_SIZES, field_of_view_deg: tuple[float, float] = (40.0, 75.0),
                    across: str = "width") -> list[Camera]:  # fmt: skip
@@ -91,16 +113,14 @@ def random_cameras(rng: np.random.Generator, target: np.ndarray, n: int = 1, *,
     >>> [round(float(np.degrees(2 * np.arctan(960 / c.focal))), 1) for c in cams]
     [65.0, 65.0]
     """
-    if across not in ("width", "longer side"):
-        raise ValueRangeError("across", expected='"width" or "longer side"', got=across)
     low, high = field_of_view_deg
     if not 1.0 <= low <= high <= 179.0:
         raise ValueRangeError("field_of_view_deg", expected="(low, high) degrees with 1 <= low <= high <= 179", got=field_of_view_deg)
+    _check_side(across)
     out = []
     for _ in range(n):
         w, h = image_sizes[rng.integers(len(image_sizes))]
-        side = w if across == "width" else max(w, h)
-        focal = (side / 2.0) / np.tan(np.deg2rad(rng.uniform(low, high)) / 2.0)
+        focal = focal_length(rng.uniform(low, high), (w, h), across=across)
         fill = rng.uniform(0.35, 0.9)
         distance = max(1.5, focal * 1.8 / (fill * h))
         azimuth = rng.uniform(-np.pi, np.pi)

@@ -23,6 +23,7 @@ from kinelift._deprecation import renamed_argument
 from kinelift.core.tracks import Tracks
 from kinelift.core.views import CAMERA_VIEW_KEY, camera_view
 from kinelift.errors import KeypointConversionError, ShapeError, ValueRangeError
+from kinelift.lifting.cameras import focal_length
 from kinelift.lifting.ensemble import ENSEMBLE_SEPARATOR, combine_outputs, ensemble_name, lifter_sources
 from kinelift.lifting.features import normalize_keypoints
 from kinelift.lifting.lifter import N_ROOT_COORDINATES, Lifter
@@ -103,13 +104,10 @@ class Intrinsics:
                                   got=(fov_deg, image_size))  # fmt: skip
         if not 1.0 <= fov_deg <= 179.0:
             raise ValueRangeError("fov_deg", expected="a field of view in degrees, 1 to 179", got=fov_deg)
-        if across not in ("width", "longer side"):
-            raise ValueRangeError("across", expected='"width" or "longer side"', got=across)
         width, height = image_size
         if not (width > 0 and height > 0):
             raise ValueRangeError("image_size", expected="(width, height) in pixels, both > 0", got=image_size)
-        side = width if across == "width" else max(width, height)
-        return cls((side / 2.0) / np.tan(np.deg2rad(fov_deg) / 2.0), (width / 2.0, height / 2.0))
+        return cls(focal_length(fov_deg, image_size, across=across), (width / 2.0, height / 2.0))
 
 
 def _resample_back(values: np.ndarray, from_time: np.ndarray, to_time: np.ndarray) -> np.ndarray:

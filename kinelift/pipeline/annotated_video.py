@@ -144,23 +144,27 @@ def _text_coverage(line: str, scale: float) -> tuple[int, int, np.ndarray, np.nd
     return -origin[0], -origin[1], covered[0], covered[1]
 
 
+def _line_origin(i: int, scale: float) -> tuple[int, int]:
+    """The text origin (x, y) px of angle line ``i`` (0 at the top) that :func:`_draw_text` writes."""
+    return int(round(8 * scale)), int(round(8 * scale)) + int(round(20 * scale)) * (i + 1)
+
+
 def _text_extent(lines: Sequence[str], scale: float) -> tuple[int, int]:
     """The (width, height) px from the top-left corner that :func:`_draw_text` covers with ``lines``."""
     if not lines:
         return 0, 0
-    height = int(round(20 * scale))
     widths = []
     for line in lines:
         dx, _, outline, _ = _text_coverage(line, scale)
-        widths.append(int(round(8 * scale)) + dx + outline.shape[1])
-    return max(widths), int(round(8 * scale)) + height * len(lines) + int(round(10 * scale))
+        widths.append(_line_origin(0, scale)[0] + dx + outline.shape[1])
+    return max(widths), _line_origin(len(lines) - 1, scale)[1] + int(round(10 * scale))
 
 
 def _draw_text(image: np.ndarray, lines: Sequence[str], scale: float) -> None:
-    height = int(round(20 * scale))
     for i, line in enumerate(lines):
         dx, dy, outline, fill = _text_coverage(line, scale)
-        x0, y0 = int(round(8 * scale)) + dx, int(round(8 * scale)) + height * (i + 1) + dy
+        x, y = _line_origin(i, scale)
+        x0, y0 = x + dx, y + dy
         h, w = outline.shape[:2]
         a0, b0 = max(y0, 0), max(x0, 0)
         a1, b1 = min(y0 + h, image.shape[0]), min(x0 + w, image.shape[1])

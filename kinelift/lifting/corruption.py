@@ -49,15 +49,25 @@ from kinelift.errors import KeypointConversionError, ShapeError, ValueRangeError
 __all__ = ["DetectorNoise", "person_size", "left_right_pairs", "spread_hips"]
 
 
+_SIZE_CHUNK = 1024
+"""Frames per block in :func:`person_size`: its pairwise distances take ``K^2`` values a frame (33
+keypoints over a 10-minute video at 30 frames/s would be 0.3 GB at once)."""
+
+
 def person_size(points: np.ndarray) -> float:
     """90th percentile over frames of the largest pairwise distance between valid keypoints ``(T, K, 2)``."""
-    diff = points[:, :, None, :] - points[:, None, :, :]
-    d = np.sqrt((diff**2).sum(-1))
-    per_frame = np.where(np.isnan(d), -1.0, d).max(axis=(1, 2))
+    per_frame = np.concatenate([_largest_distance(points[a:a + _SIZE_CHUNK]) for a in range(0, len(points), _SIZE_CHUNK)] or [np.zeros(0)])
     per_frame = per_frame[np.isfinite(per_frame) & (per_frame > 0)]
     if per_frame.size == 0:
         raise ValueRangeError("keypoints", expected="at least one frame with two valid, distinct keypoints", got="none")
     return float(np.percentile(per_frame, 90))
+
+
+def _largest_distance(points: np.ndarray) -> np.ndarray:
+    """Per frame of ``(T, K, 2)``, the largest distance between two valid keypoints (-1 without two)."""
+    diff = points[:, :, None, :] - points[:, None, :, :]
+    d = np.sqrt((diff**2).sum(-1))
+    return np.where(np.isnan(d), -1.0, d).max(axis=(1, 2))
 
 
 def spread_hips(points: np.ndarray, keypoints: KeypointSet, factor: float) -> np.ndarray:

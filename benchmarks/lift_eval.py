@@ -38,7 +38,6 @@ or projected motion capture give them): group "procedural, exact 2D".
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -46,8 +45,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import kinelift.lifting.data as lifting_data
-from kinelift.lifting.cameras import random_cameras
+from kinelift.lifting.cameras import PHONE_PORTRAIT, CameraDraw
 from kinelift.lifting.config import DataConfig, load_config
 from kinelift.lifting.corruption import DetectorNoise
 from kinelift.lifting.ensemble import ensemble_name, lifter_sources
@@ -81,13 +79,14 @@ REAL_HEADER = (f"{'lifter':<15} {'family (held-out subjects)':<28} {'frames':>7}
 
 
 def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: bool, refine: bool = True, hip_spread: float = 1.0,
-                      clips_of: str | None = None, assumed_fov: float = ASSUMED_FIELD_OF_VIEW_DEG) -> None:  # fmt: skip
+                      clips_of: str | None = None, assumed_fov: float = ASSUMED_FIELD_OF_VIEW_DEG,
+                      cameras: CameraDraw = CameraDraw()) -> None:  # fmt: skip
     """Per movement family, the motion library's held-out subjects (whole subjects never trained on);
     with ``refine``, each family again with the pose fitted to the 2D keypoints through the true
     camera, and through the camera ``kinelift.lift`` assumes when it knows only the image size.
     ``clips_of``: render every motion in that keypoint set, and let each lifter read its own points
     of the same renderings (:func:`kinelift.lifting.evaluation.convert_clips`); by default each
-    lifter's own set is rendered."""
+    lifter's own set is rendered. ``cameras``: the ranges the renderings' cameras are drawn from."""
     spread = f", 2D hips x{hip_spread:g} as far apart as the joint centres" if hip_spread != 1.0 else ""
     rendered = f", rendered as {clips_of} (every lifter reads its points of the same clips)" if clips_of else ""
     print(f"Real motion capture of held-out subjects ({library}), {clips} unseen camera(s) + detector noise per motion{spread}{rendered}; "
@@ -100,7 +99,7 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
         lifter = members[0]
         ks = ensemble_name(members)
         data = replace(DataConfig(), library=library, n_squats=0, n_standing=0, n_stepping=0, test_fraction=0.0,
-                       hip_spread=(hip_spread, hip_spread))  # fmt: skip
+                       hip_spread=(hip_spread, hip_spread), cameras=cameras)  # fmt: skip
         render = clips_of or lifter.config.keypoints
         if render not in renderings:
             renderings[render] = held_out_clips(data, render, fps=lifter.config.fps, clips_per_motion=clips)
@@ -151,14 +150,12 @@ def main() -> None:
                         help="the field of view (deg, across the image's longer side) the 'camera assumed' rows assume "
                              "(kinelift.lift's: %(default)s; 0.3.10's 65 deg across a 1080x1920 image's width is 97.1 across its long side)")  # fmt: skip
     args = parser.parse_args()
-    if args.cameras == "phone-portrait":  # the renderer draws its cameras through kinelift.lifting.data.random_cameras
-        lifting_data.random_cameras = functools.partial(random_cameras, image_sizes=((1080, 1920),), field_of_view_deg=(60.0, 70.0),
-                                                        across="longer side")  # fmt: skip
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if Path(args.library, "index.csv").is_file():
         real_motion_table(args.lifter, args.library, clips=args.real_clips, flip=not args.no_flip, refine=not args.no_refine,
-                          hip_spread=args.hip_spread, clips_of=args.clips_of, assumed_fov=args.assumed_fov)  # fmt: skip
+                          hip_spread=args.hip_spread, clips_of=args.clips_of, assumed_fov=args.assumed_fov,
+                          cameras=PHONE_PORTRAIT if args.cameras == "phone-portrait" else CameraDraw())  # fmt: skip
     else:
         print(f"no motion library at {args.library} (build it: kinelift motion-library): real-motion table skipped\n")
     if args.real_only:

@@ -7,7 +7,9 @@ world point ``P`` to ``R @ (P - centre)``, then to ``(f * x / z + cx, f * y / z 
 :func:`random_cameras` draws cameras around a subject (the point it looks at): azimuth all round
 (front, oblique, side, back), camera height 0.3-2.2 m, horizontal field of view 40-75 deg, a
 distance that makes a 1.8 m person fill 35-90 % of the image height, roll up to 3 deg, and image
-sizes of common cameras (1920x1080, 1280x720, 1080x1920 portrait, 640x480).
+sizes of common cameras (1920x1080, 1280x720, 1080x1920 portrait, 640x480). :class:`CameraDraw`
+holds those ranges as a setting (:attr:`kinelift.lifting.config.DataConfig.cameras`, TOML
+``[data.cameras]``); :data:`PHONE_PORTRAIT` is a phone held upright.
 
 Examples
 --------
@@ -25,7 +27,7 @@ import numpy as np
 
 from kinelift.errors import ShapeError, ValueRangeError
 
-__all__ = ["Camera", "focal_length", "look_at", "random_cameras", "project"]
+__all__ = ["Camera", "CameraDraw", "PHONE_PORTRAIT", "focal_length", "look_at", "random_cameras", "project"]
 
 _IMAGE_SIZES = ((1920, 1080), (1280, 720), (1080, 1920), (640, 480))
 
@@ -130,3 +132,49 @@ def random_cameras(rng: np.random.Generator, target: np.ndarray, n: int = 1, *,
         aim = np.asarray(target, float) + rng.normal(0.0, 0.1, 3)
         out.append(look_at(centre, aim, focal=focal, image_size=(w, h), roll=np.deg2rad(rng.uniform(-3, 3))))
     return out
+
+
+@dataclass(frozen=True)
+class CameraDraw:
+    """The ranges :func:`random_cameras` draws a rendering's camera from: ``image_sizes`` (width,
+    height) px, drawn uniformly; ``field_of_view_deg`` (low, high), drawn uniformly across the
+    image's ``across`` side (``"width"`` or ``"longer side"``). The default is the training data's
+    draw (the module docs); :data:`PHONE_PORTRAIT` is a phone held upright.
+
+    Examples
+    --------
+    >>> phone = CameraDraw(image_sizes=[[1080, 1920]], field_of_view_deg=[60, 70], across="longer side")
+    >>> phone == PHONE_PORTRAIT
+    True
+    >>> cam = phone.draw(np.random.default_rng(0), np.array([0.0, 1.0, 0.0]))[0]
+    >>> cam.image_size, bool(60 <= np.degrees(2 * np.arctan(960 / cam.focal)) <= 70)
+    ((1080, 1920), True)
+    """
+
+    image_sizes: tuple[tuple[int, int], ...] = _IMAGE_SIZES
+    field_of_view_deg: tuple[float, float] = (40.0, 75.0)
+    across: str = "width"
+
+    def __post_init__(self) -> None:
+        sizes = tuple(tuple(pair) if isinstance(pair, (list, tuple)) else (pair,) for pair in self.image_sizes)
+        whole = all(len(p) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 16 for v in p) for p in sizes)
+        if not sizes or not whole:
+            raise ValueRangeError("data.cameras.image_sizes", expected="a non-empty list of [width, height] whole pixels >= 16",
+                                  got=self.image_sizes)  # fmt: skip
+        fov = tuple(self.field_of_view_deg)
+        numbers = len(fov) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in fov)
+        if not numbers or not 1.0 <= fov[0] <= fov[1] <= 179.0:
+            raise ValueRangeError("data.cameras.field_of_view_deg", expected="[low, high] degrees with 1 <= low <= high <= 179",
+                                  got=self.field_of_view_deg)  # fmt: skip
+        if self.across not in ("width", "longer side"):
+            raise ValueRangeError("data.cameras.across", expected='"width" or "longer side"', got=self.across)
+        object.__setattr__(self, "image_sizes", sizes)
+        object.__setattr__(self, "field_of_view_deg", (float(fov[0]), float(fov[1])))
+
+    def draw(self, rng: np.random.Generator, target: np.ndarray, n: int = 1) -> list[Camera]:
+        """``n`` cameras looking near ``target`` (world, m): :func:`random_cameras` with these ranges."""
+        return random_cameras(rng, target, n, image_sizes=self.image_sizes, field_of_view_deg=self.field_of_view_deg, across=self.across)
+
+
+PHONE_PORTRAIT = CameraDraw(image_sizes=((1080, 1920),), field_of_view_deg=(60.0, 70.0), across="longer side")
+"""A phone filming upright: 1080x1920 frames, 60-70 deg across the long side."""

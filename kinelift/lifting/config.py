@@ -31,6 +31,7 @@ from typing import Any
 
 from kinelift.errors import ValueRangeError
 from kinelift.io.toml_config import read_toml, tables_to_dataclasses
+from kinelift.lifting.cameras import CameraDraw
 from kinelift.lifting.corruption import DetectorNoise
 
 __all__ = ["LifterConfig", "LossWeights", "DataStage", "DataConfig", "TrainingConfig", "LiftTrainingSetup", "config_from_dict", "load_config"]
@@ -177,6 +178,11 @@ class DataConfig:
     (walking, running, kicks) would otherwise be a few percent of the windows.
     A library that is not there is skipped with a warning.
 
+    ``cameras``: the ranges each rendering's camera is drawn from
+    (:class:`~kinelift.lifting.cameras.CameraDraw`, TOML ``[data.cameras]`` with ``image_sizes``,
+    ``field_of_view_deg`` and ``across``); the default is the training data's draw of
+    :func:`~kinelift.lifting.cameras.random_cameras`.
+
     ``stages`` grows the data during training (:class:`DataStage`, TOML ``[[data.stages]]``): the
     counts above hold from step 0, and each stage changes some of them from its ``from_step``
     (:meth:`at_step`); ``kinelift train-lifter`` rebuilds the clips there.
@@ -211,9 +217,18 @@ class DataConfig:
     library: str = ""
     library_clips: int = 4
     library_family_clips: dict[str, int] | tuple[tuple[str, int], ...] = ()
+    cameras: CameraDraw = CameraDraw()
 
     def __post_init__(self) -> None:
         from kinelift.lifting.motions import MOTION_FAMILIES
+
+        if isinstance(self.cameras, dict):
+            unknown = sorted(set(self.cameras) - {f.name for f in fields(CameraDraw)})
+            if unknown:
+                raise ValueRangeError("data.cameras", expected=f"keys of {[f.name for f in fields(CameraDraw)]}", got=unknown)
+            object.__setattr__(self, "cameras", CameraDraw(**self.cameras))
+        elif not isinstance(self.cameras, CameraDraw):
+            raise ValueRangeError("data.cameras", expected="a table of image_sizes, field_of_view_deg and across", got=self.cameras)
 
         if not isinstance(self.library_clips, int) or self.library_clips < 0:
             raise ValueRangeError("data.library_clips", expected="a whole count >= 0", got=self.library_clips)

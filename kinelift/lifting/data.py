@@ -2,7 +2,7 @@
 
 Each clip is one motion (:mod:`kinelift.lifting.motions`) with one body (height and segment
 proportions drawn from :class:`~kinelift.lifting.config.DataConfig`), one playback speed (0.75-1.35 x),
-one camera (:func:`~kinelift.lifting.cameras.random_cameras`) and one realisation of detector noise
+one camera (drawn from ``DataConfig.cameras``, :func:`~kinelift.lifting.cameras.random_cameras`) and one realisation of detector noise
 (:class:`~kinelift.lifting.corruption.DetectorNoise`). The 2D input is normalised exactly as at
 inference (:func:`~kinelift.lifting.features.normalize_keypoints`); the targets are what
 :class:`~kinelift.lifting.lifter.Lifter` predicts. Splits are by motion source: a motion of the
@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
 from kinelift.core.tracks import IMAGE_SIZE_KEYS, Tracks
 from kinelift.errors import ValueRangeError
-from kinelift.lifting.cameras import Camera, project, random_cameras
+from kinelift.lifting.cameras import Camera, project
 from kinelift.lifting.config import DataConfig
 from kinelift.lifting.corruption import DetectorNoise, spread_hips
 from kinelift.lifting.features import normalize_keypoints
@@ -169,7 +169,7 @@ def render_clip(
         # a motion that travels further than a camera sees whole (a run across a field) is kept where
         # it is in front of a camera aimed at one of its frames: its longest such run of frames
         target = pelvis_p.mean(0) if attempt < 20 else pelvis_p[rng.integers(len(pelvis_p))]
-        camera = random_cameras(rng, target)[0]
+        camera = data.cameras.draw(rng, target)[0]
         in_front = camera.to_camera(world)[..., 2].min(-1) > 0.3
         if in_front.all():
             break

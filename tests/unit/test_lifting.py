@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 import torch
 
 from kinelift.core.keypoint_sets import get_keypoint_set
 from kinelift.errors import FileFormatError, KeypointConversionError, ShapeError, UnknownNameError, ValueRangeError
-from kinelift.lifting.cameras import look_at, project, random_cameras
+from kinelift.lifting.cameras import PHONE_PORTRAIT, CameraDraw, look_at, project, random_cameras
 from kinelift.lifting.config import DataConfig, LifterConfig, LossWeights, config_from_dict, load_config
 from kinelift.lifting.corruption import DetectorNoise, left_right_pairs, person_size
 from kinelift.lifting.data import make_clips, render_clip, sample_windows
@@ -263,6 +265,30 @@ def test_library_family_clips_come_from_a_toml_table(tmp_path):
     path.write_text('[data]\nlibrary_family_clips = 3\n')
     with pytest.raises(FileFormatError, match="a table of an integer values"):
         load_config(path)
+
+
+def test_the_camera_draw_is_a_data_setting_and_its_default_keeps_the_stream(tmp_path):
+    """``DataConfig.cameras``: the default draw gives the clips of before to the bit; a phone held
+    upright comes from a TOML table (and a saved setup's dict), and bad ranges are refused by name."""
+    motion = procedural_standing(np.random.default_rng(1), seconds=2.0)
+    plain = render_clip(motion, "LOWER-6", rng=np.random.default_rng(2), speed=1.0)
+    again = render_clip(motion, "LOWER-6", rng=np.random.default_rng(2), speed=1.0, data=DataConfig(cameras=CameraDraw()))
+    np.testing.assert_array_equal(again.clean, plain.clean)
+    path = tmp_path / "c.toml"
+    path.write_text('[data.cameras]\nimage_sizes = [[1080, 1920]]\nfield_of_view_deg = [60, 70]\nacross = "longer side"\n')
+    data = load_config(path).data
+    assert data.cameras == PHONE_PORTRAIT
+    hash(data)
+    assert config_from_dict({"data": asdict(data)}).data.cameras == PHONE_PORTRAIT
+    for seed in range(5):
+        camera = render_clip(motion, "LOWER-6", rng=np.random.default_rng(seed), speed=1.0, data=data).camera
+        assert camera.image_size == (1080, 1920)
+        assert 60.0 <= np.degrees(2 * np.arctan(960 / camera.focal)) <= 70.0
+    for bad in ({"image_sizes": [[1080.5, 1920]]}, {"image_sizes": []}, {"field_of_view_deg": [70, 60]}, {"across": "height"}):
+        with pytest.raises(ValueRangeError, match=f"data.cameras.{next(iter(bad))}"):
+            DataConfig(cameras=bad)
+    with pytest.raises(ValueRangeError, match="data.cameras"):
+        DataConfig(cameras={"fov": 65})
 
 
 def test_sample_windows_stay_inside_their_clip():

@@ -7,6 +7,7 @@ opencv-python-headless):
     python benchmarks/detector_video_agreement.py --save-mediapipe build/mediapipe_tracks
     # kinelift's environment: kinelift's tracks compared with them
     python benchmarks/detector_video_agreement.py --mediapipe build/mediapipe_tracks [--weights LSP-14] [--per-frame sports2d_soccer]
+        [--no-flip]
 
 For every video of ../shared/data/real-videos and every track kinelift's `detect_tracks` keeps,
 prints the frames with a pose, the frames where MediaPipe follows the same person (the hips'
@@ -15,7 +16,8 @@ lower-body (hips, knees, ankles) PCK@0.2 of that torso with MediaPipe's landmark
 as labelled, and side-free (each frame scored with the left and right points swapped too, the
 better kept: side views, where either detector may swap the legs). MediaPipe is a peer whose own
 errors count against kinelift here; a track that sits on the wrong person or on a crop cut through
-the person scores low on every count.
+the person scores low on every count. The seconds `detect_tracks` took per video are printed beside
+(--no-flip: without the flip test, the network run once per crop instead of twice).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +82,7 @@ def main() -> None:
     parser.add_argument("--mediapipe", type=Path, help="compare kinelift's tracks with the MediaPipe tracks written here")
     parser.add_argument("--weights", default="LSP-14", help="kinelift's detector: a shipped name or a weights file")
     parser.add_argument("--per-frame", nargs="*", default=[], help="videos (stems) whose per-frame side-free PCK is printed")
+    parser.add_argument("--no-flip", action="store_true", help="detect_tracks without the flip test (flip=False)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     videos = sorted(VIDEOS.glob("*.mp4"))
@@ -96,8 +100,9 @@ def main() -> None:
         return
     if not args.mediapipe:
         parser.error("give --mediapipe DIR (written by --save-mediapipe DIR in an environment with mediapipe)")
-    print(f"kinelift {args.weights} against MediaPipe's BlazePose: lower-body PCK@0.2 (torso) on the frames where both follow the same person")
-    print(f"{'video':30s} {'track':>5s} {'frames with a pose':>20s} {'same person':>11s} {'PCK':>6s} {'side-free':>9s}")
+    print(f"kinelift {args.weights}{' without the flip test' if args.no_flip else ''} against MediaPipe's BlazePose: "
+          "lower-body PCK@0.2 (torso) on the frames where both follow the same person")  # fmt: skip
+    print(f"{'video':30s} {'track':>5s} {'frames with a pose':>20s} {'same person':>11s} {'PCK':>6s} {'side-free':>9s} {'seconds':>8s}")
     for video in videos:
         peer = args.mediapipe / f"{video.stem}.h5"
         if not peer.exists():
@@ -107,12 +112,14 @@ def main() -> None:
         if not reference:
             print(f"{video.stem:30s} skipped: {peer} holds no track with the hips, knees and ankles")
             continue
-        tracks = detect_tracks(video, detector=args.weights, progress=False)
+        start = time.perf_counter()
+        tracks = detect_tracks(video, detector=args.weights, progress=False, flip=not args.no_flip)
+        seconds = time.perf_counter() - start
         points, torso = _reference(reference, max([t.n_frames for t in tracks + reference], default=0))
         for track in tracks:
             a = _agreement(track, points, torso)
             span = f"{a['posed']} ({a['first']}-{a['last']})"
-            print(f"{video.stem:30s} {track.person_id!s:>5s} {span:>20s} {a['same']:>11d} {a['strict']:>6.3f} {a['side_free']:>9.3f}")
+            print(f"{video.stem:30s} {track.person_id!s:>5s} {span:>20s} {a['same']:>11d} {a['strict']:>6.3f} {a['side_free']:>9.3f} {seconds:8.1f}")
             if video.stem in args.per_frame:
                 shown = [f"{f}:{v:.2f}" for f, v in enumerate(a["per_frame"]) if np.isfinite(v)]
                 print("    per frame (side-free): " + " ".join(shown))

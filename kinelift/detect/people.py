@@ -39,9 +39,9 @@ HOG_MIN_HEIGHT = 256
 
 HOG_MAX_PIXELS = 1920 * 1080
 """:func:`hog_people` searches images larger than this many pixels scaled down to it (area
-averaging): a 4K frame's search took 3.7 s on this project's 2-core CPU against 0.73 s at 1080p,
-and a person HOG's 128-px window misses at that size is under 12 % of a 1080-px-tall frame,
-which the keypoint network's crops of 192x128 px would not read well either."""
+averaging): a 4K frame's search took 3.7 s on this project's 2-core CPU against 0.73 s at 1080p.
+Searched at that size, a frame's people are found from 12 % of its height up (HOG's window is
+128 px of 1080); a full-size 4K search would reach down to 6 %."""
 
 
 def hog_scale(width: int, height: int, *, min_height: int = HOG_MIN_HEIGHT, max_pixels: int = HOG_MAX_PIXELS) -> float:
@@ -83,11 +83,12 @@ def hog_people(image: np.ndarray, *, min_height: int = HOG_MIN_HEIGHT, score_thr
     """People in an RGB uint8 image: boxes ``(n, 4)`` (image px) and SVM scores ``(n,)``, best first.
 
     The image is searched resized by ``factor`` (default :func:`hog_scale`: upscaled so that its
-    height is at least ``min_height`` px, downscaled to :data:`HOG_MAX_PIXELS` where larger; a part
-    of a frame is given its frame's factor); the detection window moves by ``stride`` px; overlapping boxes (IoU above ``nms_iou``) are suppressed. A stride of
-    8 searches 3.6 times faster on 720p frames, but its coarser boxes start worse crops: on the
-    real soccer clip the followed player's keypoints fell from a mean confidence of 0.47 to 0.32.
-    Window sizes grow by ``scale`` from one level of the search to the next: 1.1 searches 1.9
+    height is at least ``min_height`` px, downscaled to :data:`HOG_MAX_PIXELS` where larger; a
+    part of a frame is given its frame's factor); the detection window moves by ``stride`` px;
+    overlapping boxes (IoU above ``nms_iou``) are suppressed. A stride of 8 searches 3.6 times
+    faster on 720p frames, but its coarser boxes start worse crops: on the real soccer clip the
+    followed player's keypoints fell from a mean confidence of 0.47 to 0.32. Window sizes grow
+    by ``scale`` from one level of the search to the next: 1.1 searches 1.9
     times faster than 1.05 on 720p frames, but on the real soccer clip no track on the player
     survived and the sprint start's longest track fell from 236 to 111 frames.
     """

@@ -76,9 +76,19 @@ def project(camera: Camera, points: np.ndarray) -> np.ndarray:
     return camera.focal * cam[..., :2] / cam[..., 2:3] + np.asarray(camera.principal_point)
 
 
-def _check_side(across: str) -> None:
+def _check_side(across: str, *, name: str = "across") -> None:
     if across not in ("width", "longer side"):
-        raise ValueRangeError("across", expected='"width" or "longer side"', got=across)
+        raise ValueRangeError(name, expected='"width" or "longer side"', got=across)
+
+
+def _checked_field_of_view(field_of_view_deg: tuple[float, float], *, name: str = "field_of_view_deg") -> tuple[float, float]:
+    """``(low, high)`` degrees as floats; :class:`~kinelift.errors.ValueRangeError` naming ``name``
+    unless they are two numbers with 1 <= low <= high <= 179."""
+    fov = tuple(field_of_view_deg)
+    numbers = len(fov) == 2 and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in fov)
+    if not numbers or not 1.0 <= fov[0] <= fov[1] <= 179.0:
+        raise ValueRangeError(name, expected="(low, high) degrees with 1 <= low <= high <= 179", got=field_of_view_deg)
+    return float(fov[0]), float(fov[1])
 
 
 def focal_length(field_of_view_deg: float, image_size: tuple[int, int], *, across: str = "width") -> float:
@@ -115,9 +125,7 @@ def random_cameras(rng: np.random.Generator, target: np.ndarray, n: int = 1, *,
     >>> [round(float(np.degrees(2 * np.arctan(960 / c.focal))), 1) for c in cams]
     [65.0, 65.0]
     """
-    low, high = field_of_view_deg
-    if not 1.0 <= low <= high <= 179.0:
-        raise ValueRangeError("field_of_view_deg", expected="(low, high) degrees with 1 <= low <= high <= 179", got=field_of_view_deg)
+    low, high = _checked_field_of_view(field_of_view_deg)
     _check_side(across)
     out = []
     for _ in range(n):
@@ -161,15 +169,10 @@ class CameraDraw:
         if not sizes or not whole:
             raise ValueRangeError("data.cameras.image_sizes", expected="a non-empty list of [width, height] whole pixels >= 16",
                                   got=self.image_sizes)  # fmt: skip
-        fov = tuple(self.field_of_view_deg)
-        numbers = len(fov) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in fov)
-        if not numbers or not 1.0 <= fov[0] <= fov[1] <= 179.0:
-            raise ValueRangeError("data.cameras.field_of_view_deg", expected="[low, high] degrees with 1 <= low <= high <= 179",
-                                  got=self.field_of_view_deg)  # fmt: skip
-        if self.across not in ("width", "longer side"):
-            raise ValueRangeError("data.cameras.across", expected='"width" or "longer side"', got=self.across)
+        fov = _checked_field_of_view(self.field_of_view_deg, name="data.cameras.field_of_view_deg")
+        _check_side(self.across, name="data.cameras.across")
         object.__setattr__(self, "image_sizes", sizes)
-        object.__setattr__(self, "field_of_view_deg", (float(fov[0]), float(fov[1])))
+        object.__setattr__(self, "field_of_view_deg", fov)
 
     def draw(self, rng: np.random.Generator, target: np.ndarray, n: int = 1) -> list[Camera]:
         """``n`` cameras looking near ``target`` (world, m): :func:`random_cameras` with these ranges."""

@@ -50,6 +50,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+from torch.optim.adam import adam
 from tqdm.auto import tqdm
 
 from kinelift.errors import ShapeError, ValueRangeError
@@ -228,7 +229,7 @@ def refine_to_image(
             term = term + ((pose.keypoints[..., 2] - depth0) ** 2).sum() / depth_var
         return term
 
-    return _fit_pose(lifter, output, image_term, [dt], clip_starts=clip_starts, config=config, progress=progress)
+    return _fit_pose(lifter, output, image_term, [dt], clip_starts=clip_starts, config=config, progress=progress, keypoints_only=True)
 
 
 def fit_to_points(lifter: Lifter, output: LifterOutput, *, clip_starts: Sequence[int] | None = None,
@@ -291,11 +292,37 @@ def _mean_height(output: LifterOutput) -> float:
     return standing_height(output.segment_scales.detach().reshape(-1, output.segment_scales.shape[-1]).mean(0).cpu())
 
 
+class _Adam:
+    """``torch.optim.Adam``'s update with its default settings, through torch's own functional form
+    (``torch.optim.adam.adam``, the same arithmetic): the optimiser class's first construction
+    imports ``torch._dynamo``, 1.1-1.8 s of every ``kinelift run`` on this project's CPU for a fit
+    of about a second."""
+
+    def __init__(self, params: Sequence[torch.Tensor], *, lr: float) -> None:
+        self.params, self.lr = list(params), lr
+        self.exp_avgs = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.exp_avg_sqs = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.steps = [torch.tensor(0.0, dtype=torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32)
+                      for _ in self.params]  # fmt: skip
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        held = [i for i, p in enumerate(self.params) if p.grad is not None]
+        adam([self.params[i] for i in held], [self.params[i].grad for i in held], [self.exp_avgs[i] for i in held],
+             [self.exp_avg_sqs[i] for i in held], [], [self.steps[i] for i in held], foreach=False, amsgrad=False,
+             beta1=0.9, beta2=0.999, lr=self.lr, weight_decay=0.0, eps=1e-8, maximize=False)  # fmt: skip
+
+
 def _fit_pose(lifter: Lifter, output: LifterOutput, data_term: Callable[[LifterOutput], torch.Tensor], extra: list[torch.Tensor], *,
-              clip_starts: Sequence[int] | None, config: RefinementConfig, progress: bool) -> LifterOutput:  # fmt: skip
+              clip_starts: Sequence[int] | None, config: RefinementConfig, progress: bool, keypoints_only: bool = False) -> LifterOutput:  # fmt: skip
     """Minimise ``data_term(pose) + |dq / sd_q|^2 + |omega / sd_R|^2 + |second difference of dq / sd_a|^2``
     over the coordinate change ``dq``, the pelvis rotation change ``omega`` and the ``extra``
-    tensors ``data_term`` reads (module docs); segment scales and up vector kept."""
+    tensors ``data_term`` reads (module docs); segment scales and up vector kept. ``keypoints_only``:
+    ``data_term`` reads only the pose's keypoints (:meth:`Lifter.assemble`'s option)."""
     n = output.coordinates.shape[0]
     dtype, device = output.coordinates.dtype, output.coordinates.device
     q0, r0, up, seg = (t.detach() for t in (output.coordinates, output.root_rotation, output.up, output.segment_scales))
@@ -305,10 +332,10 @@ def _fit_pose(lifter: Lifter, output: LifterOutput, data_term: Callable[[LifterO
     inside[cut[(cut >= 0) & (cut < len(inside))]] = False
     dq = torch.zeros_like(q0, requires_grad=True)
     omega = torch.zeros(n, 3, dtype=dtype, device=device, requires_grad=True)
-    optimizer = torch.optim.Adam([dq, omega, *extra], lr=config.learning_rate)
+    optimizer = _Adam([dq, omega, *extra], lr=config.learning_rate)
     with torch.enable_grad():
         for _ in tqdm(range(config.iterations), desc="refining", disable=not progress, leave=False):
-            pose = lifter.assemble(q0 + dq, r0 @ axis_angle_to_matrix(omega), up, seg)
+            pose = lifter.assemble(q0 + dq, r0 @ axis_angle_to_matrix(omega), up, seg, keypoints_only=keypoints_only)
             acc = dq[2:] - 2 * dq[1:-1] + dq[:-2]
             loss = (data_term(pose) + (dq**2).sum() / config.coordinate_sd**2 + (omega**2).sum() / config.rotation_sd**2
                     + (acc[inside] ** 2).sum() / config.smoothness_sd**2)  # fmt: skip

@@ -349,6 +349,25 @@ def test_lifter_outputs_stay_in_coordinate_ranges_and_the_loss_trains_it():
     assert set(terms) == {"joints", "markers", "scales", "coordinates", "up"}
 
 
+@pytest.mark.parametrize("keypoints", ["COCO-17", "BODY-25"])
+def test_assembling_only_the_keypoints_gives_the_same_keypoints_and_gradients(keypoints):
+    lifter = Lifter(LifterConfig(keypoints=keypoints, filter_widths=(3,), channels=8))
+    clips = make_clips([procedural_squats(np.random.default_rng(1))], keypoints, clips_per_motion=1, rng=np.random.default_rng(1))
+    parts = [torch.as_tensor(a[:20], dtype=torch.float64) for a in (clips.coordinates, clips.root_rotation, clips.up, clips.segment_scales)]
+    outputs, gradients = [], []
+    for only in (False, True):
+        coords = parts[0].clone().requires_grad_()
+        out = lifter.assemble(coords, *parts[1:], keypoints_only=only)
+        (out.keypoints**2).sum().backward()
+        outputs.append(out)
+        gradients.append(coords.grad)
+    full, only = outputs
+    assert full.keypoints.shape == only.keypoints.shape == (20, len(get_keypoint_set(keypoints)), 3)
+    torch.testing.assert_close(only.keypoints, full.keypoints, rtol=0, atol=1e-12)
+    torch.testing.assert_close(gradients[1], gradients[0], rtol=0, atol=1e-10)
+    assert only.joints.shape == only.markers.shape == (20, 0, 3) and full.markers.shape[1] > 0
+
+
 def test_lifter_input_needs_hips():
     from kinelift.core.keypoint_sets import KeypointSet
 
@@ -578,6 +597,26 @@ def test_refinement_config_is_validated():
         RefinementConfig(keypoint_noise=0.0)
     with pytest.raises(ValueRangeError, match="iterations"):
         RefinementConfig(iterations=2.5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_fits_adam_steps_are_torchs_adam_bit_for_bit(dtype):
+    from kinelift.lifting.refinement import _Adam
+
+    torch.manual_seed(0)
+    ours = [torch.randn(5, 3, dtype=dtype, requires_grad=True), torch.randn(4, dtype=dtype, requires_grad=True),
+            torch.randn(2, dtype=dtype, requires_grad=True)]  # fmt: skip
+    theirs = [p.detach().clone().requires_grad_() for p in ours]
+    optimizers = (_Adam(ours, lr=0.05), torch.optim.Adam(theirs, lr=0.05))
+    for _ in range(30):
+        for params, optimizer in zip((ours, theirs), optimizers):
+            loss = (params[0] ** 2).sum().sin() + (params[1] ** 3).sum()  # the third gets no gradient: left as it is
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    assert not ours[0].equal(theirs[0].detach().clone().zero_())  # they moved
+    for a, b in zip(ours, theirs):
+        assert a.equal(b)
 
 
 def _frontal_view(lifter: Lifter, q: torch.Tensor, offset: tuple[float, float, float]):

@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/lift_eval.py [--lifter COCO-17 LOWER-6 COCO-17+LOWER-6 | PATH.pt ...] [--clips 1] [--file-clips 4]
                                       [--library build/motion_library] [--real-clips 2] [--real-only] [--clips-of COCO-17]
-                                      [--cameras generator | phone-portrait] [--assumed-fov 65]
+                                      [--cameras generator | phone-portrait] [--assumed-fov 65] [--by-view]
 
 First, real motion: the held-out subjects of the motion library (kinelift motion-library; UI-PRMD s06-s07,
 CMU subjects 2, 9, 10, 13 and 139, the OpenCap subject), per movement family: MPJPE, PA-MPJPE, RMSE and
@@ -12,7 +12,9 @@ camera `kinelift.lift` assumes from the image size (--no-refine: without those r
 (`COCO-17+LOWER-6`: both lifters averaged, `kinelift.lift`'s default for full-body tracks) is
 scored on its primary's renderings; `--clips-of COCO-17` renders every motion once in that set
 and lets every lifter read its own points of the same clips (LOWER-6 its six), so that the rows
-compare lifters on identical input.
+compare lifters on identical input. `--by-view` adds, under each family, its fitted rows (camera
+assumed) split by how the camera saw the person (`kinelift.lifting.evaluation.view_frames`: within
+30 deg of the front or back "frontal", beyond 60 "sagittal", "oblique" between).
 Then the generator's own test split (a unit check, not evidence):
 
 For each lifter, the test split of its training configuration's last data stage (kinelift/lifting/configs/): the
@@ -57,6 +59,7 @@ from kinelift.lifting.evaluation import (
     held_out_clips,
     predict_clips,
     refine_clips,
+    view_frames,
 )
 from kinelift.lifting.inference import ASSUMED_FIELD_OF_VIEW_DEG, DEFAULT_ENSEMBLE
 from kinelift.lifting.weights import SHIPPED_WEIGHTS, lifter_metadata, load_lifter
@@ -80,7 +83,7 @@ REAL_HEADER = (f"{'lifter':<15} {'family (held-out subjects)':<28} {'frames':>7}
 
 def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: bool, refine: bool = True, hip_spread: float = 1.0,
                       clips_of: str | None = None, assumed_fov: float = ASSUMED_FIELD_OF_VIEW_DEG,
-                      cameras: CameraDraw = CameraDraw()) -> None:  # fmt: skip
+                      cameras: CameraDraw = CameraDraw(), by_view: bool = False) -> None:  # fmt: skip
     """Per movement family, the motion library's held-out subjects (whole subjects never trained on);
     with ``refine``, each family again with the pose fitted to the 2D keypoints through the true
     camera, and through the camera ``kinelift.lift`` assumes when it knows only the image size.
@@ -112,9 +115,12 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
                 rows.append(("  fit to 2D, camera known", refine_clips(lifter, groups[name], outputs)))
                 rows.append((f"  fit, {assumed_fov:g}-deg camera assumed",
                              refine_clips(lifter, groups[name], outputs, assumed_field_of_view=assumed_fov)))  # fmt: skip
-            for i, (label, fitted) in enumerate(rows):
-                r = evaluate_lifter(lifter, groups[name], outputs=fitted)
-                pooled.setdefault(["lifted", "camera known", "camera assumed"][i], []).append(r)
+            if by_view:
+                rows += [(f"    {view}", rows[-1][1], frames) for view, frames in view_frames(groups[name]).items() if frames.any()]
+            for i, (label, fitted, *frames) in enumerate(rows):
+                r = evaluate_lifter(lifter, groups[name], outputs=fitted, frames=frames[0] if frames else None)
+                if not frames:
+                    pooled.setdefault(["lifted", "camera known", "camera assumed"][i], []).append(r)
                 angles = " ".join(f"{r[f'{a}_rmse_deg']:8.2f}" for a in EVALUATED_ANGLES)
                 corr = " ".join(f"{r[f'{a}_r']:10.2f}" for a in EVALUATED_ANGLES)
                 bias = f"{r['standing_knee_bias_deg']:+7.2f} ({int(r['standing_frames'])})" if r["standing_frames"] else "   (none)"
@@ -149,13 +155,15 @@ def main() -> None:
     parser.add_argument("--assumed-fov", type=float, default=ASSUMED_FIELD_OF_VIEW_DEG,
                         help="the field of view (deg, across the image's longer side) the 'camera assumed' rows assume "
                              "(kinelift.lift's: %(default)s; 0.3.10's 65 deg across a 1080x1920 image's width is 97.1 across its long side)")  # fmt: skip
+    parser.add_argument("--by-view", action="store_true",
+                        help="real-motion table: each family's fitted rows (camera assumed) also per camera view: frontal, oblique, sagittal")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if Path(args.library, "index.csv").is_file():
         real_motion_table(args.lifter, args.library, clips=args.real_clips, flip=not args.no_flip, refine=not args.no_refine,
                           hip_spread=args.hip_spread, clips_of=args.clips_of, assumed_fov=args.assumed_fov,
-                          cameras=PHONE_PORTRAIT if args.cameras == "phone-portrait" else CameraDraw())  # fmt: skip
+                          cameras=PHONE_PORTRAIT if args.cameras == "phone-portrait" else CameraDraw(), by_view=args.by_view)  # fmt: skip
     else:
         print(f"no motion library at {args.library} (build it: kinelift motion-library): real-motion table skipped\n")
     if args.real_only:

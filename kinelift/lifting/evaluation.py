@@ -37,7 +37,7 @@ from kinelift.lifting.predict import predict_sequences
 from kinelift.lifting.refinement import RefinementConfig, refine_to_image
 from kinelift.lifting.segments import standing_height
 
-__all__ = ["pearson_r", "standing_frames", "EVALUATED_ANGLES", "evaluate_lifter", "height_estimates", "held_out_clips", "predict_clips", "refine_clips", "convert_clips"]
+__all__ = ["pearson_r", "standing_frames", "EVALUATED_ANGLES", "VIEW_LIMITS_DEG", "view_angles", "view_frames", "evaluate_lifter", "height_estimates", "held_out_clips", "predict_clips", "refine_clips", "convert_clips"]
 
 EVALUATED_ANGLES = ("hip_flexion", "hip_adduction", "knee_angle", "ankle_angle")
 """Coordinates (both sides pooled) whose RMSE the evaluation reports."""
@@ -144,7 +144,7 @@ def refine_clips(lifter: Lifter, clips: LiftingClips, outputs: list[LifterOutput
 
 
 def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool = False, flip: bool = False,
-                    outputs: list[LifterOutput] | None = None) -> dict[str, float]:  # fmt: skip
+                    outputs: list[LifterOutput] | None = None, frames: np.ndarray | None = None) -> dict[str, float]:  # fmt: skip
     """Root-relative MPJPE and PA-MPJPE of the input keypoints (mm), the RMSE (deg) and Pearson r
     (``{angle}_r``, both sides pooled) of each of :data:`EVALUATED_ANGLES` and the mean RMSE, the
     mean knee-flexion error on standing frames (``standing_knee_bias_deg``, :func:`standing_frames`), and of the pelvis's tilt to the floor
@@ -156,35 +156,86 @@ def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool =
     estimate: see :func:`height_estimates`). ``flip``
     averages with the mirrored input's prediction (see :func:`kinelift.lifting.predict.predict_sequences`).
     ``outputs`` from :func:`predict_clips` are scored as they are (``flip`` is then not used).
+    ``frames``: a boolean mask ``(clips.n_frames,)`` of the frames to score (the lifter still
+    reads every frame; e.g. one camera view, :func:`view_frames`); at least one must be True.
     """
+    mask = np.ones(clips.n_frames, dtype=bool) if frames is None else np.asarray(frames)
+    if mask.shape != (clips.n_frames,) or mask.dtype != bool or not mask.any():
+        raise ShapeError("frames", expected=f"a boolean mask ({clips.n_frames},) with at least one True", got=(mask.shape, str(mask.dtype)))
     outs = _clip_bodies(lifter, clips, predict_clips(lifter, clips, flip=flip) if outputs is None else outputs, height_given=height_given)
-    pred_kp = torch.cat([o.keypoints for o in outs]).cpu().numpy()
-    pred_q = torch.cat([o.coordinates for o in outs]).cpu().numpy()
+    pred_kp = torch.cat([o.keypoints for o in outs]).cpu().numpy()[mask]
+    pred_q = torch.cat([o.coordinates for o in outs]).cpu().numpy()[mask]
+    true_q = clips.coordinates[mask]
     device = next(lifter.parameters()).device
     with torch.no_grad():
-        gt = lifter.assemble(*(torch.as_tensor(a, device=device) for a in (clips.coordinates, clips.root_rotation, clips.up, clips.segment_scales)))
+        gt = lifter.assemble(*(torch.as_tensor(a[mask], device=device) for a in (clips.coordinates, clips.root_rotation, clips.up, clips.segment_scales)))
     gt_kp = gt.keypoints.cpu().numpy()
-    result = {"frames": float(clips.n_frames), "mpjpe_mm": 1000 * mpjpe(pred_kp, gt_kp), "pa_mpjpe_mm": 1000 * pa_mpjpe(pred_kp, gt_kp)}
+    result = {"frames": float(mask.sum()), "mpjpe_mm": 1000 * mpjpe(pred_kp, gt_kp), "pa_mpjpe_mm": 1000 * pa_mpjpe(pred_kp, gt_kp)}
     names = lifter.pose_coordinate_names
     rmses = []
     for angle in EVALUATED_ANGLES:
         cols = [names.index(f"{angle}_{s}") for s in ("r", "l")]
-        rmse = np.rad2deg(angle_rmse(pred_q[:, cols], clips.coordinates[:, cols]))
+        rmse = np.rad2deg(angle_rmse(pred_q[:, cols], true_q[:, cols]))
         result[f"{angle}_rmse_deg"] = float(rmse)
-        result[f"{angle}_r"] = pearson_r(pred_q[:, cols], clips.coordinates[:, cols])
+        result[f"{angle}_r"] = pearson_r(pred_q[:, cols], true_q[:, cols])
         rmses.append(rmse)
     result["mean_angle_rmse_deg"] = float(np.mean(rmses))
     knees = [names.index(f"knee_angle_{s}") for s in ("r", "l")]
     hips = [names.index(f"hip_flexion_{s}") for s in ("r", "l")]
-    standing = standing_frames(clips.coordinates[:, knees], clips.coordinates[:, hips])
+    standing = standing_frames(true_q[:, knees], true_q[:, hips])
     result["standing_frames"] = float(standing.sum())
-    bias = pred_q[standing][:, knees] - clips.coordinates[standing][:, knees]
+    bias = pred_q[standing][:, knees] - true_q[standing][:, knees]
     result["standing_knee_bias_deg"] = float(np.rad2deg(bias.mean())) if standing.any() else float("nan")
-    pred_rot = torch.cat([o.root_rotation for o in outs]).cpu().numpy()
-    pred_up = torch.cat([o.up for o in outs]).cpu().numpy()
-    tilt_error = pelvis_pitch(pred_rot, pred_up) - pelvis_pitch(clips.root_rotation, clips.up)
+    pred_rot = torch.cat([o.root_rotation for o in outs]).cpu().numpy()[mask]
+    pred_up = torch.cat([o.up for o in outs]).cpu().numpy()[mask]
+    tilt_error = pelvis_pitch(pred_rot, pred_up) - pelvis_pitch(clips.root_rotation[mask], clips.up[mask])
     result["pelvis_tilt_rmse_deg"] = float(np.rad2deg(angle_rmse(tilt_error, np.zeros_like(tilt_error))))
     return result
+
+
+VIEW_LIMITS_DEG = (30.0, 60.0)
+""":func:`view_frames`' limits on :func:`view_angles`: below 30 deg ``"frontal"`` (the camera in front
+of or behind the person), above 60 ``"sagittal"`` (beside), in between ``"oblique"``."""
+
+
+def view_angles(root_rotation: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Per frame, the angle (rad, 0 to pi/2) between the person's facing direction and the
+    camera's line of sight (its z axis), both taken in the horizontal plane: 0 where the camera
+    sees the person from the front or the back, pi/2 from the side.
+
+    ``root_rotation`` ``(N, 3, 3)``: the pelvis's axes in camera axes (its columns; the first, x,
+    points forward), as :class:`~kinelift.lifting.data.LiftingClips` and the lifter hold it;
+    ``up`` ``(N, 3)``: the up direction in camera axes. For the clips' true pose this measures the
+    renderings (not an estimate from 2D as :func:`kinelift.core.views.camera_view` is).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kinelift.lifting.data import make_clips
+    >>> from kinelift.lifting.motions import procedural_standing
+    >>> clips = make_clips([procedural_standing(np.random.default_rng(0), seconds=1.0)], "LOWER-6",
+    ...                    clips_per_motion=1, rng=np.random.default_rng(0))
+    >>> angles = view_angles(clips.root_rotation, clips.up)
+    >>> angles.shape == (clips.n_frames,) and bool(np.all((angles >= 0) & (angles <= np.pi / 2)))
+    True
+    """
+    root_rotation, up = np.asarray(root_rotation, float), np.asarray(up, float)
+    if root_rotation.shape[-2:] != (3, 3) or up.shape != root_rotation.shape[:-1]:
+        raise ShapeError("root_rotation/up", expected="(N, 3, 3) rotations and (N, 3) up vectors", got=(root_rotation.shape, up.shape))
+    up = up / np.linalg.norm(up, axis=-1, keepdims=True)
+    forward = root_rotation[..., :, 0]  # the pelvis's x axis (forward) in camera axes
+    sight = np.broadcast_to(np.array([0.0, 0.0, 1.0]), forward.shape)
+    flat = [v - (v * up).sum(-1, keepdims=True) * up for v in (forward, sight)]
+    cosine = np.abs((flat[0] * flat[1]).sum(-1)) / np.maximum(np.linalg.norm(flat[0], axis=-1) * np.linalg.norm(flat[1], axis=-1), 1e-12)
+    return np.arccos(np.clip(cosine, 0.0, 1.0))
+
+
+def view_frames(clips: LiftingClips) -> dict[str, np.ndarray]:
+    """Boolean masks ``(clips.n_frames,)`` of the frames seen ``"frontal"``, ``"oblique"`` and
+    ``"sagittal"`` (:func:`view_angles`, :data:`VIEW_LIMITS_DEG`), for :func:`evaluate_lifter`'s ``frames``."""
+    degrees = np.rad2deg(view_angles(clips.root_rotation, clips.up))
+    low, high = VIEW_LIMITS_DEG
+    return {"frontal": degrees < low, "oblique": (degrees >= low) & (degrees <= high), "sagittal": degrees > high}
 
 
 def pearson_r(pred: np.ndarray, true: np.ndarray) -> float:

@@ -7,6 +7,8 @@ from knee projection angles of 70-137 deg computed on its lifted 3D.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -49,3 +51,23 @@ def test_the_main_job_on_a_side_view_gives_no_valgus_verdict(tmp_path):
     assert feedback["valgus_ok"].isna().all() and not feedback["messages"].str.contains("cave in").any()
     points = next(t for t in read_h5(tmp_path / "out" / "result.h5").tracks if t.person_id == "anatomical_points_3d")
     assert points.metadata[CAMERA_VIEW_KEY] == "sagittal"  # kinelift squat on the result file judges it the same way
+    assert summary.camera_view == "sagittal" and "seen from the front" not in summary.to_text()
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["camera_view"] == "sagittal"
+
+
+def test_the_main_job_says_when_it_saw_the_person_from_the_front(tmp_path):
+    """Knee and hip flexion from a frontal view are the lifter's depth guess (docs/lift.md, "By camera view")."""
+    from kinelift.io import save
+    from kinelift.pipeline import RunConfig, run
+    from kinelift.pipeline.run import _load_summary
+
+    clip = squat_tracks(n_reps=1, camera_azimuth=0.0, seed=5, hip_spread=1.4)
+    save(tmp_path / "front.h5", tracks=[clip.observed])
+    summary = run(tmp_path / "front.h5", tmp_path / "out", config=RunConfig(figures=False), progress=False)
+    assert summary.camera_view == "frontal" and "seen from the front or back" in summary.to_text()
+    (tmp_path / "old").mkdir()  # a summary written before 0.3.13 has no view: read as unknown, no note
+    old = json.loads((tmp_path / "out" / "summary.json").read_text())
+    del old["camera_view"]
+    (tmp_path / "old" / "summary.json").write_text(json.dumps(old))
+    reread = _load_summary(tmp_path / "old")
+    assert reread is not None and reread.camera_view is None and "seen from the front" not in reread.to_text()

@@ -14,7 +14,7 @@ from kinelift.lifting.cameras import PHONE_PORTRAIT, CameraDraw, look_at, projec
 from kinelift.lifting.config import DataConfig, LifterConfig, LossWeights, config_from_dict, load_config
 from kinelift.lifting.corruption import DetectorNoise, left_right_pairs, person_size
 from kinelift.lifting.data import make_clips, render_clip, sample_windows
-from kinelift.lifting.evaluation import evaluate_lifter, height_estimates
+from kinelift.lifting.evaluation import evaluate_lifter, height_estimates, predict_clips
 from kinelift.lifting.features import normalize_keypoints
 from kinelift.lifting.lifter import Lifter, LifterOutput
 from kinelift.lifting.loss import d3ke_loss, reprojection_error
@@ -401,6 +401,39 @@ def test_evaluation_of_the_truth_scores_zero_and_its_heights_are_the_true_ones()
     with pytest.raises(ShapeError, match="one lifter output per clip"):
         height_estimates(truth[:2], clips)
 
+
+
+def test_view_angles_and_the_evaluation_of_some_frames():
+    from kinelift.lifting.evaluation import view_angles, view_frames
+
+    # the pelvis facing the camera (its x axis to camera -z), turned about the up axis by yaw; camera y down
+    yaw = np.deg2rad([0.0, 20.0, 45.0, 90.0, 135.0, 180.0, -70.0])
+    c, s = np.cos(yaw), np.sin(yaw)
+    turn = np.zeros((len(yaw), 3, 3))
+    turn[:, 0, 0], turn[:, 0, 2], turn[:, 1, 1], turn[:, 2, 0], turn[:, 2, 2] = c, s, 1.0, -s, c
+    facing = np.array([[0.0, 0.0, -1.0], [0.0, -1.0, 0.0], [-1.0, 0.0, 0.0]])
+    rotation, up = turn @ facing, np.tile([0.0, -1.0, 0.0], (len(yaw), 1))
+    expected = np.deg2rad([0.0, 20.0, 45.0, 90.0, 45.0, 0.0, 70.0])  # front and back alike, folded to [0, 90] deg
+    np.testing.assert_allclose(view_angles(rotation, up), expected, atol=1e-9)
+    tilt = np.deg2rad(25.0)  # a camera pitched down 25 deg: the same views in the horizontal plane
+    pitch = np.array([[1.0, 0.0, 0.0], [0.0, np.cos(tilt), -np.sin(tilt)], [0.0, np.sin(tilt), np.cos(tilt)]])
+    np.testing.assert_allclose(view_angles(pitch @ rotation, up @ pitch.T), expected, atol=1e-9)
+    with pytest.raises(ShapeError, match="root_rotation"):
+        view_angles(rotation, up[:, :2])
+
+    clips = make_clips([procedural_squats(np.random.default_rng(3))], "LOWER-6", clips_per_motion=3, rng=np.random.default_rng(4))
+    views = view_frames(clips)
+    assert sum(v.sum() for v in views.values()) == clips.n_frames and not (views["frontal"] & views["sagittal"]).any()
+    lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(1,), channels=1))
+    outputs = predict_clips(lifter, clips)
+    every = evaluate_lifter(lifter, clips, outputs=outputs)
+    halves = np.arange(clips.n_frames) < clips.n_frames // 2
+    first, second = (evaluate_lifter(lifter, clips, outputs=outputs, frames=m) for m in (halves, ~halves))
+    assert first["frames"] + second["frames"] == every["frames"] == clips.n_frames
+    pooled = np.sqrt((first["knee_angle_rmse_deg"] ** 2 * first["frames"] + second["knee_angle_rmse_deg"] ** 2 * second["frames"]) / clips.n_frames)
+    assert pooled == pytest.approx(every["knee_angle_rmse_deg"], rel=1e-6) and first["knee_angle_rmse_deg"] != second["knee_angle_rmse_deg"]
+    with pytest.raises(ShapeError, match="frames"):
+        evaluate_lifter(lifter, clips, outputs=outputs, frames=np.zeros(clips.n_frames, dtype=bool))
 
 # ------------------------------------------------------------------ config and weights
 def test_config_from_toml_and_its_errors(tmp_path):

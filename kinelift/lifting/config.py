@@ -114,6 +114,7 @@ class DataStage:
     n_stepping: int | None = None
     n_gait: int | None = None
     n_single_leg: int | None = None
+    n_crouch: int | None = None
     clips_per_motion: int | None = None
     clips_per_file: int | None = None
     library_clips: int | None = None
@@ -146,8 +147,9 @@ class DataConfig:
     """Generated training data: procedural motions per kind, clips per motion, held-out files.
 
     The procedural kinds (:mod:`kinelift.lifting.motions`): ``n_squats``, ``n_standing``,
-    ``n_stepping``, ``n_gait`` (walking and running) and ``n_single_leg`` (one-leg stance with
-    trunk lean).
+    ``n_stepping``, ``n_gait`` (walking and running), ``n_single_leg`` (one-leg stance with
+    trunk lean) and ``n_crouch`` (crouch gait, :func:`~kinelift.lifting.motions.procedural_gait`'s
+    ``crouch``; drawn from a stream of its own, so that adding them leaves the others as they were).
 
     ``files`` lists real coordinate files as ``[path, source_model]`` pairs, or
     ``[path, source_model, "degrees"]`` for old SIMM files whose header does not give the angle
@@ -199,6 +201,7 @@ class DataConfig:
     n_stepping: int = 40
     n_gait: int = 0
     n_single_leg: int = 0
+    n_crouch: int = 0
     clips_per_motion: int = 3
     clips_per_file: int = 12
     height_mean: float = 1.72

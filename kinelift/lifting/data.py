@@ -245,6 +245,8 @@ def motion_split(data: DataConfig, fps: float) -> tuple[list[Motion], list[Motio
     procedural += [procedural_gait(gait_rng, fps=fps, name=f"gait_{i}") for i in range(data.n_gait)]
     procedural += [procedural_single_leg(single_rng, fps=fps, name=f"single_leg_{i}", upright_knees=upright,
                                          straight_free_legs=data.straight_free_legs) for i in range(data.n_single_leg)]
+    crouch_rng = np.random.default_rng([data.seed, 3])
+    procedural += [procedural_gait(crouch_rng, fps=fps, name=f"crouch_{i}", crouch=True) for i in range(data.n_crouch)]
     every = int(round(1 / data.test_fraction)) if data.test_fraction > 0 else 0
     train = [m for i, m in enumerate(procedural) if not every or i % every != every - 1]
     test = [m for i, m in enumerate(procedural) if every and i % every == every - 1]

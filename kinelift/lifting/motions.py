@@ -377,7 +377,7 @@ def _stride_curve(points: tuple[tuple[float, float], ...], phase: np.ndarray) ->
 
 
 def procedural_gait(rng: np.random.Generator, *, fps: float = 30.0, seconds: float | None = None, running: bool | None = None,
-                    name: str = "gait") -> Motion:  # fmt: skip
+                    name: str = "gait", crouch: bool = False) -> Motion:  # fmt: skip
     """Walking or running (half of the draws each, unless ``running`` says) from normative curves.
 
     Sagittal hip, knee and ankle angles follow :data:`_GAIT_CURVES` with per-joint amplitude
@@ -385,10 +385,17 @@ def procedural_gait(rng: np.random.Generator, *, fps: float = 30.0, seconds: flo
     0.8-1.1 Hz walking and 1.3-1.6 Hz running, slow variation; pelvis tilt (anterior 0-15 deg,
     more when running), list and rotation at the stride rate, hip adduction in stance, trunk
     lean forward 0-10 deg (running 5-20) and arm swing against the legs. The body moves forward
-    at the step length times the rate (a walk that crosses the view)."""
+    at the step length times the rate (a walk that crosses the view).
+
+    ``crouch``: crouch gait, as clinical gait analysis describes it (cerebral palsy and other
+    pathologies: the knee never straightens in stance): a walk whose knee stays flexed by a
+    crouch of 20-55 deg drawn per person (its swing on top at 0.4-0.8 of the normal excursion,
+    up to 125 deg), hip flexion raised by 0.2-0.5 of the crouch and ankle dorsiflexion by
+    0.2-0.5 of it, anterior pelvis tilt 5-20 deg and a slower stride (0.6-0.9 Hz). Drawn from
+    ``rng`` after the normal walk's draws, so that ``crouch=False`` keeps the random stream."""
     idx = _index()
     u = rng.uniform
-    running = bool(rng.random() < 0.5) if running is None else running
+    running = False if crouch else bool(rng.random() < 0.5) if running is None else running
     curves = _GAIT_CURVES["run" if running else "walk"]
     n = int((seconds or u(2, 5)) * fps)
     rate = u(1.3, 1.6) if running else u(0.8, 1.1)
@@ -415,7 +422,20 @@ def procedural_gait(rng: np.random.Generator, *, fps: float = 30.0, seconds: flo
     q[:, idx["pelvis_rotation"]] = u(3, 8) * np.sin(2 * np.pi * (phase + 0.25)) * _D
     q[:, idx["lumbar_extension"]] = -((u(5, 20) if running else u(0, 10)) - tilt * 0.5 + smooth_noise(rng, n, fps, amplitude=2)) * _D
     q[:, idx["lumbar_rotation"]] = -u(2, 6) * np.sin(2 * np.pi * (phase + 0.25)) * _D
-    motion = _finish(rng, q, fps, name, "run" if running else "walk", stride_rate_hz=rate)
+    if crouch:  # the knee never straightens; hip and ankle follow it, the pelvis tips forward, the stride slows
+        bend, swing, hip_share, ankle_share = u(20, 55), u(0.4, 0.8), u(0.2, 0.5), u(0.2, 0.5)
+        slower = u(0.6, 0.9) / rate
+        phase = phase[0] + (phase - phase[0]) * slower
+        rate *= slower
+        for s, shift in (("r", 0.0), ("l", 0.5)):
+            knee = _stride_curve(curves["knee_angle"], phase + shift)
+            q[:, idx[f"knee_angle_{s}"]] = np.clip(bend + swing * (knee - 4.0) + smooth_noise(rng, n, fps, amplitude=1.5), 0.0, 125.0) * _D
+            q[:, idx[f"hip_flexion_{s}"]] = (_stride_curve(curves["hip_flexion"], phase + shift) + hip_share * bend) * _D
+            q[:, idx[f"ankle_angle_{s}"]] = (_stride_curve(curves["ankle_angle"], phase + shift) + ankle_share * bend) * _D
+        q[:, idx["pelvis_tilt"]] = -(u(5, 20) + 2 * np.sin(4 * np.pi * phase)) * _D
+        q[:, idx["pelvis_list"]] = u(3, 6) * np.sin(2 * np.pi * phase) * _D
+        q[:, idx["pelvis_rotation"]] = u(3, 8) * np.sin(2 * np.pi * (phase + 0.25)) * _D
+    motion = _finish(rng, q, fps, name, "walk" if crouch else "run" if running else "walk", stride_rate_hz=rate)
     step = (u(1.1, 1.6) if running else u(0.55, 0.8)) * 2  # stride length, m
     q = motion.coordinates.copy()
     rotation = q[:, idx["pelvis_rotation"]]  # the walking direction Ry(rotation) @ x = (cos, 0, -sin)

@@ -287,6 +287,32 @@ def test_procedural_gait_and_single_leg_stance_cover_their_ranges():
     assert (tilt < 0).mean() >= 0.5
 
 
+def test_crouch_gait_never_straightens_the_knee_and_leaves_the_normal_stream():
+    from kinelift.lifting.config import DataConfig
+    from kinelift.lifting.data import motion_split
+    from kinelift.lifting.motions import _index, procedural_gait
+
+    idx = _index()
+    knees = [idx["knee_angle_r"], idx["knee_angle_l"]]
+    for seed in range(8):
+        crouch = procedural_gait(np.random.default_rng(seed), crouch=True, seconds=4.0)
+        knee = np.degrees(crouch.coordinates[:, knees])
+        assert crouch.kind == "walk" and knee.min() > 15.0 and knee.max() - knee.min() > 15.0  # bent throughout, still swinging
+        assert 0.55 < crouch.metadata["stride_rate_hz"] < 0.95
+        travelled = np.hypot(*np.ptp(crouch.coordinates[[0, -1]][:, [idx["pelvis_tx"], idx["pelvis_tz"]]], axis=0))
+        assert travelled > 1.0
+        normal = np.degrees(procedural_gait(np.random.default_rng(seed), running=False, seconds=4.0).coordinates[:, knees])
+        assert normal.min() < 10.0
+    same = [procedural_gait(np.random.default_rng(4), crouch=flag) for flag in (False, False)]
+    assert np.array_equal(same[0].coordinates, same[1].coordinates)
+    # crouch gaits come from a stream of their own: the other procedural motions stay as they were
+    base = DataConfig(n_squats=3, n_standing=2, n_stepping=2, n_gait=3, n_single_leg=2, test_fraction=0.0)
+    with_crouch = DataConfig(n_squats=3, n_standing=2, n_stepping=2, n_gait=3, n_single_leg=2, n_crouch=4, test_fraction=0.0)
+    before, after = motion_split(base, 30.0)[0], motion_split(with_crouch, 30.0)[0]
+    assert [m.name for m in after] == [m.name for m in before] + [f"crouch_{i}" for i in range(4)]
+    assert all(np.array_equal(a.coordinates, b.coordinates) for a, b in zip(before, after))
+
+
 def test_procedural_people_stand_with_straight_or_slightly_hyperextended_knees():
     """The upright knee of real standing (median about -2 deg on the library's training subjects),
     not a flexed one: quiet standing, and a squat's first and last frames, where it stands."""

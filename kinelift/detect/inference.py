@@ -9,7 +9,8 @@ detector (with flip test; bf16 on a GPU) and maps the keypoints back to image pi
 * **found boxes** (default): OpenCV's HOG detector starts tracks (on the first frame, then for
   newcomers every ``redetect_every`` frames, less often while its searches start no one:
   :data:`SEARCH_BACKOFF`; after the first frame only where the frame changed outside the people
-  followed, :mod:`kinelift.detect.motion`, and where a track was lost, :data:`LOST_GROWTH`), then each person's box
+  followed and the path they took since the last search, :mod:`kinelift.detect.motion`
+  (the path: their boxes at every :data:`PATH_STEP`-th frame followed), and where a track was lost, :data:`LOST_GROWTH`), then each person's box
   follows the previous step's keypoints: the frames of a step of ``follow_step`` frames all use
   the box of the last keypoints before it (the size blended with the old box's,
   :data:`BOX_SIZE_MEMORY`), moved ahead at the velocity the keypoints had over the last step and
@@ -239,6 +240,26 @@ def _diagonal(points: np.ndarray, scores: np.ndarray, min_confidence: float) -> 
     return float(np.hypot(box[2], box[3])) if np.isfinite(box).all() else np.nan
 
 
+def _followed_paths(active: list[_Person], since: int, names: tuple[str, ...], min_confidence: float) -> np.ndarray:
+    """Boxes ``(n, 4)`` (px) that cover where the ``active`` people were from frame ``since`` (the
+    last search) to now, grown by :data:`FOLLOWED_MARGIN`: their boxes now and, at every
+    :data:`PATH_STEP`-th frame followed since, the box their keypoints gave the follower there
+    (grown by :data:`FOLLOW_BOX_GROWTH`), so that the background a followed person uncovered by
+    walking on is not taken for a newcomer (the frame changed there too)."""
+    boxes = [p.box for p in active]
+    for person in active:
+        for i in [i for i, f in enumerate(person.frames) if f >= since][::PATH_STEP]:
+            box = _follow_box(person.points[i], person.scores[i], names, min_confidence)
+            if np.isfinite(box).all():
+                boxes.append(_scale_boxes(box, FOLLOW_BOX_GROWTH)[0])
+    return _scale_boxes(np.array(boxes).reshape(-1, 4), FOLLOWED_MARGIN)
+
+
+PATH_STEP = 4
+"""Every how many followed frames :func:`_followed_paths` takes a person's box (at walking pace, 30
+frames/s, a person moves a tenth of their width in four frames)."""
+
+
 def _scale_boxes(boxes: np.ndarray, factor: float) -> np.ndarray:
     """Boxes scaled by ``factor`` about their centres (below 1 shrinks, above 1 grows)."""
     boxes = np.asarray(boxes, float).reshape(-1, 4)
@@ -432,7 +453,7 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
                     now = thumbnail(frames_np[start])
                     full = last_seen is None or last_seen.shape != now.shape
                     region = None if full else _search_region(
-                        changed_region(last_seen, now, exclude=_scale_boxes(np.array([p.box for p in active]), FOLLOWED_MARGIN)),
+                        changed_region(last_seen, now, exclude=_followed_paths(active, last_search, names, min_confidence)),
                         [p.box for p in people if not p.active and not p.unclear and p.frames and p.frames[-1] >= last_search],
                         frames_np.shape[1:3])  # fmt: skip
                     last_seen, last_search = now, index + start

@@ -745,6 +745,40 @@ def test_the_person_finder_searches_less_often_while_its_searches_start_nothing(
     clock.searched(3000, started=0, followed=2)
     assert clock.due(3000 + 30, followed=1)  # one of two tracks ended: back to redetect_every
 
+def test_the_background_a_followed_person_uncovered_is_not_searched_for_newcomers():
+    """A person walking across a fixed view: between two searches the frame changes where they are
+    and where they were; the person finder looks only outside their whole path since the last search."""
+    from kinelift.detect.inference import FOLLOWED_MARGIN, _followed_paths, _Person
+    from kinelift.detect.motion import changed_region, thumbnail
+
+    frame = np.full((240, 480, 3), 90, np.uint8)
+    frame[:, ::16] = 160  # a textured wall
+    shape = np.array([[-9, -40], [9, -40], [-6, 0], [6, 0], [-8, 40], [8, 40]], float)  # shoulders, hips, ankles: 18 x 80 px
+
+    def seen_at(x: float, newcomer: bool = False) -> np.ndarray:
+        image = frame.copy()
+        image[80:170, int(x) - 12 : int(x) + 12] = 20  # the walker, inside the box the follower crops from the points
+        if newcomer:
+            image[20:110, 400:436] = 230
+        return image
+
+    names = ("right_shoulder", "left_shoulder", "right_hip", "left_hip", "right_ankle", "left_ankle")
+    person = _Person(box=np.array([280.0, 80.0, 24.0, 90.0]))
+    for f, x in enumerate(range(100, 300, 5)):  # 40 frames from x = 100 to 295
+        person.frames.append(f)
+        person.points.append(shape + [x, 125])
+        person.scores.append(np.ones(6))
+    person.box = np.array([283.0, 80.0, 24.0, 90.0])
+    before, after = thumbnail(seen_at(100)), thumbnail(seen_at(295))
+    only_now = changed_region(before, after, exclude=np.array([person.box]) * [1, 1, FOLLOWED_MARGIN, FOLLOWED_MARGIN])
+    assert only_now is not None  # the box now alone leaves the spot the walker left at frame 0
+    paths = _followed_paths([person], 0, names, 0.1)
+    assert len(paths) == 1 + 10  # the box now and every 4th followed frame's keypoint box
+    assert changed_region(before, after, exclude=paths) is None
+    found = changed_region(before, thumbnail(seen_at(295, newcomer=True)), exclude=paths)
+    assert found is not None and found[0] <= 400 and found[0] + found[2] >= 436  # a newcomer off the path is still found
+    assert len(_followed_paths([person], 36, names, 0.1)) == 2  # since frame 36: the box now and frame 36's
+
 
 def test_a_followed_track_ends_where_its_keypoints_collapse():
     """The person walks out of the crop and the keypoints settle at a quarter of the body's size:

@@ -12,9 +12,10 @@ camera `kinelift.lift` assumes from the image size (--no-refine: without those r
 (`COCO-17+LOWER-6`: both lifters averaged, `kinelift.lift`'s default for full-body tracks) is
 scored on its primary's renderings; `--clips-of COCO-17` renders every motion once in that set
 and lets every lifter read its own points of the same clips (LOWER-6 its six), so that the rows
-compare lifters on identical input. `--by-view` adds, under each family, its fitted rows (camera
-assumed) split by how the camera saw the person (`kinelift.lifting.evaluation.view_frames`: within
-30 deg of the front or back "frontal", beyond 60 "sagittal", "oblique" between).
+compare lifters on identical input. `--by-view` adds, under each family, its last row (camera
+assumed; the lifted poses with --no-refine) split by how the camera saw the person
+(`kinelift.lifting.evaluation.view_frames`: within 30 deg of the front or back "frontal", beyond
+60 "sagittal", "oblique" between).
 Then the generator's own test split (a unit check, not evidence):
 
 For each lifter, the test split of its training configuration's last data stage (kinelift/lifting/configs/): the
@@ -89,7 +90,10 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
     camera, and through the camera ``kinelift.lift`` assumes when it knows only the image size.
     ``clips_of``: render every motion in that keypoint set, and let each lifter read its own points
     of the same renderings (:func:`kinelift.lifting.evaluation.convert_clips`); by default each
-    lifter's own set is rendered. ``cameras``: the ranges the renderings' cameras are drawn from."""
+    lifter's own set is rendered. ``cameras``: the ranges the renderings' cameras are drawn from.
+    ``by_view``: each family's last row again per camera view (frontal, oblique, sagittal,
+    :func:`kinelift.lifting.evaluation.view_frames`), with the frames of each: the fit through the
+    assumed camera, or the lifted poses without ``refine``."""
     spread = f", 2D hips x{hip_spread:g} as far apart as the joint centres" if hip_spread != 1.0 else ""
     rendered = f", rendered as {clips_of} (every lifter reads its points of the same clips)" if clips_of else ""
     print(f"Real motion capture of held-out subjects ({library}), {clips} unseen camera(s) + detector noise per motion{spread}{rendered}; "
@@ -156,7 +160,8 @@ def main() -> None:
                         help="the field of view (deg, across the image's longer side) the 'camera assumed' rows assume "
                              "(kinelift.lift's: %(default)s; 0.3.10's 65 deg across a 1080x1920 image's width is 97.1 across its long side)")  # fmt: skip
     parser.add_argument("--by-view", action="store_true",
-                        help="real-motion table: each family's fitted rows (camera assumed) also per camera view: frontal, oblique, sagittal")
+                        help="real-motion table: each family's last row (the fit through the assumed camera; the lifted poses with "
+                             "--no-refine) also per camera view: frontal, oblique, sagittal")  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(max(1, torch.get_num_threads()))

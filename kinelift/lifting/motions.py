@@ -435,7 +435,7 @@ def procedural_gait(rng: np.random.Generator, *, fps: float = 30.0, seconds: flo
         q[:, idx["pelvis_tilt"]] = -(u(5, 20) + 2 * np.sin(4 * np.pi * phase)) * _D
         q[:, idx["pelvis_list"]] = u(3, 6) * np.sin(2 * np.pi * phase) * _D
         q[:, idx["pelvis_rotation"]] = u(3, 8) * np.sin(2 * np.pi * (phase + 0.25)) * _D
-    motion = _finish(rng, q, fps, name, "walk" if crouch else "run" if running else "walk", stride_rate_hz=rate)
+    motion = _finish(rng, q, fps, name, "run" if running else "walk", stride_rate_hz=rate)  # a crouch is a walk (running is False)
     step = (u(1.1, 1.6) if running else u(0.55, 0.8)) * 2  # stride length, m
     q = motion.coordinates.copy()
     rotation = q[:, idx["pelvis_rotation"]]  # the walking direction Ry(rotation) @ x = (cos, 0, -sin)

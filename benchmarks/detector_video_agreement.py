@@ -39,6 +39,7 @@ VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-videos"
 LOWER = ("right_hip", "left_hip", "right_knee", "left_knee", "right_ankle", "left_ankle")
 SWAPPED = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
 SAME_PERSON = 0.5
+APART, TOGETHER = 0.3, 0.1  # double counting: MediaPipe's two points more than APART torso apart, kinelift's within TOGETHER
 
 
 def _reference(tracks: list[Tracks], n_frames: int) -> tuple[np.ndarray, np.ndarray]:
@@ -69,11 +70,16 @@ def _agreement(track: Tracks, reference: np.ndarray, torso: np.ndarray) -> dict[
         far = np.linalg.norm(swapped - target, axis=-1) <= 0.2 * size[:, None]
         per_frame = np.where(same, np.maximum(near.mean(axis=1), far.mean(axis=1)), np.nan)
     _, strict = pck(mine, np.nan_to_num(target), labelled, thresholds=0.2 * np.nan_to_num(size, nan=1.0))
+    double = {}
+    for joint, (r, l) in (("knee", (2, 3)), ("ankle", (4, 5))):  # LOWER's order
+        apart = same & (np.linalg.norm(target[:, r] - target[:, l], axis=-1) > APART * size)
+        together = apart & (np.linalg.norm(mine[:, r] - mine[:, l], axis=-1) < TOGETHER * size)
+        double[joint] = float(together.sum() / apart.sum()) if apart.any() else np.nan
     posed = np.isfinite(track.positions).all(axis=-1).all(axis=-1)
     return {"posed": int(posed.sum()), "first": int(np.argmax(posed)) if posed.any() else -1,
             "last": int(len(posed) - 1 - np.argmax(posed[::-1])) if posed.any() else -1, "same": int(same.sum()),
             "strict": strict if same.any() else np.nan, "side_free": float(np.nanmean(per_frame)) if same.any() else np.nan,
-            "per_frame": per_frame}  # fmt: skip
+            "per_frame": per_frame, "double_knee": double["knee"], "double_ankle": double["ankle"]}  # fmt: skip
 
 
 def main() -> None:
@@ -102,7 +108,8 @@ def main() -> None:
         parser.error("give --mediapipe DIR (written by --save-mediapipe DIR in an environment with mediapipe)")
     print(f"kinelift {args.weights}{' without the flip test' if args.no_flip else ''} against MediaPipe's BlazePose: "
           "lower-body PCK@0.2 (torso) on the frames where both follow the same person")  # fmt: skip
-    print(f"{'video':30s} {'track':>5s} {'frames with a pose':>20s} {'same person':>11s} {'PCK':>6s} {'side-free':>9s} {'seconds':>8s}")
+    print(f"{'video':30s} {'track':>5s} {'frames with a pose':>20s} {'same person':>11s} {'PCK':>6s} {'side-free':>9s} "
+          f"{'double knees':>12s} {'ankles':>6s} {'seconds':>8s}")  # fmt: skip
     for video in videos:
         peer = args.mediapipe / f"{video.stem}.h5"
         if not peer.exists():
@@ -119,7 +126,8 @@ def main() -> None:
         for track in tracks:
             a = _agreement(track, points, torso)
             span = f"{a['posed']} ({a['first']}-{a['last']})"
-            print(f"{video.stem:30s} {track.person_id!s:>5s} {span:>20s} {a['same']:>11d} {a['strict']:>6.3f} {a['side_free']:>9.3f} {seconds:8.1f}")
+            print(f"{video.stem:30s} {track.person_id!s:>5s} {span:>20s} {a['same']:>11d} {a['strict']:>6.3f} {a['side_free']:>9.3f} "
+                  f"{a['double_knee']:>12.2f} {a['double_ankle']:>6.2f} {seconds:8.1f}")  # fmt: skip
             if video.stem in args.per_frame:
                 shown = [f"{f}:{v:.2f}" for f, v in enumerate(a["per_frame"]) if np.isfinite(v)]
                 print("    per frame (side-free): " + " ".join(shown))

@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/lift_eval.py [--lifter COCO-17 LOWER-6 COCO-17+LOWER-6 | PATH.pt ...] [--clips 1] [--file-clips 4]
                                       [--library build/motion_library] [--real-clips 2] [--real-only] [--clips-of COCO-17]
-                                      [--cameras generator | phone-portrait] [--assumed-fov 65] [--by-view]
+                                      [--cameras generator | phone-portrait] [--assumed-fov 65] [--by-view] [--double-count 0.5]
 
 First, real motion: the held-out subjects of the motion library (kinelift motion-library; UI-PRMD s06-s07,
 CMU subjects 2, 9, 10, 13 and 139, the OpenCap subject), per movement family: MPJPE, PA-MPJPE, RMSE and
@@ -15,7 +15,9 @@ and lets every lifter read its own points of the same clips (LOWER-6 its six), s
 compare lifters on identical input. `--by-view` adds, under each family, its last row (camera
 assumed; the lifted poses with --no-refine) split by how the camera saw the person
 (`kinelift.lifting.evaluation.view_frames`: within 30 deg of the front or back "frontal", beyond
-60 "sagittal", "oblique" between).
+60 "sagittal", "oblique" between). `--double-count 0.5` renders half of the clips with double
+counting (spans where both sides' ankle, or knee and ankle, sit on one leg, as kinelift's detector
+put them on the real side-view videos: `kinelift.lifting.corruption.DetectorNoise`).
 Then the generator's own test split (a unit check, not evidence):
 
 For each lifter, the test split of its training configuration's last data stage (kinelift/lifting/configs/): the
@@ -84,7 +86,7 @@ REAL_HEADER = (f"{'lifter':<15} {'family (held-out subjects)':<28} {'frames':>7}
 
 def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: bool, refine: bool = True, hip_spread: float = 1.0,
                       clips_of: str | None = None, assumed_fov: float = ASSUMED_FIELD_OF_VIEW_DEG,
-                      cameras: CameraDraw = CameraDraw(), by_view: bool = False) -> None:  # fmt: skip
+                      cameras: CameraDraw = CameraDraw(), by_view: bool = False, noise: DetectorNoise | None = None) -> None:  # fmt: skip
     """Per movement family, the motion library's held-out subjects (whole subjects never trained on);
     with ``refine``, each family again with the pose fitted to the 2D keypoints through the true
     camera, and through the camera ``kinelift.lift`` assumes when it knows only the image size.
@@ -93,9 +95,11 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
     lifter's own set is rendered. ``cameras``: the ranges the renderings' cameras are drawn from.
     ``by_view``: each family's last row again per camera view (frontal, oblique, sagittal,
     :func:`kinelift.lifting.evaluation.view_frames`), with the frames of each: the fit through the
-    assumed camera, or the lifted poses without ``refine``."""
+    assumed camera, or the lifted poses without ``refine``. ``noise``: the renderings' corruption
+    (default ``DetectorNoise()``)."""
     spread = f", 2D hips x{hip_spread:g} as far apart as the joint centres" if hip_spread != 1.0 else ""
     rendered = f", rendered as {clips_of} (every lifter reads its points of the same clips)" if clips_of else ""
+    rendered += f", {noise.double_count_rate:g} of the clips double counted" if noise is not None and noise.double_count_rate else ""
     print(f"Real motion capture of held-out subjects ({library}), {clips} unseen camera(s) + detector noise per motion{spread}{rendered}; "
           "RMSE deg, Pearson r (both sides pooled), knee bias (deg) on standing frames (both knees < 10 deg, hips < 15 deg)")  # fmt: skip
     print(REAL_HEADER)
@@ -109,7 +113,7 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
                        hip_spread=(hip_spread, hip_spread), cameras=cameras)  # fmt: skip
         render = clips_of or lifter.config.keypoints
         if render not in renderings:
-            renderings[render] = held_out_clips(data, render, fps=lifter.config.fps, clips_per_motion=clips)
+            renderings[render] = held_out_clips(data, render, fps=lifter.config.fps, clips_per_motion=clips, noise=noise)
         groups = {name: convert_clips(group, lifter.keypoint_set) for name, group in renderings[render].items()}
         pooled: dict[str, list[dict[str, float]]] = {}
         for name in sorted(g for g in groups if g.startswith("real ")):
@@ -162,13 +166,17 @@ def main() -> None:
     parser.add_argument("--by-view", action="store_true",
                         help="real-motion table: each family's last row (the fit through the assumed camera; the lifted poses with "
                              "--no-refine) also per camera view: frontal, oblique, sagittal")  # fmt: skip
+    parser.add_argument("--double-count", type=float, default=0.0, metavar="RATE",
+                        help="real-motion table: this fraction of the renderings double counted (both sides' ankle, or knee and "
+                             "ankle, on one leg in spans of frames, as detectors do in side views; DetectorNoise.double_count_rate)")  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if Path(args.library, "index.csv").is_file():
         real_motion_table(args.lifter, args.library, clips=args.real_clips, flip=not args.no_flip, refine=not args.no_refine,
                           hip_spread=args.hip_spread, clips_of=args.clips_of, assumed_fov=args.assumed_fov,
-                          cameras=PHONE_PORTRAIT if args.cameras == "phone-portrait" else CameraDraw(), by_view=args.by_view)  # fmt: skip
+                          cameras=PHONE_PORTRAIT if args.cameras == "phone-portrait" else CameraDraw(), by_view=args.by_view,
+                          noise=DetectorNoise(double_count_rate=args.double_count))  # fmt: skip
     else:
         print(f"no motion library at {args.library} (build it: kinelift motion-library): real-motion table skipped\n")
     if args.real_only:

@@ -157,7 +157,8 @@ class DataConfig:
     the test split only, like ``test_fraction`` of the procedural motions. Files that do not
     exist are skipped with a warning (the shared data is not on every machine).
     ``clean_rate`` and ``flat_confidence_rate`` are the fractions of clips rendered as careful
-    annotations and with confidences unrelated to the error
+    annotations and with confidences unrelated to the error, ``double_count_rate`` the fraction
+    with spans where both sides' ankle (or knee and ankle) sit on one leg
     (:class:`~kinelift.lifting.corruption.DetectorNoise`, :meth:`noise_model`).
     ``hip_spread`` ``(low, high)``: each clip's hip keypoints are rendered that many times as far
     from their midpoint as the model's hip joint centres, drawn uniformly per clip (detectors put
@@ -212,6 +213,7 @@ class DataConfig:
     test_files: tuple[str, ...] = ("squats1_videoAndMocap", "crouch4")
     clean_rate: float = 0.0
     flat_confidence_rate: float = 0.0
+    double_count_rate: float = 0.0
     hip_spread: tuple[float, float] = (1.0, 1.0)
     upright_knees: bool = True
     straight_free_legs: float = 0.0
@@ -256,7 +258,7 @@ class DataConfig:
         object.__setattr__(self, "test_files", tuple(self.test_files))
         if not 0 <= self.test_fraction < 1:
             raise ValueRangeError("test_fraction", expected="in [0, 1)", got=self.test_fraction)
-        self.noise_model()  # validates clean_rate and flat_confidence_rate
+        self.noise_model()  # validates clean_rate, flat_confidence_rate and double_count_rate
         spread = tuple(float(v) for v in self.hip_spread)
         if len(spread) != 2 or not 0.5 <= spread[0] <= spread[1] <= 3.0:
             raise ValueRangeError("data.hip_spread", expected="[low, high] with 0.5 <= low <= high <= 3", got=self.hip_spread)
@@ -272,7 +274,8 @@ class DataConfig:
 
     def noise_model(self) -> DetectorNoise:
         """The detector-like corruption of the training clips."""
-        return DetectorNoise(clean_rate=self.clean_rate, flat_confidence_rate=self.flat_confidence_rate)
+        return DetectorNoise(clean_rate=self.clean_rate, flat_confidence_rate=self.flat_confidence_rate,
+                             double_count_rate=self.double_count_rate)  # fmt: skip
 
     def at_step(self, step: int) -> DataConfig:
         """The data in force at (0-based) step ``step``: the counts of the last stage begun by then, no stages."""

@@ -12,7 +12,7 @@ from kinelift.core.keypoint_sets import get_keypoint_set
 from kinelift.errors import FileFormatError, KeypointConversionError, ShapeError, UnknownNameError, ValueRangeError
 from kinelift.lifting.cameras import PHONE_PORTRAIT, CameraDraw, look_at, project, random_cameras
 from kinelift.lifting.config import DataConfig, LifterConfig, LossWeights, config_from_dict, load_config
-from kinelift.lifting.corruption import DetectorNoise, left_right_pairs, person_size
+from kinelift.lifting.corruption import DetectorNoise, double_count_groups, left_right_pairs, person_size
 from kinelift.lifting.data import make_clips, render_clip, sample_windows
 from kinelift.lifting.evaluation import evaluate_lifter, height_estimates, predict_clips
 from kinelift.lifting.features import normalize_keypoints
@@ -132,6 +132,36 @@ def test_clean_clips_and_flat_confidences_are_what_they_say():
         DetectorNoise(clean_rate=1.5)
     with pytest.raises(ValueRangeError, match="flat_confidence_rate"):
         config_from_dict({"data": {"flat_confidence_rate": -0.1}})
+
+
+def test_double_counting_puts_one_sides_ankle_on_the_others_and_is_off_by_default():
+    rng = np.random.default_rng(3)
+    clean = np.cumsum(rng.normal(0, 1, (400, 17, 2)), axis=0) + 300
+    clean[:, COCO.index("left_ankle")] += 80.0  # the legs apart, so that a double-counted ankle is unmistakable
+    quiet = dict(noise=(0.001, 0.001), jitter=0.0, outlier_rate=0.0, swap_rate=0.0, drop_rate=0.0, gap_rate=0.0)
+    noisy, conf = DetectorNoise(double_count_rate=1.0, **quiet).apply(clean, COCO, np.random.default_rng(4))
+    la, ra, lk, rk = (COCO.index(n) for n in ("left_ankle", "right_ankle", "left_knee", "right_knee"))
+    together = np.linalg.norm(noisy[:, la] - noisy[:, ra], axis=-1) < 10.0
+    assert 0.01 < together.mean() < 0.5, "spans of a fraction of the frames"
+    on_right = together & (np.linalg.norm(noisy[:, la] - clean[:, ra], axis=-1) < 10.0)
+    on_left = together & (np.linalg.norm(noisy[:, ra] - clean[:, la], axis=-1) < 10.0)
+    assert on_right.any() and on_left.any(), "either side is moved onto the other"
+    pair = conf[together][:, [la, ra]]
+    assert np.all(pair.min(1) >= 0.75 * pair.max(1) - 1e-12), "a double-counted point keeps most of its source's confidence"
+    knees_together = np.linalg.norm(noisy[:, lk] - noisy[:, rk], axis=-1) < 0.5 * np.linalg.norm(clean[:, lk] - clean[:, rk], axis=-1)
+    assert knees_together.any() and not (knees_together & ~together).any(), "the knee goes only with its ankle"
+    others = [i for i in range(len(COCO)) if i not in (la, ra, lk, rk)]
+    assert np.abs(noisy[:, others] - clean[:, others]).max() < 0.05 * person_size(clean), "nothing else moves"
+    default, _ = DetectorNoise(**quiet).apply(clean, COCO, np.random.default_rng(4))
+    off, _ = DetectorNoise(double_count_rate=0.0, **quiet).apply(clean, COCO, np.random.default_rng(4))
+    np.testing.assert_array_equal(default, off)
+    assert not (np.linalg.norm(default[:, la] - default[:, ra], axis=-1) < 10.0).any()
+    ankle, knee = double_count_groups(get_keypoint_set("BODY-25"))
+    body25 = get_keypoint_set("BODY-25").names
+    assert sorted(body25[i] for i in ankle[:, 0]) == ["left_ankle", "left_big_toe", "left_heel", "left_small_toe"]
+    assert [body25[i] for i in knee[:, 1]] == ["right_knee"]
+    with pytest.raises(ValueRangeError, match="double_count_rate"):
+        config_from_dict({"data": {"double_count_rate": 1.5}})
 
 
 def test_confidence_features_are_relative_to_the_clip():

@@ -1,12 +1,14 @@
 """Speed of the main job on the real videos, per stage, against each video's own frame rate.
 
 Usage: python benchmarks/pipeline.py [--detector LSP-14 mediapipe] [--videos NAME ...] [--no-1080p] [--no-phone] [--repeats N]
-                                     [--out build/pipeline_speed]
+                                     [--max-fps 30] [--out build/pipeline_speed]
 
-For every real video in ../shared/data/real-videos, two copies of the 1280x720 lateral raise that
-this script writes first (x264, CRF 18): scaled to 1920x1080, and a phone's portrait video (the
+For every real video in ../shared/data/real-videos, three copies of the 1280x720 lateral raise that
+this script writes first (x264, CRF 18): scaled to 1920x1080, a phone's portrait video (the
 9:16 window around the person scaled to 1080x1920, stored as a phone stores portrait: 1920x1080
-frames and a display rotation of -90 deg, which kinelift reads upright), and every detector given (a
+frames and a display rotation of -90 deg, which kinelift reads upright), and the same at 60
+frames/s, as phones film sport (each frame twice: for timing; `kinelift run` reads it at its
+`max_fps` of 30), and every detector given (a
 detector whose package is not installed is skipped with a line saying so), runs the whole job
 (`kinelift.run`) once and prints the frames per second of each stage (`RunSummary.stage_seconds`:
 2D detection with choosing the subject, lifting, processing and analysis together, the wait for
@@ -45,17 +47,18 @@ def _frames_and_rate(path: Path) -> tuple[int, float]:
     return len(times), (len(times) - 1) / (times[-1] - times[0])
 
 
-def _video_copy(source: Path, path: Path, size: tuple[int, int], *, portrait: bool = False) -> Path:
+def _video_copy(source: Path, path: Path, size: tuple[int, int], *, portrait: bool = False, repeat: int = 1) -> Path:
     """``source`` scaled to ``size`` (width, height), same frames and rate, written to ``path``. With
     ``portrait``, the 9:16 window around the frame's centre instead, stored turned a quarter turn
-    counterclockwise with a display rotation of -90 deg (as a phone stores a portrait video)."""
+    counterclockwise with a display rotation of -90 deg (as a phone stores a portrait video).
+    ``repeat``: each frame that many times, at that many times the rate."""
     import av
     import cv2
 
     _, rate = _frames_and_rate(source)
     stored = (size[1], size[0]) if portrait else size
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(rate).limit_denominator(1001))
+        stream = container.add_stream("libx264", rate=Fraction(rate * repeat).limit_denominator(1001))
         stream.width, stream.height, stream.pix_fmt = stored[0], stored[1], "yuv420p"
         stream.options = {"preset": "veryfast", "crf": "18"}
         if portrait:
@@ -68,8 +71,9 @@ def _video_copy(source: Path, path: Path, size: tuple[int, int], *, portrait: bo
                     frame = frame[:, left:left + width]
                 big = cv2.resize(frame, size, interpolation=cv2.INTER_CUBIC)
                 big = cv2.rotate(big, cv2.ROTATE_90_COUNTERCLOCKWISE) if portrait else big
-                for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(big), format="rgb24")):
-                    container.mux(packet)
+                for _ in range(repeat):
+                    for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(big), format="rgb24")):
+                        container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
     return path
@@ -80,8 +84,10 @@ def main() -> None:
     parser.add_argument("--detector", nargs="+", default=["LSP-14", MEDIAPIPE])
     parser.add_argument("--videos", nargs="+", default=None, help="video names without .mp4 (default: all)")
     parser.add_argument("--no-1080p", action="store_true", help="skip the 1920x1080 copy of the lateral raise")
-    parser.add_argument("--no-phone", action="store_true", help="skip the portrait phone copy of the lateral raise (1080x1920)")
+    parser.add_argument("--no-phone", action="store_true", help="skip the portrait phone copies of the lateral raise (1080x1920, 30 and 60 fps)")
     parser.add_argument("--out", default="build/pipeline_speed")
+    parser.add_argument("--max-fps", type=float, default=RunConfig().max_fps,
+                        help="RunConfig.max_fps: faster videos are read thinned to this rate (default %(default)s; 0: every frame)")
     parser.add_argument("--repeats", type=int, default=1, help="runs of each video (from scratch each time); the median of each figure")
     args = parser.parse_args()
     if args.repeats < 1:
@@ -101,6 +107,8 @@ def main() -> None:
                 videos.append(_video_copy(VIDEOS / f"{UPSCALED}.mp4", scratch / f"{UPSCALED}_1080p.mp4", (1920, 1080)))
             if not args.no_phone:
                 videos.append(_video_copy(VIDEOS / f"{UPSCALED}.mp4", scratch / f"{UPSCALED}_phone.mp4", (1080, 1920), portrait=True))
+                videos.append(_video_copy(VIDEOS / f"{UPSCALED}.mp4", scratch / f"{UPSCALED}_phone60.mp4", (1080, 1920), portrait=True,
+                                          repeat=2))  # fmt: skip
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; mediapipe {mediapipe_version()}")
         print("frames per second of each stage and of the whole job; ratio: the whole job against the video's own rate")
         print(f"{'video':<36} {'frames':>6} {'size':>9} {'fps':>5}  {'detector':<9} {'2d':>6} {'lifting':>7} {'analysis':>8} "
@@ -113,7 +121,7 @@ def main() -> None:
                 figures = []
                 for _ in range(args.repeats):
                     shutil.rmtree(out, ignore_errors=True)  # no detections reused from the run before
-                    summary = run(path, out, config=RunConfig(detector=detector), progress=False)
+                    summary = run(path, out, config=RunConfig(detector=detector, max_fps=args.max_fps), progress=False)
                     stage = summary.stage_seconds
                     per = {k: n / v if v > 0 else float("inf") for k, v in stage.items()}
                     figures.append([per["2d"], per["lifting"], n / (stage.get("processing", 0.0) + stage.get("analysis", 0.0)),

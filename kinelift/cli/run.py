@@ -14,6 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="OpenSim model (.osim) to fit to the lifted keypoints (default: the built-in model)")
     p.add_argument("--height", type=float, help="subject height in metres")
     p.add_argument("--fps", type=float, help="frame rate of files or frame folders that store none")
+    p.add_argument("--max-fps", type=float, help="read a faster video thinned to about this many frames per second (default 30, "
+                   "the lifters' rate; 0: every frame)")
     p.add_argument("--workers", type=int, help="run the inputs on a local Dask cluster of N worker processes")
     p.add_argument("--scheduler", help="run the inputs on an existing Dask scheduler (tcp://host:8786)")
     p.add_argument("--keypoint-set", help="the layout of an OpenPose folder's 75 values: BODY-25 or BODY-25B (default: from the data)")
@@ -43,7 +45,8 @@ def _config(args: argparse.Namespace):
     config = load_run_config(args.config) if args.config else RunConfig()
     principal = tuple(args.principal_point) if args.principal_point is not None else None
     person_at = tuple(args.person_at) if args.person_at is not None else None
-    return replace_given(config, model=args.model, height=args.height, fps=args.fps, keypoint_set=args.keypoint_set, person=args.person,
+    return replace_given(config, model=args.model, height=args.height, fps=args.fps, max_fps=args.max_fps, keypoint_set=args.keypoint_set,
+                         person=args.person,
                          person_at=person_at, boxes=args.boxes,
                          detector=args.detector, focal=args.focal, principal_point=principal,
                          image_size=tuple(args.image_size) if args.image_size is not None else None,

@@ -353,7 +353,8 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
                   device: str | torch.device = "auto", batch_size: int = 64, chunk: int = 32, follow_step: int = 4,
                   redetect_every: int = 30, max_people: int = 4, min_confidence: float = 0.15, flip: bool = True,
                   progress: bool = True, flip_test: bool | None = None, min_frames: int = 10,
-                  min_track_confidence: float = 0.3, min_peak_confidence: float = 0.45, precision: str = "auto") -> list[Tracks]:  # fmt: skip
+                  min_track_confidence: float = 0.3, min_peak_confidence: float = 0.45, precision: str = "auto",
+                  max_fps: float | None = None) -> list[Tracks]:  # fmt: skip
     """Keypoint tracks of the people in a video or image folder (see the module docs).
 
     Parameters
@@ -389,6 +390,11 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
         natively (AVX512-BF16 or AMX) runs the network about twice as fast with the same PCK on
         labelled images, but the tracks differ a little from float32's (docs/detect.md). Saved in
         the tracks' metadata (``detector_precision``).
+    max_fps : float, optional
+        Read a faster video thinned to at most about this many frames per second
+        (:func:`~kinelift.detect.video.iter_frames`: a 60 frames/s phone video at ``max_fps=30``
+        gives every second frame, in half the time); the tracks' times are those of the frames
+        read. Not with boxes from a file (indexed by the video's frames); ``None`` (default): every frame.
 
     Returns
     -------
@@ -407,6 +413,9 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     from kinelift._deprecation import renamed_argument
 
     flip = renamed_argument("detect_tracks", "flip_test", "flip", flip_test, flip, default=True)
+    if max_fps is not None and boxes is not None and not (isinstance(boxes, str) and boxes == MEDIAPIPE):
+        raise ValueRangeError("max_fps", expected="None with person boxes given for the video's frames (they are indexed by every frame)",
+                              got=max_fps)  # fmt: skip
     if isinstance(detector, str) and detector == "auto" and isinstance(boxes, str) and boxes == MEDIAPIPE:
         detector = "LSP-14"  # MediaPipe's boxes are crops for a heatmap detector
     if isinstance(detector, str) and detector in ("auto", MEDIAPIPE):
@@ -415,7 +424,7 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
         if boxes is not None:
             raise ValueRangeError("boxes", expected="no boxes with the mediapipe detector (BlazePose finds its person itself)", got=boxes)
         return detect_tracks_mediapipe(source, fps=fps, chunk=chunk, min_frames=min_frames, min_track_confidence=min_track_confidence,
-                                       progress=progress)  # fmt: skip
+                                       progress=progress, max_fps=max_fps)  # fmt: skip
     net = _resolve(detector, device)
     net_device = next(net.parameters()).device
     used = "bfloat16" if uses_bfloat16(precision, net_device) else "float32"  # resolved once, for every batch and the metadata
@@ -424,7 +433,7 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     run = _Runner(net, batch_size=batch_size, flip=flip, precision=used)
     names = get_keypoint_set(net.config.keypoints).names
     if isinstance(boxes, str) and boxes == MEDIAPIPE:
-        given = mediapipe_boxes(source, fps=fps, chunk=chunk, progress=progress)
+        given = mediapipe_boxes(source, fps=fps, chunk=chunk, progress=progress, max_fps=max_fps)  # indexed by the frames read
     else:
         given = read_detection_boxes(boxes) if isinstance(boxes, (str, os.PathLike)) else boxes
     people: list[_Person] = []
@@ -436,8 +445,8 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
     last_search = 0
     searches = {"full": 0, "changed": 0, "skipped": 0}
     index = 0
-    chunks = read_ahead(iter_frames(source, fps=fps, chunk=chunk), depth=1)  # decoding the next chunk overlaps detection
-    bar = tqdm(total=frame_count(source), desc="detecting keypoints", unit="frame", disable=not progress)
+    chunks = read_ahead(iter_frames(source, fps=fps, chunk=chunk, max_fps=max_fps), depth=1)  # decoding the next chunk overlaps detection
+    bar = tqdm(total=frame_count(source, fps=fps, max_fps=max_fps), desc="detecting keypoints", unit="frame", disable=not progress)
     for frames_np, times in chunks:
         frames = torch.from_numpy(frames_np).to(run.device)
         all_times.append(times)
@@ -498,8 +507,9 @@ def detect_tracks(source: str | os.PathLike[str], *, detector: nn.Module | str |
                  searches["full"], searches["changed"], searches["skipped"])  # fmt: skip
     time = np.concatenate(all_times) if all_times else np.zeros(0)
     size = {} if not all_times else {IMAGE_SIZE_KEYS[0]: int(frames_np.shape[2]), IMAGE_SIZE_KEYS[1]: int(frames_np.shape[1])}
+    thinned = {} if max_fps is None else {"detection_max_fps": float(max_fps)}
     return _to_tracks(people, time, net.config.keypoints, min_frames, min_track_confidence,
-                      {**size, "detector_precision": used},
+                      {**size, "detector_precision": used, **thinned},
                       min_peak_confidence)  # fmt: skip
 
 

@@ -140,8 +140,8 @@ class _BlazePoseRun:
 
 
 def _blazepose(source: str | os.PathLike[str], *, fps: float | None, model_complexity: int, min_detection_confidence: float,
-               min_tracking_confidence: float, chunk: int, progress: bool) -> _BlazePoseRun:  # fmt: skip
-    """BlazePose over every frame of ``source``: its image and world landmarks."""
+               min_tracking_confidence: float, chunk: int, progress: bool, max_fps: float | None = None) -> _BlazePoseRun:  # fmt: skip
+    """BlazePose over every frame of ``source`` (thinned to ``max_fps``: :func:`~kinelift.detect.video.iter_frames`): its image and world landmarks."""
     if model_complexity not in (0, 1, 2):
         raise ValueRangeError("model_complexity", expected="0 (lite), 1 (full) or 2 (heavy)", got=model_complexity)
     solution = _pose_solution()
@@ -149,8 +149,9 @@ def _blazepose(source: str | os.PathLike[str], *, fps: float | None, model_compl
     size = None
     with solution.Pose(static_image_mode=False, model_complexity=model_complexity, smooth_landmarks=True,
                        min_detection_confidence=min_detection_confidence, min_tracking_confidence=min_tracking_confidence) as pose, \
-            tqdm(total=frame_count(source), desc="detecting keypoints (mediapipe)", unit="frame", disable=not progress) as bar:  # fmt: skip
-        for frames, chunk_times in iter_frames(source, fps=fps, chunk=chunk):
+            tqdm(total=frame_count(source, fps=fps, max_fps=max_fps), desc="detecting keypoints (mediapipe)", unit="frame",
+                 disable=not progress) as bar:  # fmt: skip
+        for frames, chunk_times in iter_frames(source, fps=fps, chunk=chunk, max_fps=max_fps):
             size = (frames.shape[2], frames.shape[1])
             for frame in frames:
                 result = pose.process(np.ascontiguousarray(frame))  # RGB uint8, as iter_frames gives
@@ -175,7 +176,8 @@ def _blazepose(source: str | os.PathLike[str], *, fps: float | None, model_compl
 
 def detect_tracks_mediapipe(source: str | os.PathLike[str], *, fps: float | None = None, model_complexity: int = 1,
                             min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5, chunk: int = 32,
-                            min_frames: int = 10, min_track_confidence: float = 0.3, progress: bool = True) -> list[Tracks]:  # fmt: skip
+                            min_frames: int = 10, min_track_confidence: float = 0.3, progress: bool = True,
+                            max_fps: float | None = None) -> list[Tracks]:  # fmt: skip
     """Keypoint tracks of a video or image folder by MediaPipe's BlazePose (see the module docs).
 
     Parameters
@@ -186,7 +188,7 @@ def detect_tracks_mediapipe(source: str | os.PathLike[str], *, fps: float | None
         BlazePose lite, full or heavy (1: full, what the issue measured at 46-54 frames/s here).
     min_detection_confidence, min_tracking_confidence : float
         MediaPipe's thresholds for finding a person and for keeping the one it follows.
-    min_frames, min_track_confidence
+    min_frames, min_track_confidence, max_fps
         As for :func:`~kinelift.detect.inference.detect_tracks`.
 
     Returns
@@ -200,7 +202,7 @@ def detect_tracks_mediapipe(source: str | os.PathLike[str], *, fps: float | None
         When mediapipe is not installed.
     """
     found = _blazepose(source, fps=fps, model_complexity=model_complexity, min_detection_confidence=min_detection_confidence,
-                       min_tracking_confidence=min_tracking_confidence, chunk=chunk, progress=progress)  # fmt: skip
+                       min_tracking_confidence=min_tracking_confidence, chunk=chunk, progress=progress, max_fps=max_fps)  # fmt: skip
     if found.size is None:
         return []
     return landmarks_to_tracks(found.points, found.visibility, found.time, width=found.size[0], height=found.size[1],
@@ -215,8 +217,9 @@ crops add their own margin, :func:`~kinelift.detect.transforms.crop_matrices`)."
 
 def mediapipe_boxes(source: str | os.PathLike[str], *, fps: float | None = None, model_complexity: int = 1,
                     min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5, chunk: int = 32,
-                    progress: bool = True) -> dict[int, np.ndarray]:  # fmt: skip
-    """Person boxes from BlazePose for kinelift's heatmap detectors: ``{frame index: (1, 4) box}``.
+                    progress: bool = True, max_fps: float | None = None) -> dict[int, np.ndarray]:  # fmt: skip
+    """Person boxes from BlazePose for kinelift's heatmap detectors: ``{frame index: (1, 4) box}``
+    (with ``max_fps``, the index of the frames read, :func:`~kinelift.detect.video.iter_frames`).
 
     Each box is ``(x, y, width, height)`` in image pixels: the box of the 33 landmarks BlazePose
     places on the one person it follows (occluded ones included: it predicts them all), grown by
@@ -226,7 +229,7 @@ def mediapipe_boxes(source: str | os.PathLike[str], *, fps: float | None = None,
     detector places the keypoints, and HOG is not run.
     """
     found = _blazepose(source, fps=fps, model_complexity=model_complexity, min_detection_confidence=min_detection_confidence,
-                       min_tracking_confidence=min_tracking_confidence, chunk=chunk, progress=progress)  # fmt: skip
+                       min_tracking_confidence=min_tracking_confidence, chunk=chunk, progress=progress, max_fps=max_fps)  # fmt: skip
     if found.size is None:
         return {}
     px = found.points * np.array(found.size, np.float64)

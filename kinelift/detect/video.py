@@ -12,6 +12,14 @@ with a warning), so ``H x W`` and every pixel coordinate kinelift reports (keypo
 :func:`frame_size`) are those of the displayed picture, as OpenCV, FFmpeg's player and the
 importers' tools (OpenPose, MediaPipe) use them.
 
+``max_fps`` thins a faster source as it is read, by the frames' own times: after each frame
+read, the next is the one nearest to ``1 / max_fps`` later (a frame is read unless it lies more
+than half its own interval before that time). A 60 frames/s phone video read at ``max_fps=30``
+gives every second frame, 120 every fourth and 50 every second (25 a second); 40 and 45, whose
+frames lie nearer to 1/30 s apart than to 2/30, and a 30 frames/s video whose frame times jitter
+give every frame. Frames left out are decoded (a video's frames depend on each other) but not
+converted to RGB.
+
 Examples
 --------
 >>> import numpy as np, tempfile, pathlib, cv2
@@ -36,7 +44,7 @@ import numpy as np
 
 from kinelift.errors import FileFormatError, ValueRangeError
 
-__all__ = ["iter_frames", "read_ahead", "IMAGE_SUFFIXES", "display_turns", "frame_count", "frame_size"]
+__all__ = ["iter_frames", "read_ahead", "IMAGE_SUFFIXES", "display_turns", "frame_count", "frame_rate", "frame_size"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
@@ -85,18 +93,64 @@ def _image_files(folder: Path) -> list[Path]:
     return files
 
 
-def frame_count(source: str | os.PathLike[str]) -> int | None:
-    """Number of frames when the container (or folder) says it, else None."""
+def frame_count(source: str | os.PathLike[str], *, max_fps: float | None = None, fps: float | None = None) -> int | None:
+    """Number of frames when the container (or folder) says it, else None; with ``max_fps``, the
+    number :func:`iter_frames` reads (a folder's at ``fps``; a video's estimated from its stated
+    frame rate, for progress bars)."""
     source = Path(source)
     if source.is_dir():
-        return len(_image_files(source))
+        n = len(_image_files(source))
+        return len(_kept(np.arange(n) / fps, max_fps)) if max_fps is not None and fps else n
     import av
 
     try:
         with av.open(str(source)) as container:
-            return container.streams.video[0].frames or None
+            stream = container.streams.video[0]
+            n, rate = stream.frames or None, stream.average_rate
     except (av.error.FFmpegError, IndexError):
         return None
+    if n is None or max_fps is None or not rate:
+        return n
+    return len(_kept(np.arange(n) / float(rate), max_fps))  # at the stated rate
+
+
+def frame_rate(source: str | os.PathLike[str]) -> float | None:
+    """A video's mean frame rate (frames/s) as its stream states it, else None (and for an image folder)."""
+    source = Path(source)
+    if source.is_dir():
+        return None
+    import av
+
+    try:
+        with av.open(str(source)) as container:
+            rate = container.streams.video[0].average_rate
+    except (av.error.FFmpegError, OSError, IndexError):
+        return None
+    return float(rate) if rate else None
+
+
+class _Thinning:
+    """Which frames a reader at ``max_fps`` reads (see the module docs), frame time by frame time."""
+
+    def __init__(self, max_fps: float | None) -> None:
+        if max_fps is not None and not (np.isfinite(max_fps) and max_fps > 0):
+            raise ValueRangeError("max_fps", expected="a positive frame rate (frames/s), or None for every frame", got=max_fps)
+        self.interval = 0.0 if max_fps is None else 1.0 / float(max_fps)
+        self.last, self.previous = -np.inf, None  # the last frame read, the last frame seen
+
+    def keep(self, time: float) -> bool:
+        half = 0.0 if self.previous is None else 0.5 * max(time - self.previous, 0.0)
+        self.previous = time
+        if time + half + 1e-9 < self.last + self.interval:  # a frame nearer the due time follows
+            return False
+        self.last = time
+        return True
+
+
+def _kept(times: np.ndarray, max_fps: float | None) -> np.ndarray:
+    """Indices of the frames at ``times`` a reader at ``max_fps`` reads."""
+    thinning = _Thinning(max_fps)
+    return np.asarray([i for i, t in enumerate(times) if thinning.keep(float(t))], dtype=int)
 
 
 def frame_size(source: str | os.PathLike[str]) -> tuple[int, int]:
@@ -133,18 +187,20 @@ def frame_size(source: str | os.PathLike[str]) -> tuple[int, int]:
     return int(w), int(h)
 
 
-def _iter_folder(folder: Path, fps: float, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def _iter_folder(folder: Path, fps: float, chunk: int, max_fps: float | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     from kinelift.detect.crops import read_image
 
     files = _image_files(folder)
-    for start in range(0, len(files), chunk):
-        frames = [read_image(str(p)) for p in files[start:start + chunk]]
+    index = _kept(np.arange(len(files)) / fps, max_fps)
+    for start in range(0, len(index), chunk):
+        part = index[start:start + chunk]
+        frames = [read_image(str(files[i])) for i in part]
         if len({f.shape for f in frames}) != 1:
-            raise FileFormatError(folder, f"images of different sizes near {files[start].name}", expected="one image size in a frame folder")
-        yield np.stack(frames), np.arange(start, start + len(frames)) / fps
+            raise FileFormatError(folder, f"images of different sizes near {files[part[0]].name}", expected="one image size in a frame folder")
+        yield np.stack(frames), part / fps
 
 
-def _iter_video(path: Path, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def _iter_video(path: Path, chunk: int, max_fps: float | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     import av
 
     try:
@@ -158,10 +214,14 @@ def _iter_video(path: Path, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray
         stream.thread_type = "AUTO"
         frames, times = [], []
         turns = None  # the first frame's display rotation holds for the stream (frames of one size)
+        thinning = _Thinning(max_fps)
         try:
             for frame in container.decode(stream):
                 if frame.pts is None:
                     raise FileFormatError(path, f"frame {len(times)} has no timestamp", expected="frames with presentation times")
+                time = float(frame.pts * stream.time_base)
+                if not thinning.keep(time):
+                    continue  # thinned to max_fps: decoded, not converted
                 if turns is None:
                     turns = _frame_turns(frame)
                     if turns:
@@ -170,7 +230,7 @@ def _iter_video(path: Path, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray
                                  frame.rotation, *shown)  # fmt: skip
                 image = frame.to_ndarray(format="rgb24")
                 frames.append(_turn(image, turns) if turns else image)
-                times.append(float(frame.pts * stream.time_base))
+                times.append(time)
                 if len(frames) == chunk:
                     yield np.stack(frames), np.asarray(times)
                     frames, times = [], []
@@ -180,18 +240,21 @@ def _iter_video(path: Path, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray
             yield np.stack(frames), np.asarray(times)
 
 
-def iter_frames(source: str | os.PathLike[str], *, fps: float | None = None, chunk: int = 32) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Chunks of ``chunk`` frames and their times from a video file or an image folder (needs ``fps``)."""
+def iter_frames(source: str | os.PathLike[str], *, fps: float | None = None, chunk: int = 32,
+                max_fps: float | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:  # fmt: skip
+    """Chunks of ``chunk`` frames and their times from a video file or an image folder (needs
+    ``fps``), thinned to at most about ``max_fps`` frames/s where given (see the module docs)."""
     if chunk < 1:
         raise ValueRangeError("chunk", expected=">= 1", got=chunk)
+    _Thinning(max_fps)  # checks max_fps now, not at the first frame
     source = Path(source)
     if not source.exists():
         raise FileFormatError(source, "not found", expected="a video file or a folder of images")
     if source.is_dir():
         if not fps or fps <= 0:
             raise ValueRangeError("fps", expected="a positive frame rate for an image folder", got=fps)
-        return _iter_folder(source, fps, chunk)
-    return _iter_video(source, chunk)
+        return _iter_folder(source, fps, chunk, max_fps)
+    return _iter_video(source, chunk, max_fps)
 
 
 def read_ahead(items: Iterator[_Item], *, depth: int = 2) -> Iterator[_Item]:

@@ -211,8 +211,9 @@ def annotate_frame(image: np.ndarray, subject: Tracks, k: int, *, others: Sequen
 def write_annotated_video(source: str | os.PathLike[str], path: str | os.PathLike[str], subject: Tracks, *,
                           others: Sequence[Tracks] = (), angles: TimeSeriesTable | None = None, seen: np.ndarray | None = None,
                           fps: float | None = None, overwrite: bool = False, progress: bool = True,
-                          stills_at: Sequence[float] = ()) -> AnnotatedVideo:  # fmt: skip
-    """Draw the subject (and ``others``) on every frame of ``source`` into ``path``.
+                          stills_at: Sequence[float] = (), max_fps: float | None = None) -> AnnotatedVideo:  # fmt: skip
+    """Draw the subject (and ``others``) on every frame of ``source`` into ``path`` (every frame
+    read at ``max_fps``, as the tracks were made: :func:`kinelift.detect.video.iter_frames`).
 
     Parameters
     ----------
@@ -232,6 +233,9 @@ def write_annotated_video(source: str | os.PathLike[str], path: str | os.PathLik
         The frame rate: needed for an image folder; a video's comes from the tracks' times.
     stills_at : sequence of float
         Times (s) whose nearest annotated frames are also returned (for :func:`write_contact_sheet`).
+    max_fps : float, optional
+        Read the source thinned to at most about this rate (the video is written at the rate of
+        the frames read); ``None``: every frame.
 
     Returns
     -------
@@ -259,7 +263,10 @@ def write_annotated_video(source: str | os.PathLike[str], path: str | os.PathLik
         container = av.open(str(tmp), mode="w", format="mp4")
         try:
             stream = None
-            for frames, times in read_ahead(iter_frames(source, fps=fps, chunk=16), depth=1):  # decoding overlaps drawing and encoding
+            for frames, times in read_ahead(iter_frames(source, fps=fps, chunk=16, max_fps=max_fps), depth=1):  # decoding overlaps drawing
+                if stream is None and max_fps is not None and len(times) > 1:  # the rate of the frames read, not the source's
+                    rate = 1.0 / float(np.median(np.diff(times)))
+                    half = 0.5 / rate
                 index = _sample_index(subject, times, half)
                 other_index = [(t, _sample_index(t, times, half)) for t in others]
 

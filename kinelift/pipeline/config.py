@@ -42,7 +42,13 @@ class RunConfig:
     ``person`` (index in the file; ``None``: the person seen longest and most clearly,
     :func:`kinelift.pipeline.run.subject_score`) or ``person_at``: a point ``(x, y)`` or a box
     ``(x, y, width, height)`` in image pixels on the person, in the first frame where they are
-    seen (:func:`kinelift.pipeline.run.subject_at`).
+    seen (:func:`kinelift.pipeline.run.subject_at`). ``max_fps``: a video (or image folder)
+    faster than this is read thinned to at most about this many frames per second
+    (:func:`kinelift.detect.video.iter_frames`; default 30, the lifters' own rate, which they
+    resample every track to: a 60 frames/s phone video is detected on every second frame, in
+    about half the time, and the 2D tracks, the kinematics and the annotated video are at the
+    rate read; ``None`` or 0: every frame; not with ``boxes`` from a file, which are indexed by
+    every frame).
     2D processing: frames whose mean keypoint confidence is below ``min_relative_confidence``
     times the track's median are set missing (a person entering or leaving the image, seen in part,
     or keypoints left on the background; 0 switches it off), Hampel outlier rejection (``outlier_half_window`` frames each side,
@@ -73,6 +79,7 @@ class RunConfig:
     keypoint_set: str | None = None
     person: int | None = None
     person_at: tuple[float, ...] | None = None
+    max_fps: float | None = 30.0
     min_relative_confidence: float = 0.6
     outlier_half_window: int = 4
     outlier_sigma: float = 3.0
@@ -110,6 +117,10 @@ class RunConfig:
             object.__setattr__(self, "person_at", at)
         if self.image_size is not None:
             object.__setattr__(self, "image_size", checked_image_size(self.image_size, name="image_size"))
+        if self.max_fps is not None:
+            if isinstance(self.max_fps, bool) or not isinstance(self.max_fps, (int, float)) or not (math.isfinite(self.max_fps) and self.max_fps >= 0):
+                raise ValueRangeError("max_fps", expected="a positive frame rate (frames/s), or 0 or None for every frame", got=self.max_fps)
+            object.__setattr__(self, "max_fps", float(self.max_fps) if self.max_fps > 0 else None)
         if (self.focal is None) != (self.principal_point is None):
             raise ValueRangeError("focal/principal_point", expected="both or neither", got=(self.focal, self.principal_point))
         if not 0.0 <= self.min_relative_confidence < 1.0:

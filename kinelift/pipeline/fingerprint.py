@@ -36,7 +36,7 @@ __all__ = ["content_digest", "run_fingerprint", "detection_fingerprint", "differ
 
 _CHUNK = 1 << 20
 _FILE_SETTINGS = ("model", "boxes", "detector", "lifter")
-_DETECTION_SETTINGS = ("detector", "boxes", "fps")
+_DETECTION_SETTINGS = ("detector", "boxes", "fps", "max_fps")
 
 
 def content_digest(path: str | os.PathLike[str]) -> str:

@@ -99,7 +99,9 @@ class RunSummary:
     ``"sagittal"``, ``"frontal"`` or ``"oblique"``, :func:`kinelift.core.views.camera_view` of the
     subject's 2D keypoints; None in summaries of kinelift before 0.3.13). Seen from the front or
     back, knee and hip flexion are the lifter's depth guess: on held-out motion capture the knee's
-    error was 1.3-3.5 times a side view's, by movement (docs/lift.md, "By camera view")."""
+    error was 1.3-3.5 times a side view's, by movement (docs/lift.md, "By camera view"). ``video_fps``:
+    a video input's own frame rate (None for other inputs and in summaries before 0.3.14); ``frames``
+    are those read, at most about ``RunConfig.max_fps`` a second."""
 
     input: str
     out_dir: str
@@ -119,6 +121,7 @@ class RunSummary:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     bends_not_counted: int = 0
     camera_view: str | None = None
+    video_fps: float | None = None
 
     def to_text(self) -> str:
         """A few lines for a terminal."""
@@ -130,6 +133,9 @@ class RunSummary:
                  f"  outputs in {self.out_dir}" + (" (reused)" if self.reused else f" ({self.seconds:.1f} s)")]  # fmt: skip
         if self.seen_frames is not None and self.seen_frames < self.frames:
             lines.insert(1, f"  the subject was seen in {self.seen_frames} of {self.frames} frames: no pose, angles or metrics in the others")
+        read = (self.frames - 1) / self.duration_s if self.duration_s > 0 and self.frames > 1 else None
+        if self.video_fps and read and read < 0.9 * self.video_fps:
+            lines.insert(1, f"  read at {read:.3g} of the video's {self.video_fps:.3g} frames/s (RunConfig.max_fps, --max-fps; 0 reads every frame)")
         if self.camera_view == "frontal":
             lines.insert(1, "  seen from the front or back: knee and hip flexion are the lifter's depth guess, the knee's error 1.3-3.5 times "
                             "a side view's (docs/lift.md, \"By camera view\"); film from the side for sagittal-plane angles")  # fmt: skip
@@ -207,7 +213,8 @@ def _read_2d(source: Path, config: RunConfig, cache: Path, fingerprint: dict[str
     else:
         from kinelift.detect import detect_tracks
 
-        people = detect_tracks(source, detector=config.detector, boxes=config.boxes, fps=config.fps, progress=progress)
+        people = detect_tracks(source, detector=config.detector, boxes=config.boxes, fps=config.fps, progress=progress,
+                               max_fps=_read_rate(config))  # fmt: skip
         if not people:
             raise ValueRangeError("people", expected=f"at least one person found in {source} (tracks seen in fewer than 10 frames or "
                                   "with a mean keypoint confidence below 0.3 are dropped as short-lived or background texture)", got=0)  # fmt: skip
@@ -228,6 +235,25 @@ def _read_2d(source: Path, config: RunConfig, cache: Path, fingerprint: dict[str
         except ValueRangeError as err:
             raise ValueRangeError(f"image_size of {source.name}", expected=err.expected, got=err.got) from None
     return people
+
+
+def _video_rate(source: Path) -> float | None:
+    """A video file's own frame rate (None for an image folder or a track file)."""
+    if not _is_video(source) or source.is_dir():
+        return None
+    from kinelift.detect.video import frame_rate
+
+    return frame_rate(source)
+
+
+def _read_rate(config: RunConfig) -> float | None:
+    """The ``max_fps`` a video is read at: ``config.max_fps``, but every frame (``None``) where
+    person boxes come from a file (indexed by every frame of the video)."""
+    from kinelift.detect.mediapipe_pose import MEDIAPIPE
+
+    if config.max_fps is None or (config.boxes is not None and config.boxes != MEDIAPIPE):
+        return None
+    return config.max_fps
 
 
 def _cached_people(cache: Path, fingerprint: dict[str, Any]) -> list[Tracks] | None:
@@ -494,6 +520,7 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
         height_m=lifted.height, repetitions=len(squat.repetitions), verdicts=tuple(str(v) for v in squat.feedback.get("verdict", [])),
         outputs=outputs, seconds=time.perf_counter() - started, fingerprint=fingerprint, seen_frames=int(lifted.seen.sum()),
         stage_seconds={k: round(v, 3) for k, v in stages.items()}, bends_not_counted=len(squat.not_counted), camera_view=view,
+        video_fps=_video_rate(source),
     )  # fmt: skip
     with atomic_path(out / "summary.json", overwrite=True) as tmp:
         tmp.write_text(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in asdict(summary).items() if k != "reused"}, indent=2))
@@ -511,7 +538,7 @@ def _annotated_video(source: Path, folder: Path, subject: Tracks, people: list[T
     times = subject.time[seen] if seen.any() else subject.time
     stills = times[np.unique(np.linspace(0, len(times) - 1, 6).round().astype(int))]
     video = write_annotated_video(source, folder / "annotated.mp4", subject, others=others, angles=angles, seen=seen, fps=config.fps,
-                                  stills_at=stills, progress=progress)  # fmt: skip
+                                  stills_at=stills, progress=progress, max_fps=_read_rate(config))  # fmt: skip
     write_contact_sheet([video.stills[float(t)] for t in stills if float(t) in video.stills], folder / "annotated.png")
 
 

@@ -123,7 +123,7 @@ def test_the_2d_cache_is_used_only_for_the_same_input_and_settings(tmp_path):
     save(tmp_path / "tracks_2d.h5", tracks=people)
     assert _cached_people(tmp_path / "tracks_2d.h5", made) is not None
     assert made == detection_fingerprint(run_fingerprint(video, RunConfig(height=1.8)))  # lifting settings: same detections
-    for changed in (RunConfig(detector="LOWER-6"), RunConfig(fps=25.0)):
+    for changed in (RunConfig(detector="LOWER-6"), RunConfig(fps=25.0), RunConfig(max_fps=None), RunConfig(max_fps=15.0)):
         assert _cached_people(tmp_path / "tracks_2d.h5", detection_fingerprint(run_fingerprint(video, changed))) is None
     video.write_bytes(b"other frames")
     assert _cached_people(tmp_path / "tracks_2d.h5", detection_fingerprint(run_fingerprint(video, RunConfig()))) is None
@@ -359,6 +359,11 @@ def test_cli_run_takes_what_lift_takes():
     assert plain == RunConfig() and plain.video and plain.refine
     with pytest.raises(ValueRangeError, match="focal"):
         _config(build_parser().parse_args(["run", "a.mp4", "--out", "o", "--focal", "1400"]))
+    # a 60 frames/s video is read at the lifters' 30 by default; 0 reads every frame
+    assert plain.max_fps == 30.0 and _config(build_parser().parse_args(["run", "a.mp4", "--out", "o", "--max-fps", "0"])).max_fps is None
+    assert _config(build_parser().parse_args(["run", "a.mp4", "--out", "o", "--max-fps", "60"])).max_fps == 60.0
+    with pytest.raises(ValueRangeError, match="max_fps"):
+        RunConfig(max_fps=-5.0)
 
 
 def test_cli_run_many_and_export(clip_files, tmp_path, capsys):

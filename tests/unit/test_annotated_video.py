@@ -61,6 +61,20 @@ def test_every_frame_is_written_with_the_subject_drawn_where_its_keypoints_are(t
     assert cv2.imread(str(sheet)).shape == (60, 160, 3)
 
 
+def test_a_video_read_at_max_fps_is_written_at_the_rate_read_with_the_subject_on_every_frame(tmp_path):
+    _video(tmp_path / "in.mp4", n=N)  # 29.97 frames/s
+    every_other = _person().positions[::2]
+    times = np.arange(0, N, 2) * 1001 / 30000
+    subject = Tracks(every_other, keypoints="LOWER-6", time=times, confidence=np.full((len(times), 6), 0.9))
+    video = write_annotated_video(tmp_path / "in.mp4", tmp_path / "out.mp4", subject, progress=False, max_fps=15.0)
+    out = [(f, t) for f, t in iter_frames(tmp_path / "out.mp4")]
+    frames, out_times = np.concatenate([f for f, _ in out]), np.concatenate([t for _, t in out])
+    assert video.n_frames == len(times) == len(frames)
+    np.testing.assert_allclose(np.diff(out_times), 2 * 1001 / 30000, rtol=0.01)  # the rate read: the video keeps its duration
+    green = (frames[..., 1].astype(int) - frames[..., 0]) > 80
+    assert all(green[k, 55:115, 65:105].any() for k in range(len(frames))), "the subject is drawn on every frame written"
+
+
 def test_frames_without_a_sample_show_no_subject_and_bad_input_is_refused(tmp_path):
     image = np.zeros((H, W, 3), np.uint8)
     subject = _person()

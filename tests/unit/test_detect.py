@@ -549,6 +549,40 @@ def test_a_phone_video_s_display_rotation_turns_its_frames_upright(tmp_path):
     assert np.abs(np.concatenate([f for f, _ in iter_frames(tmp_path / "plain.mp4")]).astype(int) - upright).mean() < 3.0
 
 
+def test_a_faster_video_is_read_thinned_to_max_fps_by_its_frames_times(tmp_path):
+    """60 frames/s read at max_fps=30 gives every second frame (50 too, 120 every fourth); a
+    30 frames/s video whose frame times jitter keeps every frame; the count for progress bars
+    agrees; detect_tracks refuses max_fps with boxes indexed by every frame."""
+    from kinelift.detect import detect_tracks
+    from kinelift.detect.video import frame_count, frame_rate, iter_frames
+
+    frames = np.zeros((12, 32, 32, 3), np.uint8)
+    frames[:, :, :, 0] = np.arange(12)[:, None, None] * 20  # each frame's own grey level
+    write_video(tmp_path / "v60.mp4", frames, [round(1000 * i / 60) for i in range(12)])
+    read = [(f, t) for f, t in iter_frames(tmp_path / "v60.mp4", chunk=4, max_fps=30.0)]
+    times, red = np.concatenate([t for _, t in read]), np.concatenate([f for f, _ in read])[:, 16, 16, 0].astype(int)
+    np.testing.assert_allclose(times, np.arange(0, 12, 2) / 60, atol=1e-3)
+    assert np.all(np.abs(red - np.arange(0, 12, 2) * 20) < 12), "the frames kept are the even ones, decoded in order"
+    assert len(np.concatenate([t for _, t in iter_frames(tmp_path / "v60.mp4", max_fps=15.0)])) == 3
+    assert len(np.concatenate([t for _, t in iter_frames(tmp_path / "v60.mp4")])) == 12
+    assert frame_count(tmp_path / "v60.mp4", max_fps=30.0) in (6, None) and frame_rate(tmp_path / "v60.mp4") == pytest.approx(60, rel=0.1)
+    jitter = [0, 30, 67, 100, 131, 166, 200, 236]  # about 30 frames/s, intervals 30-37 ms
+    write_video(tmp_path / "v30.mp4", frames[:8], jitter)
+    assert len(np.concatenate([t for _, t in iter_frames(tmp_path / "v30.mp4", max_fps=30.0)])) == 8
+    folder = tmp_path / "images"
+    folder.mkdir()
+    import cv2
+
+    for i in range(10):
+        cv2.imwrite(str(folder / f"f{i:02d}.png"), frames[i])
+    np.testing.assert_allclose(np.concatenate([t for _, t in iter_frames(folder, fps=120.0, max_fps=30.0)]), [0, 4 / 120, 8 / 120])
+    assert frame_count(folder, fps=120.0, max_fps=30.0) == 3
+    with pytest.raises(ValueRangeError, match="max_fps"):
+        next(iter_frames(tmp_path / "v60.mp4", max_fps=-1.0))
+    with pytest.raises(ValueRangeError, match="max_fps"):
+        detect_tracks(tmp_path / "v60.mp4", detector=tiny(), boxes={0: [[1, 1, 20, 20]]}, progress=False, max_fps=30.0)
+
+
 def test_corrupt_video_is_a_clear_error(tmp_path):
     from kinelift.detect import detect_tracks
 

@@ -14,7 +14,11 @@ prints the frames with a pose, the frames where MediaPipe follows the same perso
 midpoints within 0.5 of MediaPipe's torso: right shoulder to left hip), and over those frames the
 lower-body (hips, knees, ankles) PCK@0.2 of that torso with MediaPipe's landmarks as the reference:
 as labelled, and side-free (each frame scored with the left and right points swapped too, the
-better kept: side views, where either detector may swap the legs). MediaPipe is a peer whose own
+better kept: side views, where either detector may swap the legs), and double counting: of the
+frames where MediaPipe's two knees (ankles) are more than 0.3 torso apart, the share where
+kinelift's are within 0.1 torso of each other (both sides on one leg), with the double-counted
+ankles' spans (consecutive frames) and the lower of the two ankles' confidences there against the
+frames where kinelift's ankles are apart too. MediaPipe is a peer whose own
 errors count against kinelift here; a track that sits on the wrong person or on a crop cut through
 the person scores low on every count. The seconds `detect_tracks` took per video are printed beside
 (--no-flip: without the flip test, the network run once per crop instead of twice).
@@ -70,16 +74,26 @@ def _agreement(track: Tracks, reference: np.ndarray, torso: np.ndarray) -> dict[
         far = np.linalg.norm(swapped - target, axis=-1) <= 0.2 * size[:, None]
         per_frame = np.where(same, np.maximum(near.mean(axis=1), far.mean(axis=1)), np.nan)
     _, strict = pck(mine, np.nan_to_num(target), labelled, thresholds=0.2 * np.nan_to_num(size, nan=1.0))
-    double = {}
+    double: dict[str, float | str] = {}
+    confidence = track.select(LOWER).confidence[:n]
     for joint, (r, l) in (("knee", (2, 3)), ("ankle", (4, 5))):  # LOWER's order
         apart = same & (np.linalg.norm(target[:, r] - target[:, l], axis=-1) > APART * size)
         together = apart & (np.linalg.norm(mine[:, r] - mine[:, l], axis=-1) < TOGETHER * size)
         double[joint] = float(together.sum() / apart.sum()) if apart.any() else np.nan
+        if joint == "ankle":  # how long a double counting lasts, and how confident the detector is there
+            edges = np.diff(np.r_[0, together.astype(int), 0])
+            spans = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+            double["spans"] = f"{spans.min()}-{spans.max()} (median {np.median(spans):g})" if len(spans) else "-"
+            lower = confidence[:, [r, l]].min(axis=1)
+            separate = apart & ~together
+            double["confidence"] = (f"{lower[together].mean():.2f} / {lower[separate].mean():.2f}"
+                                    if together.any() and separate.any() else "-")  # fmt: skip
     posed = np.isfinite(track.positions).all(axis=-1).all(axis=-1)
     return {"posed": int(posed.sum()), "first": int(np.argmax(posed)) if posed.any() else -1,
             "last": int(len(posed) - 1 - np.argmax(posed[::-1])) if posed.any() else -1, "same": int(same.sum()),
             "strict": strict if same.any() else np.nan, "side_free": float(np.nanmean(per_frame)) if same.any() else np.nan,
-            "per_frame": per_frame, "double_knee": double["knee"], "double_ankle": double["ankle"]}  # fmt: skip
+            "per_frame": per_frame, "double_knee": double["knee"], "double_ankle": double["ankle"], "double_spans": double["spans"],
+            "double_confidence": double["confidence"]}  # fmt: skip
 
 
 def main() -> None:
@@ -109,7 +123,7 @@ def main() -> None:
     print(f"kinelift {args.weights}{' without the flip test' if args.no_flip else ''} against MediaPipe's BlazePose: "
           "lower-body PCK@0.2 (torso) on the frames where both follow the same person")  # fmt: skip
     print(f"{'video':30s} {'track':>5s} {'frames with a pose':>20s} {'same person':>11s} {'PCK':>6s} {'side-free':>9s} "
-          f"{'double knees':>12s} {'ankles':>6s} {'seconds':>8s}")  # fmt: skip
+          f"{'double knees':>12s} {'ankles':>6s} {'ankle spans (frames)':>22s} {'conf. double / apart':>20s} {'seconds':>8s}")  # fmt: skip
     for video in videos:
         peer = args.mediapipe / f"{video.stem}.h5"
         if not peer.exists():
@@ -127,7 +141,8 @@ def main() -> None:
             a = _agreement(track, points, torso)
             span = f"{a['posed']} ({a['first']}-{a['last']})"
             print(f"{video.stem:30s} {track.person_id!s:>5s} {span:>20s} {a['same']:>11d} {a['strict']:>6.3f} {a['side_free']:>9.3f} "
-                  f"{a['double_knee']:>12.2f} {a['double_ankle']:>6.2f} {seconds:8.1f}")  # fmt: skip
+                  f"{a['double_knee']:>12.2f} {a['double_ankle']:>6.2f} {a['double_spans']:>22s} {a['double_confidence']:>20s} "
+                  f"{seconds:8.1f}")  # fmt: skip
             if video.stem in args.per_frame:
                 shown = [f"{f}:{v:.2f}" for f, v in enumerate(a["per_frame"]) if np.isfinite(v)]
                 print("    per frame (side-free): " + " ".join(shown))

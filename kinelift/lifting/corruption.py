@@ -124,7 +124,7 @@ def double_count_groups(keypoints: KeypointSet) -> tuple[np.ndarray, np.ndarray]
     against MediaPipe's BlazePose, on the frames where BlazePose's two ankles are more than 0.3
     torso apart: both of kinelift's ankles lay within 0.1 torso of each other in 14 % of the
     walking video's frames and in 36-60 % of the runner's, the soccer player's and the sprinter's
-    (knees 11-32 %), in spans of 1-8 frames, with a confidence 0.1 below that of separated ankles
+    (knees 11-32 %), in spans of 1-8 frames (median 1-4), scored about as confidently as ankles apart
     (docs/lift.md, "Double counting").
 
     Examples

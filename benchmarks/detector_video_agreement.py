@@ -21,7 +21,8 @@ ankles' spans (consecutive frames) and the lower of the two ankles' confidences 
 frames where kinelift's ankles are apart too. MediaPipe is a peer whose own
 errors count against kinelift here; a track that sits on the wrong person or on a crop cut through
 the person scores low on every count. The seconds `detect_tracks` took per video are printed beside
-(--no-flip: without the flip test, the network run once per crop instead of twice).
+(--no-flip: without the flip test, the network run once per crop instead of twice; --flip-below:
+`detect_tracks`' rule for reading a clearly seen person without it, 1 for the flip test on every crop).
 """
 
 from __future__ import annotations
@@ -103,6 +104,8 @@ def main() -> None:
     parser.add_argument("--weights", default="LSP-14", help="kinelift's detector: a shipped name or a weights file")
     parser.add_argument("--per-frame", nargs="*", default=[], help="videos (stems) whose per-frame side-free PCK is printed")
     parser.add_argument("--no-flip", action="store_true", help="detect_tracks without the flip test (flip=False)")
+    parser.add_argument("--flip-below", type=float, default=0.8,
+                        help="detect_tracks' flip_below (1: the flip test on every crop, as before 0.3.15; default 0.8)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     videos = sorted(VIDEOS.glob("*.mp4"))
@@ -120,7 +123,8 @@ def main() -> None:
         return
     if not args.mediapipe:
         parser.error("give --mediapipe DIR (written by --save-mediapipe DIR in an environment with mediapipe)")
-    print(f"kinelift {args.weights}{' without the flip test' if args.no_flip else ''} against MediaPipe's BlazePose: "
+    flip = " without the flip test" if args.no_flip else f" (flip_below {args.flip_below:g})"
+    print(f"kinelift {args.weights}{flip} against MediaPipe's BlazePose: "
           "lower-body PCK@0.2 (torso) on the frames where both follow the same person")  # fmt: skip
     print(f"{'video':30s} {'track':>5s} {'frames with a pose':>20s} {'same person':>11s} {'PCK':>6s} {'side-free':>9s} "
           f"{'double knees':>12s} {'ankles':>6s} {'ankle spans (frames)':>22s} {'conf. double / apart':>20s} {'seconds':>8s}")  # fmt: skip
@@ -134,7 +138,7 @@ def main() -> None:
             print(f"{video.stem:30s} skipped: {peer} holds no track with the hips, knees and ankles")
             continue
         start = time.perf_counter()
-        tracks = detect_tracks(video, detector=args.weights, progress=False, flip=not args.no_flip)
+        tracks = detect_tracks(video, detector=args.weights, progress=False, flip=not args.no_flip, flip_below=args.flip_below)
         seconds = time.perf_counter() - start
         points, torso = _reference(reference, max([t.n_frames for t in tracks + reference], default=0))
         for track in tracks:

@@ -27,6 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="drop tracks never seen clearly: the 90th percentile of their frames' mean keypoint confidence is lower "
                         "(background texture; heatmap detectors; default 0.45)")
     p.add_argument("--no-flip", "--no-flip-test", dest="no_flip", action="store_true", help="skip the mirrored second pass (twice as fast, less exact)")
+    p.add_argument("--flip-below", type=float, default=0.8,
+                   help="read a followed person whose last frames' mean keypoint confidence all lay above this without the mirrored "
+                        "pass (1: the mirrored pass on every crop; default 0.8)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=run_detect)
     t = sub.add_parser("train-detector", help="train a heatmap detector from a TOML configuration (see kinelift/detect/configs)")
@@ -51,7 +54,8 @@ def run_detect(args: argparse.Namespace) -> int:
     from kinelift.io import save
 
     tracks = detect_tracks(args.input, detector=args.weights, boxes=args.boxes, fps=args.fps, device=args.device,
-                           batch_size=args.batch_size, max_people=args.max_people, flip=not args.no_flip, min_frames=args.min_frames,
+                           batch_size=args.batch_size, max_people=args.max_people, flip=not args.no_flip, flip_below=args.flip_below,
+                           min_frames=args.min_frames,
                            min_track_confidence=args.min_track_confidence, min_peak_confidence=args.min_peak_confidence,
                            progress=sys.stderr.isatty())  # fmt: skip
     if not tracks:

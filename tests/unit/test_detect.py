@@ -662,6 +662,13 @@ def test_flip_false_runs_one_pass_and_flip_true_two():
     assert crops == [2, 4]
     mirrored = flip_heatmaps(predict_heatmaps(net, images.flip(-1), flip=False), get_keypoint_set("LOWER-6").flip_indices())
     assert torch.allclose(both, 0.5 * (plain + mirrored), atol=1e-6)
+    some = predict_heatmaps(net, images, flip=torch.tensor([False, True]))  # only the second crop mirrored, in one batch
+    assert crops == [2, 4, 2, 3]
+    assert torch.allclose(some[0], plain[0], atol=1e-6) and torch.allclose(some[1], both[1], atol=1e-6)
+    assert torch.allclose(predict_heatmaps(net, images, flip=torch.tensor([False, False])), plain, atol=1e-6)
+    for bad in (torch.tensor([True]), torch.tensor([1, 0])):
+        with pytest.raises(ShapeError, match="flip"):
+            predict_heatmaps(net, images, flip=bad)
 
 
 class _BrightnessDetector(torch.nn.Module):
@@ -681,6 +688,44 @@ class _BrightnessDetector(torch.nn.Module):
         rows, cols = torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij")
         maps = torch.exp(-((rows - centres[:, 0, None, None]) ** 2 + (cols - centres[:, 1, None, None]) ** 2) / 8.0)
         return height[:, None, None, None] * maps[None]
+
+
+def test_a_person_seen_clearly_is_read_without_the_flip_test_after_the_first_frames(tmp_path, monkeypatch):
+    """``flip_below``: a bright person (mean keypoint confidence 0.9) is read with the flip test for
+    the first FLIP_MEMORY frames, then without it (the network reads each of their later crops once
+    instead of twice); a dim one (0.55) keeps it throughout (their points those of
+    ``flip_below=1``, the flip test on every crop)."""
+    import kinelift.detect.inference as inference
+
+    frames = np.zeros((24, 120, 160, 3), np.uint8)
+    frames[:, 10:110, 10:60] = 230  # bright
+    frames[:, 10:110, 100:150] = 140  # dim
+    write_video(tmp_path / "v.mp4", frames, list(range(0, 40 * 24, 40)))
+    monkeypatch.setattr(inference, "_hog_in", lambda image, region: np.array([[10.0, 10, 50, 100], [100.0, 10, 50, 100]]))
+    read = []
+
+    class Counting(_BrightnessDetector):
+        def forward(self, images: torch.Tensor) -> torch.Tensor:
+            read.append(len(images))
+            return super().forward(images)
+
+    def tracks(**options):
+        read.clear()
+        found = inference.detect_tracks(tmp_path / "v.mp4", detector=Counting(), progress=False, redetect_every=100, min_frames=1,
+                                        **options)  # fmt: skip
+        by_side = {float(np.nanmedian(t.positions[:, :, 0])) < 80: t for t in found}
+        return by_side[True], by_side[False], sum(read)
+
+    bright, dim, n = tracks()
+    bright_all, dim_all, n_all = tracks(flip_below=1.0)
+    _, _, n_once = tracks(flip=False)
+    assert bright.confidence.mean() > 0.85 > 0.6 > dim.confidence.mean()
+    memory = inference.FLIP_MEMORY
+    assert n_all == 2 * n_once and n_all - n == len(frames) - memory  # the bright person's crops after the first frames read once
+    assert np.allclose(dim.positions, dim_all.positions)
+    assert np.allclose(bright.positions[:memory], bright_all.positions[:memory])
+    with pytest.raises(ValueRangeError, match="flip_below"):
+        inference.detect_tracks(tmp_path / "v.mp4", detector=Counting(), progress=False, flip_below=1.5)
 
 
 def test_a_track_never_seen_clearly_ends_and_is_not_restarted_there(tmp_path, monkeypatch, caplog):
@@ -707,13 +752,14 @@ def test_a_track_never_seen_clearly_ends_and_is_not_restarted_there(tmp_path, mo
     monkeypatch.setattr(inference, "changed_region", lambda *_, **__: np.array([0.0, 0.0, 160.0, 120.0]))  # as if all had changed
     with caplog.at_level(logging.INFO, logger="kinelift.detect"):
         tracks = inference.detect_tracks(tmp_path / "v.mp4", detector=_BrightnessDetector(), progress=False, redetect_every=8,
-                                         min_track_confidence=0.0)  # fmt: skip
+                                         min_track_confidence=0.0, flip_below=1.0)  # fmt: skip (the stand-in's points are no mirror
+    # images of each other: read without the flip test, a box it follows would drift by a constant each step)
     assert sum(searches) >= 2  # HOG found the patch again after its track ended
     assert sum("not seen clearly" in r.getMessage() for r in caplog.records) == 1  # ended once, never restarted
     assert tracks and all(float(np.nanmedian(t.positions[:, :, 0])) < 60 for t in tracks)  # only the person's
     assert np.logical_or.reduce([np.isfinite(t.positions[:, 0, 0]) for t in tracks]).all()
     kept = inference.detect_tracks(tmp_path / "v.mp4", detector=_BrightnessDetector(), progress=False, redetect_every=8,
-                                   min_track_confidence=0.0, min_peak_confidence=0.0)  # fmt: skip
+                                   min_track_confidence=0.0, min_peak_confidence=0.0, flip_below=1.0)  # fmt: skip
     texture = [t for t in kept if float(np.nanmedian(t.positions[:, :, 0])) > 90]
     assert np.logical_or.reduce([np.isfinite(t.positions[:, 0, 0]) for t in texture]).all()  # without the rule: followed throughout
 
@@ -824,7 +870,7 @@ def test_a_followed_track_ends_where_its_keypoints_collapse():
     body = np.stack([np.linspace(100, 140, 14), np.linspace(50, 400, 14)], axis=1)  # 350 px tall
 
     def fake_run(sizes):
-        def run(frames, local, boxes):
+        def run(frames, local, boxes, mirrored=None):
             centre = body.mean(0)
             points = np.stack([centre + (body - centre) * sizes[i] for i in local])
             return points, np.full((len(local), 14), 0.8)

@@ -2,7 +2,8 @@
 
 Usage: python benchmarks/lift_eval.py [--lifter COCO-17 LOWER-6 COCO-17+LOWER-6 | PATH.pt ...] [--clips 1] [--file-clips 4]
                                       [--library build/motion_library] [--real-clips 2] [--real-only] [--clips-of COCO-17]
-                                      [--cameras generator | phone-portrait] [--assumed-fov 65] [--by-view] [--double-count 0.5]
+                                      [--cameras generator | phone-portrait] [--assumed-fov 65] [--by-view] [--double-count 0.5 | --exact]
+                                      [--toes-merged]
 
 First, real motion: the held-out subjects of the motion library (kinelift motion-library; UI-PRMD s06-s07,
 CMU subjects 2, 9, 10, 13 and 139, the OpenCap subject), per movement family: MPJPE, PA-MPJPE, RMSE and
@@ -17,7 +18,10 @@ assumed; the lifted poses with --no-refine) split by how the camera saw the pers
 (`kinelift.lifting.evaluation.view_frames`: within 30 deg of the front or back "frontal", beyond
 60 "sagittal", "oblique" between). `--double-count 0.5` renders half of the clips with double
 counting (spans where both sides' ankle, or knee and ankle, sit on one leg, as kinelift's detector
-put them on the real side-view videos: `kinelift.lifting.corruption.DetectorNoise`).
+put them on the real side-view videos: `kinelift.lifting.corruption.DetectorNoise`). `--exact`
+renders the joint centres projected without noise (confidences 0.85-1): what the lifter makes of perfect
+points, so that the error's share that is the 2D's noise shows. `--toes-merged` (with `--clips-of BODY-25`) puts each
+foot's two toes at their midpoint, as MediaPipe's 33 give them converted to BODY-25.
 Then the generator's own test split (a unit check, not evidence):
 
 For each lifter, the test split of its training configuration's last data stage (kinelift/lifting/configs/): the
@@ -50,9 +54,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kinelift.core import get_keypoint_set
 from kinelift.lifting.cameras import PHONE_PORTRAIT, CameraDraw
 from kinelift.lifting.config import DataConfig, load_config
 from kinelift.lifting.corruption import DetectorNoise
+from kinelift.lifting.data import LiftingClips
 from kinelift.lifting.ensemble import ensemble_name, lifter_sources
 from kinelift.lifting.evaluation import (
     EVALUATED_ANGLES,
@@ -84,9 +90,27 @@ REAL_HEADER = (f"{'lifter':<15} {'family (held-out subjects)':<28} {'frames':>7}
                + " ".join(f"{'r ' + SHORT[a]:>10}" for a in EVALUATED_ANGLES) + f" {'stand.kneebias':>14}")  # fmt: skip
 
 
+def merge_toes(clips: LiftingClips) -> LiftingClips:
+    """``clips`` with each foot's big and small toe both at their midpoint, as BlazePose's one
+    ``foot_index`` per foot gives them when MediaPipe's 33 are converted to BODY-25 (missing where
+    either was)."""
+    names = clips.keypoints.names
+    features, clean = clips.features.copy(), clips.clean_2d.copy()
+    for side in ("left", "right"):
+        big, small = names.index(f"{side}_big_toe"), names.index(f"{side}_small_toe")
+        seen = (clips.features[:, big, 2] > 0) & (clips.features[:, small, 2] > 0)
+        tip = np.where(seen[:, None], 0.5 * (clips.features[:, big, :2] + clips.features[:, small, :2]), 0.0)
+        confidence = np.where(seen, np.minimum(clips.features[:, big, 2], clips.features[:, small, 2]), 0.0)
+        for toe in (big, small):
+            features[:, toe, :2], features[:, toe, 2] = tip, confidence
+            clean[:, toe] = 0.5 * (clips.clean_2d[:, big] + clips.clean_2d[:, small])
+    return replace(clips, features=features, clean_2d=clean)
+
+
 def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: bool, refine: bool = True, hip_spread: float = 1.0,
                       clips_of: str | None = None, assumed_fov: float = ASSUMED_FIELD_OF_VIEW_DEG,
-                      cameras: CameraDraw = CameraDraw(), by_view: bool = False, noise: DetectorNoise | None = None) -> None:  # fmt: skip
+                      cameras: CameraDraw = CameraDraw(), by_view: bool = False, noise: DetectorNoise | None = None,
+                      toes_merged: bool = False) -> None:  # fmt: skip
     """Per movement family, the motion library's held-out subjects (whole subjects never trained on);
     with ``refine``, each family again with the pose fitted to the 2D keypoints through the true
     camera, and through the camera ``kinelift.lift`` assumes when it knows only the image size.
@@ -96,11 +120,13 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
     ``by_view``: each family's last row again per camera view (frontal, oblique, sagittal,
     :func:`kinelift.lifting.evaluation.view_frames`), with the frames of each: the fit through the
     assumed camera, or the lifted poses without ``refine``. ``noise``: the renderings' corruption
-    (default ``DetectorNoise()``)."""
+    (default ``DetectorNoise()``). ``toes_merged``: renderings with toes get :func:`merge_toes`."""
     spread = f", 2D hips x{hip_spread:g} as far apart as the joint centres" if hip_spread != 1.0 else ""
     rendered = f", rendered as {clips_of} (every lifter reads its points of the same clips)" if clips_of else ""
     rendered += f", {noise.double_count_rate:g} of the clips double counted" if noise is not None and noise.double_count_rate else ""
-    print(f"Real motion capture of held-out subjects ({library}), {clips} unseen camera(s) + detector noise per motion{spread}{rendered}; "
+    rendered += ", each foot's toes at their midpoint (MediaPipe's foot_index)" if toes_merged else ""
+    corrupted = "exact 2D (no noise)" if noise == EXACT else "detector noise"
+    print(f"Real motion capture of held-out subjects ({library}), {clips} unseen camera(s) + {corrupted} per motion{spread}{rendered}; "
           "RMSE deg, Pearson r (both sides pooled), knee bias (deg) on standing frames (both knees < 10 deg, hips < 15 deg)")  # fmt: skip
     print(REAL_HEADER)
     print("-" * len(REAL_HEADER))
@@ -114,6 +140,8 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
         render = clips_of or lifter.config.keypoints
         if render not in renderings:
             renderings[render] = held_out_clips(data, render, fps=lifter.config.fps, clips_per_motion=clips, noise=noise)
+            if toes_merged and {"left_big_toe", "right_small_toe"} <= set(get_keypoint_set(render).names):
+                renderings[render] = {name: merge_toes(group) for name, group in renderings[render].items()}
         groups = {name: convert_clips(group, lifter.keypoint_set) for name, group in renderings[render].items()}
         pooled: dict[str, list[dict[str, float]]] = {}
         for name in sorted(g for g in groups if g.startswith("real ")):
@@ -169,14 +197,23 @@ def main() -> None:
     parser.add_argument("--double-count", type=float, default=0.0, metavar="RATE",
                         help="real-motion table: this fraction of the renderings double counted (both sides' ankle, or knee and "
                              "ankle, on one leg in spans of frames, as detectors do in side views; DetectorNoise.double_count_rate)")  # fmt: skip
+    parser.add_argument("--exact", action="store_true",
+                        help="real-motion table: exact 2D (the joint centres projected without noise; confidences 0.85-1): what the lifter "
+                             "makes of perfect keypoints, against the detector-like noise of the default")  # fmt: skip
+    parser.add_argument("--toes-merged", action="store_true",
+                        help="real-motion table: renderings with toes (--clips-of BODY-25) get each foot's big and small toe at "
+                             "their midpoint, as MediaPipe's one foot_index per foot gives them converted to BODY-25")  # fmt: skip
     args = parser.parse_args()
+    if args.exact and args.double_count:
+        parser.error("--exact and --double-count exclude each other")
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if Path(args.library, "index.csv").is_file():
         real_motion_table(args.lifter, args.library, clips=args.real_clips, flip=not args.no_flip, refine=not args.no_refine,
                           hip_spread=args.hip_spread, clips_of=args.clips_of, assumed_fov=args.assumed_fov,
                           cameras=PHONE_PORTRAIT if args.cameras == "phone-portrait" else CameraDraw(), by_view=args.by_view,
-                          noise=DetectorNoise(double_count_rate=args.double_count))  # fmt: skip
+                          noise=EXACT if args.exact else DetectorNoise(double_count_rate=args.double_count),
+                          toes_merged=args.toes_merged)  # fmt: skip
     else:
         print(f"no motion library at {args.library} (build it: kinelift motion-library): real-motion table skipped\n")
     if args.real_only:

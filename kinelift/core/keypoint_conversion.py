@@ -4,14 +4,22 @@ Conversion is by canonical name: a target point is copied from the source point
 of the same name. A few points that some sets lack can be *derived* as the
 midpoint of two others when ``allow_derived=True``:
 
-============  ==================================
-target        derived as the midpoint of
-============  ==================================
-``neck``      ``left_shoulder``, ``right_shoulder``
-``mid_hip``   ``left_hip``, ``right_hip``
-``pelvis``    ``left_hip``, ``right_hip`` (H36M root)
-``thorax``    ``left_shoulder``, ``right_shoulder``
-============  ==================================
+================  ==================================
+target            derived as the midpoint of
+================  ==================================
+``neck``          ``left_shoulder``, ``right_shoulder``
+``mid_hip``       ``left_hip``, ``right_hip``
+``pelvis``        ``left_hip``, ``right_hip`` (H36M root)
+``thorax``        ``left_shoulder``, ``right_shoulder``
+``*_big_toe``     ``*_foot_index`` (both parents)
+``*_small_toe``   ``*_foot_index`` (both parents)
+================  ==================================
+
+MediaPipe's BlazePose marks one point at the tip of each foot (``foot_index``); BODY-25's big and
+small toes are each taken there, a few centimetres from where they lie. On held-out motion capture rendered
+as BODY-25 with each foot's two toes replaced by their midpoint, the BODY-25 lifter still reads
+the feet: ankle RMSE in walks 13.3 -> 11.3 deg, jumps 16.4 -> 12.7, against lifting without the
+feet (docs/lift.md, "MediaPipe's feet").
 
 A derived point is missing (NaN) in a frame where either parent is missing, and
 its confidence is the smaller of the two. Any other absent point makes the
@@ -39,6 +47,7 @@ DERIVED_POINTS: dict[str, tuple[str, str]] = {
     "thorax": ("left_shoulder", "right_shoulder"),
     "mid_hip": ("left_hip", "right_hip"),
     "pelvis": ("left_hip", "right_hip"),
+    **{f"{side}_{toe}": (f"{side}_foot_index", f"{side}_foot_index") for side in ("left", "right") for toe in ("big_toe", "small_toe")},
 }
 
 

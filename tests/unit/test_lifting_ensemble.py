@@ -137,11 +137,12 @@ def test_converted_clips_keep_the_camera_consistent():
 def test_the_default_lifter_is_the_whole_body_one_beside_lower6():
     from kinelift.core.keypoint_sets import get_keypoint_set
     from kinelift.core.tracks import Tracks
+    from kinelift.errors import KeypointConversionError
     from kinelift.lifting.inference import _default_lifter
 
     def track(name: str, feet_missing_in: int = 0) -> Tracks:
         points = np.zeros((4, len(get_keypoint_set(name)), 2))
-        feet = [i for i, n in enumerate(get_keypoint_set(name).names) if n.endswith(("heel", "toe"))]
+        feet = [i for i, n in enumerate(get_keypoint_set(name).names) if n.endswith(("heel", "toe", "foot_index"))]
         points[:feet_missing_in, feet[:1]] = np.nan  # one foot point missing is a frame without the feet
         return Tracks(points, keypoints=name, fps=30.0)
 
@@ -150,7 +151,15 @@ def test_the_default_lifter_is_the_whole_body_one_beside_lower6():
         assert _default_lifter(track(with_feet)) == "BODY-25+LOWER-6"
         assert _default_lifter(track(with_feet, feet_missing_in=2)) == "BODY-25+LOWER-6"  # half the frames: FEET_SEEN_FRACTION
         assert _default_lifter(track(with_feet, feet_missing_in=3)) == "COCO-17+LOWER-6"  # feet mostly missing: lifted without
-    assert _default_lifter(track("MEDIAPIPE-33")) == "COCO-17+LOWER-6"
+    assert _default_lifter(track("MEDIAPIPE-33")) == "COCO-17+LOWER-6"  # its toes are one point per foot: measured worse on real video
+    blazepose = Tracks(np.random.default_rng(0).random((4, 33, 2)), keypoints="MEDIAPIPE-33", fps=30.0)
+    as_body25 = blazepose.to_keypoint_set("BODY-25", allow_derived=True)  # both toes at BlazePose's foot_index
+    for side in ("left", "right"):
+        tip = blazepose.positions[:, blazepose.keypoint_names.index(f"{side}_foot_index")]
+        for toe in ("big_toe", "small_toe"):
+            np.testing.assert_array_equal(as_body25.positions[:, as_body25.keypoint_names.index(f"{side}_{toe}")], tip)
+    with pytest.raises(KeypointConversionError, match="derived"):
+        track("MEDIAPIPE-33").to_keypoint_set("BODY-25")
     assert _default_lifter(track("LSP-14")) == "LSP-14+LOWER-6"  # kinelift's own detector
     assert _default_lifter(track("PENN-13")) == "LOWER-6"
     assert _default_lifter(track("LOWER-6")) == "LOWER-6"

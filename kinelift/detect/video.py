@@ -69,11 +69,33 @@ def display_turns(rotation: float) -> int:
     return turns % 4
 
 
-def _turn(image: np.ndarray, turns: int) -> np.ndarray:
-    """``np.rot90(image, turns)`` as a contiguous copy, through OpenCV (ten times numpy's copy of the view at 1080p)."""
+def _turn(image: np.ndarray, turns: int, out: np.ndarray | None = None) -> np.ndarray:
+    """``np.rot90(image, turns)`` as a contiguous copy, through OpenCV (ten times numpy's copy of the
+    view at 1080p), into ``out`` where given."""
     import cv2
 
-    return cv2.rotate(image, (cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE)[turns - 1])
+    return cv2.rotate(image, (cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE)[turns - 1], dst=out)
+
+
+def _rgb_into(frame, out: np.ndarray, turns: int) -> None:
+    """Frame ``frame`` (PyAV) as RGB, turned upright by ``turns``, written into ``out`` (H, W, 3).
+
+    The RGB picture is read from FFmpeg's own buffer (which FFmpeg reuses from frame to frame) and
+    copied once, turned on the way, into the chunk: on a 1080x1920 phone video stored sideways this
+    reads 540 frames in 4.5-5.1 s against 7.0-10.1 s through ``to_ndarray``, a turned copy and
+    ``np.stack`` (each a fresh 6 MB array, whose first touch costs more than the copy on this
+    project's machine); the pixels are the same."""
+    rgb = frame.reformat(format="rgb24")
+    plane = rgb.planes[0]
+    height, width = rgb.height, rgb.width
+    if plane.line_size < 3 * width or plane.buffer_size < plane.line_size * height:
+        image = rgb.to_ndarray()  # a layout this reading does not expect: PyAV's own copy
+    else:
+        image = np.frombuffer(plane, np.uint8).reshape(height, plane.line_size)[:, : 3 * width].reshape(height, width, 3)
+    if turns:
+        _turn(image, turns, out)
+    else:
+        out[...] = image
 
 
 def _frame_turns(frame) -> int:
@@ -212,7 +234,8 @@ def _iter_video(path: Path, chunk: int, max_fps: float | None) -> Iterator[tuple
             raise FileFormatError(path, "no video stream", expected="a video file")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        frames, times = [], []
+        frames: np.ndarray | None = None  # this chunk, filled frame by frame
+        times: list[float] = []
         turns = None  # the first frame's display rotation holds for the stream (frames of one size)
         thinning = _Thinning(max_fps)
         try:
@@ -228,16 +251,21 @@ def _iter_video(path: Path, chunk: int, max_fps: float | None) -> Iterator[tuple
                         shown = (frame.height, frame.width) if turns % 2 else (frame.width, frame.height)
                         log.info("%s: display rotation %g deg; frames turned upright to %dx%d, as players show them", path.name,
                                  frame.rotation, *shown)  # fmt: skip
-                image = frame.to_ndarray(format="rgb24")
-                frames.append(_turn(image, turns) if turns else image)
+                shown = (frame.width, frame.height) if turns % 2 else (frame.height, frame.width)
+                if frames is None:
+                    frames = np.empty((chunk, *shown, 3), np.uint8)
+                elif frames.shape[1:3] != shown:
+                    raise FileFormatError(path, f"frame {len(times)} of a chunk is {shown[1]}x{shown[0]}, the chunk's first "
+                                          f"{frames.shape[2]}x{frames.shape[1]}", expected="frames of one size")  # fmt: skip
+                _rgb_into(frame, frames[len(times)], turns)
                 times.append(time)
-                if len(frames) == chunk:
-                    yield np.stack(frames), np.asarray(times)
-                    frames, times = [], []
+                if len(times) == chunk:
+                    yield frames, np.asarray(times)
+                    frames, times = None, []  # a new chunk: the consumer may still hold this one
         except av.error.FFmpegError as err:
             raise FileFormatError(path, f"decoding failed after {len(times)} frames of this chunk ({err})", expected="a readable video") from None
-        if frames:
-            yield np.stack(frames), np.asarray(times)
+        if times:
+            yield frames[: len(times)], np.asarray(times)
 
 
 def iter_frames(source: str | os.PathLike[str], *, fps: float | None = None, chunk: int = 32,

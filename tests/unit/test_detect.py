@@ -549,6 +549,25 @@ def test_a_phone_video_s_display_rotation_turns_its_frames_upright(tmp_path):
     assert np.abs(np.concatenate([f for f, _ in iter_frames(tmp_path / "plain.mp4")]).astype(int) - upright).mean() < 3.0
 
 
+def test_the_frames_read_are_pyavs_rgb_pixels_also_where_ffmpeg_pads_its_rows(tmp_path):
+    """The reader copies FFmpeg's RGB buffer straight into the chunk: a width whose rows FFmpeg pads
+    (70 px: 210 bytes), chunks of 2 over 5 frames (the last one short), the same pixels and times
+    as PyAV's own ``to_ndarray``; each chunk is an array of its own."""
+    import av
+
+    from kinelift.detect.video import iter_frames
+
+    frames = np.random.default_rng(0).integers(0, 255, (5, 46, 70, 3), dtype=np.uint8)
+    write_video(tmp_path / "v.mp4", frames, [0, 33, 67, 100, 133])
+    with av.open(str(tmp_path / "v.mp4")) as container:
+        expected = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+    chunks = list(iter_frames(tmp_path / "v.mp4", chunk=2))
+    assert [len(f) for f, _ in chunks] == [2, 2, 1]
+    np.testing.assert_array_equal(np.concatenate([f for f, _ in chunks]), expected)
+    np.testing.assert_allclose(np.concatenate([t for _, t in chunks]), [0, 0.033, 0.067, 0.1, 0.133], atol=2e-3)
+    assert not np.shares_memory(chunks[0][0], chunks[1][0])
+
+
 def test_a_faster_video_is_read_thinned_to_max_fps_by_its_frames_times(tmp_path):
     """60 frames/s read at max_fps=30 gives every second frame (50 too, 120 every fourth); a
     30 frames/s video whose frame times jitter keeps every frame; the count for progress bars

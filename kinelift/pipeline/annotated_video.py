@@ -184,10 +184,14 @@ def _draw_text(image: np.ndarray, lines: Sequence[str], scale: float) -> None:
 
 
 def annotate_frame(image: np.ndarray, subject: Tracks, k: int, *, others: Sequence[tuple[Tracks, int]] = (),
-                   angles: TimeSeriesTable | None = None, seen: bool = True, label: str = "subject") -> np.ndarray:  # fmt: skip
+                   angles: TimeSeriesTable | None = None, seen: bool = True, label: str = "subject",
+                   in_place: bool = False) -> np.ndarray:  # fmt: skip
     """One RGB frame ``(H, W, 3)`` uint8 with sample ``k`` of ``subject`` drawn (``k < 0``: none),
-    the others' samples in grey and the angles of row ``k`` of ``angles`` (degrees); a copy."""
-    out = np.ascontiguousarray(image).copy()
+    the others' samples in grey and the angles of row ``k`` of ``angles`` (degrees); a copy, or
+    with ``in_place`` (a C-contiguous, writable ``image``) drawn on ``image`` itself and returned."""
+    if in_place and not (image.flags.c_contiguous and image.flags.writeable and image.dtype == np.uint8):
+        raise ValueRangeError("image", expected="a C-contiguous, writable uint8 array to draw on in place", got=image.dtype)
+    out = image if in_place else np.ascontiguousarray(image).copy()
     scale = max(out.shape[0], out.shape[1]) / 1000.0 + 0.4
     lines = []
     if k < 0 or not seen:
@@ -273,7 +277,7 @@ def write_annotated_video(source: str | os.PathLike[str], path: str | os.PathLik
                 def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
                     k = int(index[n])
                     drawn = annotate_frame(frames[n], subject, k, others=[(t, int(i[n])) for t, i in other_index], angles=angles,
-                                           seen=bool(seen[k]) if k >= 0 else False)  # fmt: skip
+                                           seen=bool(seen[k]) if k >= 0 else False, in_place=True)  # fmt: skip (a chunk of its own)
                     drawn = drawn[: drawn.shape[0] // 2 * 2, : drawn.shape[1] // 2 * 2]
                     # the encoder's pixel format converted by OpenCV: 0.6 ms a 720p frame against FFmpeg's 4.7 (same BT.601 colours)
                     return drawn, cv2.cvtColor(drawn, cv2.COLOR_RGB2YUV_I420)

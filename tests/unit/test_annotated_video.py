@@ -81,6 +81,12 @@ def test_frames_without_a_sample_show_no_subject_and_bad_input_is_refused(tmp_pa
     none = annotate_frame(image, subject, -1)
     assert not none[50:120, 60:110].any()  # nothing at the subject's place
     assert none[:40].any()  # "subject not seen"
+    assert not image.any()  # a copy: the frame given is left as it was
+    drawn = annotate_frame(image, subject, 2)
+    same = annotate_frame(image, subject, 2, in_place=True)  # drawn on the frame itself (the video writer's own chunk)
+    assert same is image and np.array_equal(same, drawn) and drawn.any()
+    with pytest.raises(ValueRangeError, match="in place"):
+        annotate_frame(np.zeros((H, 2 * W, 3), np.uint8)[:, ::2], subject, 2, in_place=True)
     _video(tmp_path / "in.mp4", n=3)
     with pytest.raises(ShapeError, match="2D"):
         write_annotated_video(tmp_path / "in.mp4", tmp_path / "x.mp4", subject.replace(positions=np.zeros((N, 6, 3)), units="m",

@@ -297,6 +297,9 @@ def write_annotated_video(source: str | os.PathLike[str], path: str | os.PathLik
                             nearest[t], kept[t] = abs(times[n] - t), drawn
                     written += 1
                     bar.update()
+                for t, image in kept.items():  # a still drawn in this chunk is a view of it: kept alone, not with its chunk
+                    if image.base is not None:
+                        kept[t] = image.copy()
             if stream is not None:
                 for packet in stream.encode():
                     container.mux(packet)

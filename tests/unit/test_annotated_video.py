@@ -55,6 +55,7 @@ def test_every_frame_is_written_with_the_subject_drawn_where_its_keypoints_are(t
     assert green[55:115, 65:105].any() and not green[55:115, 10:40].any()  # the other person is grey
     assert changed[0, :40, :40].any()  # the angles' text, top left
     assert sorted(video.stills) == [0.0, 0.9] and video.stills[0.9].shape == out.shape[1:]
+    assert all(still.base is None for still in video.stills.values())  # arrays of their own, not views holding a chunk of frames
     sheet = write_contact_sheet(list(video.stills.values()), tmp_path / "sheet.png", columns=2, width=80)
     import cv2
 

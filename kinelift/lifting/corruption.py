@@ -50,6 +50,7 @@ import numpy as np
 
 from kinelift.core.keypoint_sets import KeypointSet
 from kinelift.errors import KeypointConversionError, ShapeError, ValueRangeError
+from kinelift.skeleton.builtin import FOOT_POINTS
 
 __all__ = ["DetectorNoise", "double_count_groups", "person_size", "left_right_pairs", "spread_hips"]
 
@@ -111,13 +112,9 @@ def left_right_pairs(keypoints: KeypointSet) -> np.ndarray:
     return np.array(pairs, dtype=int).reshape(-1, 2)
 
 
-FOOT_POINTS = ("heel", "big_toe", "small_toe")
-"""Foot keypoints (``left_*``/``right_*``) that go with their side's ankle when it is double counted."""
-
-
 def double_count_groups(keypoints: KeypointSet) -> tuple[np.ndarray, np.ndarray]:
     """The left/right pairs (:func:`left_right_pairs` rows) that double counting moves: ``(ankle,
-    knee)``, the ankle's with its foot points (:data:`FOOT_POINTS`); an empty ``(0, 2)`` array
+    knee)``, the ankle's with its foot points (:data:`kinelift.skeleton.builtin.FOOT_POINTS`); an empty ``(0, 2)`` array
     where the set lacks the point.
 
     Measured on kinelift's LSP-14 detector on the real videos of ``../shared/data/real-videos``,

@@ -35,7 +35,7 @@ from kinelift.lifting.segments import SEGMENTS, segment_to_body_scales, standing
 from kinelift.lifting.weights import SHIPPED_WEIGHTS, load_lifter
 from kinelift.processing import valid_runs
 from kinelift.processing.tracks_ops import resample_tracks
-from kinelift.skeleton.builtin import builtin_model, foot_marker_indices
+from kinelift.skeleton.builtin import FOOT_POINTS, builtin_model, foot_marker_indices
 from kinelift.skeleton.keypoint_maps import keypoint_map
 from kinelift.skeleton.scaling import scale_spec
 
@@ -142,7 +142,7 @@ leave the image or were not detected), like COCO tracks, with ``"COCO-17+LOWER-6
 lifter learned on tracks whose foot points go missing now and then, not on tracks without feet."""
 
 
-_OWN_FEET = tuple(f"{side}_{point}" for side in ("left", "right") for point in ("heel", "big_toe", "small_toe"))
+_OWN_FEET = tuple(f"{side}_{point}" for side in ("left", "right") for point in FOOT_POINTS)
 """The foot points a track must give itself to be lifted with the feet by default. MediaPipe's 33
 convert to BODY-25 with both toes at its one ``foot_index`` per foot
 (:data:`~kinelift.core.keypoint_conversion.DERIVED_POINTS`), and ``lifter="BODY-25+LOWER-6"``

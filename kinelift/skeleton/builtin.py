@@ -46,7 +46,7 @@ from kinelift.skeleton.spec import (
     GROUND, CoordinateSpec, FrameRef, JointSpec, MarkerSpec, ModelSpec, OffsetLink, TransformAxisSpec,
 )  # fmt: skip
 
-__all__ = ["builtin_model", "builtin_spec", "foot_marker_indices", "PROPORTIONS"]
+__all__ = ["builtin_model", "builtin_spec", "foot_marker_indices", "FOOT_POINTS", "PROPORTIONS"]
 
 PROPORTIONS = {
     "thigh": 0.245, "shank": 0.246, "ankle_height": 0.039, "foot_length": 0.152, "upper_arm": 0.186,
@@ -168,9 +168,14 @@ def builtin_spec(*, height: float = 1.75, arms: bool = True, hip_half_width: flo
     return spec
 
 
+FOOT_POINTS = ("heel", "big_toe", "small_toe")
+"""The sole landmarks below each ankle: the built-in model's markers ``<point>_r``/``<point>_l``,
+and the keypoints ``right_<point>``/``left_<point>`` of the sets with feet (BODY-25, HALPE-26, ...)."""
+
+
 def foot_marker_indices(marker_names) -> list[int]:
     """Indices of the built-in model's sole landmarks (``heel_*``, ``big_toe_*``, ``small_toe_*``) in ``marker_names``."""
-    return [i for i, n in enumerate(marker_names) if n.startswith(("heel", "big_toe", "small_toe"))]
+    return [i for i, n in enumerate(marker_names) if n.startswith(FOOT_POINTS)]
 
 
 def builtin_model(*, height: float = 1.75, arms: bool = True) -> SkeletalModel:

@@ -37,6 +37,7 @@ import numpy as np
 
 from kinelift.core import Tracks
 from kinelift.detect import detect_tracks
+from kinelift.detect.inference import FLIP_BELOW
 from kinelift.detect.metrics import pck, torso_sizes
 from kinelift.io import read_tracks, save
 
@@ -104,8 +105,8 @@ def main() -> None:
     parser.add_argument("--weights", default="LSP-14", help="kinelift's detector: a shipped name or a weights file")
     parser.add_argument("--per-frame", nargs="*", default=[], help="videos (stems) whose per-frame side-free PCK is printed")
     parser.add_argument("--no-flip", action="store_true", help="detect_tracks without the flip test (flip=False)")
-    parser.add_argument("--flip-below", type=float, default=0.8,
-                        help="detect_tracks' flip_below (1: the flip test on every crop, as before 0.3.15; default 0.8)")
+    parser.add_argument("--flip-below", type=float, default=FLIP_BELOW,
+                        help="detect_tracks' flip_below (1: the flip test on every crop, as before 0.3.15; default %(default)s)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     videos = sorted(VIDEOS.glob("*.mp4"))

@@ -74,7 +74,8 @@ def predict_heatmaps(detector: nn.Module, images: torch.Tensor, *, flip: bool | 
     autocast = uses_bfloat16(precision, images.device)
     if isinstance(flip, torch.Tensor) and (flip.dtype != torch.bool or flip.shape != (len(images),)):
         raise ShapeError("flip", expected=f"a boolean tensor ({len(images)},), one per crop", got=(tuple(flip.shape), str(flip.dtype)))
-    mirrored = images[flip.to(images.device)] if isinstance(flip, torch.Tensor) else images if flip else images[:0]
+    marked = flip.to(images.device) if isinstance(flip, torch.Tensor) else None  # None: all or none, as ``flip`` says
+    mirrored = images[marked] if marked is not None else images if flip else images[:0]
     with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=autocast):
         if len(mirrored) == 0:
             return detector(images).float()
@@ -83,7 +84,6 @@ def predict_heatmaps(detector: nn.Module, images: torch.Tensor, *, flip: bool | 
     heatmaps, back = both[:len(images)], flip_heatmaps(both[len(images):], flip_indices)
     if len(mirrored) == len(images):
         return 0.5 * (heatmaps + back)
-    marked = flip.to(heatmaps.device)
     heatmaps[marked] = 0.5 * (heatmaps[marked] + back)
     return heatmaps
 

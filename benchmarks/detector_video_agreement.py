@@ -7,7 +7,7 @@ opencv-python-headless):
     python benchmarks/detector_video_agreement.py --save-mediapipe build/mediapipe_tracks
     # kinelift's environment: kinelift's tracks compared with them
     python benchmarks/detector_video_agreement.py --mediapipe build/mediapipe_tracks [--weights LSP-14] [--per-frame sports2d_soccer]
-        [--no-flip]
+        [--no-flip] [--videos sports2d_soccer ...]
 
 For every video of ../shared/data/real-videos and every track kinelift's `detect_tracks` keeps,
 prints the frames with a pose, the frames where MediaPipe follows the same person (the hips'
@@ -103,13 +103,14 @@ def main() -> None:
     parser.add_argument("--save-mediapipe", type=Path, help="write MediaPipe's tracks of every video here (needs mediapipe)")
     parser.add_argument("--mediapipe", type=Path, help="compare kinelift's tracks with the MediaPipe tracks written here")
     parser.add_argument("--weights", default="LSP-14", help="kinelift's detector: a shipped name or a weights file")
+    parser.add_argument("--videos", nargs="*", help="only these videos (stems; e.g. those a fine-tune on labelled frames did not see)")
     parser.add_argument("--per-frame", nargs="*", default=[], help="videos (stems) whose per-frame side-free PCK is printed")
     parser.add_argument("--no-flip", action="store_true", help="detect_tracks without the flip test (flip=False)")
     parser.add_argument("--flip-below", type=float, default=FLIP_BELOW,
                         help="detect_tracks' flip_below (1: the flip test on every crop, as before 0.3.15; default %(default)s)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    videos = sorted(VIDEOS.glob("*.mp4"))
+    videos = [v for v in sorted(VIDEOS.glob("*.mp4")) if not args.videos or v.stem in args.videos]
     if not videos:
         print(f"skipped: no videos in {VIDEOS}")
         return

@@ -1,4 +1,4 @@
-"""``kinelift detect``, ``kinelift train-detector`` and ``kinelift eval-detector``."""
+"""``kinelift detect``, ``kinelift label-frames``, ``kinelift train-detector`` and ``kinelift eval-detector``."""
 
 from __future__ import annotations
 
@@ -32,6 +32,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "pass (1: the mirrored pass on every crop; default 0.8)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=run_detect)
+    f = sub.add_parser("label-frames", help="video frames labelled by tracks (a teacher's, e.g. `kinelift detect --weights mediapipe`): "
+                       "training images for a detector ([data] frames)")
+    f.add_argument("input", help="video file or folder of images")
+    f.add_argument("tracks", help="the tracks that label it (.h5, .json, ... by suffix; 2D pixels, with hips, knees and ankles)")
+    f.add_argument("--out", required=True, help="folder to write (labels.json in COCO keypoints format, images/)")
+    f.add_argument("--fps", type=float, help="frame rate of an image folder")
+    f.add_argument("--tracks-fps", type=float, help="frame rate of a track format that does not store one (OpenPose's JSON folders)")
+    f.add_argument("--every", type=int, default=1, help="keep every N-th frame (default 1)")
+    f.add_argument("--min-confidence", type=float, default=0.5, help="a point is labelled where its confidence is at least this (default 0.5)")
+    f.add_argument("--min-keypoints", type=int, default=8, help="a person is labelled where at least this many of COCO's 17 points are (default 8)")
+    f.add_argument("--overwrite", action="store_true")
+    f.set_defaults(func=run_label_frames)
     t = sub.add_parser("train-detector", help="train a heatmap detector from a TOML configuration (see kinelift/detect/configs)")
     t.add_argument("config", help="TOML file with [model], [data], [training] tables")
     t.add_argument("--out-dir", help="override [training] out_dir")
@@ -64,6 +76,21 @@ def run_detect(args: argparse.Namespace) -> int:
                               got=0)  # fmt: skip
     fmt = save(args.out, tracks=tracks, overwrite=args.overwrite)
     print(f"{len(tracks)} people, {tracks[0].n_frames} frames, {tracks[0].keypoint_set.name} keypoints -> {args.out} ({fmt})")
+    return 0
+
+
+def run_label_frames(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from kinelift.detect.frame_labels import write_frame_labels
+    from kinelift.io import read_tracks
+
+    tracks = read_tracks(args.tracks, fps=args.tracks_fps)
+    out = write_frame_labels(args.input, tracks, args.out, fps=args.fps, every=args.every, min_confidence=args.min_confidence,
+                             min_keypoints=args.min_keypoints, overwrite=args.overwrite, progress=sys.stderr.isatty())  # fmt: skip
+    doc = json.loads((Path(out) / "labels.json").read_text())
+    print(f"{len(doc['annotations'])} people in {len(doc['images'])} frames -> {out}")
     return 0
 
 

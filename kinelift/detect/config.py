@@ -75,8 +75,12 @@ class DetectorDataConfig:
     ``lsp`` is a Leeds Sports Pose folder (``images/`` + ``joints.mat``): images up to
     ``lsp_train_last`` (1-based) train, the following ``lsp_validation`` images validate (held out).
     ``lspet`` is an LSP Extended folder (all its images train). ``coco_json``/``coco_images`` add
-    COCO keypoint annotations. Relative paths are taken from the config file's folder; a folder
-    that does not exist is an error. ``box_margin`` enlarges the joints' box to the crop.
+    COCO keypoint annotations. ``frames`` are folders written by
+    :func:`~kinelift.detect.frame_labels.write_frame_labels` (video frames labelled by a teacher's
+    tracks: ``labels.json`` + ``images/``), each person taken ``frames_repeat`` times per epoch.
+    Points a dataset does not label (COCO-17 has no neck or head top) are unlabelled for the
+    network's set. Relative paths are taken from the config file's folder; a folder that does not
+    exist is an error. ``box_margin`` enlarges the joints' box to the crop.
     """
 
     lsp: str = ""
@@ -85,13 +89,18 @@ class DetectorDataConfig:
     lspet: str = ""
     coco_json: str = ""
     coco_images: str = ""
+    frames: tuple[str, ...] = ()
+    frames_repeat: int = 1
     box_margin: float = 1.25
     require_lower_body: bool = False
 
     def __post_init__(self) -> None:
-        if self.lsp_train_last < 0 or self.lsp_validation < 0 or self.box_margin < 1:
-            raise ValueRangeError("lsp_train_last/lsp_validation/box_margin", expected=">= 0, >= 0, >= 1",
-                                  got=(self.lsp_train_last, self.lsp_validation, self.box_margin))  # fmt: skip
+        if isinstance(self.frames, str):
+            raise ValueRangeError("frames", expected="a list of labelled-frame folders", got=self.frames)
+        object.__setattr__(self, "frames", tuple(str(f) for f in self.frames))
+        if self.lsp_train_last < 0 or self.lsp_validation < 0 or self.box_margin < 1 or self.frames_repeat < 1:
+            raise ValueRangeError("lsp_train_last/lsp_validation/box_margin/frames_repeat", expected=">= 0, >= 0, >= 1, >= 1",
+                                  got=(self.lsp_train_last, self.lsp_validation, self.box_margin, self.frames_repeat))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,10 @@ class DetectorTrainingConfig:
     probability); ``video``: the probability that a crop is degraded as a video frame (motion
     blur, low resolution, compression, lighting, noise: :mod:`kinelift.detect.degrade`; 0 = off);
     ``init_from``: shipped detector name or weights file to start from (fine-tuning; the same
-    network configuration, else an error; ignored when a checkpoint is resumed); channels-last
+    network configuration, else an error; ignored when a checkpoint is resumed); ``keep``: which
+    epoch's weights ``detector.pt`` holds, ``"best"`` by the validation's lower-body PCK@0.2 or
+    ``"last"`` (a fine-tune on other data than the validation's, which the best epoch by LSP
+    would undo); channels-last
     memory (CPU and GPU), bf16 autocast on a GPU, optional ``compile``."""
 
     epochs: int = 40
@@ -120,6 +132,7 @@ class DetectorTrainingConfig:
     flip: float = 0.5
     video: float = 0.0
     init_from: str = ""
+    keep: str = "best"
     normalize_by_visible: bool = True
     seed: int = 0
     out_dir: str = "runs/detector"
@@ -135,6 +148,8 @@ class DetectorTrainingConfig:
                 or not 0 <= self.video <= 1):  # fmt: skip
             raise ValueRangeError("training", expected="epochs, batch_size >= 1, lr > 0, 0 <= flip <= 1, 0 <= video <= 1, max_hours >= 0",
                                   got=(self.epochs, self.batch_size, self.lr, self.flip, self.video, self.max_hours))  # fmt: skip
+        if self.keep not in ("best", "last"):
+            raise ValueRangeError("keep", expected="'best' or 'last'", got=self.keep)
         if self.lr_schedule not in ("step", "cosine"):
             raise ValueRangeError("lr_schedule", expected="'step' or 'cosine'", got=self.lr_schedule)
         if not 0 <= self.ema_decay < 1:
@@ -182,7 +197,11 @@ def load_detector_config(path: str | os.PathLike[str]) -> DetectorTrainingSetup:
     """Read a TOML detector training configuration; data paths become relative to its folder."""
     path = os.fspath(path)
     values = read_toml(path, what="a TOML detector configuration")
-    rebase_paths(values.get("data"), ("lsp", "lspet", "coco_json", "coco_images"), path)
+    data = values.get("data")
+    rebase_paths(data, ("lsp", "lspet", "coco_json", "coco_images"), path)
+    if isinstance(data, dict) and isinstance(data.get("frames"), list):
+        base = os.path.dirname(os.path.abspath(path))
+        data["frames"] = [os.path.join(base, f) if isinstance(f, str) else f for f in data["frames"]]
     training = values.get("training")
     if isinstance(training, dict) and str(training.get("init_from", "")).endswith(".pt"):  # a file, not a shipped name
         rebase_paths(training, ("init_from",), path)

@@ -90,14 +90,37 @@ class PoseSamples:
                            self.visible[index], self.boxes[index], self.keypoints_name,
                            None if self.areas is None else self.areas[index])  # fmt: skip
 
-    def select(self, keypoints: str) -> PoseSamples:
-        """The same people labelled with the points of the set ``keypoints`` (all must be present by name)."""
+    def select(self, keypoints: str, *, missing: str = "error") -> PoseSamples:
+        """The same people labelled with the points of the set ``keypoints``, matched by name.
+
+        ``missing="error"`` (default) refuses a set with points these samples do not have;
+        ``"unlabelled"`` keeps them as unlabelled points (no position to learn from: e.g. COCO-17
+        labels, which have no neck or head top, for an LSP-14 network).
+
+        Examples
+        --------
+        >>> s = PoseSamples(("a.jpg",), np.ones((1, 17, 2)), np.ones((1, 17), bool), np.ones((1, 17), bool),
+        ...                 np.array([[0.0, 0.0, 10.0, 20.0]]), "COCO-17")
+        >>> s.select("LSP-14", missing="unlabelled").labelled.sum()
+        np.int64(12)
+        """
         target = get_keypoint_set(keypoints)
         if target.name == self.keypoint_set.name:
             return self
-        idx = self.keypoint_set.indices(target.names)
-        return PoseSamples(self.image_paths, self.keypoints[:, idx], self.labelled[:, idx], self.visible[:, idx], self.boxes,
-                           target.name, self.areas)  # fmt: skip
+        if missing not in ("error", "unlabelled"):
+            raise ValueRangeError("missing", expected="'error' or 'unlabelled'", got=missing)
+        names = self.keypoint_set.names
+        absent = [n for n in target.names if n not in names]
+        if absent and missing == "error":
+            self.keypoint_set.indices(target.names)  # UnknownNameError naming every absent point
+        if len(absent) == len(target):
+            raise ShapeError("keypoints", expected=f"some of the points of {target.name}", got=self.keypoint_set.name)
+        n, k = len(self), len(target)
+        points, labelled, visible = np.zeros((n, k, 2)), np.zeros((n, k), bool), np.zeros((n, k), bool)
+        have = [j for j, name in enumerate(target.names) if name in names]
+        idx = self.keypoint_set.indices([target.names[j] for j in have])
+        points[:, have], labelled[:, have], visible[:, have] = self.keypoints[:, idx], self.labelled[:, idx], self.visible[:, idx]
+        return PoseSamples(self.image_paths, points, labelled, visible, self.boxes, target.name, self.areas)
 
     def with_all_labelled(self, names: Sequence[str] = LOWER_BODY) -> PoseSamples:
         """The samples whose points ``names`` are all labelled and visible (e.g. the whole lower body)."""

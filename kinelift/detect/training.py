@@ -1,8 +1,8 @@
 """Training a heatmap detector on labelled images: seeded, checkpointed, logged, resumable.
 
 :func:`training_data` reads the datasets a :class:`~kinelift.detect.config.DetectorDataConfig`
-names (LSP's first ``lsp_train_last`` images and LSPET train, the next ``lsp_validation`` LSP
-images validate and are never trained on). :func:`train_detector` trains with Adam (decoupled weight decay) and the
+names (LSP's first ``lsp_train_last`` images, LSPET, COCO and video frames labelled by a
+teacher's tracks train, the next ``lsp_validation`` LSP images validate and are never trained on). :func:`train_detector` trains with Adam (decoupled weight decay) and the
 :func:`~kinelift.detect.heatmaps.joints_mse_loss` on augmented crops (scale, rotation, flip with
 left/right swap, optionally degraded as video frames: :mod:`kinelift.detect.degrade`), from fresh
 weights or from a detector's (``init_from``), under a step or cosine learning-rate schedule, optionally keeping an exponential
@@ -10,7 +10,7 @@ moving average of the weights (``ema_decay``: then the average is validated and 
 evaluates PCK on the validation people after every epoch and writes to
 ``out_dir``: ``checkpoint.pt`` (resumed from when present), ``log.csv``, ``curves.png`` and
 ``detector.pt`` (:func:`~kinelift.detect.weights.save_detector`, the best validation epoch by
-lower-body PCK@0.2 when there is a validation set). Channels-last memory on every device; on a GPU: bf16 autocast,
+lower-body PCK@0.2 when there is a validation set, or the last with ``keep = "last"``). Channels-last memory on every device; on a GPU: bf16 autocast,
 optional ``torch.compile``; several GPUs through ``torchrun`` (DistributedDataParallel, each
 process its share of every batch).
 
@@ -85,9 +85,12 @@ def training_data(data: DetectorDataConfig, keypoints: str) -> tuple[PoseSamples
         train.append(read_lspet(data.lspet))
     if data.coco_json:
         train.append(read_coco_keypoints(data.coco_json, data.coco_images))
+    for folder in data.frames:
+        frames = read_coco_keypoints(Path(folder) / "labels.json", folder)
+        train.extend([frames] * data.frames_repeat)
     if not train:
-        raise ValueRangeError("data", expected="at least one of lsp, lspet, coco_json", got="none")
-    train = concatenate_samples([t.select(keypoints) for t in train])
+        raise ValueRangeError("data", expected="at least one of lsp, lspet, coco_json, frames", got="none")
+    train = concatenate_samples([t.select(keypoints, missing="unlabelled") for t in train])
     if data.require_lower_body:
         train = train.with_all_labelled()
     return train, validation
@@ -211,8 +214,8 @@ def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = 
         log.info("epoch %d: loss %.3e, lower-body PCK@0.2 %.3f", epoch, rows[-1]["train_loss"], metrics.get("pck02_torso_lower", float("nan")))
         if rank == 0:
             score = _selection_score(rows[-1])
-            if best is None or score >= best:
-                best = score
+            if best is None or score >= best or tcfg.keep == "last":
+                best = max(score, best) if best is not None else score
                 save_detector(kept, out_dir / "detector.pt", metrics=rows[-1], setup=setup.to_dict(), overwrite=True)
             state = {"model": detector.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "rows": rows,
                      "best": best, "rng": rng.bit_generator.state, "setup": setup.to_dict()}  # fmt: skip
@@ -225,6 +228,6 @@ def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = 
         if tcfg.max_hours and (time.perf_counter() - started) / 3600 >= tcfg.max_hours:
             log.warning("stopping after epoch %d: max_hours=%.2f reached", epoch, tcfg.max_hours)
             break
-    best_row = max(rows, key=_selection_score) if rows else {}
+    best_row = (rows[-1] if tcfg.keep == "last" else max(rows, key=_selection_score)) if rows else {}
     finish_distributed(world)
     return DetectorTrainingResult(out_dir, out_dir / "detector.pt", epoch, best_row)

@@ -336,6 +336,18 @@ def test_config_validation_and_toml(tmp_path):
     assert load_detector_config(tmp_path / "c.toml").data.lsp == str(tmp_path / "lsp")
 
 
+def test_every_shipped_detector_configuration_loads():
+    from pathlib import Path
+
+    import kinelift.detect
+
+    files = sorted((Path(kinelift.detect.__file__).parent / "configs").glob("*.toml"))
+    assert len(files) >= 3
+    for path in files:
+        setup = load_detector_config(path)
+        assert setup.model.keypoints == "LSP-14" and all(Path(f).is_absolute() for f in setup.data.frames)
+
+
 def test_cosine_schedule_and_validation_of_the_training_options():
     from kinelift.detect.config import DetectorTrainingConfig
 
@@ -393,6 +405,26 @@ def test_training_with_a_weight_average_saves_the_average_and_resumes_it(tmp_pat
     train_detector(setup(1, "cosine", "cosine"), train=crops, validation=None, progress=False)
     with pytest.raises(ValueRangeError, match="settings changed: training.epochs: 1 -> 2"):  # a cosine's rates would change under it
         train_detector(setup(2, "cosine", "cosine"), train=crops, validation=None, progress=False)
+
+
+def test_keep_last_saves_the_last_epoch_whatever_the_validation_says(tmp_path, monkeypatch):
+    import kinelift.detect.training as training
+    from kinelift.detect.weights import load_detector
+
+    crops = _four_people(tmp_path, seed=0)
+    for keep, epoch in (("last", 3), ("best", 1)):
+        scores = iter([0.9, 0.5, 0.2])  # the validation falls epoch by epoch
+        monkeypatch.setattr(training, "evaluate_detector", lambda *a, **k: {"pck02_torso_lower": next(scores)})
+        setup = detector_config_from_dict({"model": {"keypoints": "LOWER-6", "input_size": [64, 64], "width": 0.25, "head_channels": 16},
+                                           "training": {"epochs": 3, "batch_size": 2, "out_dir": str(tmp_path / keep), "ema_decay": 0.5,
+                                                        "lr": 1e-2, "keep": keep}})  # fmt: skip
+        result = training.train_detector(setup, train=crops, validation=crops, progress=False)
+        state = torch.load(tmp_path / keep / "checkpoint.pt", weights_only=True)
+        saved = load_detector(tmp_path / keep / "detector.pt").state_dict()["head.weight"].float()
+        last = state["averaged"]["module.head.weight"].float()
+        assert result.metrics["epoch"] == epoch and torch.allclose(saved, last, atol=1e-3) == (keep == "last")
+    with pytest.raises(ValueRangeError, match="keep"):
+        detector_config_from_dict({"training": {"keep": "first"}})
 
 
 def test_fine_tuning_starts_from_the_given_weights_and_refuses_another_network(tmp_path):

@@ -128,6 +128,8 @@ def write_frame_labels(video: str | os.PathLike[str], tracks: Tracks | Sequence[
                               got=(min_confidence, min_keypoints, quality))  # fmt: skip
     video = Path(video)
     people = [_coco_points(t) for t in tracks]
+    if video.is_dir() and not (fps and fps > 0):
+        raise ValueRangeError("fps", expected=f"a positive frame rate for the image folder {video}", got=fps)
     rate = fps if video.is_dir() else (frame_rate(video) or tracks[0].sampling_rate)
     tolerance = _MATCH / rate
     stem = video.stem if video.is_file() else video.name

@@ -80,6 +80,8 @@ def test_bad_tracks_and_options_are_refused_and_nothing_is_left(tmp_path):
         write_frame_labels(video, tracks.replace(units="m"), tmp_path / "x", fps=10.0, progress=False)
     with pytest.raises(ValueRangeError, match="hips, knees and ankles"):
         write_frame_labels(video, tracks.select(["nose", "left_hip", "right_hip"]), tmp_path / "x", fps=10.0, progress=False)
+    with pytest.raises(ValueRangeError, match="frame rate for the image folder"):
+        write_frame_labels(video, tracks, tmp_path / "x", progress=False)
     with pytest.raises(ValueRangeError, match="every"):
         write_frame_labels(video, tracks, tmp_path / "x", fps=10.0, every=0, progress=False)
     with pytest.raises(ShapeError, match="image size"):

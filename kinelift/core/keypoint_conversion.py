@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from kinelift.core.keypoint_sets import KeypointSet, get_keypoint_set
-from kinelift.errors import KeypointConversionError
+from kinelift.errors import KeypointConversionError, ValueRangeError
 
 __all__ = ["DERIVED_POINTS", "conversion_indices", "convert_keypoints"]
 
@@ -76,6 +76,7 @@ def convert_keypoints(
     target: str | KeypointSet,
     *,
     allow_derived: bool = False,
+    missing: str = "error",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Map positions ``(..., K_src, D)`` and confidence ``(..., K_src)`` to ``target``.
 
@@ -88,6 +89,10 @@ def convert_keypoints(
         Keypoint sets.
     allow_derived : bool, default False
         Derive ``neck``, ``mid_hip``, ``pelvis`` and ``thorax`` as midpoints (see module docs).
+    missing : {"error", "absent"}, default "error"
+        A target point the source neither has nor derives: an error, or ``"absent"``: missing
+        in every frame (NaN positions, confidence 0; e.g. COCO-17's face points taken from a
+        set without them).
 
     Returns
     -------
@@ -105,23 +110,25 @@ def convert_keypoints(
     kinelift.errors.KeypointConversionError: cannot convert COCO-17 to BODY-25: COCO-17 has no ['neck', 'mid_hip', 'left_big_toe', 'left_small_toe', 'left_heel', 'right_big_toe', 'right_small_toe', 'right_heel']
     """
     src, dst = get_keypoint_set(source), get_keypoint_set(target)
-    if not allow_derived:
+    if missing not in ("error", "absent"):
+        raise ValueRangeError("missing", expected="'error' or 'absent'", got=missing)
+    if not allow_derived and missing == "error":
         idx = conversion_indices(src, dst)
         return positions[..., idx, :].copy(), confidence[..., idx].copy()
-    missing = [
-        n for n in dst.names if n not in src.names and not (n in DERIVED_POINTS and set(DERIVED_POINTS[n]) <= set(src.names))
-    ]
-    if missing:
-        raise KeypointConversionError(f"cannot convert {src.name} to {dst.name}: {src.name} has no {missing}, even derived")
-    out_p = np.empty(positions.shape[:-2] + (len(dst),) + positions.shape[-1:], dtype=positions.dtype)
-    out_c = np.empty(confidence.shape[:-1] + (len(dst),), dtype=confidence.dtype)
+    derived = {n: DERIVED_POINTS[n] for n in dst.names
+               if allow_derived and n not in src.names and n in DERIVED_POINTS and set(DERIVED_POINTS[n]) <= set(src.names)}  # fmt: skip
+    unknown = [n for n in dst.names if n not in src.names and n not in derived]
+    if unknown and missing == "error":
+        raise KeypointConversionError(f"cannot convert {src.name} to {dst.name}: {src.name} has no {unknown}, even derived")
+    out_p = np.full(positions.shape[:-2] + (len(dst),) + positions.shape[-1:], np.nan, dtype=positions.dtype)
+    out_c = np.zeros(confidence.shape[:-1] + (len(dst),), dtype=confidence.dtype)
     for j, n in enumerate(dst.names):
         if n in src.names:
             i = src.names.index(n)
             out_p[..., j, :] = positions[..., i, :]
             out_c[..., j] = confidence[..., i]
-        else:
-            a, b = (src.names.index(p) for p in DERIVED_POINTS[n])
+        elif n in derived:
+            a, b = (src.names.index(p) for p in derived[n])
             out_p[..., j, :] = 0.5 * (positions[..., a, :] + positions[..., b, :])
             out_c[..., j] = np.minimum(confidence[..., a], confidence[..., b])
     return out_p, out_c

@@ -339,11 +339,12 @@ class Tracks:
         subset = self._keypoint_set.subset(names)
         return self.replace(positions=self._positions[:, idx], confidence=self._confidence[:, idx], keypoints=subset)
 
-    def to_keypoint_set(self, target: str | KeypointSet, *, allow_derived: bool = False) -> Tracks:
-        """Convert to another keypoint set (see :mod:`kinelift.core.keypoint_conversion`)."""
+    def to_keypoint_set(self, target: str | KeypointSet, *, allow_derived: bool = False, missing: str = "error") -> Tracks:
+        """Convert to another keypoint set (see :mod:`kinelift.core.keypoint_conversion`; ``missing="absent"``
+        leaves the points the source lacks missing in every frame)."""
         target_set = as_keypoint_set(target)
         pos, conf = convert_keypoints(
-            self._positions, self._confidence, self._keypoint_set, target_set, allow_derived=allow_derived
+            self._positions, self._confidence, self._keypoint_set, target_set, allow_derived=allow_derived, missing=missing
         )
         return self.replace(positions=pos, confidence=conf, keypoints=target_set)
 

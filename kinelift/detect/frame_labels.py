@@ -48,7 +48,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from kinelift.core import Tracks, get_keypoint_set
-from kinelift.detect.video import frame_count, frame_rate, iter_frames
+from kinelift.detect.datasets import LOWER_BODY
+from kinelift.detect.video import frame_count, frame_rate, frame_size, iter_frames
 from kinelift.errors import ShapeError, ValueRangeError
 from kinelift.io._atomic import atomic_dir
 
@@ -62,19 +63,12 @@ _MATCH = 0.4  # a track frame within this share of a frame interval of a video f
 
 def _coco_points(tracks: Tracks) -> tuple[np.ndarray, np.ndarray]:
     """Positions ``(frames, 17, 2)`` and confidences ``(frames, 17)`` in COCO-17; absent points NaN / 0."""
-    target = get_keypoint_set(LABELS)
-    source = tracks.keypoint_set
-    shared = [n for n in target.names if n in source.names]
-    if not {"left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"} <= set(shared):
+    if not set(LOWER_BODY) <= set(tracks.keypoint_names):
         raise ValueRangeError("tracks", expected="tracks with hips, knees and ankles (COCO-17, BODY-25, HALPE-26, MEDIAPIPE-33 ...)",
-                              got=source.name)  # fmt: skip
-    positions = np.full((tracks.n_frames, len(target), 2), np.nan)
-    confidence = np.zeros((tracks.n_frames, len(target)))
-    into, out_of = target.indices(shared), source.indices(shared)
-    positions[:, into] = tracks.positions[:, out_of]
-    confidence[:, into] = tracks.confidence[:, out_of]
-    confidence[~np.isfinite(positions).all(axis=-1)] = 0.0
-    return positions, confidence
+                              got=tracks.keypoint_set.name)  # fmt: skip
+    coco = tracks.to_keypoint_set(LABELS, missing="absent")
+    confidence = np.where(np.isfinite(coco.positions).all(axis=-1), coco.confidence, 0.0)
+    return coco.positions, confidence
 
 
 def write_frame_labels(video: str | os.PathLike[str], tracks: Tracks | Sequence[Tracks], out_dir: str | os.PathLike[str], *,
@@ -130,6 +124,10 @@ def write_frame_labels(video: str | os.PathLike[str], tracks: Tracks | Sequence[
     people = [_coco_points(t) for t in tracks]
     if video.is_dir() and not (fps and fps > 0):
         raise ValueRangeError("fps", expected=f"a positive frame rate for the image folder {video}", got=fps)
+    size = frame_size(video)
+    for t in tracks:
+        if t.image_size is not None and tuple(t.image_size) != size:
+            raise ShapeError("tracks image size", expected=f"the video's frames, {size}", got=tuple(t.image_size))
     rate = fps if video.is_dir() else (frame_rate(video) or tracks[0].sampling_rate)
     tolerance = _MATCH / rate
     stem = video.stem if video.is_file() else video.name
@@ -149,8 +147,6 @@ def write_frame_labels(video: str | os.PathLike[str], tracks: Tracks | Sequence[
                 height, width = frame.shape[:2]
                 found = []
                 for t, (positions, confidence) in zip(tracks, people):
-                    if t.image_size is not None and tuple(t.image_size) != (width, height):
-                        raise ShapeError("tracks image size", expected=f"the video's frames, {(width, height)}", got=tuple(t.image_size))
                     j = int(np.clip(np.searchsorted(t.time, time), 1, t.n_frames - 1)) if t.n_frames > 1 else 0
                     j = j - 1 if j > 0 and abs(t.time[j - 1] - time) <= abs(t.time[j] - time) else j
                     if abs(t.time[j] - time) > tolerance:

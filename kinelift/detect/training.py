@@ -214,8 +214,9 @@ def train_detector(setup: DetectorTrainingSetup, *, train: PersonCrops | None = 
         log.info("epoch %d: loss %.3e, lower-body PCK@0.2 %.3f", epoch, rows[-1]["train_loss"], metrics.get("pck02_torso_lower", float("nan")))
         if rank == 0:
             score = _selection_score(rows[-1])
-            if best is None or score >= best or tcfg.keep == "last":
-                best = max(score, best) if best is not None else score
+            improved = best is None or score >= best
+            best = score if improved else best
+            if improved or tcfg.keep == "last":
                 save_detector(kept, out_dir / "detector.pt", metrics=rows[-1], setup=setup.to_dict(), overwrite=True)
             state = {"model": detector.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "rows": rows,
                      "best": best, "rng": rng.bit_generator.state, "setup": setup.to_dict()}  # fmt: skip

@@ -81,3 +81,18 @@ def test_conversion_refuses_missing_points_and_derives_on_request():
     assert np.allclose(q[:, 0], 0.5 * (p[:, 5] + p[:, 6]))
     assert np.allclose(q[:, 1], 0.5 * (p[:, 11] + p[:, 12]))
     assert qc[1, 1] == 0.3
+
+
+def test_conversion_can_leave_the_points_the_source_lacks_absent():
+    p = np.random.default_rng(0).random((3, 17, 2))
+    c = np.full((3, 17), 0.7)
+    lsp = get_keypoint_set("LSP-14")
+    q, qc = convert_keypoints(p, c, "COCO-17", "LSP-14", missing="absent")
+    absent = lsp.indices(["neck", "head_top"])
+    assert np.isnan(q[:, absent]).all() and (qc[:, absent] == 0).all()
+    knee = get_keypoint_set("COCO-17").indices(["left_knee"])[0]
+    assert np.array_equal(q[:, lsp.indices(["left_knee"])[0]], p[:, knee]) and qc[0, 0] == 0.7
+    q, qc = convert_keypoints(p, c, "COCO-17", "LSP-14", missing="absent", allow_derived=True)  # the neck derived, the head top absent
+    assert np.allclose(q[:, absent[0]], 0.5 * (p[:, 5] + p[:, 6])) and np.isnan(q[:, absent[1]]).all()
+    with pytest.raises(ValueRangeError, match="missing"):
+        convert_keypoints(p, c, "COCO-17", "LSP-14", missing="drop")

@@ -154,6 +154,22 @@ standing lateral raise with MediaPipe's 2D the largest knee or hip flexion rises
 (docs/lift.md, "MediaPipe's feet")."""
 
 
+def _warn_if_legs_out_of_view(tracks: Tracks) -> None:
+    """A warning where the 2D shows a person whose legs are out of view in some frames
+    (:func:`kinelift.processing.tracks_legs_in_view`): the lifter guesses the legs there."""
+    from kinelift.processing import MIN_LEG_RELATIVE_CONFIDENCE, tracks_legs_in_view
+
+    in_view = tracks_legs_in_view(tracks)
+    if in_view is None:
+        return
+    present = tracks.valid.any(axis=1)
+    hidden = int((present & ~in_view).sum())
+    if hidden:
+        log.warning("the legs are out of view in %d of %d frames (no knee or no ankle inside the image with at least %.2g of the "
+                    "confidence of the points above the hips): the lifter guesses them there (kinelift run sets such frames "
+                    "missing)", hidden, int(present.sum()), MIN_LEG_RELATIVE_CONFIDENCE)  # fmt: skip
+
+
 def _feet_seen(tracks: Tracks) -> float:
     """The fraction of the frames with the subject (:data:`SEEN_FRACTION`) where every foot point of
     ``tracks``, already in BODY-25, is present."""
@@ -290,6 +306,7 @@ def lift(
     if any(m.config.fps != lifter.config.fps for m in members):
         raise ValueRangeError("lifter", expected="lifters of one frame rate in an ensemble", got=[m.config.fps for m in members])
     ks = lifter.keypoint_set
+    _warn_if_legs_out_of_view(tracks)
     # each lifter of an ensemble reads its own points of the given track; the primary's are the result's
     per_lifter = [tracks if tracks.keypoint_set.name == m.keypoint_set.name else tracks.to_keypoint_set(m.keypoint_set, allow_derived=True)
                   for m in members]  # fmt: skip

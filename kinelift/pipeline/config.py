@@ -51,7 +51,11 @@ class RunConfig:
     every frame).
     2D processing: frames whose mean keypoint confidence is below ``min_relative_confidence``
     times the track's median are set missing (a person entering or leaving the image, seen in part,
-    or keypoints left on the background; 0 switches it off), Hampel outlier rejection (``outlier_half_window`` frames each side,
+    or keypoints left on the background; 0 switches it off), frames where the legs are out of view
+    set missing (no knee or no ankle with a confidence of at least ``min_leg_relative_confidence``
+    times the median of the person's points above the hips in that frame, inside the image; a
+    person filmed from the waist up, or whose legs leave the picture:
+    :func:`kinelift.processing.tracks_legs_in_view`; 0 switches it off), Hampel outlier rejection (``outlier_half_window`` frames each side,
     ``outlier_sigma``; 0 switches it off; a point closer than ``outlier_floor`` times the person's
     size to its window's median is never an outlier: a still person's windows have no spread), gap filling up to ``max_gap`` frames (cubic), and a
     zero-lag Butterworth low-pass at ``cutoff`` Hz (``None``: none; ``cutoff_hz`` is its old,
@@ -81,6 +85,7 @@ class RunConfig:
     person_at: tuple[float, ...] | None = None
     max_fps: float | None = 30.0
     min_relative_confidence: float = 0.6
+    min_leg_relative_confidence: float = 0.4
     outlier_half_window: int = 4
     outlier_sigma: float = 3.0
     outlier_floor: float = 0.03
@@ -126,6 +131,9 @@ class RunConfig:
         if not 0.0 <= self.min_relative_confidence < 1.0:
             raise ValueRangeError("min_relative_confidence", expected="a fraction in [0, 1) of the track's median confidence",
                                   got=self.min_relative_confidence)  # fmt: skip
+        if not 0.0 <= self.min_leg_relative_confidence < 1.0:
+            raise ValueRangeError("min_leg_relative_confidence", expected="a fraction in [0, 1) of the confidence of the points above the hips",
+                                  got=self.min_leg_relative_confidence)  # fmt: skip
         if not 0.0 <= self.outlier_floor < 1.0:
             raise ValueRangeError("outlier_floor", expected="a fraction in [0, 1) of the person's size", got=self.outlier_floor)
         if self.max_gap < 0 or self.outlier_half_window < 0 or self.outlier_sigma < 0:

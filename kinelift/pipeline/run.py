@@ -386,6 +386,8 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
                      "(a person in part or leaving the image)", int(low.sum()), int(seen.sum()), config.min_relative_confidence,
                      float(np.median(frame_confidence[seen])))  # fmt: skip
             out = out.replace(positions=np.where(low[:, None, None], np.nan, out.positions), confidence=np.where(low[:, None], 0.0, out.confidence))
+    if config.min_leg_relative_confidence > 0:
+        out = _drop_frames_without_legs(out, config.min_leg_relative_confidence)
     if config.outlier_sigma > 0 and config.outlier_half_window > 0 and tracks.n_frames > 2 * config.outlier_half_window:
         floor = config.outlier_floor * _person_size(out) if config.outlier_floor > 0 else 0.0
         before = int(out.valid.sum())
@@ -400,8 +402,33 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
         # segments too short for the filter (a person seen for a few frames) stay raw, counted in the log
         out = filter_tracks(out, "butterworth", cutoff=config.cutoff, order=2, short="keep")
     return out.replace(metadata={**out.metadata, "processing": f"frames below {config.min_relative_confidence} of the median confidence "
-                                 f"dropped, hampel {config.outlier_sigma} sigma (floor {config.outlier_floor} of the person's size), "
+                                 f"dropped, frames without legs in view ({config.min_leg_relative_confidence}) dropped, hampel {config.outlier_sigma} sigma (floor {config.outlier_floor} of the person's size), "
                                  f"cubic fill {config.max_gap}, butterworth {config.cutoff} Hz"})  # fmt: skip
+
+
+def _drop_frames_without_legs(tracks: Tracks, min_ratio: float) -> Tracks:
+    """``tracks`` with the frames where the legs are out of view set missing
+    (:func:`kinelift.processing.tracks_legs_in_view`); an error where no frame with the person shows them."""
+    from kinelift.processing import LEGS_WINDOW, tracks_legs_in_view, valid_runs
+
+    in_view = tracks_legs_in_view(tracks, min_relative_confidence=min_ratio)
+    seen = tracks.valid.any(axis=1)
+    if in_view is None or not seen.any():
+        return tracks
+    hidden = seen & ~in_view
+    if not hidden.any():
+        return tracks
+    if hidden.sum() == seen.sum():
+        raise ValueRangeError(
+            "legs", expected=f"frames where a knee and an ankle of the subject are in view (inside the image, found with at least "
+            f"{min_ratio} of the confidence of the points above the hips); kinelift measures hip, knee and ankle angles, so film "
+            "the whole body (RunConfig's min_leg_relative_confidence = 0 lifts the guessed legs anyway)",
+            got=f"none of the {int(seen.sum())} frames where the subject was found")  # fmt: skip
+    log.warning("the subject's legs are out of view in %d of %d frames (%d stretches; no knee or no ankle inside the image with at "
+                "least %.2f of the confidence of the points above the hips, smoothed over %.2f s): set missing, no pose is reported there",
+                int(hidden.sum()), int(seen.sum()), len(valid_runs(hidden)), min_ratio, LEGS_WINDOW)  # fmt: skip
+    return tracks.replace(positions=np.where(hidden[:, None, None], np.nan, tracks.positions),
+                          confidence=np.where(hidden[:, None], 0.0, tracks.confidence))  # fmt: skip
 
 
 def _person_size(tracks: Tracks) -> float:

@@ -1,4 +1,4 @@
-"""Signal processing for keypoint tracks: gap filling, smoothing, outlier rejection, resampling.
+"""Signal processing for keypoint tracks: gap filling, smoothing, outlier rejection, resampling, legs in view.
 
 Array functions take time on axis 0 and never reach across a gap (NaN); the
 ``*_tracks`` functions apply them to :class:`~kinelift.core.tracks.Tracks`.
@@ -10,21 +10,26 @@ from kinelift.processing.gaps import fill_gaps, resample_uniform
 from kinelift.processing.one_euro import OneEuroFilter, one_euro
 from kinelift.processing.outliers import hampel
 from kinelift.processing.tracks_ops import FILTERS, fill_tracks, filter_tracks, reject_outliers, resample_tracks
+from kinelift.processing.visibility import LEGS_WINDOW, MIN_LEG_RELATIVE_CONFIDENCE, legs_in_view, tracks_legs_in_view
 
 __all__ = [
     "FILTERS",
+    "LEGS_WINDOW",
+    "MIN_LEG_RELATIVE_CONFIDENCE",
     "OneEuroFilter",
     "butterworth_lowpass",
     "fill_gaps",
     "fill_tracks",
     "filter_tracks",
     "hampel",
+    "legs_in_view",
     "median_filter",
     "one_euro",
     "reject_outliers",
     "resample_tracks",
     "resample_uniform",
     "savitzky_golay",
+    "tracks_legs_in_view",
     "valid_runs",
     "winter_cutoff_correction",
 ]

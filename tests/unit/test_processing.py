@@ -245,3 +245,124 @@ def test_old_argument_names_still_work_with_a_warning():
         butterworth_lowpass(x, fs=FS, fps=FS, cutoff=6.0)
     with pytest.raises(ValueRangeError, match="fps"):
         butterworth_lowpass(x, cutoff=6.0)
+
+
+def _standing_lsp14(n: int = 60, fps: float = 30.0, size: tuple[int, int] = (640, 480)) -> Tracks:
+    """LSP-14 points of a person standing in a ``size`` image, every point found with confidence 0.9."""
+    from kinelift.core import get_keypoint_set
+
+    layout = {"ankle": 440.0, "knee": 360.0, "hip": 280.0, "wrist": 260.0, "elbow": 220.0, "shoulder": 160.0, "neck": 150.0, "head_top": 90.0}
+    names = get_keypoint_set("LSP-14").names
+    xy = np.array([[320.0 + (-30 if n.startswith("right") else 30 if n.startswith("left") else 0), layout[n.split("_", 1)[-1] if n.startswith(("right", "left")) else n]]
+                   for n in names])  # fmt: skip
+    return Tracks(np.tile(xy, (n, 1, 1)), keypoints="LSP-14", fps=fps, confidence=np.full((n, len(names)), 0.9)).with_image_size(*size)
+
+
+def test_legs_in_view_needs_a_knee_and_an_ankle_found_about_as_clearly_as_the_upper_body():
+    from kinelift.processing import legs_in_view
+
+    xy = np.full((5, 4, 2), 50.0)  # shoulder, knee, ankle, other ankle
+    c = np.array([[0.9, 0.8, 0.7, 0.1],   # one knee and one ankle: in view
+                  [0.9, 0.3, 0.7, 0.7],   # the knee at 0.33 of the shoulder: out
+                  [0.9, 0.8, 0.3, 0.3],   # no ankle
+                  [0.3, 0.2, 0.2, 0.2],   # a small, blurred person: all low, the same ratio -> in view
+                  [0.9, 0.8, 0.7, 0.7]])  # fmt: skip
+    kw = dict(knees=[1], ankles=[2, 3], reference=[0])
+    assert legs_in_view(xy, c, **kw).tolist() == [True, False, False, True, True]
+    assert legs_in_view(xy, c, **kw, min_relative_confidence=0.0).all()  # presence alone
+    outside = xy.copy()
+    outside[:, 2:, 1] = 120.0  # both ankles below a 100-px-high image (a detector that extrapolates)
+    assert not legs_in_view(outside, c, **kw, image_size=(100, 100)).any()
+    assert legs_in_view(outside, c, **kw, image_size=(100, 200)).tolist() == [True, False, False, True, True]
+    missing = xy.copy()
+    missing[4, 0] = np.nan  # no reference point in the last frame
+    assert not legs_in_view(missing, c, **kw)[4]
+    with pytest.raises(ValueRangeError, match="window"):
+        legs_in_view(xy, c, **kw, window=4)
+    with pytest.raises(ValueRangeError, match="min_relative_confidence"):
+        legs_in_view(xy, c, **kw, min_relative_confidence=1.0)
+    from kinelift.errors import ShapeError
+
+    with pytest.raises(ShapeError, match="confidence"):
+        legs_in_view(xy, c[:, :3], **kw)
+
+
+def test_legs_in_view_smoothing_ignores_a_one_frame_dip_and_a_short_stretch_at_the_end():
+    from kinelift.processing import legs_in_view
+
+    n = 40
+    xy = np.full((n, 3, 2), 10.0)
+    c = np.full((n, 3), 0.9)
+    c[10, 1] = 0.05  # one frame's knee lost
+    c[:30, 2] = 0.05  # ankles out of view ...
+    c[34:, 2] = 0.9  # ... but for the last 6 frames
+    c[30:34, 2] = 0.05
+    kw = dict(knees=[1], ankles=[2], reference=[0])
+    raw = legs_in_view(xy, c, **kw)
+    assert raw[34:].all() and raw.sum() == 6
+    absent = xy.copy()
+    absent[:34] = np.nan  # the person only appears for those 6 frames: kept, there is nothing to smooth against
+    assert legs_in_view(absent, c, **kw, window=9).sum() == 6
+    assert not legs_in_view(xy, c, **kw, window=9).any()  # the 6 in-view frames are shorter than the window
+    c[:30, 2] = 0.9  # now in view but for frame 10's knee and a 4-frame dip at 30-33: both shorter than half the window
+    assert (~legs_in_view(xy, c, **kw)).sum() == 5
+    assert legs_in_view(xy, c, **kw, window=9).all()
+    c[10, 1] = 0.9
+    c[12:24, 1] = 0.05  # a 12-frame stretch out of view stays out
+    assert np.flatnonzero(~legs_in_view(xy, c, **kw, window=9)).tolist() == list(range(12, 24))
+
+
+def test_tracks_legs_in_view_judges_image_tracks_with_knees_and_ankles_only():
+    from kinelift.processing import tracks_legs_in_view
+
+    t = _standing_lsp14()
+    assert tracks_legs_in_view(t).all()
+    c = t.confidence.copy()
+    c[20:40, :6] = 0.1  # LSP-14's first six points are the legs and hips
+    assert tracks_legs_in_view(t.replace(confidence=c)).tolist() == [True] * 20 + [False] * 20 + [True] * 20
+    lower = Tracks(np.zeros((10, 6, 2)) + 5.0, keypoints="LOWER-6", fps=30.0, confidence=np.full((10, 6), 0.8))
+    assert tracks_legs_in_view(lower).all()  # hips are the standard where the set has nothing above them
+    assert tracks_legs_in_view(Tracks(np.zeros((10, 6, 3)), keypoints="LOWER-6", fps=30.0, units="m", coordinate_frame="ground")) is None
+    upper = Tracks(np.zeros((10, 2, 2)), keypoints=["left_shoulder", "right_shoulder"], fps=30.0)
+    assert tracks_legs_in_view(upper) is None
+
+
+def test_the_main_job_sets_frames_without_legs_missing_and_refuses_a_clip_that_never_shows_them(caplog):
+    import logging
+
+    from kinelift.pipeline.config import RunConfig
+    from kinelift.pipeline.run import _process
+
+    t = _standing_lsp14(90)
+    c = t.confidence.copy()
+    c[30:60, [0, 5]] = 0.05  # the ankles (LSP-14 points 0 and 5) leave the picture for a second
+    config = RunConfig(cutoff=None, outlier_sigma=0.0, max_gap=0)
+    with caplog.at_level(logging.WARNING, logger="kinelift.pipeline.run"):
+        out = _process(t.replace(confidence=c), config)
+    assert np.isnan(out.positions[30:60]).all() and np.isfinite(out.positions[:30]).all() and np.isfinite(out.positions[60:]).all()
+    assert "legs are out of view in 30 of 90 frames (1 stretches" in caplog.text
+    kept = _process(t.replace(confidence=c), RunConfig(cutoff=None, outlier_sigma=0.0, max_gap=0, min_leg_relative_confidence=0.0))
+    assert np.isfinite(kept.positions).all()
+    moved = t.positions.copy()
+    moved[:, :6, 1] += 200.0  # every leg point below the 480-px image: filmed from the waist up, legs extrapolated
+    with pytest.raises(ValueRangeError, match="legs: expected frames where a knee and an ankle"):
+        _process(t.replace(positions=moved), config)
+    with pytest.raises(ValueRangeError, match="min_leg_relative_confidence"):
+        RunConfig(min_leg_relative_confidence=-0.1)
+
+
+def test_lift_warns_where_the_legs_are_out_of_view(caplog):
+    import logging
+
+    from kinelift.lifting import lift
+
+    t = _standing_lsp14(60)
+    c = t.confidence.copy()
+    c[20:40, :6] = 0.05
+    with caplog.at_level(logging.WARNING, logger="kinelift.lifting.inference"):
+        lift(t.replace(confidence=c), refine=False)
+    assert "the legs are out of view in 20 of 60 frames" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="kinelift.lifting.inference"):
+        lift(t, refine=False)
+    assert "out of view" not in caplog.text

@@ -4,7 +4,12 @@ A repetition is found at each *bottom*: a peak of knee flexion (``signal="knee"`
 of pelvis height (``signal="pelvis"``) whose prominence is at least ``min_prominence`` (a fraction of
 the signal's range over the clip, or an absolute value) and which lies at least ``min_spacing``
 seconds from a larger neighbour (``scipy.signal.find_peaks``). The signal is low-passed first
-(zero-lag Butterworth, ``cutoff`` Hz) and short gaps are bridged linearly for the search only.
+(zero-lag Butterworth, ``cutoff`` Hz) and short gaps are bridged linearly for the search only;
+each stretch between the gaps left is searched on its own, so a bend whose descent or rise lies
+in such a gap (or before the clip's first seen frame) is not a repetition: its standing level on
+that side was not seen (until 0.3.17 the gap was filled with the clip's least value for the
+search, which made the first seen frame of a person caught mid-stride the bottom of a
+one-frame descent: a squat repetition on a real soccer clip).
 
 Around each bottom, with ``standing`` the signal's value at the base of the peak on each side
 (the least flexed point between this bottom and the previous or next one) and ``excursion`` the
@@ -34,7 +39,7 @@ import numpy as np
 from scipy import signal as sps
 
 from kinelift.errors import ValueRangeError
-from kinelift.processing import butterworth_lowpass, fill_gaps
+from kinelift.processing import butterworth_lowpass, fill_gaps, valid_runs
 
 __all__ = ["Repetition", "find_repetitions"]
 
@@ -134,25 +139,32 @@ def find_repetitions(
     prominence = max(min_prominence * span if relative else float(min_prominence), float(min_excursion))
     if prominence <= 0 or not np.isfinite(prominence):
         return []
-    filled = np.where(np.isnan(y), np.nanmin(y), y)
-    peaks, _ = sps.find_peaks(filled, prominence=prominence, distance=max(1, int(round(min_spacing / dt))))
-    peaks = [p for p in peaks if not np.isnan(y[p])]
+    reps: list[Repetition] = []
+    for lo, hi in valid_runs(~np.isnan(y)):  # never across a gap the bridge left: a bend cut by one is not a repetition
+        reps += _segment_repetitions(y[lo:hi], t[lo:hi], lo, prominence, max(1, int(round(min_spacing / dt))), phase_fraction, len(reps))
+    return reps
+
+
+def _segment_repetitions(y: np.ndarray, t: np.ndarray, offset: int, prominence: float, distance: int, phase_fraction: float,
+                         numbered: int) -> list[Repetition]:  # fmt: skip
+    """The repetitions in one NaN-free stretch ``y`` (bottoms as maxima) whose first frame is ``offset`` of the clip."""
+    peaks, _ = sps.find_peaks(y, prominence=prominence, distance=distance)
     reps = []
     for i, p in enumerate(peaks):
         prev_peak = peaks[i - 1] if i > 0 else 0
         next_peak = peaks[i + 1] if i + 1 < len(peaks) else len(y) - 1
-        left = prev_peak + int(np.nanargmin(filled[prev_peak : p + 1]))
-        right = p + int(np.nanargmin(filled[p : next_peak + 1]))
-        depth = y[p] - max(filled[left], filled[right])
-        start = _last_below(filled, left, p, filled[left] + phase_fraction * (y[p] - filled[left]))
-        end = _first_below(filled, p, right, filled[right] + phase_fraction * (y[p] - filled[right]))
+        left = prev_peak + int(np.argmin(y[prev_peak : p + 1]))
+        right = p + int(np.argmin(y[p : next_peak + 1]))
+        depth = y[p] - max(y[left], y[right])
+        start = _last_below(y, left, p, y[left] + phase_fraction * (y[p] - y[left]))
+        end = _first_below(y, p, right, y[right] + phase_fraction * (y[p] - y[right]))
         near = y[p] - phase_fraction * depth
-        bottom_start = _last_below(filled, start, p, near) + 1
-        bottom_end = _first_below(filled, p, end, near) - 1
+        bottom_start = _last_below(y, start, p, near) + 1
+        bottom_end = _first_below(y, p, end, near) - 1
         reps.append(Repetition(
-            i + 1, int(start), int(p), int(end), int(bottom_start), int(bottom_end), float(t[start]), float(t[p]), float(t[end]),
-            float(t[bottom_start] - t[start]), float(t[bottom_end] - t[bottom_start]), float(t[end] - t[bottom_end]),
-            float(depth),
+            numbered + i + 1, offset + int(start), offset + int(p), offset + int(end), offset + int(bottom_start),
+            offset + int(bottom_end), float(t[start]), float(t[p]), float(t[end]), float(t[bottom_start] - t[start]),
+            float(t[bottom_end] - t[bottom_start]), float(t[end] - t[bottom_end]), float(depth),
         ))  # fmt: skip
     return reps
 

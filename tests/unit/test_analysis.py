@@ -184,6 +184,25 @@ def test_find_repetitions_on_a_known_signal():
         find_repetitions(x, t, kind="peaks", cutoff=60.0)
 
 
+def test_a_bend_whose_descent_was_not_seen_is_not_a_repetition():
+    """A person first seen mid-bend (the frames before are missing, longer than the bridge): the
+    first seen frame was the bottom of a one-frame "descent" from the gap, filled with the clip's
+    least value for the search, and counted as a squat (a real soccer clip, 0.3.16)."""
+    t = np.arange(0, 6, 1 / 30)
+    x = 1.5 * np.exp(-0.5 * ((t - 1.0) / 0.35) ** 2) + 1.5 * np.exp(-0.5 * ((t - 4.0) / 0.35) ** 2)
+    assert [round(r.bottom_time, 1) for r in find_repetitions(x, t, kind="peaks")] == [1.0, 4.0]
+    cut = x.copy()
+    cut[:32] = np.nan  # seen from 1.07 s: just after the first bottom, on the way up
+    reps = find_repetitions(cut, t, kind="peaks")
+    assert [round(r.bottom_time, 1) for r in reps] == [4.0] and reps[0].number == 1
+    late = x.copy()
+    late[126:] = np.nan  # lost at 4.2 s, soon after the bottom: its rise not seen
+    assert [round(r.bottom_time, 1) for r in find_repetitions(late, t, kind="peaks")] == [1.0]
+    bridged = x.copy()
+    bridged[60:75] = np.nan  # a half-second gap while standing between the two: bridged, both count
+    assert len(find_repetitions(bridged, t, kind="peaks")) == 2
+
+
 @pytest.mark.parametrize("azimuth,view", [(np.pi / 2, "sagittal"), (0.0, "frontal")])
 def test_analyze_squat_on_a_generated_clip(azimuth, view):
     clip = squat_tracks(n_reps=3, fps=30.0, camera_azimuth=azimuth, seed=2, hip_spread=1.4)  # hips where detectors put them

@@ -72,7 +72,7 @@ from kinelift.core.views import CAMERA_VIEW_KEY, camera_view, hip_width_ratio
 from kinelift.errors import ValueRangeError
 from kinelift.processing import butterworth_lowpass, fill_gaps
 
-__all__ = ["MAX_FEET_SHIFT", "SquatAnalysis", "SquatThresholds", "analyze_squat", "feet_shift", "squat_feedback", "squat_metrics"]
+__all__ = ["ANGLE_CUTOFF", "MAX_FEET_SHIFT", "SquatAnalysis", "SquatThresholds", "analyze_squat", "feet_shift", "squat_feedback", "squat_metrics"]
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +203,13 @@ MIN_KNEE_EXCURSION = float(np.deg2rad(20.0))
 """Least knee-flexion excursion (rad) of a repetition in :func:`analyze_squat`."""
 MIN_PELVIS_DROP = 0.15
 """Least pelvis drop of a repetition in :func:`analyze_squat`, as a fraction of the thigh length."""
+ANGLE_CUTOFF = 6.0
+"""Default low-pass cutoff (Hz) of :func:`analyze_squat`'s angles."""
+
+REPETITION_CUTOFF = 4.0
+"""Low-pass cutoff (Hz) of the signal searched for repetitions (:func:`find_repetitions`); a clip
+too slow for it (under 8.9 frames/s) is searched unfiltered."""
+
 MAX_FEET_SHIFT = 0.35
 """Largest shift of the left-to-right ankle vector during a repetition in :func:`analyze_squat`, as a
 fraction of the leg length (thigh + shank): a squat keeps both feet planted. Real squats, lunges and
@@ -353,7 +360,7 @@ def analyze_squat(
     signal: str = "auto",
     thresholds: SquatThresholds = SquatThresholds(),
     min_spacing: float = 0.8,
-    cutoff: float | None = 6.0,
+    cutoff: float | None = ANGLE_CUTOFF,
     max_gap: int = 5,
     frontal_plane: bool | None = None,
     max_feet_shift: float | None = MAX_FEET_SHIFT,
@@ -427,13 +434,15 @@ def analyze_squat(
     bar.update()
     heights = _heights(tracks, up)
     use_knee = signal == "knee" or (signal == "auto" and kind != "frontal")
+    search_cutoff = REPETITION_CUTOFF if not REPETITION_CUTOFF >= 0.9 * tracks.sampling_rate / 2 else None  # a slow clip: searched unfiltered
     if use_knee:
         if "knee_flexion_r" not in angles.column_names:
             raise ValueRangeError("signal", expected="'pelvis' for a front view (knee flexion is not visible)", got=signal)
         knee = _mean_present(angles.column("knee_flexion_r"), angles.column("knee_flexion_l"))
-        reps = find_repetitions(knee, tracks.time, kind="peaks", min_spacing=min_spacing, min_excursion=MIN_KNEE_EXCURSION)
+        reps = find_repetitions(knee, tracks.time, kind="peaks", min_spacing=min_spacing, min_excursion=MIN_KNEE_EXCURSION,
+                                cutoff=search_cutoff)  # fmt: skip
     else:
-        reps = find_repetitions(heights["hip"], tracks.time, kind="valleys", min_spacing=min_spacing,
+        reps = find_repetitions(heights["hip"], tracks.time, kind="valleys", min_spacing=min_spacing, cutoff=search_cutoff,
                                 min_excursion=float(np.nan_to_num(MIN_PELVIS_DROP * _thigh_length(tracks))))  # fmt: skip
     not_counted: list[Repetition] = []
     if max_feet_shift is not None:

@@ -154,6 +154,37 @@ standing lateral raise with MediaPipe's 2D the largest knee or hip flexion rises
 (docs/lift.md, "MediaPipe's feet")."""
 
 
+def hold_through_unseen(features: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """``features`` ``(T, K, 3)`` with every frame where the subject is not seen (``seen`` False)
+    replaced by the nearest seen frame's (the earlier one at equal distance).
+
+    The lifter's network reads a window of frames around each one; where the subject is lost for
+    a while (a person leaving the image and coming back, or first seen after the video's start)
+    the missing frames' features are zeros, a "nobody" the network never trained on, and the
+    first seen frames after such a stretch were lifted flexed: on the real lateral raise with 2 s
+    of an empty picture before it, the standing person's knees and hips started at 26-29 deg and
+    took 10 frames to settle (0.3.16; the clip alone: -3). Held, the network sees a still person
+    there, as at a clip's ends, where :func:`~kinelift.lifting.predict.predict_sequences` repeats
+    the edge frames. The unseen frames get no pose either way.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = np.arange(5.0)[:, None, None] * np.ones((5, 1, 3))
+    >>> hold_through_unseen(f, np.array([False, True, False, False, True]))[:, 0, 0].tolist()
+    [1.0, 1.0, 1.0, 4.0, 4.0]
+    """
+    seen = np.asarray(seen, dtype=bool)
+    if seen.all() or not seen.any():
+        return features
+    idx = np.flatnonzero(seen)
+    frames = np.arange(len(seen))
+    after = np.clip(np.searchsorted(idx, frames), 0, len(idx) - 1)
+    before = np.clip(after - 1, 0, len(idx) - 1)
+    nearest = np.where(np.abs(idx[before] - frames) <= np.abs(idx[after] - frames), idx[before], idx[after])
+    return features[nearest]
+
+
 def _warn_if_legs_out_of_view(tracks: Tracks) -> None:
     """A warning where the 2D shows a person whose legs are out of view in some frames
     (:func:`kinelift.processing.tracks_legs_in_view`): the lifter guesses the legs there."""
@@ -324,7 +355,9 @@ def lift(
     seen, (pix, conf), (feats, _, size) = resampled[0], inputs[0], normalized[0]
     grid = seen.time
     device = next(lifter.parameters()).device
-    outs = [predict_sequences(m, [torch.as_tensor(f, dtype=torch.float32, device=device)], flip=flip)[0] for m, (f, _, _) in zip(members, normalized)]
+    with_subject = seen.valid.mean(axis=1) >= SEEN_FRACTION  # on the lifter's time grid
+    held = [hold_through_unseen(f, with_subject) for f, _, _ in normalized]  # the network sees a still person where the subject is lost
+    outs = [predict_sequences(m, [torch.as_tensor(f, dtype=torch.float32, device=device)], flip=flip)[0] for m, f in zip(members, held)]
     out = combine_outputs(members, outs)
     weights = conf.mean(1) + 1e-6
     seg = (torch.as_tensor(weights[:, None], dtype=out.segment_scales.dtype, device=device) * out.segment_scales).sum(0) / float(weights.sum())
@@ -346,7 +379,6 @@ def lift(
     root_cam = None
     if intrinsics is not None:  # the root position that best reprojects the 3D keypoints
         root_cam = root_translation(body.keypoints.double(), image.double(), torch.as_tensor(conf, device=device)).cpu().numpy()
-    with_subject = seen.valid.mean(axis=1) >= SEEN_FRACTION  # on the lifter's time grid
     behind = root_cam is not None and (root_cam[:, 2] <= 0) & with_subject
     if np.any(behind):
         log.warning("the pelvis lands behind the camera in %d of %d frames with the subject: the lifted pose does not fit the image "

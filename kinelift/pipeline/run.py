@@ -396,14 +396,17 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
                  config.outlier_sigma, config.outlier_half_window, floor, out.units, before - int(out.valid.sum()))  # fmt: skip
     if config.max_gap > 0:
         out = fill_tracks(out, method="cubic", max_gap=config.max_gap)
+    low_pass = f"butterworth {config.cutoff} Hz"
     if config.cutoff is not None and out.n_frames > 15:
-        if config.cutoff >= out.sampling_rate / 2:
-            raise ValueRangeError("cutoff", expected=f"below the Nyquist frequency {out.sampling_rate / 2:.3g} Hz", got=config.cutoff)
-        # segments too short for the filter (a person seen for a few frames) stay raw, counted in the log
-        out = filter_tracks(out, "butterworth", cutoff=config.cutoff, order=2, short="keep")
+        if config.cutoff >= 0.9 * out.sampling_rate / 2:  # a slow video (10 frames/s): nothing above its Nyquist frequency to remove
+            log.warning("the %g Hz low-pass is not below 0.9 of the Nyquist frequency of these %.3g frames/s tracks (%.3g Hz): "
+                        "the 2D keypoints are not filtered", config.cutoff, out.sampling_rate, out.sampling_rate / 2)  # fmt: skip
+            low_pass = f"no low-pass ({config.cutoff} Hz is not below 0.9 of the Nyquist frequency)"
+        else:  # segments too short for the filter (a person seen for a few frames) stay raw, counted in the log
+            out = filter_tracks(out, "butterworth", cutoff=config.cutoff, order=2, short="keep")
     return out.replace(metadata={**out.metadata, "processing": f"frames below {config.min_relative_confidence} of the median confidence "
                                  f"dropped, frames without legs in view ({config.min_leg_relative_confidence}) dropped, hampel {config.outlier_sigma} sigma (floor {config.outlier_floor} of the person's size), "
-                                 f"cubic fill {config.max_gap}, butterworth {config.cutoff} Hz"})  # fmt: skip
+                                 f"cubic fill {config.max_gap}, {low_pass}"})  # fmt: skip
 
 
 def _drop_frames_without_legs(tracks: Tracks, min_ratio: float) -> Tracks:
@@ -487,6 +490,7 @@ def run(input: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, confi
 
 def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any], overwrite: bool, progress: bool) -> RunSummary:
     from kinelift.analysis import analyze_squat, coordinate_angles, model_keypoints
+    from kinelift.analysis.squat import ANGLE_CUTOFF
     from kinelift.io import validate_h5
     from kinelift.io.hdf5 import write_h5
     from kinelift.lifting import Intrinsics, lift
@@ -527,7 +531,8 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
     view = lifted.keypoints.metadata[CAMERA_VIEW_KEY]  # a side view's depth (the frontal plane) is the lifter's guess
     points = model_keypoints(model, coordinates)
     points = points.replace(metadata={**points.metadata, CAMERA_VIEW_KEY: view})
-    squat = analyze_squat(points, view="3d", up="y", feet=processed, progress=False)  # feet planted? seen in 2D
+    slow = not ANGLE_CUTOFF < 0.9 * points.sampling_rate / 2  # a 10 frames/s video: its angles are not low-passed
+    squat = analyze_squat(points, view="3d", up="y", feet=processed, cutoff=None if slow else ANGLE_CUTOFF, progress=False)  # feet planted? seen in 2D
     stage("analysis")
     steps.update()
     video = _is_video(source) and config.video

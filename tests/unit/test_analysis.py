@@ -330,3 +330,14 @@ def test_standing_still_has_no_repetitions_and_still_writes(tmp_path):
     assert result.repetitions == () and len(result.metrics) == 0
     paths = result.write(tmp_path)
     assert paths["h5"].exists() and paths["report"].exists()
+
+
+def test_a_slow_clip_is_analysed_without_the_filters_it_is_too_slow_for():
+    """A 8 frames/s clip: the repetition search's 4 Hz low-pass is above 0.9 of its Nyquist
+    frequency, so the search runs unfiltered instead of stopping the analysis (a real walking
+    video at 10 frames/s stopped `kinelift run` with a cutoff error, 0.3.16)."""
+    clip = squat_tracks(n_reps=2, fps=8.0, noise=0.0, dropout=0.0)
+    with pytest.raises(ValueRangeError, match="Nyquist"):
+        analyze_squat(clip.truth_3d, view="3d", progress=False)  # an explicit cutoff (the default 6 Hz) above it is still an error
+    result = analyze_squat(clip.truth_3d, view="3d", cutoff=None, progress=False)
+    assert len(result.repetitions) == 2

@@ -366,3 +366,35 @@ def test_lift_warns_where_the_legs_are_out_of_view(caplog):
     with caplog.at_level(logging.WARNING, logger="kinelift.lifting.inference"):
         lift(t, refine=False)
     assert "out of view" not in caplog.text
+
+
+def test_the_main_job_leaves_a_slow_video_unfiltered_with_a_warning(caplog):
+    import logging
+
+    from kinelift.pipeline.config import RunConfig
+    from kinelift.pipeline.run import _process
+
+    t = _standing_lsp14(60, fps=10.0)
+    with caplog.at_level(logging.WARNING, logger="kinelift.pipeline.run"):
+        out = _process(t, RunConfig())  # 6 Hz against a 5-Hz Nyquist frequency: was a ValueRangeError that stopped the run
+    assert "not below 0.9 of the Nyquist frequency of these 10 frames/s tracks" in caplog.text
+    np.testing.assert_array_equal(out.positions, t.positions)
+    assert "no low-pass" in out.metadata["processing"]
+
+
+def test_lift_holds_the_input_through_frames_without_the_subject():
+    """The same standing clip with and without 2 s of nobody before it gives the same pose in its
+    first seen frames: the network sees the first seen frame held, as at a clip's start (it saw
+    zeros, and a real standing person's knees and hips started at 26-29 deg)."""
+    from kinelift.lifting import lift
+
+    t = _standing_lsp14(90)
+    xy = np.concatenate([np.full((60, 14, 2), np.nan), t.positions])
+    c = np.concatenate([np.zeros((60, 14)), t.confidence])
+    late = Tracks(xy, keypoints="LSP-14", fps=30.0, confidence=c).with_image_size(640, 480)
+    plain, intro = lift(t), lift(late)
+    assert not intro.seen[:60].any() and intro.seen[60:].all()
+    a, b = plain.to_table(), intro.to_table()
+    knee = [a.column_names.index(n) for n in ("knee_angle_r", "knee_angle_l", "hip_flexion_r", "hip_flexion_l")]
+    first = np.degrees(np.abs(b.values[60:70, knee] - a.values[:10, knee])).max()
+    assert first < 1.0, f"the first seen frames differ by {first:.2f} deg"

@@ -370,7 +370,7 @@ def _choose(people: list[Tracks], person: int | None, source: Path, at: Sequence
 def _process(tracks: Tracks, config: RunConfig) -> Tracks:
     from kinelift.processing import fill_tracks, filter_tracks, reject_outliers, resample_tracks
 
-    out = tracks
+    out = tracks = _drop_upside_down(tracks)
     if tracks.n_frames > 2 and not tracks.is_uniform():  # a real video's frame times jitter (rounded time stamps)
         dt = np.diff(tracks.time)
         rate = 1.0 / float(np.median(dt))
@@ -404,9 +404,31 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
             low_pass = f"no low-pass ({config.cutoff} Hz is not below 0.9 of the Nyquist frequency)"
         else:  # segments too short for the filter (a person seen for a few frames) stay raw, counted in the log
             out = filter_tracks(out, "butterworth", cutoff=config.cutoff, order=2, short="keep")
-    return out.replace(metadata={**out.metadata, "processing": f"frames below {config.min_relative_confidence} of the median confidence "
+    return out.replace(metadata={**out.metadata, "processing": f"upside-down frames dropped, frames below {config.min_relative_confidence} of the median confidence "
                                  f"dropped, frames without legs in view ({config.min_leg_relative_confidence}) dropped, hampel {config.outlier_sigma} sigma (floor {config.outlier_floor} of the person's size), "
                                  f"cubic fill {config.max_gap}, {low_pass}"})  # fmt: skip
+
+
+def _drop_upside_down(tracks: Tracks) -> Tracks:
+    """``tracks`` with the frames where the subject stands on their head in the picture set missing
+    (:func:`kinelift.core.views.upside_down_frames`: a detection error, a handstand, a fall), with a
+    warning; an error where that is most frames with the subject (a picture turned upside down)."""
+    from kinelift.core.views import upside_down_frames
+
+    inverted = upside_down_frames(tracks)
+    if inverted is None or not inverted.any():
+        return tracks
+    judged = int(tracks.valid.any(axis=1).sum())
+    n = int(inverted.sum())
+    if n >= 0.5 * judged:
+        raise ValueRangeError("orientation", expected="a person upright in the picture (head above the feet; the lifters never saw "
+                              "an upside-down person); the video is probably turned by 180 deg (a phone held upside down, a display "
+                              "rotation lost in editing): turn it upright and run again",
+                              got=f"the subject's head below their ankles in {n} of {judged} frames")  # fmt: skip
+    log.warning("the subject's head is below their ankles in %d of %d frames (upside down: a detection error, a handstand or a "
+                "fall, which the lifters never saw): set missing, no pose is reported there", n, judged)  # fmt: skip
+    return tracks.replace(positions=np.where(inverted[:, None, None], np.nan, tracks.positions),
+                          confidence=np.where(inverted[:, None], 0.0, tracks.confidence))  # fmt: skip
 
 
 def _drop_frames_without_legs(tracks: Tracks, min_ratio: float) -> Tracks:

@@ -398,3 +398,37 @@ def test_lift_holds_the_input_through_frames_without_the_subject():
     knee = [a.column_names.index(n) for n in ("knee_angle_r", "knee_angle_l", "hip_flexion_r", "hip_flexion_l")]
     first = np.degrees(np.abs(b.values[60:70, knee] - a.values[:10, knee])).max()
     assert first < 1.0, f"the first seen frames differ by {first:.2f} deg"
+
+
+def test_upside_down_frames_need_the_head_well_below_the_ankles():
+    from kinelift.core.views import upside_down_frames
+
+    t = _standing_lsp14(4)
+    assert not upside_down_frames(t).any()
+    turned = t.positions.copy()
+    turned[..., 1] = 480.0 - turned[..., 1]  # the picture turned upside down (mirrored too: the same for the test)
+    assert upside_down_frames(t.replace(positions=turned)).all()
+    lying = t.positions[..., ::-1].copy()  # lying along the image's x axis, head and ankles at one height
+    assert not upside_down_frames(t.replace(positions=lying)).any()
+    assert upside_down_frames(Tracks(np.zeros((3, 6, 3)), keypoints="LOWER-6", fps=30.0, units="m", coordinate_frame="ground")) is None
+    assert upside_down_frames(Tracks(np.zeros((3, 6, 2)), keypoints="LOWER-6", fps=30.0)) is None  # no head end
+
+
+def test_the_main_job_refuses_an_upside_down_picture_and_drops_upside_down_frames(caplog):
+    import logging
+
+    from kinelift.pipeline.config import RunConfig
+    from kinelift.pipeline.run import _process
+
+    t = _standing_lsp14(90)
+    turned = t.positions.copy()
+    turned[..., 1] = 480.0 - turned[..., 1]
+    with pytest.raises(ValueRangeError, match="orientation: expected a person upright in the picture"):
+        _process(t.replace(positions=turned), RunConfig())
+    some = t.positions.copy()
+    some[40:45] = turned[40:45]  # five frames of a detection that put the head below the feet
+    config = RunConfig(cutoff=None, outlier_sigma=0.0, max_gap=0)
+    with caplog.at_level(logging.WARNING, logger="kinelift.pipeline.run"):
+        out = _process(t.replace(positions=some), config)
+    assert "head is below their ankles in 5 of 90 frames" in caplog.text
+    assert np.isnan(out.positions[40:45]).all() and np.isfinite(out.positions[:40]).all() and np.isfinite(out.positions[45:]).all()

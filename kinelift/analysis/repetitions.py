@@ -41,7 +41,10 @@ from scipy import signal as sps
 from kinelift.errors import ValueRangeError
 from kinelift.processing import butterworth_lowpass, fill_gaps, valid_runs
 
-__all__ = ["Repetition", "find_repetitions"]
+__all__ = ["REPETITION_CUTOFF", "Repetition", "find_repetitions"]
+
+REPETITION_CUTOFF = 4.0
+"""Default low-pass cutoff (Hz) of the signal :func:`find_repetitions` searches."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ def find_repetitions(
     min_prominence: float = 0.3,
     relative: bool = True,
     min_spacing: float = 0.8,
-    cutoff: float | None = 4.0,
+    cutoff: float | None = REPETITION_CUTOFF,
     phase_fraction: float = 0.1,
     max_gap: int = 30,
     min_excursion: float = 0.0,

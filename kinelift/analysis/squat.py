@@ -65,7 +65,7 @@ import numpy as np
 
 from kinelift.analysis.angles_2d import frontal_angles, sagittal_angles
 from kinelift.analysis.angles_3d import UP_AXES, joint_angles_3d
-from kinelift.analysis.repetitions import Repetition, find_repetitions
+from kinelift.analysis.repetitions import REPETITION_CUTOFF, Repetition, find_repetitions
 from kinelift.core.table import TimeSeriesTable
 from kinelift.core.tracks import Tracks
 from kinelift.core.views import CAMERA_VIEW_KEY, camera_view, hip_width_ratio
@@ -206,9 +206,6 @@ MIN_PELVIS_DROP = 0.15
 ANGLE_CUTOFF = 6.0
 """Default low-pass cutoff (Hz) of :func:`analyze_squat`'s angles."""
 
-REPETITION_CUTOFF = 4.0
-"""Low-pass cutoff (Hz) of the signal searched for repetitions (:func:`find_repetitions`); a clip
-too slow for it (under 8.9 frames/s) is searched unfiltered."""
 
 MAX_FEET_SHIFT = 0.35
 """Largest shift of the left-to-right ankle vector during a repetition in :func:`analyze_squat`, as a
@@ -379,7 +376,9 @@ def analyze_squat(
     up : {"x", "y", "z"}, default "y"
         Vertical axis of 3D tracks.
     signal : {"auto", "knee", "pelvis"}, default "auto"
-        Repetition signal: knee flexion (side view, 3D) or pelvis height (any view; the front view's only choice).
+        Repetition signal: knee flexion (side view, 3D) or pelvis height (any view; the front view's only choice),
+        searched after a :data:`~kinelift.analysis.repetitions.REPETITION_CUTOFF` low-pass, or unfiltered in a clip
+        too slow for it (under 8.9 frames/s).
     thresholds : SquatThresholds
     min_spacing : float, default 0.8
         Least time between repetitions (s).
@@ -434,7 +433,7 @@ def analyze_squat(
     bar.update()
     heights = _heights(tracks, up)
     use_knee = signal == "knee" or (signal == "auto" and kind != "frontal")
-    search_cutoff = REPETITION_CUTOFF if not REPETITION_CUTOFF >= 0.9 * tracks.sampling_rate / 2 else None  # a slow clip: searched unfiltered
+    search_cutoff = REPETITION_CUTOFF if REPETITION_CUTOFF < 0.9 * tracks.sampling_rate / 2 else None  # a clip under 8.9 frames/s: unfiltered
     if use_knee:
         if "knee_flexion_r" not in angles.column_names:
             raise ValueRangeError("signal", expected="'pelvis' for a front view (knee flexion is not visible)", got=signal)

@@ -68,8 +68,9 @@ _HEAD_END = ("shoulder", "neck", "head_top", "nose", "eye", "ear")
 UPSIDE_DOWN_MARGIN = 0.5
 """... by more than this fraction of the diagonal of the box around the frame's points: a person
 standing on their head is about 0.8 of it head-to-ankle, while in a push-up, a sit-up or lying the
-two ends are at about one height (Penn Action: without the margin 33 of its push-up clips and 3
-sit-up clips read as upside down in most frames; with it none of its 2,326 clips)."""
+two ends are at about one height (Penn Action's 2,326 hand-labelled clips: without the margin 33
+push-up clips and 3 sit-up clips read as upside down in most of their frames; with it no clip in
+most frames, two push-up clips in 18 % and 7 % of theirs)."""
 
 
 def upside_down_frames(tracks: Tracks) -> np.ndarray | None:

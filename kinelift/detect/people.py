@@ -90,7 +90,9 @@ def hog_people(image: np.ndarray, *, min_height: int = HOG_MIN_HEIGHT, score_thr
     followed player's keypoints fell from a mean confidence of 0.47 to 0.32. Window sizes grow
     by ``scale`` from one level of the search to the next: 1.1 searches 1.9
     times faster than 1.05 on 720p frames, but on the real soccer clip no track on the player
-    survived and the sprint start's longest track fell from 236 to 111 frames.
+    survived and the sprint start's longest track fell from 236 to 111 frames. An image (or part of
+    a frame) smaller than the 64x128-px window after the resize holds nobody HOG can find: no boxes
+    (OpenCV's search crashed the process on a 288x96 region of a dark real clip, 0.3.16).
     """
     import cv2
 
@@ -105,6 +107,9 @@ def hog_people(image: np.ndarray, *, min_height: int = HOG_MIN_HEIGHT, score_thr
     else:
         work = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR if factor > 1 else cv2.INTER_AREA)
     hog = cv2.HOGDescriptor()
+    if work.shape[0] < hog.winSize[1] or work.shape[1] < hog.winSize[0]:
+        # nobody fits (the window is 64x128 px); OpenCV's search crashes the process (a segmentation fault) on such an image
+        return np.zeros((0, 4)), np.zeros(0)
     hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
     rects, weights = hog.detectMultiScale(cv2.cvtColor(work, cv2.COLOR_RGB2GRAY), winStride=(stride, stride), padding=(8, 8), scale=scale)
     if len(rects) == 0:

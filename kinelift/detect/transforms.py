@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from kinelift.errors import ShapeError
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "crop_matrices", "apply_affine", "invert_affine", "warp_image",
-           "warp_batch", "crop_frames", "normalize_images", "input_to_heatmap", "heatmap_to_input", "augmentation_matrices"]  # fmt: skip
+           "warp_batch", "crop_frames", "brighten_dark_crops", "normalize_images", "input_to_heatmap", "heatmap_to_input", "augmentation_matrices"]  # fmt: skip
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 """Per-channel mean of ImageNet (RGB, images in [0, 1])."""
@@ -180,9 +180,41 @@ def crop_frames(frames: torch.Tensor, frame_index: np.ndarray, matrices: np.ndar
     return crops
 
 
+DARK_CROP_BELOW = 0.6
+"""A crop is dark where the 99th percentile of its pixels' brightest channel is below this (in [0, 1])."""
+DARK_CROP_TARGET = 0.85
+"""... and is brightened so that this percentile reaches this value, by at most :data:`DARK_CROP_MAX_GAIN`."""
+DARK_CROP_MAX_GAIN = 4.0
+
+
+def brighten_dark_crops(images: torch.Tensor) -> torch.Tensor:
+    """[0, 1] RGB crops ``(B, 3, H, W)`` with each dark crop (:data:`DARK_CROP_BELOW`, judged on every
+    4th pixel each way) scaled up towards :data:`DARK_CROP_TARGET`; the others as they are.
+
+    The detectors learned from photographs exposed for the person. In a dim room kinelift's
+    LSP-14 detector crossed a standing person's legs (a copy of the real lateral raise at 25 %
+    brightness with noise: largest lifted knee or hip flexion 37.1 deg; scaled up, 4.9; the clip
+    as filmed, 4.8). A crop of a normally lit scene is not changed.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.full((2, 3, 4, 4), 0.2)
+    >>> x[1] = 0.9
+    >>> [round(float(v), 2) for v in brighten_dark_crops(x).amax(dim=(1, 2, 3))]
+    [0.8, 0.9]
+    """
+    brightest = images[:, :, ::4, ::4].amax(dim=1).reshape(len(images), -1)  # every 4th pixel each way: 1 ms for 64 crops, not 70
+    level = brightest.kthvalue(max(1, int(round(0.99 * brightest.shape[1]))), dim=1).values.clamp_min(1e-3)
+    gain = torch.where(level < DARK_CROP_BELOW, (DARK_CROP_TARGET / level).clamp(max=DARK_CROP_MAX_GAIN), torch.ones_like(level))
+    return (images * gain.view(-1, 1, 1, 1)).clamp(0.0, 1.0) if bool((gain != 1).any()) else images
+
+
 def normalize_images(images: torch.Tensor) -> torch.Tensor:
-    """uint8 or [0, 1] RGB ``(B, 3, H, W)`` to ImageNet-normalised float (the input of every detector)."""
+    """uint8 or [0, 1] RGB ``(B, 3, H, W)`` to ImageNet-normalised float (the input of every detector,
+    in training and inference), dark crops brightened first (:func:`brighten_dark_crops`)."""
     x = images.float() / 255.0 if images.dtype == torch.uint8 else images
+    x = brighten_dark_crops(x)
     mean = torch.tensor(IMAGENET_MEAN, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return (x - mean) / std

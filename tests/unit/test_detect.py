@@ -1365,3 +1365,31 @@ def test_people_tracks_keep_a_faint_tracks_confident_stretch_and_join_fragments_
     assert [t.person_id for t in tracks] == [0, 1, 2]
     faint = fragment(range(0, 30), 600.0, [0.1] * 25 + [0.6] * 5)  # its confident stretch is too short: dropped
     assert people_tracks([faint], time, "LOWER-6", min_frames=10, min_track_confidence=0.4) == []
+
+
+def test_dark_crops_are_brightened_before_the_network_and_lit_ones_are_not():
+    from kinelift.detect.transforms import DARK_CROP_MAX_GAIN, IMAGENET_MEAN, IMAGENET_STD, brighten_dark_crops, normalize_images
+
+    rng = torch.Generator().manual_seed(0)
+    lit = torch.rand(2, 3, 64, 48, generator=rng)  # the brightest pixels near 1
+    dark = lit * 0.3  # a dim room: the brightest pixels near 0.3
+    out = brighten_dark_crops(torch.cat([lit, dark]))
+    assert torch.equal(out[:2], lit)
+    gain = out[2:].flatten(1).amax(1) / dark.flatten(1).amax(1)
+    assert torch.allclose(gain, torch.full((2,), 0.85 / 0.3), rtol=0.05)  # the 99th percentile brought to 0.85
+    very_dark = brighten_dark_crops(lit[:1] * 0.05)
+    assert float(very_dark.amax()) <= DARK_CROP_MAX_GAIN * 0.05 + 1e-6  # the gain is capped
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    assert torch.allclose(normalize_images((lit * 255).round().to(torch.uint8)), ((lit * 255).round() / 255 - mean) / std, atol=1e-6)
+
+
+def test_hog_finds_nobody_in_an_image_smaller_than_its_window():
+    """OpenCV's HOG search crashes the process (a segmentation fault, OpenCV 4.14) on an image
+    smaller than its 64x128 window; the person finder searched such a strip of a dark real clip."""
+    from kinelift.detect.people import hog_people
+
+    strip = (np.random.default_rng(0).random((96, 288, 3)) * 60).astype(np.uint8)
+    boxes, scores = hog_people(strip, factor=1.0)
+    assert boxes.shape == (0, 4) and scores.shape == (0,)
+    assert hog_people(np.zeros((128, 64, 3), np.uint8), factor=1.0)[0].shape[1] == 4  # the window's own size is searched

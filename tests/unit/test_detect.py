@@ -722,9 +722,17 @@ def test_flip_false_runs_one_pass_and_flip_true_two():
             predict_heatmaps(net, images, flip=bad)
 
 
+@pytest.fixture
+def crops_as_filmed(monkeypatch):
+    """Crops reach the network as cut, dark ones not brightened (``brighten_dark_crops``): the
+    stand-in detector below reads a crop's brightness as its confidence."""
+    monkeypatch.setattr("kinelift.detect.transforms.DARK_CROP_BELOW", 0.0)
+
+
 class _BrightnessDetector(torch.nn.Module):
     """A stand-in detector: a fixed person-shaped set of heatmap peaks whose height is the crop's
-    largest brightness (a bright region is 'seen clearly', a dark one is background texture)."""
+    largest brightness (a bright region is 'seen clearly', a dark one is background texture).
+    Tests that use it take the ``crops_as_filmed`` fixture."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -741,7 +749,7 @@ class _BrightnessDetector(torch.nn.Module):
         return height[:, None, None, None] * maps[None]
 
 
-def test_a_person_seen_clearly_is_read_without_the_flip_test_after_the_first_frames(tmp_path, monkeypatch):
+def test_a_person_seen_clearly_is_read_without_the_flip_test_after_the_first_frames(tmp_path, monkeypatch, crops_as_filmed):
     """``flip_below``: a bright person (mean keypoint confidence 0.9) is read with the flip test for
     the first FLIP_MEMORY frames, then without it (the network reads each of their later crops once
     instead of twice); a dim one (0.55) keeps it throughout (their points those of
@@ -779,7 +787,7 @@ def test_a_person_seen_clearly_is_read_without_the_flip_test_after_the_first_fra
         inference.detect_tracks(tmp_path / "v.mp4", detector=Counting(), progress=False, flip_below=1.5)
 
 
-def test_a_track_never_seen_clearly_ends_and_is_not_restarted_there(tmp_path, monkeypatch, caplog):
+def test_a_track_never_seen_clearly_ends_and_is_not_restarted_there(tmp_path, monkeypatch, caplog, crops_as_filmed):
     """Two found 'people': a bright one (confidence about 0.6-0.8) and a dark patch of texture
     (about 0.3). The texture's track ends after UNCLEAR_FRAMES frames, the person finder starts
     none there again although it finds the patch at every search, and the texture's track is
@@ -958,7 +966,7 @@ def test_the_frames_left_on_a_background_that_stopped_changing_are_counted():
         assert _frames_left_behind(person(changes, confidences), min_peak_confidence=0.45, min_track_confidence=0.3) == 0
 
 
-def test_a_person_who_leaves_the_crop_is_not_followed_on_the_background(tmp_path, monkeypatch, caplog):
+def test_a_person_who_leaves_the_crop_is_not_followed_on_the_background(tmp_path, monkeypatch, caplog, crops_as_filmed):
     """A bright person moving in place leaves at frame 20; the keypoints stay on the dark, still
     background. The track ends there with its frames on the background dropped, and the person
     finder, which still reports the spot, starts no track on it; without the person's motion (the
@@ -1170,7 +1178,7 @@ def test_mediapipe_world_landmarks_become_3d_tracks_in_opensim_axes(tmp_path, mo
     np.testing.assert_allclose(tracks[0].positions[0, hip], [(0.5 - 0.1) * 64, 0.5 * 96])
 
 
-def test_mediapipe_boxes_feed_the_heatmap_detector(tmp_path, monkeypatch):
+def test_mediapipe_boxes_feed_the_heatmap_detector(tmp_path, monkeypatch, crops_as_filmed):
     """boxes="mediapipe": BlazePose's landmark box (grown by BOX_GROWTH) in each frame where it
     finds its person is the heatmap detector's crop; no box, no keypoints; HOG is not run; with
     detector "auto" the heatmap detector is LSP-14 even where mediapipe is installed."""

@@ -385,7 +385,7 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
             log.info("%d of %d frames with keypoints are below %.2f of the track's median confidence (%.2f): set missing "
                      "(a person in part or leaving the image)", int(low.sum()), int(seen.sum()), config.min_relative_confidence,
                      float(np.median(frame_confidence[seen])))  # fmt: skip
-            out = out.replace(positions=np.where(low[:, None, None], np.nan, out.positions), confidence=np.where(low[:, None], 0.0, out.confidence))
+            out = _set_missing(out, low)
     if config.min_leg_relative_confidence > 0:
         out = _drop_frames_without_legs(out, config.min_leg_relative_confidence)
     if config.outlier_sigma > 0 and config.outlier_half_window > 0 and tracks.n_frames > 2 * config.outlier_half_window:
@@ -409,6 +409,12 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
                                  f"cubic fill {config.max_gap}, {low_pass}"})  # fmt: skip
 
 
+def _set_missing(tracks: Tracks, frames: np.ndarray) -> Tracks:
+    """``tracks`` with every point of the ``frames`` (bool ``(T,)``) missing, at confidence 0."""
+    return tracks.replace(positions=np.where(frames[:, None, None], np.nan, tracks.positions),
+                          confidence=np.where(frames[:, None], 0.0, tracks.confidence))  # fmt: skip
+
+
 def _drop_upside_down(tracks: Tracks) -> Tracks:
     """``tracks`` with the frames where the subject stands on their head in the picture set missing
     (:func:`kinelift.core.views.upside_down_frames`: a detection error, a handstand, a fall), with a
@@ -427,8 +433,7 @@ def _drop_upside_down(tracks: Tracks) -> Tracks:
                               got=f"the subject's head below their ankles in {n} of {judged} frames")  # fmt: skip
     log.warning("the subject's head is below their ankles in %d of %d frames (upside down: a detection error, a handstand or a "
                 "fall, which the lifters never saw): set missing, no pose is reported there", n, judged)  # fmt: skip
-    return tracks.replace(positions=np.where(inverted[:, None, None], np.nan, tracks.positions),
-                          confidence=np.where(inverted[:, None], 0.0, tracks.confidence))  # fmt: skip
+    return _set_missing(tracks, inverted)
 
 
 def _drop_frames_without_legs(tracks: Tracks, min_ratio: float) -> Tracks:
@@ -452,8 +457,7 @@ def _drop_frames_without_legs(tracks: Tracks, min_ratio: float) -> Tracks:
     log.warning("the subject's legs are out of view in %d of %d frames (%d stretches; no knee or no ankle inside the image with at "
                 "least %.2f of the confidence of the points above the hips, smoothed over %.2f s): set missing, no pose is reported there",
                 int(hidden.sum()), int(seen.sum()), len(valid_runs(hidden)), min_ratio, LEGS_WINDOW)  # fmt: skip
-    return tracks.replace(positions=np.where(hidden[:, None, None], np.nan, tracks.positions),
-                          confidence=np.where(hidden[:, None], 0.0, tracks.confidence))  # fmt: skip
+    return _set_missing(tracks, hidden)
 
 
 def _person_size(tracks: Tracks) -> float:

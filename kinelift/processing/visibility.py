@@ -3,8 +3,9 @@
 A heatmap detector puts every point of its set on every person it is shown: on a video filmed from
 the waist up it still places knees and ankles, somewhere on the trunk or at the image's edge, and a
 lifter turns them into a pose (on such a clip of the real lateral raise, cut below the hips, the
-shipped pipeline reported 110 deg of hip and 130 deg of knee flexion for a standing person, without
-a warning). What tells these points apart from seen ones is their confidence against the same
+shipped pipeline reported 110 deg of hip and 130 deg of knee flexion for a standing person from
+kinelift's detector, without a warning; MediaPipe's BlazePose guesses a standing body's legs below
+the picture, right for this person by luck). What tells these points apart from seen ones is their confidence against the same
 person's other points in the same frame: a leg that is out of the picture is found with a small
 fraction of the confidence of the shoulders and arms that are in it, and a detector that
 extrapolates (MediaPipe's BlazePose) puts it outside the image. A small or blurred athlete's
@@ -13,7 +14,9 @@ points are all found with low confidence, so the ratio, not the confidence itsel
 Measured on the real videos in ``../shared/data/real-videos`` and on copies of the lateral raise
 cut at the hips, mid-thigh, below the knees and mid-shin (``docs/pipeline.md``, "Legs out of
 view"): at :data:`MIN_LEG_RELATIVE_CONFIDENCE` the real videos keep 99-100 % of their frames with
-both detectors, and MediaPipe's legs are out of view in every frame of the four cut copies.
+both detectors, and MediaPipe's legs are out of view in every frame of the four cut copies. Legs
+hidden behind an object inside the picture are not always caught: BlazePose keeps their
+visibility at about half the upper body's.
 """
 
 from __future__ import annotations

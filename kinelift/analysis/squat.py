@@ -70,7 +70,7 @@ from kinelift.core.table import TimeSeriesTable
 from kinelift.core.tracks import Tracks
 from kinelift.core.views import CAMERA_VIEW_KEY, camera_view, hip_width_ratio
 from kinelift.errors import ValueRangeError
-from kinelift.processing import butterworth_lowpass, fill_gaps
+from kinelift.processing import butterworth_lowpass, fill_gaps, usable_cutoff
 
 __all__ = ["ANGLE_CUTOFF", "MAX_FEET_SHIFT", "SquatAnalysis", "SquatThresholds", "analyze_squat", "feet_shift", "squat_feedback", "squat_metrics"]
 
@@ -433,7 +433,7 @@ def analyze_squat(
     bar.update()
     heights = _heights(tracks, up)
     use_knee = signal == "knee" or (signal == "auto" and kind != "frontal")
-    search_cutoff = REPETITION_CUTOFF if REPETITION_CUTOFF < 0.9 * tracks.sampling_rate / 2 else None  # a clip under 8.9 frames/s: unfiltered
+    search_cutoff = usable_cutoff(REPETITION_CUTOFF, tracks.sampling_rate)  # a clip under 8.9 frames/s: unfiltered
     if use_knee:
         if "knee_flexion_r" not in angles.column_names:
             raise ValueRangeError("signal", expected="'pelvis' for a front view (knee flexion is not visible)", got=signal)

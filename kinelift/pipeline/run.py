@@ -368,7 +368,7 @@ def _choose(people: list[Tracks], person: int | None, source: Path, at: Sequence
 
 
 def _process(tracks: Tracks, config: RunConfig) -> Tracks:
-    from kinelift.processing import fill_tracks, filter_tracks, reject_outliers, resample_tracks
+    from kinelift.processing import fill_tracks, filter_tracks, reject_outliers, resample_tracks, usable_cutoff
 
     out = tracks = _drop_upside_down(tracks)
     if tracks.n_frames > 2 and not tracks.is_uniform():  # a real video's frame times jitter (rounded time stamps)
@@ -398,7 +398,7 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
         out = fill_tracks(out, method="cubic", max_gap=config.max_gap)
     low_pass = f"butterworth {config.cutoff} Hz"
     if config.cutoff is not None and out.n_frames > 15:
-        if config.cutoff >= 0.9 * out.sampling_rate / 2:  # a slow video (10 frames/s): nothing above its Nyquist frequency to remove
+        if usable_cutoff(config.cutoff, out.sampling_rate) is None:  # a slow video (10 frames/s): nothing above its Nyquist frequency to remove
             log.warning("the %g Hz low-pass is not below 0.9 of the Nyquist frequency of these %.3g frames/s tracks (%.3g Hz): "
                         "the 2D keypoints are not filtered", config.cutoff, out.sampling_rate, out.sampling_rate / 2)  # fmt: skip
             low_pass = f"no low-pass ({config.cutoff} Hz is not below 0.9 of the Nyquist frequency)"
@@ -520,6 +520,7 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
     from kinelift.io import validate_h5
     from kinelift.io.hdf5 import write_h5
     from kinelift.lifting import Intrinsics, lift
+    from kinelift.processing import usable_cutoff
     from kinelift.skeleton import SkeletalModel
 
     started = time.perf_counter()
@@ -557,8 +558,8 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
     view = lifted.keypoints.metadata[CAMERA_VIEW_KEY]  # a side view's depth (the frontal plane) is the lifter's guess
     points = model_keypoints(model, coordinates)
     points = points.replace(metadata={**points.metadata, CAMERA_VIEW_KEY: view})
-    slow = not ANGLE_CUTOFF < 0.9 * points.sampling_rate / 2  # a 10 frames/s video: its angles are not low-passed
-    squat = analyze_squat(points, view="3d", up="y", feet=processed, cutoff=None if slow else ANGLE_CUTOFF, progress=False)  # feet planted? seen in 2D
+    cutoff = usable_cutoff(ANGLE_CUTOFF, points.sampling_rate)  # a 10 frames/s video: its angles are not low-passed
+    squat = analyze_squat(points, view="3d", up="y", feet=processed, cutoff=cutoff, progress=False)  # feet planted? seen in 2D
     stage("analysis")
     steps.update()
     video = _is_video(source) and config.video

@@ -5,7 +5,7 @@ Array functions take time on axis 0 and never reach across a gap (NaN); the
 """
 
 from kinelift.processing._segments import valid_runs
-from kinelift.processing.filters import butterworth_lowpass, median_filter, savitzky_golay, winter_cutoff_correction
+from kinelift.processing.filters import butterworth_lowpass, median_filter, savitzky_golay, usable_cutoff, winter_cutoff_correction
 from kinelift.processing.gaps import fill_gaps, resample_uniform
 from kinelift.processing.one_euro import OneEuroFilter, one_euro
 from kinelift.processing.outliers import hampel
@@ -30,6 +30,7 @@ __all__ = [
     "resample_uniform",
     "savitzky_golay",
     "tracks_legs_in_view",
+    "usable_cutoff",
     "valid_runs",
     "winter_cutoff_correction",
 ]

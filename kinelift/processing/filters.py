@@ -35,7 +35,20 @@ from kinelift._deprecation import renamed_argument
 from kinelift.errors import SignalProcessingError, ValueRangeError
 from kinelift.processing._segments import apply_segmentwise
 
-__all__ = ["butterworth_lowpass", "winter_cutoff_correction", "savitzky_golay", "median_filter"]
+__all__ = ["butterworth_lowpass", "usable_cutoff", "winter_cutoff_correction", "savitzky_golay", "median_filter"]
+
+
+def usable_cutoff(cutoff: float | None, fps: float) -> float | None:
+    """``cutoff`` (Hz) where it lies below 0.9 of the Nyquist frequency of a signal sampled at
+    ``fps``, else ``None``: a slow recording (a 10 frames/s video against a 6 Hz cutoff) has
+    nothing above its Nyquist frequency to remove, and is left unfiltered.
+
+    Examples
+    --------
+    >>> usable_cutoff(6.0, 30.0), usable_cutoff(6.0, 10.0), usable_cutoff(None, 30.0)
+    (6.0, None, None)
+    """
+    return cutoff if cutoff is not None and cutoff < 0.9 * fps / 2 else None
 
 
 def winter_cutoff_correction(order: int, n_passes: int = 2) -> float:

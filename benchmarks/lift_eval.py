@@ -7,7 +7,9 @@ Usage: python benchmarks/lift_eval.py [--lifter COCO-17 LOWER-6 COCO-17+LOWER-6 
 
 First, real motion: the held-out subjects of the motion library (kinelift motion-library; UI-PRMD s06-s07,
 CMU subjects 2, 9, 10, 13 and 139, the OpenCap subject), per movement family: MPJPE, PA-MPJPE, RMSE and
-Pearson r of hip flexion, hip adduction, knee and ankle, and the knee bias on standing frames; each
+Pearson r of hip flexion, hip adduction, knee and ankle, the knee bias on standing frames, the mean errors of
+hip flexion and of the pelvis's tilt, and the RMSE and r of the thigh's lean from the vertical (which,
+unlike hip flexion, does not depend on the pelvis's tilt: `kinelift.lifting.metrics.segment_lean`); each
 family also with the pose fitted to the 2D keypoints through the true camera and through the
 camera `kinelift.lift` assumes from the image size (--no-refine: without those rows). An ensemble
 (`COCO-17+LOWER-6`: both lifters averaged, `kinelift.lift`'s default for full-body tracks) is
@@ -87,7 +89,8 @@ def _print_row(ks: str, label: str, r: dict[str, float]) -> None:
 SHORT = {"hip_flexion": "hipflex", "hip_adduction": "hipadd", "knee_angle": "knee", "ankle_angle": "ankle"}
 REAL_HEADER = (f"{'lifter':<15} {'family (held-out subjects)':<28} {'frames':>7} {'MPJPE':>6} {'PA-MPJPE':>8} "
                + " ".join(f"{SHORT[a]:>8}" for a in EVALUATED_ANGLES) + f" {'mean':>5} "
-               + " ".join(f"{'r ' + SHORT[a]:>10}" for a in EVALUATED_ANGLES) + f" {'stand.kneebias':>14}")  # fmt: skip
+               + " ".join(f"{'r ' + SHORT[a]:>10}" for a in EVALUATED_ANGLES) + f" {'stand.kneebias':>14}"
+               + f" {'hipflex bias':>12} {'pelvis bias':>11} {'thigh lean':>10} {'r thigh':>7}")  # fmt: skip
 
 
 def merge_toes(clips: LiftingClips) -> LiftingClips:
@@ -127,7 +130,8 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
     rendered += ", each foot's toes at their midpoint (MediaPipe's foot_index)" if toes_merged else ""
     corrupted = "exact 2D (no noise)" if noise == EXACT else "detector noise"
     print(f"Real motion capture of held-out subjects ({library}), {clips} unseen camera(s) + {corrupted} per motion{spread}{rendered}; "
-          "RMSE deg, Pearson r (both sides pooled), knee bias (deg) on standing frames (both knees < 10 deg, hips < 15 deg)")  # fmt: skip
+          "RMSE deg, Pearson r (both sides pooled), knee bias (deg) on standing frames (both knees < 10 deg, hips < 15 deg), "
+          "mean errors of hip flexion and pelvis tilt (deg, predicted minus true), thigh lean from the vertical RMSE (deg) and r")  # fmt: skip
     print(REAL_HEADER)
     print("-" * len(REAL_HEADER))
     renderings: dict[str, dict] = {}
@@ -161,7 +165,8 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
                 corr = " ".join(f"{r[f'{a}_r']:10.2f}" for a in EVALUATED_ANGLES)
                 bias = f"{r['standing_knee_bias_deg']:+7.2f} ({int(r['standing_frames'])})" if r["standing_frames"] else "   (none)"
                 print(f"{ks:<15} {label:<28} {int(r['frames']):7d} {r['mpjpe_mm']:6.1f} {r['pa_mpjpe_mm']:8.1f} {angles} "
-                      f"{r['mean_angle_rmse_deg']:5.2f} {corr} {bias:>14}")  # fmt: skip
+                      f"{r['mean_angle_rmse_deg']:5.2f} {corr} {bias:>14} {r['hip_flexion_bias_deg']:+12.2f} {r['pelvis_tilt_bias_deg']:+11.2f} "
+                      f"{r['thigh_lean_rmse_deg']:10.2f} {r['thigh_lean_r']:7.2f}")  # fmt: skip
         for how, rs in pooled.items():
             worst = max(p["mean_angle_rmse_deg"] for p in rs)
             print(f"{'':<15} {how}: worst family mean RMSE {worst:.2f} deg, mean over families {np.mean([p['mean_angle_rmse_deg'] for p in rs]):.2f}, "

@@ -50,6 +50,7 @@ from kinelift.core.keypoint_sets import KeypointSet
 from kinelift.core.table import TimeSeriesTable
 from kinelift.core.tracks import Tracks
 from kinelift.errors import ShapeError, UnknownNameError, ValueRangeError
+from kinelift.lifting.metrics import segment_lean
 
 __all__ = ["ANALYSIS_KEYPOINTS", "UP_AXES", "coordinate_angles", "joint_angles_3d", "model_keypoints"]
 
@@ -84,12 +85,10 @@ def _angles(points: dict[str, np.ndarray], up: np.ndarray, n: int) -> dict[str, 
         raise UnknownNameError("keypoint (a superior pelvis point)", ["lumbar", "right_shoulder+left_shoulder", "neck"], known=sorted(points))
     x, y, z = pelvis_frame(rh, lh, superior)
     out: dict[str, np.ndarray] = {}
-    forward = normalize(x - np.sum(x * up, axis=-1, keepdims=True) * up)
     lateral = normalize(z - np.sum(z * up, axis=-1, keepdims=True) * up)
 
     def lean(distal: np.ndarray, proximal: np.ndarray) -> np.ndarray:
-        v = proximal - distal
-        return np.arctan2(np.sum(v * forward, axis=-1), np.sum(v * up, axis=-1))
+        return segment_lean(proximal, distal, x, np.broadcast_to(up, x.shape))
 
     if mid_shoulder is not None:
         out["trunk_lean"] = lean(0.5 * (rh + lh), mid_shoulder)

@@ -32,7 +32,7 @@ from kinelift.lifting.data import LiftingClips, make_clips, motion_split
 from kinelift.lifting.ensemble import combine_outputs
 from kinelift.lifting.features import normalize_keypoints
 from kinelift.lifting.lifter import Lifter, LifterOutput
-from kinelift.lifting.metrics import angle_rmse, mpjpe, pa_mpjpe, pelvis_pitch
+from kinelift.lifting.metrics import angle_rmse, mpjpe, pa_mpjpe, pelvis_pitch, segment_lean
 from kinelift.lifting.predict import predict_sequences
 from kinelift.lifting.refinement import RefinementConfig, refine_to_image
 from kinelift.lifting.segments import standing_height
@@ -148,7 +148,11 @@ def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool =
     """Root-relative MPJPE and PA-MPJPE of the input keypoints (mm), the RMSE (deg) and Pearson r
     (``{angle}_r``, both sides pooled) of each of :data:`EVALUATED_ANGLES` and the mean RMSE, the
     mean knee-flexion error on standing frames (``standing_knee_bias_deg``, :func:`standing_frames`), and of the pelvis's tilt to the floor
-    (:func:`kinelift.lifting.metrics.pelvis_pitch`, ``pelvis_tilt_rmse_deg``), over every frame of ``clips``.
+    (:func:`kinelift.lifting.metrics.pelvis_pitch`, ``pelvis_tilt_rmse_deg``), over every frame of ``clips``;
+    the mean errors (predicted minus true) of hip flexion and of the pelvis's tilt
+    (``hip_flexion_bias_deg``, ``pelvis_tilt_bias_deg``), and the RMSE and r of the thigh's lean from the
+    vertical (:func:`kinelift.lifting.metrics.segment_lean` of the hip and knee joint centres,
+    ``thigh_lean_rmse_deg``, ``thigh_lean_r``), which does not depend on the pelvis's tilt.
 
     Each clip's body is the lifter's segment scales averaged over the clip, as
     :func:`kinelift.lifting.lift` builds it; with ``height_given`` they are rescaled to the true
@@ -190,6 +194,16 @@ def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool =
     pred_up = torch.cat([o.up for o in outs]).cpu().numpy()[mask]
     tilt_error = pelvis_pitch(pred_rot, pred_up) - pelvis_pitch(clips.root_rotation[mask], clips.up[mask])
     result["pelvis_tilt_rmse_deg"] = float(np.rad2deg(angle_rmse(tilt_error, np.zeros_like(tilt_error))))
+    result["pelvis_tilt_bias_deg"] = float(np.rad2deg(tilt_error.mean()))
+    result["hip_flexion_bias_deg"] = float(np.rad2deg((pred_q[:, hips] - true_q[:, hips]).mean()))
+    pred_joints = torch.cat([o.joints for o in outs]).cpu().numpy()[mask]
+    true_joints = gt.joints.cpu().numpy()
+    joint = lifter.joint_names.index
+    leans = []
+    for joints, rot, up in ((pred_joints, pred_rot, pred_up), (true_joints, clips.root_rotation[mask], clips.up[mask])):
+        leans.append(np.stack([segment_lean(joints[:, joint(f"hip_{s}")], joints[:, joint(f"knee_{s}")], rot[..., :, 0], up) for s in ("r", "l")], 1))
+    result["thigh_lean_rmse_deg"] = float(np.rad2deg(angle_rmse(leans[0], leans[1])))
+    result["thigh_lean_r"] = pearson_r(leans[0], leans[1])
     return result
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from kinelift.errors import ShapeError
 
-__all__ = ["mpjpe", "pa_mpjpe", "angle_rmse", "pelvis_pitch"]
+__all__ = ["mpjpe", "pa_mpjpe", "angle_rmse", "pelvis_pitch", "segment_lean"]
 
 
 def _check(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,3 +89,35 @@ def pelvis_pitch(rotation: np.ndarray, up: np.ndarray) -> np.ndarray:
                          got=(rotation.shape, up.shape))  # fmt: skip
     unit = up / np.linalg.norm(up, axis=-1, keepdims=True)
     return np.arcsin(np.clip(np.einsum("...i,...i->...", rotation[..., :, 0], unit), -1.0, 1.0))
+
+
+def segment_lean(proximal: np.ndarray, distal: np.ndarray, forward: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """A segment's lean from the vertical (rad): the angle of ``proximal - distal`` to ``up``, positive
+    where the proximal end lies ahead of the distal one along the horizontal part of ``forward``
+    (the pelvis's forward axis). The one definition of the squat analysis's ``trunk_lean``,
+    ``thigh_lean`` and ``shank_lean`` (:mod:`kinelift.analysis.angles_3d`) and of the lifters'
+    evaluation (:func:`kinelift.lifting.evaluation.evaluate_lifter`). For the thigh (proximal: the
+    hip joint centre, distal: the knee's) it is 0 standing and negative when the knee moves
+    forward (a squat, a flexed hip); unlike hip flexion, it does not depend on the pelvis's tilt,
+    which one camera's keypoints hardly show (docs/lift.md, "The thigh's lean").
+
+    ``proximal``, ``distal``, ``forward`` and ``up`` ``(..., 3)`` in one frame (camera or ground;
+    ``forward`` and ``up`` of any length).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> hip, knee = np.array([0.0, 1.0, 0.0]), np.array([0.3, 0.6, 0.0])  # knee ahead: thigh flexed forward
+    >>> round(float(np.rad2deg(segment_lean(hip, knee, np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])))), 6)
+    -36.869898
+    """
+    proximal, distal = np.asarray(proximal, dtype=np.float64), np.asarray(distal, dtype=np.float64)
+    forward, up = np.asarray(forward, dtype=np.float64), np.asarray(up, dtype=np.float64)
+    if proximal.shape[-1:] != (3,) or distal.shape[-1:] != (3,) or forward.shape[-1:] != (3,) or up.shape[-1:] != (3,):
+        raise ShapeError("proximal, distal, forward, up", expected="(..., 3) each, broadcastable",
+                         got=(proximal.shape, distal.shape, forward.shape, up.shape))  # fmt: skip
+    unit = up / np.linalg.norm(up, axis=-1, keepdims=True)
+    ahead = forward - np.sum(forward * unit, axis=-1, keepdims=True) * unit
+    ahead = ahead / np.linalg.norm(ahead, axis=-1, keepdims=True)
+    v = proximal - distal
+    return np.arctan2(np.sum(v * ahead, axis=-1), np.sum(v * unit, axis=-1))

@@ -18,7 +18,7 @@ from kinelift.lifting.evaluation import evaluate_lifter, height_estimates, predi
 from kinelift.lifting.features import normalize_keypoints
 from kinelift.lifting.lifter import Lifter, LifterOutput
 from kinelift.lifting.loss import d3ke_loss, reprojection_error
-from kinelift.lifting.metrics import mpjpe, pa_mpjpe, pelvis_pitch
+from kinelift.lifting.metrics import mpjpe, pa_mpjpe, pelvis_pitch, segment_lean
 from kinelift.lifting.motions import procedural_squats, procedural_standing, procedural_stepping
 from kinelift.lifting.networks import TemporalConvNet, TemporalTransformer
 from kinelift.lifting.refinement import RefinementConfig, refine_to_image, root_translation
@@ -425,12 +425,38 @@ def test_evaluation_of_the_truth_scores_zero_and_its_heights_are_the_true_ones()
     for height_given in (False, True):
         r = evaluate_lifter(lifter, clips, outputs=truth, height_given=height_given)
         assert r["mpjpe_mm"] < 1e-3 and r["pa_mpjpe_mm"] < 1e-3 and r["mean_angle_rmse_deg"] < 1e-6 and r["pelvis_tilt_rmse_deg"] < 1e-4
+        assert r["thigh_lean_rmse_deg"] < 1e-4 and abs(r["hip_flexion_bias_deg"]) < 1e-6 and abs(r["pelvis_tilt_bias_deg"]) < 1e-4
     estimated, true = height_estimates(truth, clips)
     np.testing.assert_allclose(estimated, true, rtol=1e-6)
     assert true.std() > 0.005  # three different bodies
     with pytest.raises(ShapeError, match="one lifter output per clip"):
         height_estimates(truth[:2], clips)
 
+
+
+def test_the_thigh_lean_does_not_see_a_pelvis_tilted_with_the_hips_flexed_to_match():
+    """The pelvis tipped forward by 15 deg with both hips flexed by 15 deg more leaves the thighs where they
+    were: hip flexion and the pelvis's tilt are off by 15 deg (opposite signs), the thigh's lean is not."""
+    clips = make_clips([procedural_squats(np.random.default_rng(3))], "LOWER-6", clips_per_motion=1, rng=np.random.default_rng(4))
+    lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(1,), channels=1))
+    names = lifter.pose_coordinate_names
+    q = clips.coordinates.copy()
+    q[:, [names.index("hip_flexion_r"), names.index("hip_flexion_l")]] += np.deg2rad(15.0)
+    tip = pelvis_angles_to_matrix(torch.tensor([np.deg2rad(-15.0), 0.0, 0.0], dtype=torch.float64)).numpy()  # about the pelvis's z
+    rotation = (clips.root_rotation @ tip).astype(clips.root_rotation.dtype)
+    outputs = [lifter.assemble(*(torch.as_tensor(a[clips.clip(c)]) for a in (q, rotation, clips.up, clips.segment_scales)))
+               for c in range(clips.n_clips)]  # fmt: skip
+    r = evaluate_lifter(lifter, clips, outputs=outputs)
+    assert abs(r["hip_flexion_bias_deg"] - 15.0) < 1e-4 and abs(r["pelvis_tilt_bias_deg"] + 15.0) < 0.5
+    assert r["thigh_lean_rmse_deg"] < 0.5 and r["thigh_lean_r"] > 0.999
+    # a squat leans the thigh forward (negative); the lean ignores the heading
+    hip, knee = np.array([[0.0, 1.0, 0.0]]), np.array([[0.3, 0.6, 0.0]])
+    turn = pelvis_angles_to_matrix(torch.tensor([0.0, 0.0, 1.1], dtype=torch.float64)).numpy()
+    lean = segment_lean(hip, knee, np.array([[1.0, 0.0, 0.0]]), np.array([[0.0, 1.0, 0.0]]))
+    np.testing.assert_allclose(segment_lean(hip @ turn.T, knee @ turn.T, turn[None, :, 0], np.array([[0.0, 2.0, 0.0]])), lean, atol=1e-12)
+    assert lean[0] < 0
+    with pytest.raises(ShapeError, match="proximal, distal"):
+        segment_lean(hip, knee[:, :2], np.array([[1.0, 0.0, 0.0]]), np.array([[0.0, 1.0, 0.0]]))
 
 
 def test_view_angles_and_the_evaluation_of_some_frames():

@@ -10,7 +10,7 @@ from typing import Any
 from kinelift import io  # noqa: F401  - kinelift.io.read_mot etc. after a bare `import kinelift`
 from kinelift.core import KEYPOINT_SETS, KeypointSet, TimeSeriesTable, Tracks, get_keypoint_set
 
-__version__ = "0.3.17"
+__version__ = "0.3.18"
 __all__ = [
     "KEYPOINT_SETS", "KeypointSet", "SkeletalModel", "TimeSeriesTable", "Tracks", "builtin_model", "get_keypoint_set", "lift", "run",
     "__version__",

@@ -62,7 +62,8 @@ frames are encoded in order): drawing in its own thread overlaps the encoding, O
 releasing the interpreter. On the 18-s 720p lateral raise, this project's 2-core CPU writes the
 video in 3.2-3.4 s instead of 3.8-4.0; two drawing threads gave the same."""
 
-ANGLES_SHOWN = ("hip_flexion_r", "hip_flexion_l", "knee_flexion_r", "knee_flexion_l", "ankle_dorsiflexion_r", "ankle_dorsiflexion_l")
+ANGLES_SHOWN = ("hip_flexion_r", "hip_flexion_l", "thigh_lean_r", "thigh_lean_l", "knee_flexion_r", "knee_flexion_l", "ankle_dorsiflexion_r",
+                "ankle_dorsiflexion_l")
 """The angles written on each frame (those the table has), in this order."""
 
 _GREY = (150, 150, 150)

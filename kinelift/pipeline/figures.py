@@ -38,9 +38,10 @@ def _mark(ax, repetitions: Sequence[Repetition]) -> None:
 
 def plot_angle_curves(angles: TimeSeriesTable, repetitions: Sequence[Repetition], path: str | os.PathLike[str], *,
                       title: str = "", overwrite: bool = False) -> None:  # fmt: skip
-    """Hip, knee and ankle angles of both sides (deg) over time, repetitions shaded, bottoms dashed."""
+    """Hip, knee and ankle angles and the thigh's lean of both sides (deg) over time, repetitions
+    shaded, bottoms dashed (the rows the table has)."""
     plt = _pyplot()
-    joints = [j for j in ("hip_flexion", "hip_adduction", "knee_flexion", "ankle_dorsiflexion") if f"{j}_r" in angles.column_names]
+    joints = [j for j in ("hip_flexion", "thigh_lean", "hip_adduction", "knee_flexion", "ankle_dorsiflexion") if f"{j}_r" in angles.column_names]
     fig, axes = plt.subplots(len(joints), 1, figsize=(10, 2.2 * max(len(joints), 1)), sharex=True, squeeze=False)
     for ax, joint in zip(axes[:, 0], joints):
         for side, color in (("r", "C3"), ("l", "C0")):

@@ -554,7 +554,7 @@ def _run(source: Path, out: Path, config: RunConfig, fingerprint: dict[str, Any]
         coordinates = lifted.to_table()
     stage("lifting")
     steps.update()
-    angles = coordinate_angles(model, coordinates)
+    angles = coordinate_angles(model, coordinates, thigh_lean=True)  # the thigh's lean: measured better than hip flexion from one camera
     view = lifted.keypoints.metadata[CAMERA_VIEW_KEY]  # a side view's depth (the frontal plane) is the lifter's guess
     points = model_keypoints(model, coordinates)
     points = points.replace(metadata={**points.metadata, CAMERA_VIEW_KEY: view})

@@ -90,7 +90,7 @@ SHORT = {"hip_flexion": "hipflex", "hip_adduction": "hipadd", "knee_angle": "kne
 REAL_HEADER = (f"{'lifter':<15} {'family (held-out subjects)':<28} {'frames':>7} {'MPJPE':>6} {'PA-MPJPE':>8} "
                + " ".join(f"{SHORT[a]:>8}" for a in EVALUATED_ANGLES) + f" {'mean':>5} "
                + " ".join(f"{'r ' + SHORT[a]:>10}" for a in EVALUATED_ANGLES) + f" {'stand.kneebias':>14}"
-               + f" {'hipflex bias':>12} {'pelvis bias':>11} {'thigh lean':>10} {'r thigh':>7}")  # fmt: skip
+               + f" {'hipflex bias':>12} {'pelvis bias':>11} {'thigh lean':>10} {'r thigh':>7} {'shank lean':>10} {'r shank':>7} {'trunk lean':>10} {'r trunk':>7}")  # fmt: skip
 
 
 def merge_toes(clips: LiftingClips) -> LiftingClips:
@@ -131,7 +131,7 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
     corrupted = "exact 2D (no noise)" if noise == EXACT else "detector noise"
     print(f"Real motion capture of held-out subjects ({library}), {clips} unseen camera(s) + {corrupted} per motion{spread}{rendered}; "
           "RMSE deg, Pearson r (both sides pooled), knee bias (deg) on standing frames (both knees < 10 deg, hips < 15 deg), "
-          "mean errors of hip flexion and pelvis tilt (deg, predicted minus true), thigh lean from the vertical RMSE (deg) and r")  # fmt: skip
+          "mean errors of hip flexion and pelvis tilt (deg, predicted minus true), thigh, shank and trunk lean from the vertical: RMSE (deg) and r")  # fmt: skip
     print(REAL_HEADER)
     print("-" * len(REAL_HEADER))
     renderings: dict[str, dict] = {}
@@ -166,7 +166,8 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
                 bias = f"{r['standing_knee_bias_deg']:+7.2f} ({int(r['standing_frames'])})" if r["standing_frames"] else "   (none)"
                 print(f"{ks:<15} {label:<28} {int(r['frames']):7d} {r['mpjpe_mm']:6.1f} {r['pa_mpjpe_mm']:8.1f} {angles} "
                       f"{r['mean_angle_rmse_deg']:5.2f} {corr} {bias:>14} {r['hip_flexion_bias_deg']:+12.2f} {r['pelvis_tilt_bias_deg']:+11.2f} "
-                      f"{r['thigh_lean_rmse_deg']:10.2f} {r['thigh_lean_r']:7.2f}")  # fmt: skip
+                      f"{r['thigh_lean_rmse_deg']:10.2f} {r['thigh_lean_r']:7.2f} {r['shank_lean_rmse_deg']:10.2f} {r['shank_lean_r']:7.2f} "
+                      f"{r['trunk_lean_rmse_deg']:10.2f} {r['trunk_lean_r']:7.2f}")  # fmt: skip
         for how, rs in pooled.items():
             worst = max(p["mean_angle_rmse_deg"] for p in rs)
             print(f"{'':<15} {how}: worst family mean RMSE {worst:.2f} deg, mean over families {np.mean([p['mean_angle_rmse_deg'] for p in rs]):.2f}, "

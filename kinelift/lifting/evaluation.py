@@ -37,10 +37,15 @@ from kinelift.lifting.predict import predict_sequences
 from kinelift.lifting.refinement import RefinementConfig, refine_to_image
 from kinelift.lifting.segments import standing_height
 
-__all__ = ["pearson_r", "standing_frames", "EVALUATED_ANGLES", "VIEW_LIMITS_DEG", "view_angles", "view_frames", "evaluate_lifter", "height_estimates", "held_out_clips", "predict_clips", "refine_clips", "convert_clips"]
+__all__ = ["pearson_r", "standing_frames", "EVALUATED_ANGLES", "SEGMENT_LEANS", "VIEW_LIMITS_DEG", "view_angles", "view_frames", "evaluate_lifter", "height_estimates", "held_out_clips", "predict_clips", "refine_clips", "convert_clips"]
 
 EVALUATED_ANGLES = ("hip_flexion", "hip_adduction", "knee_angle", "ankle_angle")
 """Coordinates (both sides pooled) whose RMSE the evaluation reports."""
+
+SEGMENT_LEANS = {"thigh": ("hip", "knee"), "shank": ("knee", "ankle"), "trunk": ("acromial", "hip")}
+"""Segments whose lean from the vertical :func:`evaluate_lifter` scores (both sides pooled; the trunk
+from the hips' midpoint to the shoulders'), by their (proximal, distal) joint centres of the
+built-in model (``{name}_r``, ``{name}_l``)."""
 
 
 def convert_clips(clips: LiftingClips, keypoints: str | KeypointSet) -> LiftingClips:
@@ -152,7 +157,8 @@ def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool =
     the mean errors (predicted minus true) of hip flexion and of the pelvis's tilt
     (``hip_flexion_bias_deg``, ``pelvis_tilt_bias_deg``), and the RMSE and r of the thigh's lean from the
     vertical (:func:`kinelift.lifting.metrics.segment_lean` of the hip and knee joint centres,
-    ``thigh_lean_rmse_deg``, ``thigh_lean_r``), which does not depend on the pelvis's tilt.
+    ``thigh_lean_rmse_deg``, ``thigh_lean_r``), which does not depend on the pelvis's tilt, and
+    the same of the shank and the trunk (:data:`SEGMENT_LEANS`).
 
     Each clip's body is the lifter's segment scales averaged over the clip, as
     :func:`kinelift.lifting.lift` builds it; with ``height_given`` they are rescaled to the true
@@ -199,11 +205,15 @@ def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool =
     pred_joints = torch.cat([o.joints for o in outs]).cpu().numpy()[mask]
     true_joints = gt.joints.cpu().numpy()
     joint = lifter.joint_names.index
-    leans = []
-    for joints, rot, up in ((pred_joints, pred_rot, pred_up), (true_joints, clips.root_rotation[mask], clips.up[mask])):
-        leans.append(np.stack([segment_lean(joints[:, joint(f"hip_{s}")], joints[:, joint(f"knee_{s}")], rot[..., :, 0], up) for s in ("r", "l")], 1))
-    result["thigh_lean_rmse_deg"] = float(np.rad2deg(angle_rmse(leans[0], leans[1])))
-    result["thigh_lean_r"] = pearson_r(leans[0], leans[1])
+    for segment, (proximal, distal) in SEGMENT_LEANS.items():
+        leans = []
+        for joints, rot, up in ((pred_joints, pred_rot, pred_up), (true_joints, clips.root_rotation[mask], clips.up[mask])):
+            top, bottom = (joints[:, [joint(f"{name}_{s}") for s in ("r", "l")]] for name in (proximal, distal))  # (F, 2, 3)
+            if segment == "trunk":  # one segment: from the hips' midpoint to the shoulders'
+                top, bottom = top.mean(1, keepdims=True), bottom.mean(1, keepdims=True)
+            leans.append(segment_lean(top, bottom, rot[:, None, :, 0], up[:, None]))
+        result[f"{segment}_lean_rmse_deg"] = float(np.rad2deg(angle_rmse(leans[0], leans[1])))
+        result[f"{segment}_lean_r"] = pearson_r(leans[0], leans[1])
     return result
 
 

@@ -426,6 +426,7 @@ def test_evaluation_of_the_truth_scores_zero_and_its_heights_are_the_true_ones()
         r = evaluate_lifter(lifter, clips, outputs=truth, height_given=height_given)
         assert r["mpjpe_mm"] < 1e-3 and r["pa_mpjpe_mm"] < 1e-3 and r["mean_angle_rmse_deg"] < 1e-6 and r["pelvis_tilt_rmse_deg"] < 1e-4
         assert r["thigh_lean_rmse_deg"] < 1e-4 and abs(r["hip_flexion_bias_deg"]) < 1e-6 and abs(r["pelvis_tilt_bias_deg"]) < 1e-4
+        assert r["shank_lean_rmse_deg"] < 1e-4 and r["trunk_lean_rmse_deg"] < 1e-4
     estimated, true = height_estimates(truth, clips)
     np.testing.assert_allclose(estimated, true, rtol=1e-6)
     assert true.std() > 0.005  # three different bodies
@@ -435,8 +436,9 @@ def test_evaluation_of_the_truth_scores_zero_and_its_heights_are_the_true_ones()
 
 
 def test_the_thigh_lean_does_not_see_a_pelvis_tilted_with_the_hips_flexed_to_match():
-    """The pelvis tipped forward by 15 deg with both hips flexed by 15 deg more leaves the thighs where they
-    were: hip flexion and the pelvis's tilt are off by 15 deg (opposite signs), the thigh's lean is not."""
+    """The pelvis tipped forward by 15 deg with both hips flexed by 15 deg more leaves the thighs and
+    shanks where they were: hip flexion and the pelvis's tilt are off by 15 deg (opposite signs), the
+    thigh's and shank's leans are not, and the trunk, carried by the pelvis, leans 15 deg more."""
     clips = make_clips([procedural_squats(np.random.default_rng(3))], "LOWER-6", clips_per_motion=1, rng=np.random.default_rng(4))
     lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(1,), channels=1))
     names = lifter.pose_coordinate_names
@@ -448,7 +450,8 @@ def test_the_thigh_lean_does_not_see_a_pelvis_tilted_with_the_hips_flexed_to_mat
                for c in range(clips.n_clips)]  # fmt: skip
     r = evaluate_lifter(lifter, clips, outputs=outputs)
     assert abs(r["hip_flexion_bias_deg"] - 15.0) < 1e-4 and abs(r["pelvis_tilt_bias_deg"] + 15.0) < 0.5
-    assert r["thigh_lean_rmse_deg"] < 0.5 and r["thigh_lean_r"] > 0.999
+    assert r["thigh_lean_rmse_deg"] < 0.5 and r["thigh_lean_r"] > 0.999 and r["shank_lean_rmse_deg"] < 0.5
+    assert abs(r["trunk_lean_rmse_deg"] - 15.0) < 1.0  # the trunk tips with the pelvis
     # a squat leans the thigh forward (negative); the lean ignores the heading
     hip, knee = np.array([[0.0, 1.0, 0.0]]), np.array([[0.3, 0.6, 0.0]])
     turn = pelvis_angles_to_matrix(torch.tensor([0.0, 0.0, 1.1], dtype=torch.float64)).numpy()

@@ -55,7 +55,10 @@ class RunConfig:
     set missing (no knee or no ankle with a confidence of at least ``min_leg_relative_confidence``
     times the median of the person's points above the hips in that frame, inside the image; a
     person filmed from the waist up, or whose legs leave the picture:
-    :func:`kinelift.processing.tracks_legs_in_view`; 0 switches it off), Hampel outlier rejection (``outlier_half_window`` frames each side,
+    :func:`kinelift.processing.tracks_legs_in_view`; 0 switches it off), a knee or ankle that a
+    detector put on the other leg for at most ``max_double_count_frames`` frames set missing
+    (double counting: it jumped onto its partner's place and back while the partner moved
+    smoothly, :func:`kinelift.processing.tracks_drop_double_counted`; 0 switches it off), Hampel outlier rejection (``outlier_half_window`` frames each side,
     ``outlier_sigma``; 0 switches it off; a point closer than ``outlier_floor`` times the person's
     size to its window's median is never an outlier: a still person's windows have no spread), gap filling up to ``max_gap`` frames (cubic), and a
     zero-lag Butterworth low-pass at ``cutoff`` Hz (``None``: none; ``cutoff_hz`` is its old,
@@ -86,6 +89,7 @@ class RunConfig:
     max_fps: float | None = 30.0
     min_relative_confidence: float = 0.6
     min_leg_relative_confidence: float = 0.4
+    max_double_count_frames: int = 8
     outlier_half_window: int = 4
     outlier_sigma: float = 3.0
     outlier_floor: float = 0.03
@@ -134,6 +138,8 @@ class RunConfig:
         if not 0.0 <= self.min_leg_relative_confidence < 1.0:
             raise ValueRangeError("min_leg_relative_confidence", expected="a fraction in [0, 1) of the confidence of the points above the hips",
                                   got=self.min_leg_relative_confidence)  # fmt: skip
+        if isinstance(self.max_double_count_frames, bool) or not isinstance(self.max_double_count_frames, int) or self.max_double_count_frames < 0:
+            raise ValueRangeError("max_double_count_frames", expected="an integer >= 0 (frames; 0 switches it off)", got=self.max_double_count_frames)
         if not 0.0 <= self.outlier_floor < 1.0:
             raise ValueRangeError("outlier_floor", expected="a fraction in [0, 1) of the person's size", got=self.outlier_floor)
         if self.max_gap < 0 or self.outlier_half_window < 0 or self.outlier_sigma < 0:

@@ -368,7 +368,14 @@ def _choose(people: list[Tracks], person: int | None, source: Path, at: Sequence
 
 
 def _process(tracks: Tracks, config: RunConfig) -> Tracks:
-    from kinelift.processing import fill_tracks, filter_tracks, reject_outliers, resample_tracks, usable_cutoff
+    from kinelift.processing import (
+        fill_tracks,
+        filter_tracks,
+        reject_outliers,
+        resample_tracks,
+        tracks_drop_double_counted,
+        usable_cutoff,
+    )
 
     out = tracks = _drop_upside_down(tracks)
     if tracks.n_frames > 2 and not tracks.is_uniform():  # a real video's frame times jitter (rounded time stamps)
@@ -388,6 +395,11 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
             out = _set_missing(out, low)
     if config.min_leg_relative_confidence > 0:
         out = _drop_frames_without_legs(out, config.min_leg_relative_confidence)
+    if config.max_double_count_frames > 0:
+        out, dropped = tracks_drop_double_counted(out, max_frames=config.max_double_count_frames)
+        if dropped:
+            log.info("%d knee and ankle points on the other leg for at most %d frames (double counting) set missing", dropped,
+                     config.max_double_count_frames)  # fmt: skip
     if config.outlier_sigma > 0 and config.outlier_half_window > 0 and tracks.n_frames > 2 * config.outlier_half_window:
         floor = config.outlier_floor * _person_size(out) if config.outlier_floor > 0 else 0.0
         before = int(out.valid.sum())
@@ -405,7 +417,8 @@ def _process(tracks: Tracks, config: RunConfig) -> Tracks:
         else:  # segments too short for the filter (a person seen for a few frames) stay raw, counted in the log
             out = filter_tracks(out, "butterworth", cutoff=config.cutoff, order=2, short="keep")
     return out.replace(metadata={**out.metadata, "processing": f"upside-down frames dropped, frames below {config.min_relative_confidence} of the median confidence "
-                                 f"dropped, frames without legs in view ({config.min_leg_relative_confidence}) dropped, hampel {config.outlier_sigma} sigma (floor {config.outlier_floor} of the person's size), "
+                                 f"dropped, frames without legs in view ({config.min_leg_relative_confidence}) dropped, double-counted knees and ankles "
+                                 f"(at most {config.max_double_count_frames} frames) dropped, hampel {config.outlier_sigma} sigma (floor {config.outlier_floor} of the person's size), "
                                  f"cubic fill {config.max_gap}, {low_pass}"})  # fmt: skip
 
 

@@ -1,11 +1,19 @@
-"""Signal processing for keypoint tracks: gap filling, smoothing, outlier rejection, resampling, legs in view.
+"""Signal processing for keypoint tracks: gap filling, smoothing, outlier rejection, resampling, legs in view,
+double counting.
 
 Array functions take time on axis 0 and never reach across a gap (NaN); the
 ``*_tracks`` functions apply them to :class:`~kinelift.core.tracks.Tracks`.
 """
 
 from kinelift.processing._segments import valid_runs
-from kinelift.processing.filters import butterworth_lowpass, median_filter, savitzky_golay, usable_cutoff, winter_cutoff_correction
+from kinelift.processing.double_counting import double_counted, tracks_drop_double_counted
+from kinelift.processing.filters import (
+    butterworth_lowpass,
+    median_filter,
+    savitzky_golay,
+    usable_cutoff,
+    winter_cutoff_correction,
+)
 from kinelift.processing.gaps import fill_gaps, resample_uniform
 from kinelift.processing.one_euro import OneEuroFilter, one_euro
 from kinelift.processing.outliers import hampel
@@ -18,6 +26,7 @@ __all__ = [
     "MIN_LEG_RELATIVE_CONFIDENCE",
     "OneEuroFilter",
     "butterworth_lowpass",
+    "double_counted",
     "fill_gaps",
     "fill_tracks",
     "filter_tracks",
@@ -29,6 +38,7 @@ __all__ = [
     "resample_tracks",
     "resample_uniform",
     "savitzky_golay",
+    "tracks_drop_double_counted",
     "tracks_legs_in_view",
     "usable_cutoff",
     "valid_runs",

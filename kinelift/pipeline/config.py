@@ -58,7 +58,8 @@ class RunConfig:
     :func:`kinelift.processing.tracks_legs_in_view`; 0 switches it off), a knee or ankle that a
     detector put on the other leg for at most ``max_double_count_frames`` frames set missing
     (double counting: it jumped onto its partner's place and back while the partner moved
-    smoothly, :func:`kinelift.processing.tracks_drop_double_counted`; 0 switches it off), Hampel outlier rejection (``outlier_half_window`` frames each side,
+    smoothly, :func:`kinelift.processing.tracks_drop_double_counted`; tracks under 20 frames/s are not
+    checked; 0 switches it off), Hampel outlier rejection (``outlier_half_window`` frames each side,
     ``outlier_sigma``; 0 switches it off; a point closer than ``outlier_floor`` times the person's
     size to its window's median is never an outlier: a still person's windows have no spread), gap filling up to ``max_gap`` frames (cubic), and a
     zero-lag Butterworth low-pass at ``cutoff`` Hz (``None``: none; ``cutoff_hz`` is its old,

@@ -529,6 +529,13 @@ def test_tracks_drop_double_counted_needs_legs_and_2d_and_the_main_job_can_switc
     assert tracks_drop_double_counted(arms) == (arms, 0)
     with pytest.raises(ValueRangeError, match="2D image tracks"):
         tracks_drop_double_counted(Tracks(np.zeros((3, 6, 3)), keypoints="LOWER-6", fps=30.0, units="m", coordinate_frame="ground"))
+    xy = np.zeros((12, 6, 2))  # LOWER-6: the right ankle on the left foot for frames 4-6
+    xy[:, 2], xy[:, 3], xy[:, 1], xy[:, 4] = [100, 100], [110, 100], [60, 200], [110, 200]
+    xy[:, 0], xy[:, 5] = [20, 280], [110, 300]
+    xy[4:7, 0] = xy[4:7, 5]
+    assert tracks_drop_double_counted(Tracks(xy, keypoints="LOWER-6", fps=30.0))[1] == 3
+    slow = Tracks(xy, keypoints="LOWER-6", fps=10.0)  # too slow: a swinging foot's step is as long as a jump
+    assert tracks_drop_double_counted(slow) == (slow, 0)
     with pytest.raises(ValueRangeError, match="max_double_count_frames"):
         RunConfig(max_double_count_frames=-1)
     assert RunConfig(max_double_count_frames=0).max_double_count_frames == 0

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from kinelift.analysis import model_keypoints
-from kinelift.analysis.classify import SummaryFeatureClassifier, leave_one_group_out
+from kinelift.analysis.classify import Evaluation, SummaryFeatureClassifier, evaluate_predictions, leave_one_group_out
 from kinelift.analysis.squat_features import squat_feature_series
 from kinelift.core.table import TimeSeriesTable
 from kinelift.lifting import lift
@@ -50,14 +50,12 @@ def _features(model: SkeletalModel, time: np.ndarray, coordinates: np.ndarray) -
     return squat_feature_series(model_keypoints(model, motion), up="y").values
 
 
-def _report(label: str, truth: np.ndarray, predicted: np.ndarray, groups: np.ndarray, auc: float | None = None) -> None:
+def _report(label: str, evaluation: Evaluation, predicted: np.ndarray, truth: np.ndarray, groups: np.ndarray) -> None:
+    """One row: accuracy per held-out subject, then the pooled evaluation (sensitivity and specificity of "correct")."""
     per = "  ".join(f"s{g:02d} {np.mean(predicted[groups == g] == truth[groups == g]):.2f}" for g in np.unique(groups))
     held = np.isin(groups, list(LIFTER_HELD_OUT))
-    correct = truth == "correct"
-    sens = np.mean(predicted[correct] == "correct") if correct.any() else np.nan
-    spec = np.mean(predicted[~correct] != "correct") if (~correct).any() else np.nan
-    print(f"{label:<44} {per}  | overall {np.mean(predicted == truth):.3f} (sensitivity {sens:.3f}, specificity {spec:.3f}); "
-          f"s06-s07 {np.mean(predicted[held] == truth[held]):.3f}" + (f"; AUC {auc:.3f}" if auc is not None else ""))  # fmt: skip
+    print(f"{label:<44} {per}  | overall {evaluation.accuracy:.3f} (sensitivity {evaluation.sensitivity:.3f}, specificity "
+          f"{evaluation.specificity:.3f}); s06-s07 {np.mean(predicted[held] == truth[held]):.3f}; AUC {evaluation.auc:.3f}")  # fmt: skip
 
 
 def main() -> None:
@@ -98,14 +96,18 @@ def main() -> None:
     print("summary-group classifier, leave one subject out; accuracy per held-out subject")
     for name, X in (("motion capture (the fitted model's points)", reference), ("one camera (lifted from detector-like 2D)", lifted)):
         result = leave_one_group_out(SummaryFeatureClassifier(C="auto", group_normalization="group"), X, labels_a, groups_a, progress=False)
-        _report(name, labels_a, result.predictions.astype(str), groups_a, result.pooled.auc)
-    predicted = np.empty(len(labels_a), dtype=object)
+        _report(name, result.pooled, result.predictions.astype(str), labels_a, groups_a)
+    classes = np.unique(labels_a)
+    proba = np.zeros((len(labels_a), len(classes)))
     for g in np.unique(groups_a):  # trained on the other subjects' motion capture, tested on this subject's lifted repetitions
         test = groups_a == g
         clf = SummaryFeatureClassifier(C="auto", group_normalization="group")
         clf.fit([reference[i] for i in np.flatnonzero(~test)], labels_a[~test], groups=groups_a[~test])
-        predicted[test] = clf.predict([lifted[i] for i in np.flatnonzero(test)], groups=groups_a[test])
-    _report("trained on motion capture, tested on one camera", labels_a, predicted.astype(str), groups_a)
+        proba[np.ix_(test, [list(classes).index(c) for c in clf.classes_])] = clf.predict_proba([lifted[i] for i in np.flatnonzero(test)],
+                                                                                                groups=groups_a[test])  # fmt: skip
+    evaluation = evaluate_predictions(labels_a, proba, classes=classes.tolist())
+    _report("trained on motion capture, tested on one camera", evaluation, classes[np.argmax(proba, 1)], labels_a, groups_a)
+
 
 if __name__ == "__main__":
     main()

@@ -88,7 +88,7 @@ def _angles(points: dict[str, np.ndarray], up: np.ndarray, n: int) -> dict[str, 
     lateral = normalize(z - np.sum(z * up, axis=-1, keepdims=True) * up)
 
     def lean(distal: np.ndarray, proximal: np.ndarray) -> np.ndarray:
-        return segment_lean(proximal, distal, x, np.broadcast_to(up, x.shape))
+        return segment_lean(proximal, distal, x, up)
 
     if mid_shoulder is not None:
         out["trunk_lean"] = lean(0.5 * (rh + lh), mid_shoulder)

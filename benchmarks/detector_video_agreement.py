@@ -22,7 +22,8 @@ frames where kinelift's ankles are apart too. MediaPipe is a peer whose own
 errors count against kinelift here; a track that sits on the wrong person or on a crop cut through
 the person scores low on every count. The seconds `detect_tracks` took per video are printed beside
 (--no-flip: without the flip test, the network run once per crop instead of twice; --flip-below:
-`detect_tracks`' rule for reading a clearly seen person without it, 1 for the flip test on every crop).
+`detect_tracks`' rule for reading a clearly seen person without it, 1 for the flip test on every crop); --precision
+bfloat16: the network in bfloat16, `detect_tracks(precision=)`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from kinelift.core import Tracks
 from kinelift.detect import detect_tracks
 from kinelift.detect.inference import FLIP_BELOW
 from kinelift.detect.metrics import pck, torso_sizes
+from kinelift.detect.predict import PRECISIONS
 from kinelift.io import read_tracks, save
 
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-videos"
@@ -108,6 +110,7 @@ def main() -> None:
     parser.add_argument("--no-flip", action="store_true", help="detect_tracks without the flip test (flip=False)")
     parser.add_argument("--flip-below", type=float, default=FLIP_BELOW,
                         help="detect_tracks' flip_below (1: the flip test on every crop, as before 0.3.15; default %(default)s)")
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS, help="detect_tracks' precision (the network's arithmetic)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     videos = [v for v in sorted(VIDEOS.glob("*.mp4")) if not args.videos or v.stem in args.videos]
@@ -126,7 +129,7 @@ def main() -> None:
     if not args.mediapipe:
         parser.error("give --mediapipe DIR (written by --save-mediapipe DIR in an environment with mediapipe)")
     flip = " without the flip test" if args.no_flip else f" (flip_below {args.flip_below:g})"
-    print(f"kinelift {args.weights}{flip} against MediaPipe's BlazePose: "
+    print(f"kinelift {args.weights}{flip}, precision {args.precision}, against MediaPipe's BlazePose: "
           "lower-body PCK@0.2 (torso) on the frames where both follow the same person")  # fmt: skip
     print(f"{'video':30s} {'track':>5s} {'frames with a pose':>20s} {'same person':>11s} {'PCK':>6s} {'side-free':>9s} "
           f"{'double knees':>12s} {'ankles':>6s} {'ankle spans (frames)':>22s} {'conf. double / apart':>20s} {'seconds':>8s}")  # fmt: skip
@@ -140,7 +143,8 @@ def main() -> None:
             print(f"{video.stem:30s} skipped: {peer} holds no track with the hips, knees and ankles")
             continue
         start = time.perf_counter()
-        tracks = detect_tracks(video, detector=args.weights, progress=False, flip=not args.no_flip, flip_below=args.flip_below)
+        tracks = detect_tracks(video, detector=args.weights, progress=False, flip=not args.no_flip, flip_below=args.flip_below,
+                               precision=args.precision)
         seconds = time.perf_counter() - start
         points, torso = _reference(reference, max([t.n_frames for t in tracks + reference], default=0))
         for track in tracks:

@@ -3,11 +3,12 @@
 Usage: python benchmarks/lift_eval.py [--lifter COCO-17 LOWER-6 COCO-17+LOWER-6 | PATH.pt ...] [--clips 1] [--file-clips 4]
                                       [--library build/motion_library] [--real-clips 2] [--real-only] [--clips-of COCO-17]
                                       [--cameras generator | phone-portrait] [--assumed-fov 65] [--by-view] [--double-count 0.5 | --exact]
-                                      [--toes-merged]
+                                      [--toes-merged] [--depth-sd 0.02] [--keypoint-offset 0.03]
 
 First, real motion: the held-out subjects of the motion library (kinelift motion-library; UI-PRMD s06-s07,
 CMU subjects 2, 9, 10, 13 and 139, the OpenCap subject), per movement family: MPJPE, PA-MPJPE, RMSE and
-Pearson r of hip flexion, hip adduction, knee and ankle, the knee bias on standing frames, the mean errors of
+Pearson r of hip flexion, hip adduction, knee and ankle, the knee bias on standing frames (and that bias over
+the knees that are not hyperextended, with the share that are), the mean errors of
 hip flexion and of the pelvis's tilt, and the RMSE and r of the thigh's lean from the vertical (which,
 unlike hip flexion, does not depend on the pelvis's tilt: `kinelift.lifting.metrics.segment_lean`); each
 family also with the pose fitted to the 2D keypoints through the true camera and through the
@@ -73,6 +74,7 @@ from kinelift.lifting.evaluation import (
     view_frames,
 )
 from kinelift.lifting.inference import ASSUMED_FIELD_OF_VIEW_DEG, DEFAULT_ENSEMBLE
+from kinelift.lifting.refinement import RefinementConfig
 from kinelift.lifting.weights import SHIPPED_WEIGHTS, lifter_metadata, load_lifter
 
 CONFIGS = Path(__file__).resolve().parents[1] / "kinelift" / "lifting" / "configs"
@@ -89,7 +91,7 @@ def _print_row(ks: str, label: str, r: dict[str, float]) -> None:
 SHORT = {"hip_flexion": "hipflex", "hip_adduction": "hipadd", "knee_angle": "knee", "ankle_angle": "ankle"}
 REAL_HEADER = (f"{'lifter':<15} {'family (held-out subjects)':<28} {'frames':>7} {'MPJPE':>6} {'PA-MPJPE':>8} "
                + " ".join(f"{SHORT[a]:>8}" for a in EVALUATED_ANGLES) + f" {'mean':>5} "
-               + " ".join(f"{'r ' + SHORT[a]:>10}" for a in EVALUATED_ANGLES) + f" {'stand.kneebias':>14}"
+               + " ".join(f"{'r ' + SHORT[a]:>10}" for a in EVALUATED_ANGLES) + f" {'stand.kneebias':>14} {'straight/hyper':>14}"
                + f" {'hipflex bias':>12} {'pelvis bias':>11} {'thigh lean':>10} {'r thigh':>7} {'shank lean':>10} {'r shank':>7} {'trunk lean':>10} {'r trunk':>7}")  # fmt: skip
 
 
@@ -113,7 +115,7 @@ def merge_toes(clips: LiftingClips) -> LiftingClips:
 def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: bool, refine: bool = True, hip_spread: float = 1.0,
                       clips_of: str | None = None, assumed_fov: float = ASSUMED_FIELD_OF_VIEW_DEG,
                       cameras: CameraDraw = CameraDraw(), by_view: bool = False, noise: DetectorNoise | None = None,
-                      toes_merged: bool = False) -> None:  # fmt: skip
+                      toes_merged: bool = False, fit: RefinementConfig | None = None, keypoint_offset: float = 0.0) -> None:  # fmt: skip
     """Per movement family, the motion library's held-out subjects (whole subjects never trained on);
     with ``refine``, each family again with the pose fitted to the 2D keypoints through the true
     camera, and through the camera ``kinelift.lift`` assumes when it knows only the image size.
@@ -123,14 +125,18 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
     ``by_view``: each family's last row again per camera view (frontal, oblique, sagittal,
     :func:`kinelift.lifting.evaluation.view_frames`), with the frames of each: the fit through the
     assumed camera, or the lifted poses without ``refine``. ``noise``: the renderings' corruption
-    (default ``DetectorNoise()``). ``toes_merged``: renderings with toes get :func:`merge_toes`."""
+    (default ``DetectorNoise()``). ``toes_merged``: renderings with toes get :func:`merge_toes`. ``fit``:
+    the fit's settings (default ``RefinementConfig()``, as ``kinelift.lift``). ``keypoint_offset``: the
+    renderings' ``DataConfig.keypoint_offset`` (m)."""
     spread = f", 2D hips x{hip_spread:g} as far apart as the joint centres" if hip_spread != 1.0 else ""
+    spread += f", keypoints displaced by a fixed offset per clip (SD {keypoint_offset:g} m per axis)" if keypoint_offset else ""
     rendered = f", rendered as {clips_of} (every lifter reads its points of the same clips)" if clips_of else ""
     rendered += f", {noise.double_count_rate:g} of the clips double counted" if noise is not None and noise.double_count_rate else ""
     rendered += ", each foot's toes at their midpoint (MediaPipe's foot_index)" if toes_merged else ""
     corrupted = "exact 2D (no noise)" if noise == EXACT else "detector noise"
     print(f"Real motion capture of held-out subjects ({library}), {clips} unseen camera(s) + {corrupted} per motion{spread}{rendered}; "
           "RMSE deg, Pearson r (both sides pooled), knee bias (deg) on standing frames (both knees < 10 deg, hips < 15 deg), "
+          "then that bias over the standing knees that are not hyperextended (true 0-10 deg) and the share that are, "
           "mean errors of hip flexion and pelvis tilt (deg, predicted minus true), thigh, shank and trunk lean from the vertical: RMSE (deg) and r")  # fmt: skip
     print(REAL_HEADER)
     print("-" * len(REAL_HEADER))
@@ -140,7 +146,7 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
         lifter = members[0]
         ks = ensemble_name(members)
         data = replace(DataConfig(), library=library, n_squats=0, n_standing=0, n_stepping=0, test_fraction=0.0,
-                       hip_spread=(hip_spread, hip_spread), cameras=cameras)  # fmt: skip
+                       hip_spread=(hip_spread, hip_spread), cameras=cameras, keypoint_offset=keypoint_offset)  # fmt: skip
         render = clips_of or lifter.config.keypoints
         if render not in renderings:
             renderings[render] = held_out_clips(data, render, fps=lifter.config.fps, clips_per_motion=clips, noise=noise)
@@ -152,9 +158,9 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
             outputs = predict_clips(members, groups[name], flip=flip)
             rows = [(name[5:], outputs)]
             if refine:
-                rows.append(("  fit to 2D, camera known", refine_clips(lifter, groups[name], outputs)))
+                rows.append(("  fit to 2D, camera known", refine_clips(lifter, groups[name], outputs, config=fit)))
                 rows.append((f"  fit, {assumed_fov:g}-deg camera assumed",
-                             refine_clips(lifter, groups[name], outputs, assumed_field_of_view=assumed_fov)))  # fmt: skip
+                             refine_clips(lifter, groups[name], outputs, config=fit, assumed_field_of_view=assumed_fov)))  # fmt: skip
             if by_view:
                 rows += [(f"    {view}", rows[-1][1], frames) for view, frames in view_frames(groups[name]).items() if frames.any()]
             for i, (label, fitted, *frames) in enumerate(rows):
@@ -164,8 +170,10 @@ def real_motion_table(lifters: list[str], library: str, *, clips: int, flip: boo
                 angles = " ".join(f"{r[f'{a}_rmse_deg']:8.2f}" for a in EVALUATED_ANGLES)
                 corr = " ".join(f"{r[f'{a}_r']:10.2f}" for a in EVALUATED_ANGLES)
                 bias = f"{r['standing_knee_bias_deg']:+7.2f} ({int(r['standing_frames'])})" if r["standing_frames"] else "   (none)"
+                split = (f"{r['standing_knee_bias_straight_deg']:+6.2f} {100 * r['standing_knee_hyperextended_fraction']:3.0f} %"
+                         if r["standing_frames"] else "")  # fmt: skip
                 print(f"{ks:<15} {label:<28} {int(r['frames']):7d} {r['mpjpe_mm']:6.1f} {r['pa_mpjpe_mm']:8.1f} {angles} "
-                      f"{r['mean_angle_rmse_deg']:5.2f} {corr} {bias:>14} {r['hip_flexion_bias_deg']:+12.2f} {r['pelvis_tilt_bias_deg']:+11.2f} "
+                      f"{r['mean_angle_rmse_deg']:5.2f} {corr} {bias:>14} {split:>14} {r['hip_flexion_bias_deg']:+12.2f} {r['pelvis_tilt_bias_deg']:+11.2f} "
                       f"{r['thigh_lean_rmse_deg']:10.2f} {r['thigh_lean_r']:7.2f} {r['shank_lean_rmse_deg']:10.2f} {r['shank_lean_r']:7.2f} "
                       f"{r['trunk_lean_rmse_deg']:10.2f} {r['trunk_lean_r']:7.2f}")  # fmt: skip
         for how, rs in pooled.items():
@@ -209,6 +217,12 @@ def main() -> None:
     parser.add_argument("--toes-merged", action="store_true",
                         help="real-motion table: renderings with toes (--clips-of BODY-25) get each foot's big and small toe at "
                              "their midpoint, as MediaPipe's one foot_index per foot gives them converted to BODY-25")  # fmt: skip
+    parser.add_argument("--keypoint-offset", type=float, default=0.0, metavar="SD",
+                        help="real-motion table: each clip's keypoints displaced by an offset fixed in the pelvis's frame, each axis "
+                             "of SD metres (DataConfig.keypoint_offset: a detector's convention)")  # fmt: skip
+    parser.add_argument("--depth-sd", type=float,
+                        help="real-motion table: the fit's depth prior (RefinementConfig.depth_sd, fractions of the standing height; "
+                             f"default {RefinementConfig().depth_sd}, kinelift.lift's)")  # fmt: skip
     args = parser.parse_args()
     if args.exact and args.double_count:
         parser.error("--exact and --double-count exclude each other")
@@ -219,7 +233,9 @@ def main() -> None:
                           hip_spread=args.hip_spread, clips_of=args.clips_of, assumed_fov=args.assumed_fov,
                           cameras=PHONE_PORTRAIT if args.cameras == "phone-portrait" else CameraDraw(), by_view=args.by_view,
                           noise=EXACT if args.exact else DetectorNoise(double_count_rate=args.double_count),
-                          toes_merged=args.toes_merged)  # fmt: skip
+                          toes_merged=args.toes_merged,
+                          fit=None if args.depth_sd is None else RefinementConfig(depth_sd=args.depth_sd),
+                          keypoint_offset=args.keypoint_offset)  # fmt: skip
     else:
         print(f"no motion library at {args.library} (build it: kinelift motion-library): real-motion table skipped\n")
     if args.real_only:

@@ -1,6 +1,6 @@
 """Real hand-labelled 2D squats (Penn Action, side views): the lifted knee against the 2D knee angle.
 
-Usage: python benchmarks/lift_penn_action.py [--lifter LOWER-6 ...] [--no-refine] [--first N]
+Usage: python benchmarks/lift_penn_action.py [--lifter LOWER-6 ...] [--no-refine] [--first N] [--depth-sd 0.02]
 
 Penn Action (../shared/data/penn-action-labels) holds 231 real squat clips from YouTube with 13
 hand-labelled joints per frame (PENN-13: no face, so the LOWER-6 lifter reads them; a lifter of
@@ -32,6 +32,7 @@ import numpy as np
 from kinelift.analysis import nearer_leg_knee_flexion
 from kinelift.io.penn_action import read_penn_action
 from kinelift.lifting import lift
+from kinelift.lifting.refinement import RefinementConfig
 
 PENN = Path(__file__).resolve().parents[2] / "shared" / "data" / "penn-action-labels"
 STANDING = np.deg2rad(15.0)
@@ -49,6 +50,8 @@ def main() -> None:
     parser.add_argument("--lifter", nargs="+", default=[None], help="lifters (default: lift's default for PENN-13, LOWER-6)")
     parser.add_argument("--no-refine", action="store_true", help="no fit to the 2D through the assumed camera (lift's default fits)")
     parser.add_argument("--first", type=int, help="only the first N side-view squat clips of the index")
+    parser.add_argument("--depth-sd", type=float, help="the fit's depth prior (RefinementConfig.depth_sd, fractions of the standing "
+                        f"height; default {RefinementConfig().depth_sd})")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     if not PENN.is_dir():
@@ -66,7 +69,8 @@ def main() -> None:
             ok = np.isfinite(flex_2d)
             if ok.mean() < 0.75:
                 continue
-            result = lift(tracks, lifter=lifter, refine=False if args.no_refine else None)
+            fit = None if args.depth_sd is None else RefinementConfig(depth_sd=args.depth_sd)
+            result = lift(tracks, lifter=lifter, refine=False if args.no_refine else fit)
             flex_3d = result.coordinates[:, list(result.coordinate_names).index(f"knee_angle_{side}")]
             ok &= np.isfinite(flex_3d)
             error = np.degrees(flex_3d[ok] - flex_2d[ok])

@@ -164,6 +164,11 @@ class DataConfig:
     from their midpoint as the model's hip joint centres, drawn uniformly per clip (detectors put
     the hips wider: :func:`~kinelift.lifting.corruption.spread_hips`); a fixed spread (``low ==
     high``; ``(1, 1)``, the default) draws nothing, so the clips are otherwise the same.
+    ``keypoint_offset`` (m): each clip's keypoints are rendered displaced by an offset fixed over the
+    clip, in the pelvis's frame, each axis drawn from a normal distribution of this SD per
+    keypoint: a detector's own convention of where a joint is (real detections sit a few cm from
+    the model's joint centres, and not at random from frame to frame: docs/lift.md, "The fit's
+    depth prior, measured again"); 0, the default, draws nothing.
     ``upright_knees``: the procedural people stand with straight or slightly hyperextended knees
     and a third of the one-leg motions keep the free leg straight (the default); ``false`` draws
     the knees of kinelift 0.3.3 (standing flexed 0-15 deg, squats from exactly 0), with that
@@ -215,6 +220,7 @@ class DataConfig:
     flat_confidence_rate: float = 0.0
     double_count_rate: float = 0.0
     hip_spread: tuple[float, float] = (1.0, 1.0)
+    keypoint_offset: float = 0.0
     upright_knees: bool = True
     straight_free_legs: float = 0.0
     seed: int = 0
@@ -263,6 +269,8 @@ class DataConfig:
         if len(spread) != 2 or not 0.5 <= spread[0] <= spread[1] <= 3.0:
             raise ValueRangeError("data.hip_spread", expected="[low, high] with 0.5 <= low <= high <= 3", got=self.hip_spread)
         object.__setattr__(self, "hip_spread", spread)
+        if not isinstance(self.keypoint_offset, (int, float)) or not 0.0 <= self.keypoint_offset <= 0.2:
+            raise ValueRangeError("data.keypoint_offset", expected="an SD in metres in [0, 0.2]", got=self.keypoint_offset)
         if not isinstance(self.straight_free_legs, (int, float)) or not 0.0 <= self.straight_free_legs <= 1.0:
             raise ValueRangeError("data.straight_free_legs", expected="a share in [0, 1]", got=self.straight_free_legs)
         if not isinstance(self.upright_knees, bool):

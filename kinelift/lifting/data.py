@@ -183,7 +183,10 @@ def render_clip(
     pelvis_r = fk.body_rotations[:, 0].numpy()[keep]
     low, high = data.hip_spread  # drawn only from a range: a fixed spread leaves the random stream as it was
     spread = low if low == high else float(rng.uniform(low, high))
-    pix = project(camera, world if spread == 1.0 else spread_hips(world, ks, spread))
+    seen = world if spread == 1.0 else spread_hips(world, ks, spread)  # where the detector puts the keypoints
+    if data.keypoint_offset > 0:  # its convention: each keypoint displaced by an offset fixed in the pelvis's frame
+        seen = seen + np.einsum("tij,kj->tki", pelvis_r, rng.normal(0.0, data.keypoint_offset, (len(ks), 3)))
+    pix = project(camera, seen)
     noisy, conf = noise.apply(pix, ks, rng)
     meta = {"source": "kinelift.lifting.render_clip", "motion": motion.name, **dict(zip(IMAGE_SIZE_KEYS, camera.image_size))}
     tracks = Tracks(noisy, keypoints=ks, confidence=conf, fps=m.fps, metadata=meta)

@@ -152,7 +152,10 @@ def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool =
                     outputs: list[LifterOutput] | None = None, frames: np.ndarray | None = None) -> dict[str, float]:  # fmt: skip
     """Root-relative MPJPE and PA-MPJPE of the input keypoints (mm), the RMSE (deg) and Pearson r
     (``{angle}_r``, both sides pooled) of each of :data:`EVALUATED_ANGLES` and the mean RMSE, the
-    mean knee-flexion error on standing frames (``standing_knee_bias_deg``, :func:`standing_frames`), and of the pelvis's tilt to the floor
+    mean knee-flexion error on standing frames (``standing_knee_bias_deg``, :func:`standing_frames`), split
+    by the true knee: the share of those knees that are hyperextended (true angle below 0,
+    ``standing_knee_hyperextended_fraction``) and the mean error of the others
+    (``standing_knee_bias_straight_deg``: knees 0-10 deg), and of the pelvis's tilt to the floor
     (:func:`kinelift.lifting.metrics.pelvis_pitch`, ``pelvis_tilt_rmse_deg``), over every frame of ``clips``;
     the mean errors (predicted minus true) of hip flexion and of the pelvis's tilt
     (``hip_flexion_bias_deg``, ``pelvis_tilt_bias_deg``), and the RMSE and r of the thigh's lean from the
@@ -196,6 +199,9 @@ def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool =
     result["standing_frames"] = float(standing.sum())
     bias = pred_q[standing][:, knees] - true_q[standing][:, knees]
     result["standing_knee_bias_deg"] = float(np.rad2deg(bias.mean())) if standing.any() else float("nan")
+    straight = true_q[standing][:, knees] >= 0.0  # the knees of those frames that are not hyperextended
+    result["standing_knee_hyperextended_fraction"] = float(1.0 - straight.mean()) if standing.any() else float("nan")
+    result["standing_knee_bias_straight_deg"] = float(np.rad2deg(bias[straight].mean())) if straight.any() else float("nan")
     pred_rot = torch.cat([o.root_rotation for o in outs]).cpu().numpy()[mask]
     pred_up = torch.cat([o.up for o in outs]).cpu().numpy()[mask]
     tilt_error = pelvis_pitch(pred_rot, pred_up) - pelvis_pitch(clips.root_rotation[mask], clips.up[mask])

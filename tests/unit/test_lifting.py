@@ -435,6 +435,43 @@ def test_evaluation_of_the_truth_scores_zero_and_its_heights_are_the_true_ones()
 
 
 
+def test_keypoint_offset_moves_each_2d_keypoint_by_a_fixed_offset_in_the_pelvis_frame():
+    """``DataConfig.keypoint_offset``: every rendered keypoint sits a fixed distance (in the pelvis's
+    frame) from its joint centre over the whole clip, the 3D truth stays; 0 draws nothing."""
+    motion = procedural_standing(np.random.default_rng(1), seconds=2.0)
+    plain = render_clip(motion, "LOWER-6", rng=np.random.default_rng(2), speed=1.0)
+    again = render_clip(motion, "LOWER-6", rng=np.random.default_rng(2), speed=1.0, data=DataConfig(keypoint_offset=0.0))
+    np.testing.assert_array_equal(again.clean, plain.clean)
+    moved = render_clip(motion, "LOWER-6", rng=np.random.default_rng(2), speed=1.0, data=DataConfig(keypoint_offset=0.05))
+    np.testing.assert_allclose(moved.keypoints_3d, plain.keypoints_3d)
+    # a person standing in front of a fixed camera: each keypoint's displacement in the image stays
+    # about the same over the clip (the pelvis sways a little), and it is a few cm's worth of pixels
+    shift = moved.clean - plain.clean
+    assert np.all(shift.std(axis=0) < 0.2 * np.linalg.norm(shift, axis=-1).mean(axis=0)[:, None])
+    size = np.linalg.norm(plain.clean[:, 0] - plain.clean[:, 4], axis=-1).mean()  # right ankle to right hip, about 0.85 m
+    assert 0.01 * size < np.linalg.norm(shift, axis=-1).mean() < 0.25 * size
+    with pytest.raises(ValueRangeError, match="keypoint_offset"):
+        DataConfig(keypoint_offset=-0.01)
+
+
+def test_the_standing_knee_bias_is_split_by_the_true_knee():
+    """Outputs that are the truth except that they never hyperextend a knee: no bias over the knees
+    of 0-10 deg, a positive one over all standing knees, and the share of hyperextended ones."""
+    motion = procedural_standing(np.random.default_rng(0), seconds=3.0)
+    clips = make_clips([motion], "LOWER-6", clips_per_motion=2, rng=np.random.default_rng(6))
+    lifter = Lifter(LifterConfig(keypoints="LOWER-6", filter_widths=(1,), channels=1))
+    knees = [lifter.pose_coordinate_names.index(f"knee_angle_{s}") for s in ("r", "l")]
+    straightened = clips.coordinates.copy()
+    straightened[:, knees] = np.maximum(straightened[:, knees], 0.0)
+    outputs = [lifter.assemble(*(torch.as_tensor(a[clips.clip(c)]) for a in (straightened, clips.root_rotation, clips.up, clips.segment_scales)))
+               for c in range(clips.n_clips)]  # fmt: skip
+    r = evaluate_lifter(lifter, clips, outputs=outputs)
+    hyper = clips.coordinates[:, knees] < 0
+    assert hyper.any() and (~hyper).any(), "the generated person should stand with some knees hyperextended, some not"
+    assert abs(r["standing_knee_bias_straight_deg"]) < 1e-4
+    assert r["standing_knee_bias_deg"] > 0.05 and 0.0 < r["standing_knee_hyperextended_fraction"] < 1.0
+
+
 def test_the_thigh_lean_does_not_see_a_pelvis_tilted_with_the_hips_flexed_to_match():
     """The pelvis tipped forward by 15 deg with both hips flexed by 15 deg more leaves the thighs and
     shanks where they were: hip flexion and the pelvis's tilt are off by 15 deg (opposite signs), the

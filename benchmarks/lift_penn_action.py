@@ -58,6 +58,7 @@ def main() -> None:
         print(f"{PENN} is not on this machine: nothing to measure")
         return
     rows = _side_view_clips(args.first)
+    fit = False if args.no_refine else None if args.depth_sd is None else RefinementConfig(depth_sd=args.depth_sd)  # lift's refine=
     print(f"Penn Action side-view squats ({len(rows)} clips in the index), hand-labelled 2D; knee flexion lifted vs the 2D angle (deg)")
     print(f"{'lifter':<16} {'fit':<4} {'clips':>5} {'RMSE med':>8} {'mean':>6} {'r med':>6} {'stand bias':>10} {'stand>20':>8}  "
           + " ".join(f"{f'{lo}-{hi}':>8}" for lo, hi in BINS))  # fmt: skip
@@ -69,8 +70,7 @@ def main() -> None:
             ok = np.isfinite(flex_2d)
             if ok.mean() < 0.75:
                 continue
-            fit = None if args.depth_sd is None else RefinementConfig(depth_sd=args.depth_sd)
-            result = lift(tracks, lifter=lifter, refine=False if args.no_refine else fit)
+            result = lift(tracks, lifter=lifter, refine=fit)
             flex_3d = result.coordinates[:, list(result.coordinate_names).index(f"knee_angle_{side}")]
             ok &= np.isfinite(flex_3d)
             error = np.degrees(flex_3d[ok] - flex_2d[ok])

@@ -197,9 +197,10 @@ def evaluate_lifter(lifter: Lifter, clips: LiftingClips, *, height_given: bool =
     hips = [names.index(f"hip_flexion_{s}") for s in ("r", "l")]
     standing = standing_frames(true_q[:, knees], true_q[:, hips])
     result["standing_frames"] = float(standing.sum())
-    bias = pred_q[standing][:, knees] - true_q[standing][:, knees]
+    true_knees = true_q[standing][:, knees]
+    bias = pred_q[standing][:, knees] - true_knees
     result["standing_knee_bias_deg"] = float(np.rad2deg(bias.mean())) if standing.any() else float("nan")
-    straight = true_q[standing][:, knees] >= 0.0  # the knees of those frames that are not hyperextended
+    straight = true_knees >= 0.0  # the knees of those frames that are not hyperextended
     result["standing_knee_hyperextended_fraction"] = float(1.0 - straight.mean()) if standing.any() else float("nan")
     result["standing_knee_bias_straight_deg"] = float(np.rad2deg(bias[straight].mean())) if straight.any() else float("nan")
     pred_rot = torch.cat([o.root_rotation for o in outs]).cpu().numpy()[mask]
